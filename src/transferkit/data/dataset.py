@@ -1,0 +1,228 @@
+"""The :class:`Dataset` record every reader returns and every later step consumes."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import numpy as np
+
+from transferkit.errors import DataError
+
+Kind = Literal["image", "text", "table", "signal"]
+TaskKind = Literal["classification", "regression"]
+KINDS: tuple[str, ...] = ("image", "text", "table", "signal")
+
+
+def encode_labels(
+    labels: Sequence[Hashable] | np.ndarray, class_names: Sequence[str] | None = None
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Map any hashable labels to contiguous indices ``0..K-1``.
+
+    With ``class_names`` given, labels must be among them (an unknown class is an error);
+    otherwise the sorted distinct labels become the class names.
+    """
+    arr = np.asarray(labels, dtype=object).ravel()
+    if arr.size and any(v is None or (isinstance(v, float) and np.isnan(v)) for v in arr):
+        raise DataError("labels contain missing values (None/NaN): drop or fill those rows first")
+    as_str = np.array([str(v) for v in arr], dtype=object)
+    if class_names is None:
+        uniq = sorted(set(arr.tolist()), key=lambda v: (str(type(v)), v))
+        names = tuple(str(u) for u in uniq)
+    else:
+        names = tuple(str(c) for c in class_names)
+        if len(set(names)) != len(names):
+            raise DataError(f"class names are not unique: {names}")
+    index = {n: i for i, n in enumerate(names)}
+    unknown = sorted({s for s in as_str if s not in index})
+    if unknown:
+        raise DataError(
+            f"labels {unknown[:5]} are not among the known classes {list(names)[:20]}: "
+            "fix the label column or pass the full list of class names"
+        )
+    return np.array([index[s] for s in as_str], dtype=np.int64), names
+
+
+@dataclass
+class Dataset:
+    """Inputs, labels and what they are.
+
+    Attributes:
+        x: images ``(N, C, H, W)`` float32 in [0, 1]; signals ``(N, C, T)``; tables ``(N, D)``;
+            text as a 1-D object array of strings; image files as a 1-D object array of paths.
+        y: class indices (int64, into ``class_names``) or regression targets (float), or None.
+        kind: one of ``image``, ``text``, ``table``, ``signal``.
+        class_names: names of the classes, index ``i`` names label ``i``.
+        name: a short name (``usps``, ``heart-disease:cleveland``, a file name).
+        domain: the domain this data comes from (a hospital, a subject, a camera).
+        groups: optional per-sample group ids (subjects, hospitals) for grouped splits.
+        feature_names: column names of a table, or channel names of a signal.
+        task: ``classification`` or ``regression``.
+        meta: free-form provenance (file paths, citations), JSON-serialisable.
+    """
+
+    x: Any
+    y: np.ndarray | None
+    kind: Kind
+    class_names: tuple[str, ...] | None = None
+    name: str = "data"
+    domain: str | None = None
+    groups: np.ndarray | None = None
+    feature_names: tuple[str, ...] | None = None
+    task: TaskKind = "classification"
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise DataError(f"kind must be one of {KINDS}, got {self.kind!r}")
+        if self.kind == "text" or (self.kind == "image" and _is_paths(self.x)):
+            self.x = np.asarray(list(self.x), dtype=object)
+        else:
+            self.x = np.asarray(self.x)
+        n = len(self.x)
+        if self.y is not None:
+            self.y = np.asarray(self.y)
+            if self.y.ndim == 0 or len(self.y) != n:
+                raise DataError(
+                    f"{self.name}: {n} inputs but {self.y.shape[0] if self.y.ndim else 0} labels; "
+                    "every input needs exactly one label"
+                )
+            if self.task == "classification":
+                self.y = self.y.astype(np.int64)
+        if self.groups is not None:
+            self.groups = np.asarray(self.groups)
+            if len(self.groups) != n:
+                raise DataError(f"{self.name}: {n} inputs but {len(self.groups)} group ids")
+        self.validate()
+
+    # ------------------------------------------------------------------ checks
+    def validate(self) -> None:
+        """Check shapes and values; raise :class:`DataError` saying what to fix."""
+        n = len(self.x)
+        if n == 0:
+            raise DataError(f"{self.name}: the data set is empty")
+        expected_ndim = {"image": 4, "signal": 3, "table": 2}
+        if self.kind in expected_ndim and not (self.kind == "image" and _is_paths(self.x)):
+            want = expected_ndim[self.kind]
+            if self.x.ndim != want:
+                raise DataError(
+                    f"{self.name}: {self.kind} inputs must have {want} dimensions "
+                    f"(got shape {self.x.shape}); images are (N, C, H, W), signals (N, C, T), "
+                    "tables (N, D)"
+                )
+            if not np.issubdtype(self.x.dtype, np.number):
+                raise DataError(f"{self.name}: {self.kind} inputs must be numeric, got {self.x.dtype}")
+            if not np.all(np.isfinite(self.x)):
+                bad = int(np.sum(~np.isfinite(self.x)))
+                raise DataError(
+                    f"{self.name}: {bad} input values are NaN or infinite; impute or drop them "
+                    "(for tables, e.g. sklearn.impute.SimpleImputer) before transfer"
+                )
+        if self.y is not None and self.task == "classification":
+            if self.class_names is None:
+                raise DataError(f"{self.name}: classification labels need class_names")
+            k = len(self.class_names)
+            if self.y.size and (self.y.min() < 0 or self.y.max() >= k):
+                raise DataError(f"{self.name}: label indices must lie in [0, {k}); got {self.y.min()}..{self.y.max()}")
+        if self.y is not None and self.task == "regression":
+            if not np.all(np.isfinite(self.y.astype(float))):
+                raise DataError(f"{self.name}: regression targets contain NaN or infinity")
+
+    def require_labels(self, min_classes: int = 2) -> None:
+        """Raise unless labels exist and at least ``min_classes`` classes are present."""
+        if self.y is None:
+            raise DataError(f"{self.name}: this step needs labels, but the data set has none")
+        if self.task == "classification":
+            present = np.unique(self.y)
+            if len(present) < min_classes:
+                names = [self.class_names[i] for i in present] if self.class_names else present
+                raise DataError(
+                    f"{self.name}: only {len(present)} class present ({list(names)}); "
+                    f"at least {min_classes} classes are needed: add examples of the other classes"
+                )
+
+    # ------------------------------------------------------------------ views
+    def __len__(self) -> int:
+        return len(self.x)
+
+    @property
+    def num_classes(self) -> int:
+        """Number of declared classes (0 for regression)."""
+        return len(self.class_names) if self.class_names else 0
+
+    def subset(self, idx: np.ndarray | Sequence[int], name: str | None = None) -> Dataset:
+        """Rows ``idx`` as a new Dataset (class names kept, so indices stay comparable)."""
+        idx = np.asarray(idx, dtype=np.int64)
+        return replace(
+            self,
+            x=self.x[idx],
+            y=None if self.y is None else self.y[idx],
+            groups=None if self.groups is None else self.groups[idx],
+            name=name or self.name,
+            meta=dict(self.meta),
+        )
+
+    def class_counts(self) -> dict[str, int]:
+        """Examples per class name (zero for declared classes that are absent)."""
+        if self.y is None or not self.class_names:
+            return {}
+        counts = np.bincount(self.y, minlength=len(self.class_names))
+        return {n: int(c) for n, c in zip(self.class_names, counts)}
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the inputs (not the labels: features do not depend on labels)."""
+        h = hashlib.sha256()
+        h.update(self.kind.encode())
+        if self.x.dtype == object:
+            for item in self.x:
+                s = str(item)
+                h.update(len(s).to_bytes(8, "little"))
+                h.update(s.encode("utf-8", "surrogatepass"))
+                if self.kind == "image":  # paths: content matters, not only the name
+                    h.update(_file_digest(s).encode())
+        else:
+            arr = np.ascontiguousarray(self.x)
+            h.update(str(arr.dtype).encode())
+            h.update(str(arr.shape).encode())
+            h.update(arr.tobytes())
+        return h.hexdigest()
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-serialisable summary (size, shape, classes, fingerprint)."""
+        shape = list(self.x.shape[1:]) if self.x.dtype != object else []
+        return {
+            "name": self.name,
+            "domain": self.domain,
+            "kind": self.kind,
+            "task": self.task,
+            "n": len(self),
+            "input_shape": shape,
+            "classes": list(self.class_names) if self.class_names else None,
+            "class_counts": self.class_counts(),
+            "fingerprint": self.fingerprint()[:16],
+        }
+
+
+def _is_paths(x: Any) -> bool:
+    if isinstance(x, np.ndarray):
+        return x.dtype == object and x.ndim == 1 and (len(x) == 0 or isinstance(x[0], str))
+    return isinstance(x, (list, tuple)) and (len(x) == 0 or isinstance(x[0], str))
+
+
+_DIGEST_CACHE: dict[tuple[str, float, int], str] = {}
+
+
+def _file_digest(path: str) -> str:
+    import os
+
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise DataError(f"cannot read image file {path!r}: {exc}") from exc
+    key = (path, st.st_mtime, st.st_size)
+    if key not in _DIGEST_CACHE:
+        with open(path, "rb") as f:
+            _DIGEST_CACHE[key] = hashlib.sha256(f.read()).hexdigest()
+    return _DIGEST_CACHE[key]
