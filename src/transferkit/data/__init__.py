@@ -1,0 +1,55 @@
+"""Data layer: the :class:`Dataset` record, readers, named public sets, splits and tasks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from transferkit.data.dataset import Dataset, encode_labels
+from transferkit.data.paths import data_root
+from transferkit.data.public import DATASETS, is_named, load_named, parse_spec
+from transferkit.data.readers import (
+    from_hf_dataset,
+    read_image_folder,
+    read_npz,
+    read_path,
+    read_table,
+    read_text,
+)
+from transferkit.data.splits import Splits, label_budget, parse_budget, train_val_test_split
+from transferkit.data.task import TransferTask, class_subset
+
+
+def load_dataset(spec: str | Dataset, root: str | Path | None = None, **kwargs: Any) -> Dataset:
+    """Load a data set from a named spec (``usps@test``, ``heart-disease:va``) or a path.
+
+    A :class:`Dataset` passes through unchanged. ``root`` is the data root for named sets
+    (default ``$TRANSFERKIT_DATA`` or ``../shared/data``); ``kwargs`` go to the reader.
+    """
+    if isinstance(spec, Dataset):
+        return spec
+    if is_named(spec):
+        return load_named(spec, root, **kwargs)
+    return read_path(spec, **kwargs)
+
+
+__all__ = [
+    "DATASETS",
+    "Dataset",
+    "Splits",
+    "TransferTask",
+    "class_subset",
+    "data_root",
+    "encode_labels",
+    "from_hf_dataset",
+    "label_budget",
+    "load_dataset",
+    "parse_budget",
+    "parse_spec",
+    "read_image_folder",
+    "read_npz",
+    "read_path",
+    "read_table",
+    "read_text",
+    "train_val_test_split",
+]

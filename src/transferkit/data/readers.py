@@ -1,0 +1,280 @@
+"""Readers for user files: image folders, tables, text, ``.npz`` and Hugging Face datasets.
+
+Each reader returns a :class:`~transferkit.data.dataset.Dataset` and raises
+:class:`~transferkit.errors.DataError` saying what to fix when the file is not what it should be.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from transferkit.data.dataset import Dataset, encode_labels
+from transferkit.errors import DataError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+
+def read_image_folder(
+    path: str | os.PathLike[str],
+    *,
+    image_size: int | tuple[int, int] | None = None,
+    grayscale: bool | None = None,
+    load: bool = True,
+) -> Dataset:
+    """Read ``path/<class name>/<image files>`` (one sub-folder per class).
+
+    With ``load=True`` images are decoded into a float32 array ``(N, C, H, W)`` in [0, 1], resized to
+    ``image_size`` (default: the size of the first image); with ``load=False`` the data set holds the
+    file paths and backbones decode them batch by batch.
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise DataError(f"image folder {root} not found")
+    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not classes:
+        raise DataError(f"{root} has no class sub-folders: lay images out as {root}/<class>/<image>")
+    files: list[str] = []
+    labels: list[str] = []
+    empty = []
+    for c in classes:
+        imgs = sorted(str(p) for p in (root / c).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not imgs:
+            empty.append(c)
+        files += imgs
+        labels += [c] * len(imgs)
+    if empty:
+        raise DataError(f"{root}: class folders without images: {empty}; remove them or add images")
+    y, names = encode_labels(labels, classes)
+    ds_paths = Dataset(x=np.array(files, dtype=object), y=y, kind="image", class_names=names, name=root.name,
+                       meta={"path": str(root)})
+    if not load:
+        return ds_paths
+    arr = load_images(files, image_size=image_size, grayscale=grayscale)
+    return Dataset(x=arr, y=y, kind="image", class_names=names, name=root.name, meta={"path": str(root)})
+
+
+def load_images(
+    files: Sequence[str], *, image_size: int | tuple[int, int] | None = None, grayscale: bool | None = None
+) -> np.ndarray:
+    """Decode image files into float32 ``(N, C, H, W)`` in [0, 1]; unreadable files raise DataError."""
+    from PIL import Image, UnidentifiedImageError
+
+    out = []
+    size: tuple[int, int] | None = (image_size, image_size) if isinstance(image_size, int) else image_size
+    mode = None
+    for f in files:
+        try:
+            with Image.open(f) as im:
+                if mode is None:
+                    mode = "L" if (grayscale if grayscale is not None else im.mode in ("L", "1", "I;16")) else "RGB"
+                im = im.convert(mode)
+                if size is None:
+                    size = (im.height, im.width)
+                if (im.height, im.width) != size:
+                    im = im.resize((size[1], size[0]), Image.BILINEAR)
+                a = np.asarray(im, dtype=np.float32) / 255.0
+        except (UnidentifiedImageError, OSError) as exc:
+            raise DataError(f"cannot read image {f}: {exc}; delete or replace the file") from exc
+        out.append(a[None] if a.ndim == 2 else a.transpose(2, 0, 1))
+    return np.stack(out).astype(np.float32)
+
+
+def _read_frame(path: Path, sep: str | None = None) -> Any:
+    import pandas as pd
+
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            return pd.read_parquet(path)
+        if suffix in (".jsonl", ".ndjson"):
+            return pd.read_json(path, lines=True)
+        if suffix == ".tsv":
+            sep = sep or "\t"
+        return pd.read_csv(path, sep=sep or ",")
+    except FileNotFoundError as exc:
+        raise DataError(f"file {path} not found") from exc
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError, OSError) as exc:
+        raise DataError(f"cannot parse {path} as {suffix or 'CSV'}: {exc}") from exc
+
+
+def _labels_from_frame(df: Any, label_column: str, path: Path, class_names: Sequence[str] | None,
+                       task: str) -> tuple[np.ndarray, tuple[str, ...] | None]:
+    if label_column not in df.columns:
+        raise DataError(
+            f"{path}: no label column {label_column!r}; columns are {list(df.columns)[:20]}. "
+            "Pass --label-column NAME (label_column=...)"
+        )
+    col = df[label_column]
+    if col.isna().any():
+        rows = list(np.flatnonzero(col.isna().to_numpy())[:5])
+        raise DataError(f"{path}: label column {label_column!r} is empty in rows {rows}: fill or drop them")
+    if task == "regression":
+        try:
+            return col.to_numpy(dtype=np.float64), None
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"{path}: regression targets in {label_column!r} must be numbers") from exc
+    y, names = encode_labels(col.tolist(), class_names)
+    return y, names
+
+
+def read_table(
+    path: str | os.PathLike[str],
+    *,
+    label_column: str = "label",
+    feature_columns: Sequence[str] | None = None,
+    class_names: Sequence[str] | None = None,
+    task: str = "classification",
+    sep: str | None = None,
+) -> Dataset:
+    """Read a CSV/TSV/Parquet/JSONL table: numeric feature columns and one label column."""
+    p = Path(path)
+    df = _read_frame(p, sep)
+    y, names = _labels_from_frame(df, label_column, p, class_names, task)
+    cols = list(feature_columns) if feature_columns else [c for c in df.columns if c != label_column]
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise DataError(f"{p}: feature columns {missing} not found; columns are {list(df.columns)[:20]}")
+    non_numeric = [c for c in cols if not np.issubdtype(df[c].dtype, np.number)]
+    if non_numeric:
+        raise DataError(
+            f"{p}: columns {non_numeric[:10]} are not numeric; encode them (e.g. one-hot) or exclude them "
+            "with feature_columns=[...]"
+        )
+    x = df[cols].to_numpy(dtype=np.float32)
+    return Dataset(x=x, y=y, kind="table", class_names=names, name=p.stem, feature_names=tuple(map(str, cols)),
+                   task=task, meta={"path": str(p)})  # type: ignore[arg-type]
+
+
+def read_text(
+    path: str | os.PathLike[str],
+    *,
+    text_column: str = "text",
+    label_column: str = "label",
+    class_names: Sequence[str] | None = None,
+    sep: str | None = None,
+) -> Dataset:
+    """Read text with labels from CSV/TSV/JSONL (columns ``text_column`` and ``label_column``)."""
+    p = Path(path)
+    df = _read_frame(p, sep)
+    if text_column not in df.columns:
+        raise DataError(f"{p}: no text column {text_column!r}; columns are {list(df.columns)[:20]}. "
+                        "Pass --text-column NAME")
+    texts = df[text_column]
+    if texts.isna().any():
+        rows = list(np.flatnonzero(texts.isna().to_numpy())[:5])
+        raise DataError(f"{p}: text column {text_column!r} is empty in rows {rows}")
+    y, names = _labels_from_frame(df, label_column, p, class_names, "classification")
+    return Dataset(x=np.array(texts.astype(str).tolist(), dtype=object), y=y, kind="text", class_names=names,
+                   name=p.stem, meta={"path": str(p)})
+
+
+def read_npz(
+    path: str | os.PathLike[str],
+    *,
+    x_key: str = "x",
+    y_key: str = "y",
+    kind: str | None = None,
+    class_names: Sequence[str] | None = None,
+) -> Dataset:
+    """Read arrays from a ``.npz`` (no pickles): inputs ``x_key``, labels ``y_key``.
+
+    ``kind`` defaults from the array rank: 2 -> table, 3 -> signal, 4 -> image. Keys are matched
+    case-insensitively (``X``/``x``); ``class_names`` may also be stored in the file.
+    """
+    p = Path(path)
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except FileNotFoundError as exc:
+        raise DataError(f"file {p} not found") from exc
+    except (ValueError, OSError, EOFError) as exc:
+        raise DataError(f"cannot read {p} as a numpy .npz without pickles: {exc}") from exc
+    lower = {k.lower(): k for k in arrays}
+    for key in (x_key, y_key):
+        if key.lower() not in lower:
+            raise DataError(f"{p}: array {key!r} not found; arrays are {sorted(arrays)}")
+    x = arrays[lower[x_key.lower()]]
+    y_raw = arrays[lower[y_key.lower()]]
+    if kind is None:
+        kind = {2: "table", 3: "signal", 4: "image"}.get(x.ndim)
+        if kind is None:
+            raise DataError(f"{p}: cannot tell the kind of a {x.ndim}-D array; pass kind=...")
+    if class_names is None and "class_names" in lower:
+        class_names = [str(c) for c in arrays[lower["class_names"]].tolist()]
+    if class_names is not None and np.issubdtype(y_raw.dtype, np.integer):
+        y_raw = np.asarray(class_names, dtype=object)[np.asarray(y_raw, dtype=np.int64)] \
+            if y_raw.min() >= 0 and y_raw.max() < len(class_names) else y_raw
+    y, names = encode_labels(y_raw.tolist(), class_names)
+    return Dataset(x=x.astype(np.float32), y=y, kind=kind, class_names=names, name=p.stem,  # type: ignore[arg-type]
+                   meta={"path": str(p)})
+
+
+def from_hf_dataset(ds: Any, *, input_column: str, label_column: str = "label", kind: str = "text") -> Dataset:
+    """Convert a Hugging Face ``datasets.Dataset`` (needs the ``datasets`` package)."""
+    try:
+        cols = ds.column_names
+    except AttributeError as exc:
+        raise DataError("expected a datasets.Dataset (with .column_names)") from exc
+    for c in (input_column, label_column):
+        if c not in cols:
+            raise DataError(f"column {c!r} not in the Hugging Face dataset; columns are {cols}")
+    names = None
+    feat = getattr(ds, "features", {}).get(label_column) if hasattr(ds, "features") else None
+    if feat is not None and hasattr(feat, "names"):
+        names = list(feat.names)
+        labels = [names[i] for i in ds[label_column]]
+    else:
+        labels = list(ds[label_column])
+    y, class_names = encode_labels(labels, names)
+    x = ds[input_column]
+    if kind == "text":
+        x = np.array([str(t) for t in x], dtype=object)
+    else:
+        x = np.asarray(x, dtype=np.float32)
+    return Dataset(x=x, y=y, kind=kind, class_names=class_names, name=getattr(ds, "builder_name", None) or "hf",  # type: ignore[arg-type]
+                   meta={"source": "huggingface"})
+
+
+def read_path(path: str | os.PathLike[str], **kwargs: Any) -> Dataset:
+    """Pick the reader from the path: a folder of class folders, .npz, .parquet, .csv/.tsv/.jsonl.
+
+    A CSV-like file with a ``text`` column (or ``text_column=``) is read as text, otherwise as a table.
+    """
+    p = Path(path)
+    if p.is_dir():
+        return read_image_folder(p, **kwargs)
+    if not p.exists():
+        raise DataError(f"{p} does not exist (and is not a named data set: see `transferkit datasets`)")
+    suffix = p.suffix.lower()
+    if suffix == ".npz":
+        return read_npz(p, **kwargs)
+    if suffix in (".csv", ".tsv", ".jsonl", ".ndjson", ".parquet", ".txt"):
+        text_column = kwargs.pop("text_column", None)
+        if text_column is None and suffix != ".parquet":
+            head = _peek_columns(p, kwargs.get("sep"))
+            text_column = "text" if "text" in head else None
+        if text_column is not None:
+            return read_text(p, text_column=text_column, **kwargs)
+        return read_table(p, **kwargs)
+    raise DataError(f"unsupported file type {suffix!r} for {p}; supported: folder, .npz, .csv, .tsv, .jsonl, .parquet")
+
+
+def _peek_columns(p: Path, sep: str | None) -> list[str]:
+    try:
+        with open(p, encoding="utf-8") as f:
+            first = f.readline()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"cannot read {p}: {exc}") from exc
+    if p.suffix.lower() in (".jsonl", ".ndjson"):
+        try:
+            return list(json.loads(first).keys())
+        except (json.JSONDecodeError, AttributeError) as exc:
+            raise DataError(f"{p}: first line is not a JSON object: {exc}") from exc
+    delim = sep or ("\t" if p.suffix.lower() == ".tsv" else ",")
+    return [c.strip().strip('"') for c in first.rstrip("\n").split(delim)]

@@ -1,0 +1,110 @@
+"""Seeded, stratified splits and label budgets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from transferkit.data.dataset import Dataset
+from transferkit.errors import DataError
+
+
+@dataclass
+class Splits:
+    """Train / validation / test parts of one data set."""
+
+    train: Dataset
+    val: Dataset
+    test: Dataset
+
+    def sizes(self) -> dict[str, int]:
+        """Number of examples per part."""
+        return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
+
+
+def stratified_indices(
+    y: np.ndarray | None, n: int, fractions: tuple[float, ...], seed: int, stratify: bool = True
+) -> list[np.ndarray]:
+    """Split ``range(n)`` into parts of the given ``fractions`` (summing to 1), per class when
+    ``stratify``, so every part keeps the class proportions (each class gets >= 1 example in a part
+    when it has enough examples)."""
+    if abs(sum(fractions) - 1.0) > 1e-9 or any(f < 0 for f in fractions):
+        raise DataError(f"split fractions must be >= 0 and sum to 1, got {fractions}")
+    rng = np.random.default_rng(seed)
+    parts: list[list[int]] = [[] for _ in fractions]
+    groups = [np.arange(n)] if (y is None or not stratify) else [np.flatnonzero(y == c) for c in np.unique(y)]
+    for idx in groups:
+        idx = rng.permutation(idx)
+        counts = np.floor(np.array(fractions) * len(idx)).astype(int)
+        # hand out the remainder, giving every non-empty part at least one example if possible
+        rem = len(idx) - counts.sum()
+        order = np.argsort(-(np.array(fractions) * len(idx) - counts))
+        for j in order:
+            if rem <= 0:
+                break
+            counts[j] += 1
+            rem -= 1
+        for j, f in enumerate(fractions):
+            if f > 0 and counts[j] == 0:
+                donor = int(np.argmax(counts))
+                if counts[donor] > 1:
+                    counts[donor] -= 1
+                    counts[j] += 1
+        start = 0
+        for j, c in enumerate(counts):
+            parts[j].extend(idx[start:start + c].tolist())
+            start += c
+    return [np.sort(np.array(p, dtype=np.int64)) for p in parts]
+
+
+def train_val_test_split(
+    ds: Dataset, *, val_size: float = 0.15, test_size: float = 0.2, seed: int = 0, stratify: bool = True
+) -> Splits:
+    """Seeded stratified train/validation/test split of ``ds``."""
+    if not (0 <= val_size < 1 and 0 <= test_size < 1 and val_size + test_size < 1):
+        raise DataError(f"val_size and test_size must be in [0, 1) with sum < 1 (got {val_size}, {test_size})")
+    strat = stratify and ds.task == "classification" and ds.y is not None
+    tr, va, te = stratified_indices(ds.y if strat else None, len(ds), (1 - val_size - test_size, val_size, test_size),
+                                    seed, strat)
+    return Splits(ds.subset(tr, f"{ds.name}/train"), ds.subset(va, f"{ds.name}/val"), ds.subset(te, f"{ds.name}/test"))
+
+
+def label_budget(ds: Dataset, budget: int | float | str, seed: int = 0) -> Dataset:
+    """A labelled subset: ``k`` examples per class (int), a fraction (float in (0, 1]), or ``"all"``.
+
+    Classes with fewer than ``k`` examples keep all they have.
+    """
+    if budget == "all" or budget is None:
+        return ds
+    if ds.y is None:
+        raise DataError("a label budget needs labels")
+    rng = np.random.default_rng(seed)
+    if isinstance(budget, float):
+        if not 0 < budget <= 1:
+            raise DataError(f"a fractional budget must be in (0, 1], got {budget}")
+        (idx,) = stratified_indices(ds.y, len(ds), (budget, 1 - budget), seed)[:1]
+        return ds.subset(idx, f"{ds.name}[{budget:g}]")
+    k = int(budget)
+    if k < 1:
+        raise DataError(f"a per-class budget must be >= 1, got {budget}")
+    keep = []
+    for c in np.unique(ds.y):
+        idx = np.flatnonzero(ds.y == c)
+        keep.extend(rng.choice(idx, size=min(k, len(idx)), replace=False).tolist())
+    return ds.subset(np.sort(np.array(keep)), f"{ds.name}[{k}/class]")
+
+
+def parse_budget(text: str) -> int | float | str:
+    """``"10"`` -> 10 per class, ``"0.1"`` -> 10 %, ``"all"`` -> everything."""
+    t = text.strip().lower()
+    if t == "all":
+        return "all"
+    try:
+        return int(t)
+    except ValueError:
+        pass
+    try:
+        return float(t)
+    except ValueError as exc:
+        raise DataError(f"cannot parse label budget {text!r}: use a count per class, a fraction, or all") from exc
