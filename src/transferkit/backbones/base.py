@@ -1,0 +1,97 @@
+"""The one backbone interface every provider implements (timm-like).
+
+A backbone turns a raw batch (a slice of ``Dataset.x``) into model inputs with :meth:`prepare`
+(its preprocessing), and inputs into a ``(N, num_features)`` tensor with :meth:`forward_features`.
+:meth:`layer_groups` lists modules from input to output, so "freeze the first k groups" and
+layer-wise learning rates mean the same thing for a CNN, a transformer or an MLP.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+
+class Backbone(nn.Module, ABC):
+    """Feature extractor with preprocessing, layer groups and a fingerprint.
+
+    Subclasses set ``input_kind`` (``image``/``text``/``table``/``signal``), ``num_features`` and
+    ``spec`` (the string that recreates them through :func:`create_backbone`).
+    """
+
+    input_kind: str = "image"
+    num_features: int
+    spec: str
+
+    @abstractmethod
+    def prepare(self, batch: Any) -> Any:
+        """Raw batch (numpy array slice or list of strings) -> model input (tensor or dict)."""
+
+    @abstractmethod
+    def forward_features(self, inputs: Any) -> torch.Tensor:
+        """Model input -> ``(N, num_features)`` features."""
+
+    @abstractmethod
+    def layer_groups(self) -> list[nn.Module]:
+        """Modules from input to output; together they hold every parameter exactly once."""
+
+    def forward(self, inputs: Any) -> torch.Tensor:  # noqa: D401
+        """Same as :meth:`forward_features`."""
+        return self.forward_features(inputs)
+
+    def preprocess_config(self) -> dict[str, Any]:
+        """What :meth:`prepare` does, as JSON data (part of the feature-cache key)."""
+        return {}
+
+    def config(self) -> dict[str, Any]:
+        """Architecture description: enough to rebuild the module before loading weights."""
+        return {"spec": self.spec}
+
+    def fit_preprocessing(self, x: np.ndarray) -> None:  # noqa: B027 - optional hook
+        """Fit data-dependent preprocessing (e.g. standardisation) on training inputs; default none."""
+
+    def fingerprint(self) -> str:
+        """SHA-256 of class, architecture config, preprocessing and every parameter/buffer value."""
+        h = hashlib.sha256()
+        h.update(type(self).__qualname__.encode())
+        h.update(json.dumps(self.config(), sort_keys=True, default=str).encode())
+        h.update(json.dumps(self.preprocess_config(), sort_keys=True, default=str).encode())
+        for name, t in sorted(self.state_dict().items()):
+            h.update(name.encode())
+            t = t.detach().cpu().contiguous()
+            h.update(str(t.dtype).encode() + str(tuple(t.shape)).encode())
+            h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        return h.hexdigest()
+
+    @property
+    def device(self) -> torch.device:
+        """Device of the first parameter (CPU when there are none)."""
+        for p in self.parameters():
+            return p.device
+        return torch.device("cpu")
+
+
+def to_device(inputs: Any, device: torch.device | str) -> Any:
+    """Move a tensor, or a dict/list of tensors, to ``device``."""
+    if isinstance(inputs, torch.Tensor):
+        return inputs.to(device, non_blocking=True)
+    if isinstance(inputs, dict):
+        return {k: to_device(v, device) for k, v in inputs.items()}
+    if isinstance(inputs, (list, tuple)):
+        return type(inputs)(to_device(v, device) for v in inputs)
+    return inputs
+
+
+def batch_size_of(inputs: Any) -> int:
+    """Number of examples in a prepared batch."""
+    if isinstance(inputs, torch.Tensor):
+        return int(inputs.shape[0])
+    if isinstance(inputs, dict):
+        return batch_size_of(next(iter(inputs.values())))
+    return len(inputs)

@@ -1,0 +1,130 @@
+"""``timm:<model>``: any timm image model as a backbone.
+
+Weights: ``weights=<file.safetensors>`` loads a local file; otherwise hub weights are downloaded
+(``pretrained=true``, the default) and a failure is an error, never a silent random start.
+``pretrained=false`` asks for a random initialisation explicitly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from transferkit.backbones._info import BACKBONES, BackboneInfo
+from transferkit.backbones._prep import image_batch
+from transferkit.backbones.base import Backbone
+from transferkit.errors import BackboneError
+
+
+class TimmBackbone(Backbone):
+    """A timm model with its classifier removed (``num_classes=0``) and timm's data config."""
+
+    input_kind = "image"
+
+    def __init__(self, model_name: str, model: nn.Module, weights: str | None, image_size: int | None = None) -> None:
+        super().__init__()
+        import timm.data
+
+        self.model_name, self.model, self.weights = model_name, model, weights
+        self.spec = f"timm:{model_name}"
+        self.num_features = int(model.num_features)
+        cfg = timm.data.resolve_data_config({}, model=model)
+        c, h, w = cfg["input_size"]
+        if image_size:
+            h = w = int(image_size)
+        self.in_chans, self.size = int(c), (int(h), int(w))
+        self.mean, self.std = tuple(cfg["mean"]), tuple(cfg["std"])
+        self._groups = self._make_groups()
+
+    def _make_groups(self) -> list[nn.Module]:
+        from timm.models import group_modules
+
+        try:
+            grouped = group_modules(self.model, self.model.group_matcher(coarse=True))
+        except (AttributeError, NotImplementedError, TypeError):
+            grouped = {}
+        groups: list[nn.Module] = []
+        seen: set[str] = set()
+        for _, names in sorted(grouped.items()):
+            mods = nn.ModuleList()
+            for n in names:
+                mod = self.model.get_submodule(n)
+                if any(n == s or n.startswith(s + ".") for s in seen):
+                    continue
+                mods.append(mod)
+                seen.add(n)
+            if len(mods) and any(True for _ in mods.parameters()):
+                groups.append(mods)
+        covered = {id(p) for g in groups for p in g.parameters()}
+        rest = [p for p in self.model.parameters() if id(p) not in covered]
+        if not groups or rest:  # fall back to top-level children, in order
+            groups = [m for m in self.model.children() if any(True for _ in m.parameters())]
+        return groups
+
+    def prepare(self, batch: Any) -> torch.Tensor:
+        """timm's input size and normalisation (grey images repeated to 3 channels)."""
+        return image_batch(batch, self.size, self.in_chans, self.mean, self.std)
+
+    def forward_features(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Pooled pre-logits features."""
+        return self.model.forward_head(self.model.forward_features(inputs), pre_logits=True)
+
+    def layer_groups(self) -> list[nn.Module]:
+        """timm's coarse group matcher (stem, stages...), or top-level children."""
+        return self._groups
+
+    def preprocess_config(self) -> dict[str, Any]:
+        """Input size and normalisation."""
+        return {"size": list(self.size), "in_chans": self.in_chans, "mean": list(self.mean), "std": list(self.std)}
+
+    def config(self) -> dict[str, Any]:
+        """Model name and weight source."""
+        return {"spec": self.spec, "weights": self.weights}
+
+
+@BACKBONES.register("timm", info=BackboneInfo("image", "any timm model: timm:<name>[?weights=FILE.safetensors]",
+                                              takes_argument=True, offline=False))
+def timm_backbone(name: str | None = None, weights: str | None = None, pretrained: Any = True,
+                  image_size: int | None = None) -> Backbone:
+    """Create ``timm:<name>`` from a local safetensors file, hub weights, or (explicitly) random."""
+    import timm
+
+    if not name:
+        raise BackboneError("timm needs a model name, e.g. timm:resnet18 (see `timm.list_models()`)")
+    pretrained = str(pretrained).lower() not in ("false", "0", "no")
+    try:
+        model = timm.create_model(name, pretrained=False, num_classes=0)
+    except RuntimeError as exc:
+        raise BackboneError(f"unknown timm model {name!r}: {exc}") from exc
+    if weights:
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        path = Path(weights)
+        if not path.is_file():
+            raise BackboneError(f"weights file {path} not found")
+        try:
+            state = load_file(str(path))
+        except (SafetensorError, OSError, ValueError) as exc:
+            raise BackboneError(f"{path} is not a readable safetensors file: {exc}") from exc
+        state = {k: v for k, v in state.items() if not k.startswith(("fc.", "head.", "classifier."))}
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        if unexpected or missing:
+            raise BackboneError(f"{path} does not match timm:{name}: missing {missing[:5]}, unexpected {unexpected[:5]}")
+        source = str(path)
+    elif pretrained:
+        try:
+            model = timm.create_model(name, pretrained=True, num_classes=0)
+        except Exception as exc:  # network, hub or file errors: never fall back to random weights
+            raise BackboneError(
+                f"could not get pretrained weights for timm:{name} ({type(exc).__name__}: {exc}). Go online, pass "
+                f"timm:{name}?weights=FILE.safetensors, or ask for random weights with timm:{name}?pretrained=false"
+            ) from exc
+        source = "hub"
+    else:
+        source = "random"
+    model.eval()
+    return TimmBackbone(name, model, source, image_size)

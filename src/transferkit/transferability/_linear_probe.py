@@ -1,0 +1,56 @@
+"""Cross-validated accuracy of a logistic-regression head on frozen features."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from transferkit.errors import DataError
+from transferkit.transferability._info import SCORES, ScoreInfo
+from transferkit.transferability._validate import canonical_order, check_features, check_labels
+
+
+def stratified_folds(y: np.ndarray, order: np.ndarray, n_folds: int) -> np.ndarray:
+    """Fold id per sample: within each class, samples in ``order`` are dealt round-robin."""
+    fold = np.empty(len(y), dtype=np.int64)
+    ranked = y[order]
+    for k in np.unique(y):
+        pos = np.flatnonzero(ranked == k)
+        # start each class where its first sample sits, so renaming classes changes nothing
+        fold[order[pos]] = (np.arange(len(pos)) + int(pos[0])) % n_folds
+    return fold
+
+
+@SCORES.register(
+    "linear_probe_accuracy",
+    aliases=("linear_probe",),
+    info=ScoreInfo(input="features", summary="cross-validated logistic-regression accuracy"),
+)
+def linear_probe_accuracy(
+    features: Any, labels: Sequence[Hashable] | np.ndarray, *, cv: int = 5, c_reg: float = 1.0
+) -> float:
+    """Accuracy of standardised L2 logistic regression over ``cv`` stratified folds.
+
+    Folds are defined by sample content, not position, so the value is invariant to sample order.
+    """
+    f = check_features(features)
+    y, _ = check_labels(labels, f.shape[0])
+    smallest = int(np.bincount(y).min())
+    if smallest < 2:
+        raise DataError("linear_probe_accuracy needs at least 2 samples of every class for cross-validation")
+    n_folds = min(cv, smallest)
+    if n_folds < 2:
+        raise DataError(f"cv must be at least 2, got {cv}")
+    fold = stratified_folds(y, canonical_order(f, y), n_folds)
+    correct = 0
+    for k in range(n_folds):
+        train, test = fold != k, fold == k
+        model = make_pipeline(StandardScaler(), LogisticRegression(C=c_reg, max_iter=2000))
+        model.fit(f[train], y[train])
+        correct += int(np.sum(model.predict(f[test]) == y[test]))
+    return correct / len(y)

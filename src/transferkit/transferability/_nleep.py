@@ -1,0 +1,48 @@
+"""NLEEP (Li et al., CVPR 2021): LEEP with a Gaussian mixture on target features as the source head."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.mixture import GaussianMixture
+
+from transferkit.transferability._info import SCORES, ScoreInfo
+from transferkit.transferability._leep import leep
+from transferkit.transferability._validate import canonical_order, check_features, check_labels
+
+
+@SCORES.register(
+    "nleep",
+    info=ScoreInfo(
+        input="features", summary="LEEP on posteriors of a Gaussian mixture fitted to the features"
+    ),
+)
+def nleep(
+    features: Any,
+    labels: Sequence[Hashable] | np.ndarray,
+    *,
+    components_per_class: int = 5,
+    variance: float = 0.8,
+    covariance_type: str = "full",
+    random_state: int = 123,
+) -> float:
+    """LEEP of the posteriors of a ``components_per_class * C``-component mixture (``<= 0``).
+
+    Features are PCA-reduced to keep ``variance`` of their variance; the mixture never has more
+    than ``N // 2`` components. Samples are visited in a content-defined order, so the result does
+    not depend on the order they are passed in.
+    """
+    f = check_features(features)
+    y, c = check_labels(labels, f.shape[0])
+    order = canonical_order(f, y)
+    f, y = f[order], y[order]
+    n = f.shape[0]
+    if f.shape[1] > 1:
+        f = PCA(n_components=variance, svd_solver="full").fit_transform(f)
+    k = max(1, min(components_per_class * c, n // 2))
+    gmm = GaussianMixture(n_components=k, covariance_type=covariance_type, random_state=random_state)
+    probs = gmm.fit(f).predict_proba(f)
+    return leep(probs, y)

@@ -1,0 +1,131 @@
+"""Input checks shared by every score: clear errors instead of silent nonsense."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+import numpy as np
+
+from transferkit.errors import DataError
+
+
+def check_features(features: Any, name: str = "features") -> np.ndarray:
+    """Return ``features`` as a finite float64 ``(N, D)`` array, or raise :class:`DataError`."""
+    try:
+        arr = np.asarray(features, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{name} must be a numeric array of shape (N, D): {exc}") from exc
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        raise DataError(f"{name} must have shape (N, D) (one row per sample), got shape {arr.shape}")
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise DataError(f"{name} is empty (shape {arr.shape})")
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.sum(~np.isfinite(arr)))
+        raise DataError(
+            f"{name} contain {bad} NaN or infinite values; check the feature extractor "
+            "(e.g. a diverged model or unnormalised inputs) before scoring"
+        )
+    return arr
+
+
+def encode(labels: Sequence[Hashable] | np.ndarray, n: int | None = None, name: str = "labels") -> np.ndarray:
+    """Map any hashable labels to contiguous indices ``0..C-1`` (only classes present count)."""
+    arr = np.asarray(labels)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise DataError(f"{name} must be one label per sample (shape (N,)), got shape {arr.shape}")
+    if n is not None and len(arr) != n:
+        raise DataError(
+            f"{n} samples but {len(arr)} {name}: features and labels must have the same length "
+            "and the same order"
+        )
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+        raise DataError(f"{name} contain NaN or infinite values; drop those samples first")
+    if arr.dtype.kind == "O":
+        if any(v is None or (isinstance(v, float) and np.isnan(v)) for v in arr):
+            raise DataError(f"{name} contain missing values (None/NaN); drop those samples first")
+        try:
+            _, inv = np.unique(arr, return_inverse=True)
+        except TypeError:  # mixed types that do not compare: order by (type, str)
+            keys = {
+                v: i for i, v in enumerate(sorted(set(arr.tolist()), key=lambda v: (str(type(v)), str(v))))
+            }
+            inv = np.array([keys[v] for v in arr.tolist()])
+    else:
+        _, inv = np.unique(arr, return_inverse=True)
+    return inv.astype(np.int64).ravel()
+
+
+def check_labels(
+    labels: Sequence[Hashable] | np.ndarray, n: int, name: str = "labels", min_classes: int = 2
+) -> tuple[np.ndarray, int]:
+    """Contiguous class indices and the number of classes present; at least ``min_classes``."""
+    y = encode(labels, n, name)
+    c = int(y.max()) + 1 if y.size else 0
+    if c < min_classes:
+        raise DataError(
+            f"{name} contain only {c} distinct class(es); a transferability score needs at least "
+            f"{min_classes} classes: add examples of the other classes"
+        )
+    return y, c
+
+
+def check_targets(targets: Any, n: int, name: str = "targets") -> np.ndarray:
+    """Regression targets as a finite float64 ``(N, K)`` array."""
+    try:
+        arr = np.asarray(targets, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"regression {name} must be numeric: {exc}") from exc
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        raise DataError(f"regression {name} must have shape (N,) or (N, K), got {arr.shape}")
+    if arr.shape[0] != n:
+        raise DataError(f"{n} samples but {arr.shape[0]} {name}: they must have the same length")
+    if not np.all(np.isfinite(arr)):
+        raise DataError(f"regression {name} contain NaN or infinite values; drop or impute them first")
+    return arr
+
+
+def check_probs(probs: Any, name: str = "source_probs") -> np.ndarray:
+    """Source-model probabilities ``(N, C_s)``: finite, non-negative, rows summing to 1."""
+    arr = check_features(probs, name)
+    if np.any(arr < 0):
+        raise DataError(f"{name} contain negative values: pass softmax probabilities, not logits")
+    sums = arr.sum(axis=1)
+    if not np.allclose(sums, 1.0, atol=1e-3):
+        worst = float(sums[np.argmax(np.abs(sums - 1))])
+        raise DataError(
+            f"each row of {name} must sum to 1 (a row sums to {worst:.4g}); apply a softmax to the "
+            "source model's logits first"
+        )
+    return arr / sums[:, None]
+
+
+def canonical_order(x: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
+    """A permutation that sorts rows by a hash of their content (and label membership).
+
+    Scores with random parts (cross-validation folds, mixture initialisation) visit samples in this
+    order, so they do not depend on the order the caller passed the samples in. Labels enter only
+    through which other rows share the label, so renaming classes does not change the order.
+    """
+    x = np.ascontiguousarray(x)
+    keys = [hashlib.blake2b(row.tobytes(), digest_size=8).digest() for row in x]
+    if y is not None:  # tie-break duplicates by the smallest row key of their class
+        first: dict[int, bytes] = {}
+        for k, c in zip(keys, y.tolist(), strict=True):
+            first[c] = min(first.get(c, k), k)
+        keys = [k + first[c] for k, c in zip(keys, y.tolist(), strict=True)]
+    return np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.int64)
+
+
+def one_hot(y: np.ndarray, c: int) -> np.ndarray:
+    """``(N, C)`` float64 indicator matrix of class indices ``y``."""
+    out = np.zeros((len(y), c))
+    out[np.arange(len(y)), y] = 1.0
+    return out

@@ -1,0 +1,252 @@
+"""Rank candidate backbones for a target data set with transferability scores."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from transferkit.errors import DataError
+from transferkit.transferability._info import SCORES
+from transferkit.transferability._validate import check_features, check_probs
+
+DEFAULT_SCORES: tuple[str, ...] = ("logme", "regularized_h_score", "leep", "nce")
+
+
+@dataclass
+class Candidate:
+    """A candidate model given by its features on the target data (no backbone needed).
+
+    Attributes:
+        name: how the model is shown in the table.
+        features: ``(N, D)`` features of the target samples, in the target's order.
+        source_probs: optional ``(N, C_s)`` softmax of the model's own source classifier on the
+            target samples; needed by LEEP and NCE.
+        fingerprint: optional identity of the weights (shown and saved with the results).
+    """
+
+    name: str
+    features: Any
+    source_probs: Any = None
+    fingerprint: str | None = None
+
+
+@dataclass
+class RankRow:
+    """One candidate's scores and rank (1 = best by the ranking score)."""
+
+    model: str
+    fingerprint: str | None
+    scores: dict[str, float | None]
+    rank: int = 0
+    num_features: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RankTable:
+    """Rows sorted best first by ``rank_by``, with the scores that were computed."""
+
+    rows: list[RankRow]
+    scores: list[str]
+    rank_by: str
+    target: str = "target"
+    notes: list[str] = field(default_factory=list)
+
+    def best(self) -> RankRow:
+        """The top-ranked candidate."""
+        return self.rows[0]
+
+    def to_frame(self) -> Any:
+        """A pandas DataFrame with one row per candidate (``model``, scores, ``rank``)."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [
+                {"model": r.model, **{s: r.scores.get(s) for s in self.scores}, "rank": r.rank}
+                for r in self.rows
+            ]
+        )
+
+    def to_section(self) -> dict[str, Any]:
+        """The ``results["sections"]["ranking"]`` record of ``results.json``."""
+        rows = []
+        for r in self.rows:
+            row: dict[str, Any] = {"model": r.model, "fingerprint": r.fingerprint}
+            row.update({s: r.scores.get(s) for s in self.scores})
+            row.update(
+                {"rank": r.rank, "num_features": r.num_features, "seconds": r.seconds, "notes": r.notes}
+            )
+            rows.append(row)
+        higher = {s: bool(SCORES.info(s).higher_is_better) for s in self.scores}
+        return {
+            "target": self.target,
+            "scores": list(self.scores),
+            "rank_by": self.rank_by,
+            "higher_is_better": higher,
+            "rows": rows,
+            "notes": list(self.notes),
+        }
+
+
+FeatureFn = Callable[[Any, Any], Any]
+
+
+def rank(
+    candidates: Sequence[Any],
+    target: Any,
+    scores: Sequence[str] = DEFAULT_SCORES,
+    *,
+    rank_by: str | None = None,
+    labels: Sequence[Hashable] | np.ndarray | None = None,
+    max_samples: int | None = None,
+    seed: int = 0,
+    extract: FeatureFn | None = None,
+) -> RankTable:
+    """Score every candidate on the target data and rank them.
+
+    Args:
+        candidates: backbone spec strings (``"minilm"``, ``"timm:resnet18"``), ``Backbone``
+            objects, or :class:`Candidate` records holding precomputed features.
+        target: a ``Dataset`` or a data spec string (``"sms-spam"``); with only
+            :class:`Candidate` records it may be None when ``labels`` are given.
+        scores: registered score names (see ``SCORES.names()``).
+        rank_by: the score that orders the table (default: the first one).
+        labels: target labels when ``target`` carries none (the precomputed-features path).
+        max_samples: use a class-stratified random subset of this many target samples.
+        seed: seed of that subset.
+        extract: ``(backbone, dataset) -> features``; default ``transferkit.features.extract_features``
+            (cached on disk).
+
+    Scores that need a source classifier's predictions (LEEP, NCE) are computed only for
+    candidates that provide them (``Candidate.source_probs``, or a backbone method
+    ``source_probs(dataset)``); for the others the value is None with a note.
+    """
+    names = [SCORES.entry(s).name for s in scores]
+    if not names:
+        raise DataError("give at least one score (see transferkit.transferability.SCORES.names())")
+    main = SCORES.entry(rank_by).name if rank_by else names[0]
+    if main not in names:
+        names.append(main)
+    if not candidates:
+        raise DataError("give at least one candidate model to rank")
+
+    dataset = _load_target(target)
+    if labels is None:
+        if dataset is None or dataset.y is None:
+            raise DataError("the target data set has no labels; ranking needs labelled target samples")
+        y = np.asarray(dataset.y)
+        regression = dataset.task == "regression"
+    else:
+        y = np.asarray(labels)
+        regression = y.dtype.kind == "f" and dataset is not None and dataset.task == "regression"
+    subset = _subset(y, max_samples, seed, regression)
+    if subset is not None:
+        y = y[subset]
+        if dataset is not None:
+            dataset = dataset.subset(subset)
+
+    table_notes: list[str] = []
+    usable = []
+    for s in names:
+        info = SCORES.info(s)
+        if regression and info.task == "classification":
+            table_notes.append(f"{s} skipped: it needs class labels and the target is a regression task")
+        else:
+            usable.append(s)
+
+    rows = []
+    for cand in candidates:
+        name, feats, probs, fp, notes = _materialise(cand, dataset, subset, extract)
+        f = check_features(feats, f"features of {name}")
+        if f.shape[0] != len(y):
+            raise DataError(f"{name}: {f.shape[0]} feature rows but {len(y)} target labels")
+        row = RankRow(model=name, fingerprint=fp, scores={}, num_features=int(f.shape[1]), notes=notes)
+        for s in names:
+            if s not in usable:
+                row.scores[s] = None
+                continue
+            info = SCORES.info(s)
+            fn = SCORES.get(s)
+            t0 = time.perf_counter()
+            if info.input == "features":
+                value = fn(f, y, regression=True) if (regression and s == "logme") else fn(f, y)
+            elif probs is None:
+                row.scores[s] = None
+                row.notes.append(f"{s} skipped: {name} has no source classifier head")
+                continue
+            else:
+                p = check_probs(probs, f"source_probs of {name}")
+                value = fn(p, y) if info.input == "probs" else fn(p.argmax(axis=1), y)
+            row.seconds[s] = round(time.perf_counter() - t0, 4)
+            row.scores[s] = float(value)
+        rows.append(row)
+
+    higher = SCORES.info(main).higher_is_better
+
+    def key(r: RankRow) -> tuple[int, float]:
+        v = r.scores.get(main)
+        if v is None:
+            return (1, 0.0)
+        return (0, -v if higher else v)
+
+    rows.sort(key=key)
+    for i, r in enumerate(rows, start=1):
+        r.rank = i
+    target_name = dataset.name if dataset is not None else "target"
+    return RankTable(rows=rows, scores=names, rank_by=main, target=target_name, notes=table_notes)
+
+
+def _load_target(target: Any) -> Any:
+    if target is None:
+        return None
+    if isinstance(target, str):
+        from transferkit.data import load_dataset
+
+        return load_dataset(target)
+    return target
+
+
+def _subset(y: np.ndarray, max_samples: int | None, seed: int, regression: bool) -> np.ndarray | None:
+    if max_samples is None or max_samples >= len(y):
+        return None
+    if max_samples < 2:
+        raise DataError("max_samples must be at least 2")
+    rng = np.random.default_rng(seed)
+    if regression:
+        return np.sort(rng.choice(len(y), size=max_samples, replace=False))
+    from sklearn.model_selection import train_test_split
+
+    idx = np.arange(len(y))
+    keep, _ = train_test_split(idx, train_size=max_samples, stratify=y, random_state=seed)
+    return np.sort(keep)
+
+
+def _materialise(
+    cand: Any, dataset: Any, subset: np.ndarray | None, extract: FeatureFn | None
+) -> tuple[str, Any, Any, str | None, list[str]]:
+    """(name, features, source_probs, fingerprint, notes) for one candidate."""
+    if isinstance(cand, Candidate):
+        feats, probs = np.asarray(cand.features), cand.source_probs
+        if subset is not None:
+            feats = feats[subset]
+            probs = None if probs is None else np.asarray(probs)[subset]
+        return cand.name, feats, probs, cand.fingerprint, []
+    if dataset is None:
+        raise DataError("backbone candidates need a target data set to extract features from")
+    from transferkit.backbones import Backbone, create_backbone
+
+    backbone = cand if isinstance(cand, Backbone) else create_backbone(str(cand), data=dataset)
+    if extract is None:
+        from transferkit.features import extract_features as extract
+    feats = extract(backbone, dataset)
+    probs = None
+    head = getattr(backbone, "source_probs", None)
+    if callable(head):
+        probs = head(dataset)
+    name = cand if isinstance(cand, str) else getattr(backbone, "spec", type(backbone).__name__)
+    return str(name), feats, probs, backbone.fingerprint()[:16], []
