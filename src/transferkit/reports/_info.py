@@ -328,7 +328,8 @@ def parse_ranking(d: Any) -> RankingInfo:
         raise ReportError("ranking.rows: expected a list of rows")
     scores = _labels(d.get("scores") or [], "ranking.scores")
     if not scores:
-        scores = tuple(dict.fromkeys(k for r in rows if isinstance(r, dict) for k in r if k not in ("model", "rank")))
+        keys = (k for r in rows if isinstance(r, dict) for k in r if k not in ("model", "rank"))
+        scores = tuple(dict.fromkeys(str(k) for k in keys))
     rank_by = str(d.get("rank_by") or (scores[0] if scores else ""))
     if rank_by and rank_by not in scores:
         raise ReportError(f"ranking.rank_by: {rank_by!r} is not one of the scores {list(scores)}")
@@ -465,7 +466,8 @@ def parse_multitask(d: Any) -> MultitaskInfo:
     rows = _need(d, "rows", "multitask")
     if not isinstance(rows, list):
         raise ReportError("multitask.rows: expected a list of rows")
-    ws = tuple(dict.fromkeys(k for r in rows if isinstance(r, dict) for k in r if str(k).startswith("multi_")))
+    keys = (k for r in rows if isinstance(r, dict) for k in r if str(k).startswith("multi_"))
+    ws = tuple(dict.fromkeys(keys))
     out = []
     for i, r in enumerate(rows):
         w = f"multitask.rows[{i}]"
@@ -477,7 +479,8 @@ def parse_multitask(d: Any) -> MultitaskInfo:
     dm = tuple((str(k), _num(v, f"multitask.delta_m.{k}"))
                for k, v in _dict(d.get("delta_m") or {}, "multitask.delta_m").items())
     tasks = _labels(d.get("tasks") or [r[0] for r in out], "multitask.tasks")
-    return MultitaskInfo(tasks=tasks, weightings=tuple(k[len("multi_"):] for k in ws), rows=tuple(out), delta_m=dm)
+    weightings = tuple(str(k)[len("multi_") :] for k in ws)
+    return MultitaskInfo(tasks=tasks, weightings=weightings, rows=tuple(out), delta_m=dm)
 
 
 @dataclass(frozen=True)

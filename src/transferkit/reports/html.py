@@ -53,12 +53,17 @@ def table(columns: Sequence[Any], rows: Sequence[Sequence[Any]], depth: int = 0,
     body = []
     for i, r in enumerate(rows):
         cells = "".join(
-            f'<td class="num">{_cell(v, depth)}</td>' if isinstance(v, (int, float)) and not isinstance(v, bool)
-            else f"<td>{_cell(v, depth)}</td>" for v in r
+            (f'<td class="num">{_cell(v, depth)}</td>' if _is_num(v) else f"<td>{_cell(v, depth)}</td>")
+            for v in r
         )
         cls = row_class(i) if row_class else ""
         body.append(f'<tr class="{e(cls)}">{cells}</tr>' if cls else f"<tr>{cells}</tr>")
-    return f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
+    return (f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table></div>')
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def _figure(make: Callable[..., str | list[str]], *args: Any, caption: str = "") -> str:
@@ -101,8 +106,8 @@ def _comparison(c: I.ComparisonInfo) -> str:
 
 
 def _label_efficiency(le: I.LabelEfficiencyInfo) -> str:
-    cross = (f"Crossover: from {I.fmt(le.crossover)} labels on, training from scratch catches up with transfer."
-             if le.crossover is not None else "No crossover within the label budgets tried.")
+    cross = (f"Crossover: from {I.fmt(le.crossover)} labels on, training from scratch catches up with "
+             "transfer." if le.crossover is not None else "No crossover within the label budgets tried.")
     cols = ["labels", *(f"{b.name} mean [95% CI]" for b in le.bands)] + (["verdict"] if le.verdicts else [])
     rows = []
     for i, budget in enumerate(le.budgets):
@@ -112,13 +117,15 @@ def _label_efficiency(le: I.LabelEfficiencyInfo) -> str:
         if le.verdicts:
             cells.append(le.verdicts[i])
         rows.append(cells)
-    return (_figure(plots_mod().label_efficiency_plot, le, caption=f"{le.metric} vs labelled examples; shaded: "
-                    "95% confidence band.") + f'<p class="note">{e(cross)}</p>' + table(cols, rows))
+    cap = f"{le.metric} vs labelled examples; shaded: 95% confidence band."
+    return (_figure(plots_mod().label_efficiency_plot, le, caption=cap) + f'<p class="note">{e(cross)}</p>'
+            + table(cols, rows))
 
 
 def _ranking(r: I.RankingInfo) -> str:
-    rows = [(rank, m, *vals) for m, vals, rank in zip(r.models, r.values, r.ranks)]
-    return (_figure(plots_mod().ranking_bars, r) if r.models else "") + table(("rank", "model", *r.scores), rows)
+    rows = [(rank, m, *vals) for m, vals, rank in zip(r.models, r.values, r.ranks, strict=True)]
+    plot = _figure(plots_mod().ranking_bars, r) if r.models else ""
+    return plot + table(("rank", "model", *r.scores), rows)
 
 
 def _similarity(s: I.SimilarityInfo) -> str:
@@ -132,7 +139,8 @@ def _curves(curves: tuple[I.CurveInfo, ...]) -> str:
     for c in curves:
         vals = [v for v in c.val_score if v is not None]
         last_loss = next((v for v in reversed(c.train_loss) if v is not None), None)
-        rows.append((c.name, len(c.epoch), last_loss, vals[-1] if vals else None, max(vals) if vals else None))
+        rows.append((c.name, len(c.epoch), last_loss, vals[-1] if vals else None,
+                     max(vals) if vals else None))
     return (_figure(plots_mod().curves_plot, curves) if curves else "") + table(
         ("run", "epochs", "final train loss", "final val score", "best val score"), rows)
 
@@ -140,7 +148,7 @@ def _curves(curves: tuple[I.CurveInfo, ...]) -> str:
 def _confusion(c: I.ConfusionInfo) -> str:
     acc = f'<p class="note">Accuracy implied by the matrix: {e(I.fmt(c.accuracy))}.</p>'
     m = c.matrix
-    rows = [(lab, *vals) for lab, vals in zip(m.row_labels, m.values)]
+    rows = [(lab, *vals) for lab, vals in zip(m.row_labels, m.values, strict=True)]
     return (_figure(plots_mod().heatmap, m, "Confusion matrix", "predicted", "true") + acc
             + table(("true \\ predicted", *m.col_labels), rows))
 
@@ -158,7 +166,7 @@ def _multitask(mt: I.MultitaskInfo) -> str:
 def _adaptation(a: I.AdaptationInfo) -> str:
     out = f'<p>Method: <code>{e(a.method)}</code></p>' if a.method else ""
     if a.verdict or a.advice:
-        out += _verdict_box(a.verdict, a.verdict or "", a.advice)
+        out += _verdict_box(a.verdict, f"Verdict: {a.verdict}" if a.verdict else "", a.advice)
     return out + table(a.table.columns, a.table.rows)
 
 

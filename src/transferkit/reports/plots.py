@@ -19,6 +19,7 @@ matplotlib.use("Agg", force=False)
 
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from transferkit.reports._info import (  # noqa: E402
     ComparisonInfo,
@@ -64,7 +65,8 @@ def to_svg(fig: Figure) -> str:
     svg = buf.getvalue()
     svg = svg[svg.index("<svg") :]
     low = svg.lower()
-    if "<script" in low or "<foreignobject" in low or re.search(r"""(?:xlink:)?href=["'](?!#|data:image/png;base64,)""", low):
+    external = re.search(r"""href=["'](?!#|data:image/png;base64,)""", low)
+    if "<script" in low or "<foreignobject" in low or external:
         raise RuntimeError("refusing an SVG with a script, foreignObject or external link")
     return svg
 
@@ -76,7 +78,7 @@ def _fig(w: float, h: float) -> tuple[Figure, plt.Axes]:
 
 
 def _xy(xs: Sequence[Num], ys: Sequence[Num]) -> tuple[list[float], list[float]]:
-    pts = [(x, y) for x, y in zip(xs, ys) if x is not None and y is not None]
+    pts = [(x, y) for x, y in zip(xs, ys, strict=False) if x is not None and y is not None]
     return [p[0] for p in pts], [p[1] for p in pts]
 
 
@@ -90,9 +92,12 @@ def ranking_bars(info: RankingInfo) -> str:
         ys = list(range(n))[::-1]
         bars = ax.barh(ys, [0.0 if v is None else v for v in vals], color=TRANSFER, height=0.6)
         ax.set_yticks(ys, [mpl_text(m) for m in info.models])
-        for b, v in zip(bars, vals):
-            ax.annotate(f"{v:.4g}" if v is not None else "n/a", (b.get_width(), b.get_y() + b.get_height() / 2),
-                        xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
+        for b, v in zip(bars, vals, strict=True):
+            neg = v is not None and v < 0
+            ax.annotate(f"{v:.4g}" if v is not None else "n/a",
+                        (b.get_width(), b.get_y() + b.get_height() / 2),
+                        xytext=(-3 if neg else 3, 0), textcoords="offset points", va="center", fontsize=8,
+                        ha="right" if neg else "left")
         ax.axvline(0, color="black", lw=0.8)
         ax.set_xlabel(mpl_text(info.rank_by) + " (higher ranks first)")
         ax.grid(axis="y", visible=False)
@@ -107,8 +112,10 @@ def heatmap(m: MatrixInfo, title: str, xlabel: str, ylabel: str, annotate: bool 
         fig, ax = _fig(min(2.0 + 0.45 * nc, 11), min(1.6 + 0.4 * nr, 11))
         im = ax.imshow(data, cmap="Blues", aspect="auto")
         ax.grid(False)
-        ax.set_xticks(range(nc), [mpl_text(c, 24) for c in m.col_labels], rotation=45 if nc > 4 else 0,
-                      ha="right" if nc > 4 else "center")
+        cols = [mpl_text(c, 24) for c in m.col_labels]
+        tilt = nc > 4 or sum(len(c) for c in cols) > 7 * nc
+        ax.set_xticks(range(nc), cols, rotation=35 if tilt else 0, ha="right" if tilt else "center",
+                      rotation_mode="anchor")
         ax.set_yticks(range(nr), [mpl_text(r, 24) for r in m.row_labels])
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
@@ -132,12 +139,12 @@ def similarity_plot(info: SimilarityInfo) -> list[str]:
     if ms:
         with plt.rc_context(_RC):
             fig, axes = plt.subplots(len(ms), 1, figsize=(6.4, 0.3 + 0.55 * len(ms)), squeeze=False)
-            for ax, m in zip(axes[:, 0], ms):
+            for ax, m in zip(axes[:, 0], ms, strict=True):
                 ax.barh([0], [m.value], color=TRANSFER, height=0.5)
                 ax.axvline(0, color="black", lw=0.8)
                 ax.set_yticks([0], [mpl_text(m.name, 24)])
                 lim = abs(m.value) * 1.25 or 1.0
-                ax.set_xlim(min(0.0, -lim if m.value < 0 else 0.0), max(0.0, lim if m.value > 0 else 0.0) or 1.0)
+                ax.set_xlim(-lim if m.value < 0 else 0.0, lim if m.value > 0 else 1.0)
                 p = "" if m.p_value is None else f"  (p = {m.p_value:.3g})"
                 ax.text(1.0, 0.5, f" {m.value:.4g}{p}", transform=ax.transAxes, va="center", fontsize=8)
                 ax.grid(axis="y", visible=False)
@@ -164,6 +171,7 @@ def curves_plot(curves: Sequence[CurveInfo]) -> str:
         a2.set_title("validation score")
         for a in (a1, a2):
             a.set_xlabel("epoch")
+            a.xaxis.set_major_locator(MaxNLocator(integer=True))
             if a.get_legend_handles_labels()[0]:
                 a.legend(fontsize=7)
         fig.tight_layout()
@@ -174,10 +182,10 @@ def label_efficiency_plot(info: LabelEfficiencyInfo) -> str:
     """Score against number of labels, transfer vs scratch, with 95% confidence bands (log x axis)."""
     with plt.rc_context(_RC):
         fig, ax = _fig(6.4, 3.6)
-        for band, color in zip(info.bands, (TRANSFER, SCRATCH)):
+        for band, color in zip(info.bands, (TRANSFER, SCRATCH), strict=True):
             x, y = _xy(info.budgets, band.mean)
             ax.plot(x, y, marker="o", ms=4, color=color, label=mpl_text(band.name))
-            pts = [(b, lo, hi) for b, lo, hi in zip(info.budgets, band.ci_low, band.ci_high)
+            pts = [(b, lo, hi) for b, lo, hi in zip(info.budgets, band.ci_low, band.ci_high, strict=True)
                    if lo is not None and hi is not None]
             if pts:
                 ax.fill_between([p[0] for p in pts], [p[1] for p in pts], [p[2] for p in pts], color=color,
@@ -223,7 +231,8 @@ def comparison_plot(info: ComparisonInfo) -> str:
         a2.axvline(0, color="red", lw=1, ls="--")
         a2.set_ylim(-0.5, 1.0)
         a2.set_yticks([])
-        a2.set_xlabel(("points " if info.points else "") + f"{mpl_text(info.metric)}: transfer \u2212 scratch")
+        unit = ("points " if info.points else "") + mpl_text(info.metric)
+        a2.set_xlabel(f"{unit}: transfer \u2212 scratch")
         a2.set_title("difference")
         a2.legend(fontsize=7, loc="upper left")
         fig.tight_layout()

@@ -1,0 +1,79 @@
+"""A disk cache of feature matrices with atomic writes.
+
+Entries are ``<key>.npy`` files (plain numpy, no pickles) in ``$TRANSFERKIT_CACHE`` or
+``~/.cache/transferkit/features``. A write goes to a temporary file in the same folder and is
+renamed into place, so a concurrent reader or a kill mid-write never sees a partial entry; an entry
+that fails to load (truncated, wrong shape) is treated as a miss, deleted and recomputed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def default_cache_dir() -> Path:
+    """``$TRANSFERKIT_CACHE/features`` or ``~/.cache/transferkit/features``."""
+    base = os.environ.get("TRANSFERKIT_CACHE")
+    root = Path(base) if base else Path.home() / ".cache" / "transferkit"
+    return root / "features"
+
+
+def cache_key(parts: dict[str, Any]) -> str:
+    """SHA-256 of the JSON-serialised key parts (sorted keys)."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class FeatureCache:
+    """Load and store feature arrays by key."""
+
+    def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
+        self.directory = Path(directory) if directory is not None else default_cache_dir()
+
+    def path(self, key: str) -> Path:
+        """File of the entry ``key``."""
+        return self.directory / f"{key}.npy"
+
+    def load(self, key: str, n_rows: int | None = None) -> np.ndarray | None:
+        """The cached array, or None on a miss or an unreadable entry (which is removed)."""
+        p = self.path(key)
+        if not p.exists():
+            return None
+        try:
+            arr = np.load(p, allow_pickle=False)
+            if arr.ndim != 2 or (n_rows is not None and arr.shape[0] != n_rows) or not np.all(np.isfinite(arr)):
+                raise ValueError(f"unexpected cached array {arr.shape}")
+            return arr
+        except (ValueError, OSError, EOFError):
+            p.unlink(missing_ok=True)
+            return None
+
+    def store(self, key: str, features: np.ndarray) -> Path:
+        """Write atomically: temp file in the same folder, fsync, then rename."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=f".{key}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.save(f, np.ascontiguousarray(features), allow_pickle=False)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path(key))
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return self.path(key)
+
+    def clear(self) -> int:
+        """Delete every entry; returns how many were removed."""
+        n = 0
+        if self.directory.is_dir():
+            for p in self.directory.glob("*.npy"):
+                p.unlink(missing_ok=True)
+                n += 1
+        return n
