@@ -100,13 +100,10 @@ class Dataset:
     # ------------------------------------------------------------------ checks
     def validate(self) -> None:
         """Check shapes and values; raise :class:`DataError` saying what to fix."""
-        n = len(self.x)
-        if n == 0:
-            raise DataError(f"{self.name}: the data set is empty")
         expected_ndim = {"image": 4, "signal": 3, "table": 2}
         if self.kind in expected_ndim and not (self.kind == "image" and _is_paths(self.x)):
             want = expected_ndim[self.kind]
-            if self.x.ndim != want:
+            if self.x.ndim != want and not (self.x.size == 0 and len(self.x) == 0):
                 raise DataError(
                     f"{self.name}: {self.kind} inputs must have {want} dimensions "
                     f"(got shape {self.x.shape}); images are (N, C, H, W), signals (N, C, T), "
@@ -132,6 +129,8 @@ class Dataset:
 
     def require_labels(self, min_classes: int = 2) -> None:
         """Raise unless labels exist and at least ``min_classes`` classes are present."""
+        if len(self) == 0:
+            raise DataError(f"{self.name}: the data set is empty")
         if self.y is None:
             raise DataError(f"{self.name}: this step needs labels, but the data set has none")
         if self.task == "classification":

@@ -1,0 +1,72 @@
+"""Paired comparisons over seeds: mean difference, 95% confidence interval, verdict."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+VERDICT_ADVICE = {
+    "positive": "Transfer helped: keep the transferred model.",
+    "inconclusive": ("The difference is within noise: add seeds or labelled data, or try another backbone or "
+                     "strategy (e.g. `--strategy auto`); rank candidates first with `transferkit rank`."),
+    "negative": ("Negative transfer: the source hurt. Use the scratch model, or try a closer source (check "
+                 "`transferkit similarity`), freeze fewer layers, a smaller learning rate, or L2-SP/LP-FT."),
+}
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    """Per-seed differences ``a - b`` with their mean and a t-based confidence interval."""
+
+    mean: float
+    ci_low: float
+    ci_high: float
+    per_seed: tuple[float, ...]
+    confidence: float = 0.95
+
+    @property
+    def verdict(self) -> str:
+        """``positive`` (interval above 0), ``negative`` (below 0) or ``inconclusive``."""
+        return verdict(self.ci_low, self.ci_high)
+
+
+def paired_difference(a: np.ndarray | list[float], b: np.ndarray | list[float], confidence: float = 0.95,
+                      higher_is_better: bool = True) -> PairedDifference:
+    """Mean of ``a - b`` over paired seeds and its Student-t confidence interval.
+
+    With lower-is-better metrics pass ``higher_is_better=False``: the difference is then ``b - a``
+    so a positive value always means "``a`` is better". One seed gives an unbounded interval.
+    """
+    a_, b_ = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a_.shape != b_.shape or a_.ndim != 1 or len(a_) == 0:
+        raise ValueError(f"paired scores need two equal-length 1-D arrays, got {a_.shape} and {b_.shape}")
+    d = (a_ - b_) if higher_is_better else (b_ - a_)
+    m = float(d.mean())
+    if len(d) < 2:
+        return PairedDifference(m, -np.inf, np.inf, tuple(d.tolist()), confidence)
+    se = float(d.std(ddof=1) / np.sqrt(len(d)))
+    if se == 0.0:
+        return PairedDifference(m, m, m, tuple(d.tolist()), confidence)
+    half = float(stats.t.ppf(0.5 + confidence / 2, df=len(d) - 1) * se)
+    return PairedDifference(m, m - half, m + half, tuple(d.tolist()), confidence)
+
+
+def verdict(ci_low: float, ci_high: float) -> str:
+    """The negative-transfer verdict from a confidence interval of (transfer - scratch)."""
+    if ci_low > 0:
+        return "positive"
+    if ci_high < 0:
+        return "negative"
+    return "inconclusive"
+
+
+def mean_ci(values: np.ndarray | list[float], confidence: float = 0.95) -> tuple[float, float, float]:
+    """Mean and Student-t confidence interval of independent values."""
+    v = np.asarray(values, dtype=np.float64)
+    m = float(v.mean())
+    if len(v) < 2 or v.std() == 0:
+        return m, m, m
+    half = float(stats.t.ppf(0.5 + confidence / 2, df=len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)))
+    return m, m - half, m + half
