@@ -1,0 +1,388 @@
+"""Reports: plain objects from results.json, the HTML page, the terminal table, MLflow, the CLI."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from _report_samples import HOSTILE, full_results
+from rich.console import Console
+
+from transferkit.reports import _info as I
+from transferkit.reports.html import render_report, write_report
+from transferkit.reports.run import SCHEMA, read_results, to_jsonable, write_results
+from transferkit.reports.terminal import print_summary
+from transferkit.reports.tracking import flatten_metrics
+
+# ----------------------------------------------------------------------------- helpers
+
+
+class _Page(HTMLParser):
+    """Collects tags, attributes and text of an HTML page (text is unescaped, as a browser shows it)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[str] = []
+        self.attrs: list[tuple[str, str, str | None]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.attrs.extend((tag, k, v) for k, v in attrs)
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def _parse(page: str) -> _Page:
+    p = _Page()
+    p.feed(page)
+    p.close()
+    return p
+
+
+def _svgs(page: str) -> list[str]:
+    return re.findall(r"<svg\b.*?</svg>", page, flags=re.S)
+
+
+def _svg_texts(svg: str) -> list[str]:
+    root = ET.fromstring(svg)  # must be well-formed XML
+    return ["".join(el.itertext()) for el in root.iter("{http://www.w3.org/2000/svg}text")]
+
+
+@pytest.fixture(scope="module")
+def full_page() -> str:
+    return render_report(full_results())
+
+
+# ----------------------------------------------------------------------------- plain objects
+
+
+def test_verdict_sentence_in_points_for_accuracy() -> None:
+    s = I.verdict_sentence("positive", "accuracy", 0.041, 0.020, 0.062, 5, points=True, higher_is_better=True)
+    assert s == "Transfer helped: +4.1 points accuracy, 95% CI [+2.0, +6.2] over 5 paired seeds."
+
+
+def test_verdict_sentence_raw_units_lower_is_better_and_inconclusive() -> None:
+    s = I.verdict_sentence("negative", "log_loss", 0.12, 0.05, 0.2, 3, points=False, higher_is_better=False)
+    assert s.startswith(
+        "Transfer hurt (negative transfer): +0.12 log_loss, 95% CI [+0.05, +0.2] over 3 paired "
+    )
+    assert "(lower log_loss is better)" in s
+    s = I.verdict_sentence("inconclusive", "accuracy", 0.004, -0.012, 0.02, 1, True, True)
+    assert "over 1 paired seed;" in s and "includes zero" in s and "[-1.2, +2.0]" in s
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "hib", "expected"),
+    [(0.01, 0.05, True, "positive"), (-0.05, -0.01, True, "negative"), (-0.01, 0.02, True, "inconclusive"),
+     (-0.05, -0.01, False, "positive"), (0.01, 0.05, False, "negative"), (None, 0.1, True, "inconclusive")],
+)
+def test_infer_verdict(lo: float | None, hi: float | None, hib: bool, expected: str) -> None:
+    assert I.infer_verdict(lo, hi, hib) == expected
+
+
+def test_fraction_metric_detection() -> None:
+    assert I.is_fraction_metric("accuracy", [0.5, 0.9])
+    assert I.is_fraction_metric("macro_f1", [0.1])
+    assert not I.is_fraction_metric("accuracy", [55.0, 90.0])  # already in percent
+    assert not I.is_fraction_metric("log_loss", [0.3])
+    assert not I.is_fraction_metric("rmse", [0.3])
+
+
+def test_comparison_parses_and_uses_points() -> None:
+    c = I.parse_comparison(full_results()["sections"]["comparison"])
+    assert [a.role for a in c.arms] == ["transfer", "scratch", "source_only"]
+    assert c.points and c.verdict == "positive"
+    assert c.sentence == "Transfer helped: +4.0 points accuracy, 95% CI [+2.0, +6.2] over 5 paired seeds."
+    assert c.metrics == (("macro_f1", 0.9, 0.85),)
+
+
+def test_comparison_fills_missing_mean_and_verdict() -> None:
+    d = copy.deepcopy(full_results()["sections"]["comparison"])
+    del d["verdict"], d["transfer"]["mean"], d["diff"]["mean"]
+    d["diff"]["ci_low"], d["diff"]["ci_high"] = -0.01, 0.03
+    c = I.parse_comparison(d)
+    assert c.arms[0].mean == pytest.approx(0.92)
+    assert c.diff_mean == pytest.approx(0.92 - 0.88)
+    assert c.verdict == "inconclusive"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d["transfer"]["per_seed"].pop(), "comparison.transfer.per_seed: has 4 values but 5"),
+        (lambda d: d["diff"].update(ci_low=0.1, ci_high=0.0), "ci_low 0.1 is above ci_high"),
+        (lambda d: d["scratch"]["per_seed"].__setitem__(0, "0.9"), "scratch.per_seed[0]: expected a number"),
+        (lambda d: d["scratch"]["per_seed"].__setitem__(0, True), "expected a number"),
+        (lambda d: d.pop("scratch"), "missing field 'scratch'"),
+    ],
+)
+def test_comparison_rejects_bad_input(mutate, message: str) -> None:
+    d = copy.deepcopy(full_results()["sections"]["comparison"])
+    mutate(d)
+    with pytest.raises(I.ReportError, match=re.escape(message)):
+        I.parse_comparison(d)
+
+
+def test_nan_and_none_become_missing() -> None:
+    d = copy.deepcopy(full_results()["sections"]["comparison"])
+    d["transfer"]["per_seed"][1] = float("nan")
+    d["scratch"]["per_seed"][2] = None
+    c = I.parse_comparison(d)
+    assert c.arms[0].per_seed[1] is None and c.arms[1].per_seed[2] is None
+    assert I.fmt(None) == "\u2013" and I.fmt(float("inf")) == "\u2013"
+
+
+def test_label_efficiency_checks_lengths() -> None:
+    le = I.parse_label_efficiency(full_results()["sections"]["label_efficiency"])
+    assert le.budgets == (10, 50, 100, 500, 1000) and le.crossover == 500
+    bad = copy.deepcopy(full_results()["sections"]["label_efficiency"])
+    bad["scratch"]["ci_high"] = bad["scratch"]["ci_high"][:3]
+    with pytest.raises(I.ReportError, match="scratch.ci_high: has 3 values but 5"):
+        I.parse_label_efficiency(bad)
+    bad = copy.deepcopy(full_results()["sections"]["label_efficiency"])
+    bad["budgets"][0] = 0
+    with pytest.raises(I.ReportError, match="positive label counts"):
+        I.parse_label_efficiency(bad)
+
+
+def test_ranking_sorted_by_rank_and_rank_by_checked() -> None:
+    r = I.parse_ranking(full_results()["sections"]["ranking"])
+    assert r.models == (HOSTILE, "vit_small", "mobilenet") and r.ranks == (1, 2, 3)
+    assert r.values[0] == (1.7, -0.4)
+    with pytest.raises(I.ReportError, match="rank_by"):
+        I.parse_ranking({"scores": ["logme"], "rank_by": "leep", "rows": []})
+
+
+def test_confusion_square_and_accuracy() -> None:
+    c = I.parse_confusion({"labels": ["a", "b"], "matrix": [[8, 2], [1, 9]]})
+    assert c.accuracy == pytest.approx(17 / 20)
+    with pytest.raises(I.ReportError, match="expected 2 rows"):
+        I.parse_confusion({"labels": ["a", "b"], "matrix": [[1, 2]]})
+    with pytest.raises(I.ReportError, match=r"matrix\[1\]: has 1 values but 2"):
+        I.parse_confusion({"labels": ["a", "b"], "matrix": [[1, 2], [3]]})
+
+
+def test_similarity_and_multitask_parse() -> None:
+    s = I.parse_similarity(full_results()["sections"]["similarity"])
+    assert [m.name for m in s.measures] == ["mmd", "proxy_a"] and s.measures[1].p_value is None
+    assert s.label_relation is not None and len(s.label_relation.col_labels) == 4
+    m = I.parse_multitask(full_results()["sections"]["multitask"])
+    assert m.weightings == ("equal", "uncertainty")
+    assert m.rows[1][0] == HOSTILE and m.rows[1][5] is True and m.rows[1][3:5] == (-0.12, -0.03)
+    assert dict(m.delta_m) == {"equal": -4.1, "uncertainty": -1.2}
+
+
+def test_curves_length_mismatch() -> None:
+    with pytest.raises(I.ReportError, match="curves.r.val_score: 2 values for 3 epochs"):
+        I.parse_curves({"r": {"epoch": [1, 2, 3], "train_loss": [1, 2, 3], "val_score": [1, 2]}})
+
+
+def test_build_report_info_orders_and_falls_back() -> None:
+    res = full_results()
+    res["sections"]["confusion_matrix"] = {"labels": ["a"], "matrix": "oops"}
+    info = I.build_report_info(res)
+    keys = [s.key for s in info.sections]
+    assert keys[:2] == ["comparison", "label_efficiency"] and keys[-1] == "my_new_command"
+    by_key = {s.key: s for s in info.sections}
+    bad = by_key["confusion_matrix"]
+    assert not bad.known and isinstance(bad.content, I.TableInfo) and "expected 1 rows" in bad.content.note
+    assert not by_key["my_new_command"].known
+    assert len({s.anchor for s in info.sections}) == len(info.sections)
+    assert info.repro.command.startswith("transferkit fit 'data/my file.csv'")
+    assert [d.role for d in info.repro.data] == ["target", "source"]
+    assert ("scratch", "beef") in info.repro.models
+
+
+# ----------------------------------------------------------------------------- HTML page
+
+
+def test_page_has_every_section_and_plot(full_page: str) -> None:
+    for key in (*I.SECTION_TITLES, "my_new_command"):
+        assert f'id="{I.anchor_for(key)}"' in full_page, key
+    assert 'id="sec-reproducibility"' in full_page
+    # comparison, label efficiency, ranking, similarity (measures + label relation), curves, confusion
+    assert len(_svgs(full_page)) == 7
+    assert "Plot not drawn" not in full_page
+    assert "Transfer helped: +4.0 points accuracy, 95% CI [+2.0, +6.2] over 5 paired seeds." in full_page
+
+
+def test_page_is_self_contained_and_has_no_script(full_page: str) -> None:
+    p = _parse(full_page)
+    assert not {"script", "iframe", "object", "embed", "link", "img", "base"} & set(p.tags)
+    assert not [a for a in p.attrs if a[1].lower().startswith("on")], "event handler attribute"
+    for _tag, name, value in p.attrs:
+        if name in ("href", "src", "xlink:href"):
+            assert value is not None and (value.startswith("#") or value.startswith("data:image/png")), value
+    assert "http-equiv=\"Content-Security-Policy\"" in full_page and "default-src 'none'" in full_page
+    assert not re.search(r"(?:src|href)=[\"']?(?:https?:)?//", full_page)
+    assert "@import" not in full_page and not re.search(r"url\((?!#)", full_page)  # only in-page refs
+
+
+def test_hostile_names_are_text_in_html_and_svg(full_page: str) -> None:
+    assert "<script>" not in full_page.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in full_page
+    text = "".join(_parse(full_page).text)
+    assert text.count(HOSTILE) >= 8  # header, ranking, curves, confusion, multitask, unknown section, data...
+    svg_text = [t for svg in _svgs(full_page) for t in _svg_texts(svg)]
+    assert any(HOSTILE in t for t in svg_text), "hostile name missing from the plots"
+    assert any("<script>alert(1)</script>"[:20] in t for t in svg_text)
+    assert "$5 prize$" in svg_text, "dollar signs must stay literal, not mathtext"
+    assert "sms &lt;spam&gt;" in full_page and "resnet18&lt;b&gt;" in full_page
+    assert "column &lt;i&gt;name&lt;/i&gt;" in full_page
+
+
+def test_unknown_section_key_is_escaped_in_ids_and_titles() -> None:
+    res = full_results()
+    res["sections"] = {'"><img src=x onerror=alert(1)>': {"a": 1}}
+    page = render_report(res)
+    assert "<img" not in page and "onerror=alert(1)>" not in page
+    assert 'id="sec-img-src-x-onerror-alert-1"' in page
+
+
+def test_render_is_deterministic_and_round_trips(tmp_path: Path) -> None:
+    res = full_results()
+    out = write_results(tmp_path, res)
+    assert out == tmp_path / "results.json"
+    assert read_results(tmp_path) == json.loads(json.dumps(to_jsonable(res)))
+    first = (tmp_path / "report.html").read_text(encoding="utf-8")
+    (tmp_path / "report.html").unlink()
+    assert write_report(tmp_path) == tmp_path / "report.html"
+    again = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert again == first == render_report(read_results(tmp_path))
+
+
+def test_minimal_and_empty_results_render() -> None:
+    empty = {"schema": SCHEMA, "command": "demo", "sections": {}}
+    page = render_report(empty)
+    assert "no result sections" in page and "transferkit demo" in page and not _svgs(page)
+    ranking = full_results()["sections"]["ranking"]
+    only = {"schema": SCHEMA, "command": "rank", "sections": {"ranking": ranking}}
+    assert len(_svgs(render_report(only))) == 1
+
+
+def test_a_failing_plot_becomes_a_note(monkeypatch: pytest.MonkeyPatch) -> None:
+    from transferkit.reports import plots
+
+    def boom(*_a: object) -> str:
+        raise RuntimeError("no <b>luck</b>")
+
+    monkeypatch.setattr(plots, "ranking_bars", boom)
+    with pytest.warns(RuntimeWarning, match="report plot boom failed"):
+        page = render_report(full_results())
+    assert "Plot not drawn (RuntimeError: no &lt;b&gt;luck&lt;/b&gt;)" in page
+    assert len(_svgs(page)) == 6
+
+
+def test_svg_guard_refuses_external_links() -> None:
+    import matplotlib.pyplot as plt
+
+    from transferkit.reports.plots import to_svg
+
+    fig, ax = plt.subplots()
+    ax.text(0.5, 0.5, "x", url="https://example.invalid/")
+    with pytest.raises(RuntimeError, match="external link"):
+        to_svg(fig)
+
+
+# ----------------------------------------------------------------------------- terminal
+
+
+def test_terminal_summary_prints_text_literally() -> None:
+    res = full_results()
+    res["sections"]["ranking"]["rows"][0]["model"] = "[bold red]boom[/]"
+    con = Console(record=True, width=220, color_system=None)
+    print_summary(res, con)
+    out = con.export_text()
+    assert "Transfer helped: +4.0 points accuracy, 95% CI [+2.0, +6.2] over 5 paired seeds." in out
+    assert "[bold red]boom[/]" in out and HOSTILE in out
+    assert "crossover at 500 labels" in out and "accuracy 0.915" in out
+
+
+# ----------------------------------------------------------------------------- MLflow
+
+
+def test_flatten_metrics_steps_and_keys() -> None:
+    metrics, tags = flatten_metrics(full_results())
+    by: dict[str, list[tuple[float, int]]] = {}
+    for k, v, s in metrics:
+        by.setdefault(k, []).append((v, s))
+        assert re.fullmatch(r"[A-Za-z0-9_.\- /]+", k), k
+    assert by["curves/transfer seed 0/train_loss"] == [(0.9, 1), (0.5, 2), (0.3, 3)]
+    assert by["label_efficiency/transfer/mean"][-1] == (0.92, 1000)
+    assert by["ranking/rows/vit_small/logme"] == [(1.2, 0)]
+    assert by["comparison/diff/ci_low"] == [(0.02, 0)]
+    hostile_key = "ranking/rows/_script_alert_1_script_/logme"
+    assert by[hostile_key] == [(1.7, 0)]
+    assert tags["transferkit.comparison.verdict"] == "positive"
+
+
+def test_log_run_to_local_file_store(tmp_path: Path) -> None:
+    pytest.importorskip("mlflow", reason="mlflow is an optional extra: pip install 'transferkit[mlflow]'")
+    from mlflow.tracking import MlflowClient
+
+    from transferkit.reports.tracking import log_run
+
+    run_dir = tmp_path / "run"
+    write_results(run_dir, full_results())
+    uri = (tmp_path / "mlruns").as_uri()
+    before = os.environ.get("MLFLOW_ALLOW_FILE_STORE")
+    rid = log_run(run_dir, uri)
+    assert os.environ.get("MLFLOW_ALLOW_FILE_STORE") == before
+    os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
+    try:
+        client = MlflowClient(tracking_uri=uri)
+        run = client.get_run(rid)
+        arts = {a.path for a in client.list_artifacts(rid)}
+        hist = client.get_metric_history(rid, "curves/transfer seed 0/val_score")
+    finally:
+        if before is None:
+            os.environ.pop("MLFLOW_ALLOW_FILE_STORE")
+    assert run.info.status == "FINISHED"
+    assert run.data.params["command"] == "fit" and run.data.params["seeds"] == "0,1,2,3,4"
+    assert run.data.params["data/target/fingerprint"] == "abc123"
+    assert run.data.metrics["comparison/diff/mean"] == pytest.approx(0.04)
+    assert sorted((m.step, m.value) for m in hist) == [(1, 0.8), (2, 0.88), (3, 0.9)]
+    assert {"report.html", "results.json"} <= arts
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+def _report_cli(*args: str):
+    """Invoke ``transferkit report ARGS`` on the real app (typer drops the name while it has one command)."""
+    import click
+    import typer
+    from typer.testing import CliRunner
+
+    import transferkit.cli.report_cmd  # noqa: F401  (registers the command)
+    from transferkit.cli._app import app
+
+    assert "report" in [c.name for c in app.registered_commands]
+    argv = ["report", *args] if isinstance(typer.main.get_command(app), click.Group) else list(args)
+    return CliRunner().invoke(app, argv, terminal_width=200)
+
+
+def test_cli_report_rebuilds_page(tmp_path: Path) -> None:
+    write_results(tmp_path, full_results())
+    (tmp_path / "report.html").unlink()
+    res = _report_cli(str(tmp_path))
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "report.html").exists()
+    assert "Transfer helped: +4.0 points accuracy" in res.output and HOSTILE in res.output
+
+
+def test_cli_report_explains_a_missing_folder(tmp_path: Path) -> None:
+    res = _report_cli(str(tmp_path / "nope"))
+    assert res.exit_code == 2
+    assert "results.json not found" in " ".join(res.output.split())
+    (tmp_path / "results.json").write_text('{"x": 1}', encoding="utf-8")
+    res = _report_cli(str(tmp_path))
+    assert res.exit_code == 2 and "not a transferkit results file" in " ".join(res.output.split())
