@@ -70,22 +70,20 @@ def test_verdict_sentence_in_points_for_accuracy() -> None:
 
 
 def test_verdict_sentence_raw_units_lower_is_better_and_inconclusive() -> None:
-    s = I.verdict_sentence("negative", "log_loss", 0.12, 0.05, 0.2, 3, points=False, higher_is_better=False)
-    assert s.startswith(
-        "Transfer hurt (negative transfer): +0.12 log_loss, 95% CI [+0.05, +0.2] over 3 paired "
-    )
-    assert "(lower log_loss is better)" in s
+    s = I.verdict_sentence("negative", "log_loss", -0.12, -0.2, -0.05, 3, False, False)
+    assert s == ("Transfer hurt (negative transfer): -0.12 log_loss improvement (lower is better), "
+                 "95% CI [-0.2, -0.05] over 3 paired seeds.")
     s = I.verdict_sentence("inconclusive", "accuracy", 0.004, -0.012, 0.02, 1, True, True)
     assert "over 1 paired seed;" in s and "includes zero" in s and "[-1.2, +2.0]" in s
 
 
 @pytest.mark.parametrize(
-    ("lo", "hi", "hib", "expected"),
-    [(0.01, 0.05, True, "positive"), (-0.05, -0.01, True, "negative"), (-0.01, 0.02, True, "inconclusive"),
-     (-0.05, -0.01, False, "positive"), (0.01, 0.05, False, "negative"), (None, 0.1, True, "inconclusive")],
+    ("lo", "hi", "expected"),
+    [(0.01, 0.05, "positive"), (-0.05, -0.01, "negative"), (-0.01, 0.02, "inconclusive"),
+     (None, 0.1, "inconclusive"), (None, None, "inconclusive"), (0.2, None, "positive")],
 )
-def test_infer_verdict(lo: float | None, hi: float | None, hib: bool, expected: str) -> None:
-    assert I.infer_verdict(lo, hi, hib) == expected
+def test_infer_verdict(lo: float | None, hi: float | None, expected: str) -> None:
+    assert I.infer_verdict(lo, hi) == expected
 
 
 def test_fraction_metric_detection() -> None:
@@ -102,6 +100,16 @@ def test_comparison_parses_and_uses_points() -> None:
     assert c.points and c.verdict == "positive"
     assert c.sentence == "Transfer helped: +4.0 points accuracy, 95% CI [+2.0, +6.2] over 5 paired seeds."
     assert c.metrics == (("macro_f1", 0.9, 0.85),)
+
+
+def test_comparison_lower_is_better_orients_the_gain() -> None:
+    d = {"metric": "log_loss", "higher_is_better": False, "seeds": [0, 1],
+         "transfer": {"per_seed": [0.30, 0.32]}, "scratch": {"per_seed": [0.40, 0.44]},
+         "diff": {"ci_low": 0.01, "ci_high": 0.2}}
+    c = I.parse_comparison(d)
+    assert c.diff_mean == pytest.approx(0.11) and c.verdict == "positive" and not c.points
+    assert c.diff_per_seed == pytest.approx((0.10, 0.12))
+    assert c.sentence.startswith("Transfer helped: +0.11 log_loss improvement (lower is better)")
 
 
 def test_comparison_fills_missing_mean_and_verdict() -> None:

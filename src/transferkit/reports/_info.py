@@ -136,7 +136,7 @@ class ComparisonInfo:
     higher_is_better: bool
     seeds: tuple[str, ...]
     arms: tuple[ArmInfo, ...]
-    diff_mean: Num
+    diff_mean: Num  # improvement of transfer over scratch: positive = transfer better
     ci_low: Num
     ci_high: Num
     diff_per_seed: tuple[Num, ...]
@@ -150,7 +150,7 @@ class ComparisonInfo:
 
 def _arm(d: dict[str, Any], role: str, n: int | None) -> ArmInfo:
     a = _dict(_need(d, role, "comparison"), f"comparison.{role}")
-    per = _nums(a.get("per_seed", []), f"comparison.{role}.per_seed", n)
+    per = _nums(a["per_seed"], f"comparison.{role}.per_seed", n) if "per_seed" in a else ()
     mean = _num(a.get("mean"), f"comparison.{role}.mean")
     if mean is None and any(v is not None for v in per):
         mean = sum(v for v in per if v is not None) / sum(v is not None for v in per)
@@ -160,7 +160,12 @@ def _arm(d: dict[str, Any], role: str, n: int | None) -> ArmInfo:
 def verdict_sentence(
     verdict: str, metric: str, diff: Num, lo: Num, hi: Num, n_seeds: int, points: bool, higher_is_better: bool
 ) -> str:
-    """The verdict in words with its interval, e.g. ``Transfer helped: +4.1 points accuracy, 95% CI ...``."""
+    """The verdict in words with its interval, e.g. ``Transfer helped: +4.1 points accuracy, 95% CI ...``.
+
+    ``diff``/``lo``/``hi`` are the improvement of transfer over scratch (as
+    :func:`transferkit.evaluation.stats.paired_difference` orients it): positive always means transfer
+    did better, also for lower-is-better metrics, where it is ``scratch - transfer``.
+    """
     head = {
         "positive": "Transfer helped",
         "negative": "Transfer hurt (negative transfer)",
@@ -173,24 +178,23 @@ def verdict_sentence(
         return f"{100 * v:+.1f}" if points else f"{v:+.3g}"
 
     unit = f"points {metric}" if points else metric
+    if not higher_is_better:
+        unit += " improvement (lower is better)"
     text = f"{head}: {num(diff)} {unit}"
     if lo is not None or hi is not None:
         text += f", 95% CI [{num(lo)}, {num(hi)}]"
     text += f" over {n_seeds} paired seed{'s' if n_seeds != 1 else ''}"
-    if not higher_is_better:
-        text += f" (lower {metric} is better)"
     if verdict == "inconclusive" and lo is not None and hi is not None and lo <= 0 <= hi:
         text += "; the interval includes zero"
     return text + "."
 
 
-def infer_verdict(lo: Num, hi: Num, higher_is_better: bool) -> str:
-    """Verdict from a confidence interval of transfer minus scratch, for results that carry none."""
-    if lo is None or hi is None:
-        return "inconclusive"
-    if lo > 0 or hi < 0:
-        better = lo > 0 if higher_is_better else hi < 0
-        return "positive" if better else "negative"
+def infer_verdict(lo: Num, hi: Num) -> str:
+    """Verdict from the interval of the improvement over scratch, for results that carry none."""
+    if lo is not None and lo > 0:
+        return "positive"
+    if hi is not None and hi < 0:
+        return "negative"
     return "inconclusive"
 
 
@@ -209,10 +213,16 @@ def parse_comparison(d: Any) -> ComparisonInfo:
     hi = _num(diff.get("ci_high"), "comparison.diff.ci_high")
     if lo is not None and hi is not None and lo > hi:
         raise ReportError(f"comparison.diff: ci_low {lo} is above ci_high {hi}")
-    dper = _nums(diff.get("per_seed", []), "comparison.diff.per_seed", n)
+    if "per_seed" in diff:
+        dper = _nums(diff["per_seed"], "comparison.diff.per_seed", n)
+    else:  # improvement per seed, from the arms when both have every seed
+        t, s = arms[0].per_seed, arms[1].per_seed
+        sign = 1.0 if hib else -1.0
+        dper = tuple(None if a is None or b is None else sign * (a - b) for a, b in zip(t, s, strict=False))
+        dper = dper if len(t) == len(s) else ()
     if dmean is None and arms[0].mean is not None and arms[1].mean is not None:
-        dmean = arms[0].mean - arms[1].mean
-    verdict = str(d.get("verdict") or infer_verdict(lo, hi, hib))
+        dmean = (arms[0].mean - arms[1].mean) * (1 if hib else -1)
+    verdict = str(d.get("verdict") or infer_verdict(lo, hi))
     values = [v for a in arms for v in (*a.per_seed, a.mean)]
     points = is_fraction_metric(metric, values)
     n_seeds = len(seeds) or len(dper) or max((len(a.per_seed) for a in arms), default=0)

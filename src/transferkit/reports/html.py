@@ -89,7 +89,8 @@ def _comparison(c: I.ComparisonInfo) -> str:
     out.append(_figure(plots_mod().comparison_plot, c,
                        caption="Each dot is one seed; the same seed is joined across arms."))
     seeds = c.seeds or tuple(str(i) for i in range(max(len(a.per_seed) for a in c.arms)))
-    cols = ["seed", *(a.name for a in c.arms), "transfer \u2212 scratch"]
+    gain = "transfer \u2212 scratch" if c.higher_is_better else "improvement (scratch \u2212 transfer)"
+    cols = ["seed", *(a.name for a in c.arms), gain]
     rows: list[list[Any]] = []
     for i, s in enumerate(seeds):
         rows.append([s, *(a.per_seed[i] if i < len(a.per_seed) else None for a in c.arms),

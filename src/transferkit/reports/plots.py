@@ -232,7 +232,8 @@ def comparison_plot(info: ComparisonInfo) -> str:
         a2.set_ylim(-0.5, 1.0)
         a2.set_yticks([])
         unit = ("points " if info.points else "") + mpl_text(info.metric)
-        a2.set_xlabel(f"{unit}: transfer \u2212 scratch")
+        gain = "transfer \u2212 scratch" if info.higher_is_better else "scratch \u2212 transfer (lower wins)"
+        a2.set_xlabel(f"{unit}: {gain}")
         a2.set_title("difference")
         a2.legend(fontsize=7, loc="upper left")
         fig.tight_layout()
