@@ -96,10 +96,15 @@ def test_fraction_metric_detection() -> None:
 
 def test_comparison_parses_and_uses_points() -> None:
     c = I.parse_comparison(full_results()["sections"]["comparison"])
-    assert [a.role for a in c.arms] == ["transfer", "scratch", "source_only"]
+    assert [a.role for a in c.arms] == ["transfer", "scratch", "source_only", "linear_probe"]
     assert c.points and c.verdict == "positive"
     assert c.sentence == "Transfer helped: +4.0 points accuracy, 95% CI [+2.0, +6.2] over 5 paired seeds."
-    assert c.metrics == (("macro_f1", 0.9, 0.85),)
+    assert c.metrics is not None
+    assert c.metrics.columns == ("metric", "transfer (resnet18)", "scratch", "linear probe")
+    assert c.metrics.rows == (("macro_f1", 0.9, 0.85, 0.8),)
+    assert c.budget == "10 labels per class"
+    assert c.time_to_scratch_best is not None
+    assert c.time_to_scratch_best.columns[:2] == ("seed", "scratch_best_val")
 
 
 def test_comparison_lower_is_better_orients_the_gain() -> None:
@@ -164,7 +169,8 @@ def test_label_efficiency_checks_lengths() -> None:
 def test_ranking_sorted_by_rank_and_rank_by_checked() -> None:
     r = I.parse_ranking(full_results()["sections"]["ranking"])
     assert r.models == (HOSTILE, "vit_small", "mobilenet") and r.ranks == (1, 2, 3)
-    assert r.values[0] == (1.7, -0.4)
+    assert r.values[0] == (1.7, -0.4) and r.higher_is_better == (True, True)
+    assert r.extra_columns == ("fingerprint", "seconds", "notes") and r.extras[0] == ("bb", 0.7, "fastest")
     with pytest.raises(I.ReportError, match="rank_by"):
         I.parse_ranking({"scores": ["logme"], "rank_by": "leep", "rows": []})
 
@@ -206,7 +212,9 @@ def test_build_report_info_orders_and_falls_back() -> None:
     assert len({s.anchor for s in info.sections}) == len(info.sections)
     assert info.repro.command.startswith("transferkit fit 'data/my file.csv'")
     assert [d.role for d in info.repro.data] == ["target", "source"]
-    assert ("scratch", "beef") in info.repro.models
+    assert info.repro.other_data is not None and info.repro.other_data.rows[0][0] == "splits"
+    assert ("scratch", "beef", "spec=small_cnn, epochs=3") in info.repro.models
+    assert info.repro.config is not None and ("epochs", 15) in info.repro.config.rows
 
 
 # ----------------------------------------------------------------------------- HTML page

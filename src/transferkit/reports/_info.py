@@ -144,14 +144,15 @@ class ComparisonInfo:
     sentence: str
     advice: str
     points: bool
-    metrics: tuple[tuple[str, Num, Num], ...] = ()
-    time_to_scratch_best: dict[str, Any] | None = None
+    metrics: TableInfo | None = None  # other metrics: one row per metric, one column per arm
+    time_to_scratch_best: TableInfo | None = None
+    budget: str = ""
 
 
-def _arm(d: dict[str, Any], role: str, n: int | None) -> ArmInfo:
-    a = _dict(_need(d, role, "comparison"), f"comparison.{role}")
-    per = _nums(a["per_seed"], f"comparison.{role}.per_seed", n) if "per_seed" in a else ()
-    mean = _num(a.get("mean"), f"comparison.{role}.mean")
+def _arm(d: dict[str, Any], role: str, n: int | None, where: str = "comparison") -> ArmInfo:
+    a = _dict(_need(d, role, where), f"{where}.{role}")
+    per = _nums(a["per_seed"], f"{where}.{role}.per_seed", n) if "per_seed" in a else ()
+    mean = _num(a.get("mean"), f"{where}.{role}.mean")
     if mean is None and any(v is not None for v in per):
         mean = sum(v for v in per if v is not None) / sum(v is not None for v in per)
     return ArmInfo(role=role, name=str(a.get("name", role)), per_seed=per, mean=mean)
@@ -206,7 +207,9 @@ def parse_comparison(d: Any) -> ComparisonInfo:
     seeds = _labels(d.get("seeds", []), "comparison.seeds")
     n = len(seeds) or None
     roles = ["transfer", "scratch"] + (["source_only"] if d.get("source_only") is not None else [])
-    arms = tuple(_arm(d, r, n) for r in roles)
+    others = _dict(d.get("others") or {}, "comparison.others")
+    arms = tuple(_arm(d, r, n) for r in roles) + tuple(
+        _arm(others, str(k), n, "comparison.others") for k in others)
     diff = _dict(d.get("diff", {}), "comparison.diff")
     dmean = _num(diff.get("mean"), "comparison.diff.mean")
     lo = _num(diff.get("ci_low"), "comparison.diff.ci_low")
@@ -226,18 +229,21 @@ def parse_comparison(d: Any) -> ComparisonInfo:
     values = [v for a in arms for v in (*a.per_seed, a.mean)]
     points = is_fraction_metric(metric, values)
     n_seeds = len(seeds) or len(dper) or max((len(a.per_seed) for a in arms), default=0)
-    metrics = tuple(
-        (str(k), _num(_dict(v, f"comparison.metrics.{k}").get("transfer"), f"comparison.metrics.{k}"),
-         _num(v.get("scratch"), f"comparison.metrics.{k}"))
-        for k, v in _dict(d.get("metrics") or {}, "comparison.metrics").items()
-    )
+    mdict = _dict(d.get("metrics") or {}, "comparison.metrics")
+    metrics = None
+    if mdict:
+        cols = tuple(dict.fromkeys(str(a) for v in mdict.values() for a in _dict(v, "comparison.metrics.*")))
+        names = {a.role: a.name for a in arms}
+        body = tuple((str(k), *(_num(v.get(c), f"comparison.metrics.{k}.{c}") for c in cols))
+                     for k, v in mdict.items())
+        metrics = TableInfo(("metric", *(names.get(c, c) for c in cols)), body)
     tts = d.get("time_to_scratch_best")
     return ComparisonInfo(
         metric=metric, higher_is_better=hib, seeds=seeds, arms=arms, diff_mean=dmean, ci_low=lo, ci_high=hi,
         diff_per_seed=dper, verdict=verdict,
         sentence=verdict_sentence(verdict, metric, dmean, lo, hi, n_seeds, points, hib),
         advice=str(d.get("advice") or ""), points=points, metrics=metrics,
-        time_to_scratch_best=_dict(tts, "comparison.time_to_scratch_best") if tts is not None else None,
+        time_to_scratch_best=kv_table(tts) if tts else None, budget=str(d.get("budget") or ""),
     )
 
 
@@ -328,6 +334,11 @@ class RankingInfo:
     models: tuple[str, ...]
     values: tuple[tuple[Num, ...], ...]
     ranks: tuple[int | None, ...]
+    higher_is_better: tuple[bool, ...] = ()
+    extra_columns: tuple[str, ...] = ()
+    extras: tuple[tuple[Any, ...], ...] = ()  # per row, the values of extra_columns
+    notes: tuple[str, ...] = ()
+    target: str = ""
 
 
 def parse_ranking(d: Any) -> RankingInfo:
@@ -350,11 +361,19 @@ def parse_ranking(d: Any) -> RankingInfo:
         rank = r.get("rank")
         if rank is not None and (isinstance(rank, bool) or not isinstance(rank, int)):
             raise ReportError(f"ranking.rows[{i}].rank: expected an integer, got {rank!r:.40}")
-        parsed.append((str(_need(r, "model", f"ranking.rows[{i}]")), vals, rank))
+        parsed.append((str(_need(r, "model", f"ranking.rows[{i}]")), vals, rank, r))
     parsed.sort(key=lambda t: (t[2] is None, t[2] if t[2] is not None else 0))
+    known = {"model", "rank", *scores}
+    extra = tuple(dict.fromkeys(str(k) for p in parsed for k in p[3] if k not in known))
+    hib = d.get("higher_is_better")
+    hib_t = tuple(bool(hib.get(s, True)) for s in scores) if isinstance(hib, dict) else ()
+    notes = d.get("notes") or []
     return RankingInfo(
         scores=scores, rank_by=rank_by, models=tuple(p[0] for p in parsed),
-        values=tuple(p[1] for p in parsed), ranks=tuple(p[2] for p in parsed),
+        values=tuple(p[1] for p in parsed), ranks=tuple(p[2] for p in parsed), higher_is_better=hib_t,
+        extra_columns=extra, extras=tuple(tuple(p[3].get(c) for c in extra) for p in parsed),
+        notes=tuple(str(x) for x in notes) if isinstance(notes, list) else (str(notes),),
+        target=str(d.get("target") or ""),
     )
 
 
@@ -415,6 +434,7 @@ class ConfusionInfo:
 
     matrix: MatrixInfo
     accuracy: Num
+    model: str = ""
 
 
 def parse_confusion(d: Any) -> ConfusionInfo:
@@ -424,7 +444,8 @@ def parse_confusion(d: Any) -> ConfusionInfo:
     m = _matrix(_need(d, "matrix", "confusion_matrix"), "confusion_matrix.matrix", len(labels), len(labels))
     total = sum(v for row in m for v in row if v is not None)
     diag = sum(m[i][i] or 0.0 for i in range(len(labels)))
-    return ConfusionInfo(MatrixInfo(labels, labels, m), diag / total if total > 0 else None)
+    return ConfusionInfo(MatrixInfo(labels, labels, m), diag / total if total > 0 else None,
+                         str(d.get("model") or ""))
 
 
 # ----------------------------------------------------------------------------- tables
@@ -574,7 +595,9 @@ class ReproInfo:
     versions: tuple[tuple[str, str], ...]
     seeds: tuple[str, ...]
     data: tuple[DataRow, ...]
-    models: tuple[tuple[str, str], ...]
+    models: tuple[tuple[str, str, str], ...]  # name, fingerprint, other details
+    other_data: TableInfo | None = None  # data fields that are not data set descriptions (splits...)
+    config: TableInfo | None = None  # the command's settings (results["config"])
 
 
 @dataclass(frozen=True)
@@ -597,29 +620,35 @@ def _classes_text(classes: Any, limit: int = 12) -> str:
     return str(classes)
 
 
-def _data_rows(data: Any) -> tuple[DataRow, ...]:
+def _is_description(d: Any) -> bool:
+    return isinstance(d, dict) and ("fingerprint" in d or "n" in d)
+
+
+def _data_rows(data: Any) -> tuple[tuple[DataRow, ...], TableInfo | None]:
+    """Data set descriptions as rows; anything else under ``data`` (splits, ...) as a side table."""
     if not isinstance(data, dict) or not data:
-        return ()
-    is_one = "fingerprint" in data or "n" in data
-    items = [("data", data)] if is_one else list(data.items())
-    out = []
+        return (), None
+    items = [("data", data)] if _is_description(data) else list(data.items())
+    out, rest = [], []
     for role, desc in items:
-        if isinstance(desc, dict):
+        if _is_description(desc):
             out.append(DataRow(str(role), str(desc.get("name") or ""), desc.get("n"),
                                _classes_text(desc.get("classes")), str(desc.get("fingerprint") or "")))
         else:
-            out.append(DataRow(str(role), str(desc), None, "", ""))
-    return tuple(out)
+            rest.append((str(role), desc))
+    return tuple(out), (TableInfo(("field", "value"), tuple(rest)) if rest else None)
 
 
-def _models(models: Any) -> tuple[tuple[str, str], ...]:
+def _models(models: Any) -> tuple[tuple[str, str, str], ...]:
     if not isinstance(models, dict):
         return ()
     out = []
     for name, fp in models.items():
+        details = ""
         if isinstance(fp, dict):
-            fp = fp.get("fingerprint") or ", ".join(f"{k}={v}" for k, v in fp.items())
-        out.append((str(name), "" if fp is None else str(fp)))
+            details = ", ".join(f"{k}={fmt(v)}" for k, v in fp.items() if k != "fingerprint")
+            fp = fp.get("fingerprint")
+        out.append((str(name), "" if fp is None else str(fp), details))
     return tuple(out)
 
 
@@ -655,10 +684,13 @@ def build_report_info(results: dict[str, Any]) -> ReportInfo:
     command = str(results.get("command") or "run")
     versions = results.get("versions") if isinstance(results.get("versions"), dict) else {}
     seeds = results.get("seeds") if isinstance(results.get("seeds"), list) else []
+    data_rows, other_data = _data_rows(results.get("data"))
+    config = results.get("config")
     repro = ReproInfo(
         command=command_line(results.get("argv"), command), created=str(results.get("created") or ""),
         versions=tuple((str(k), str(v)) for k, v in versions.items()), seeds=tuple(str(s) for s in seeds),
-        data=_data_rows(results.get("data")), models=_models(results.get("models")),
+        data=data_rows, models=_models(results.get("models")), other_data=other_data,
+        config=kv_table(config, "setting") if isinstance(config, dict) and config else None,
     )
     sections = results.get("sections") or {}
     if not isinstance(sections, dict):

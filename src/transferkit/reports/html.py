@@ -86,6 +86,8 @@ def _verdict_box(verdict: str, sentence: str, advice: str) -> str:
 
 def _comparison(c: I.ComparisonInfo) -> str:
     out = [_verdict_box(c.verdict, c.sentence, c.advice)]
+    if c.budget:
+        out.append(f'<p class="note">Budget: {e(c.budget)}.</p>')
     out.append(_figure(plots_mod().comparison_plot, c,
                        caption="Each dot is one seed; the same seed is joined across arms."))
     seeds = c.seeds or tuple(str(i) for i in range(max(len(a.per_seed) for a in c.arms)))
@@ -99,10 +101,10 @@ def _comparison(c: I.ComparisonInfo) -> str:
     direction = "higher" if c.higher_is_better else "lower"
     out.append(f"<h3>{e(c.metric)} per seed ({direction} is better)</h3>" + table(cols, rows))
     if c.metrics:
-        out.append("<h3>Other metrics (means)</h3>" + table(("metric", "transfer", "scratch"), c.metrics))
+        out.append("<h3>Other metrics (means)</h3>" + table(c.metrics.columns, c.metrics.rows))
     if c.time_to_scratch_best:
-        out.append("<h3>Time to reach scratch's best</h3>" + table(("field", "value"),
-                                                                    list(c.time_to_scratch_best.items())))
+        t = c.time_to_scratch_best
+        out.append("<h3>Time to reach scratch's best validation score</h3>" + table(t.columns, t.rows))
     return "".join(out)
 
 
@@ -124,9 +126,14 @@ def _label_efficiency(le: I.LabelEfficiencyInfo) -> str:
 
 
 def _ranking(r: I.RankingInfo) -> str:
-    rows = [(rank, m, *vals) for m, vals, rank in zip(r.models, r.values, r.ranks, strict=True)]
+    rows = [(rank, m, *vals, *ex) for m, vals, rank, ex in
+            zip(r.models, r.values, r.ranks, r.extras or [()] * len(r.models), strict=True)]
+    heads = [f"{s} ({'higher' if h else 'lower'} is better)" for s, h in zip(r.scores, r.higher_is_better,
+                                                                            strict=True)] or list(r.scores)
     plot = _figure(plots_mod().ranking_bars, r) if r.models else ""
-    return plot + table(("rank", "model", *r.scores), rows)
+    target = f'<p class="note">Target: {e(r.target)}.</p>' if r.target else ""
+    notes = "".join(f'<p class="note">{e(n)}</p>' for n in r.notes)
+    return target + plot + table(("rank", "model", *heads, *r.extra_columns), rows) + notes
 
 
 def _similarity(s: I.SimilarityInfo) -> str:
@@ -147,7 +154,8 @@ def _curves(curves: tuple[I.CurveInfo, ...]) -> str:
 
 
 def _confusion(c: I.ConfusionInfo) -> str:
-    acc = f'<p class="note">Accuracy implied by the matrix: {e(I.fmt(c.accuracy))}.</p>'
+    model = f" of {c.model}" if c.model else ""
+    acc = f'<p class="note">Accuracy{e(model)} implied by the matrix: {e(I.fmt(c.accuracy))}.</p>'
     m = c.matrix
     rows = [(lab, *vals) for lab, vals in zip(m.row_labels, m.values, strict=True)]
     return (_figure(plots_mod().heatmap, m, "Confusion matrix", "predicted", "true") + acc
@@ -210,8 +218,12 @@ def _repro(r: I.ReproInfo, schema: str) -> str:
     if r.data:
         out.append("<h3>Data</h3>" + table(("role", "name", "examples", "classes", "fingerprint"),
                                            [(d.role, d.name, d.n, d.classes, d.fingerprint) for d in r.data]))
+    if r.other_data:
+        out.append(table(r.other_data.columns, r.other_data.rows))
     if r.models:
-        out.append("<h3>Models</h3>" + table(("model", "fingerprint"), r.models))
+        out.append("<h3>Models</h3>" + table(("model", "fingerprint", "details"), r.models))
+    if r.config:
+        out.append("<h3>Settings</h3>" + table(r.config.columns, r.config.rows))
     if r.versions:
         out.append("<h3>Versions</h3>" + table(("package", "version"), r.versions))
     return "".join(out)
