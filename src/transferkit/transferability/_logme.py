@@ -15,8 +15,8 @@ Differences from the reference implementation, on purpose:
   score is exact when ``N < D`` or the features are rank-deficient (the reference drops it);
 * one symmetric eigendecomposition of the smaller Gram matrix (``F'F`` when ``N > D``, else
   ``F F'``), without forming its eigenvector matrix (see :func:`eig_project`), serves every
-  class, and the fixed point runs for all classes at once, to a real tolerance instead of a
-  fixed 11 steps;
+  class, and the evidence is maximised for all classes at once, exactly (see
+  :func:`max_evidence`) instead of by at most 11 fixed-point steps;
 * labels are mapped to the classes actually present, so an absent class adds nothing.
 """
 
@@ -42,6 +42,7 @@ def eig_project(gram: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray
     few columns of ``b`` only, and takes the eigenvectors ``Z`` of ``T`` by the MRRR algorithm, so
     ``V' b = Z' (Q' b)``. This never forms ``V = Q Z``, the most expensive part of a full
     eigendecomposition, and is several times faster than an SVD of the feature matrix.
+    ``gram`` is overwritten; ``b`` is not.
     """
     n = gram.shape[0]
     if n < 3:
@@ -52,7 +53,7 @@ def eig_project(gram: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray
     if info != 0:  # pragma: no cover - LAPACK failure
         raise np.linalg.LinAlgError(f"tridiagonal reduction failed (info={info})")
     reflectors = np.asfortranarray(packed[1:, :-1])
-    rest = np.asfortranarray(b[1:], dtype=np.float64)
+    rest = np.array(b[1:], dtype=np.float64, order="F", copy=True)  # overwritten below
     lwork = int(lapack.dormqr("L", "T", reflectors, tau, rest, -1)[1][0])
     qb_rest, _, info = lapack.dormqr("L", "T", reflectors, tau, rest, max(lwork, 1), overwrite_c=1)
     if info != 0:  # pragma: no cover - LAPACK failure
@@ -89,6 +90,24 @@ def _round_off(sigma: np.ndarray, n: int, d: int) -> float:
     return max(top * max(n, d) * np.finfo(np.float64).eps * 10, np.finfo(np.float64).tiny)
 
 
+def _profile(u: np.ndarray, s: np.ndarray, x2: np.ndarray, r0: np.ndarray, n: int) -> np.ndarray:
+    """Log evidence (up to a constant) at ``tau = exp(u)`` with ``beta`` at its optimum ``N / E``."""
+    tau = np.exp(u)
+    ratio = tau / (s + tau)  # (k, K)
+    energy = r0 + np.sum(x2 * ratio, axis=0)
+    return 0.5 * np.sum(np.log(ratio), axis=0) - 0.5 * n * np.log(energy)
+
+
+def _profile_slope(u: np.ndarray, s: np.ndarray, x2: np.ndarray, r0: np.ndarray, n: int) -> np.ndarray:
+    """Derivative of :func:`_profile` in ``u = log tau``: ``(gamma - N E' / E) / 2``."""
+    tau = np.exp(u)
+    denom = s + tau
+    gamma = np.sum(s / denom, axis=0)
+    energy = r0 + np.sum(x2 * tau / denom, axis=0)
+    slope = np.sum(x2 * s * tau / denom**2, axis=0)
+    return 0.5 * (gamma - n * slope / energy)
+
+
 def max_evidence(
     sigma: np.ndarray,
     x2: np.ndarray,
@@ -96,10 +115,19 @@ def max_evidence(
     n: int,
     d: int,
     *,
-    tol: float = 1e-10,
-    max_iter: int = 1000,
+    grid_step: float = 1.0,
+    margin: float = 30.0,
+    bisections: int = 60,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Maximise the evidence of every target column by MacKay's fixed point, all columns at once.
+    """Maximise the evidence of every target column over ``(alpha, beta)``, all columns at once.
+
+    For a fixed ratio ``tau = alpha / beta`` the best ``beta`` is ``N / E(tau)`` with
+    ``E = |t - F m|^2 + tau |m|^2``, which leaves a one-dimensional profile in ``log tau``. It is
+    scanned on a grid covering the spectrum (``margin`` e-folds beyond both ends), then the best
+    cell is refined by bisection on the profile's derivative, whose zeros are exactly the fixed
+    points of MacKay's updates ``alpha = gamma / |m|^2``, ``beta = (N - gamma) / |t - F m|^2``.
+    Unlike a capped fixed-point loop this also reaches the maximum when it lies far out (a
+    target the features do not explain, where ``alpha`` grows for thousands of steps).
 
     Args:
         sigma: the ``k`` nonzero eigenvalues of ``F'F``.
@@ -108,33 +136,36 @@ def max_evidence(
         n, d: number of samples and feature dimension (``d - k`` eigenvalues are zero).
 
     Returns:
-        ``(evidence, alpha, beta)``, the log evidence divided by ``n`` for each target column.
+        ``(evidence, alpha, beta)``: the maximum log evidence divided by ``n`` per target column
+        and where it is attained.
     """
     k = sigma.shape[0]
-    r0 = np.maximum(t2 - x2.sum(axis=0), 0.0)  # energy outside the column space of F
     n_targets = x2.shape[1]
-    alpha = np.ones(n_targets)
-    beta = np.ones(n_targets)
-    tiny = np.finfo(np.float64).tiny
-    active = np.ones(n_targets, dtype=bool)
+    r0 = np.maximum(t2 - x2.sum(axis=0), 0.0)  # energy outside the column space of F
     s = sigma[:, None]
-    for _ in range(max_iter):
-        idx = np.flatnonzero(active)
-        if idx.size == 0:
-            break
-        tau = alpha[idx] / beta[idx]
-        denom = s + tau
-        gamma = (s / denom).sum(axis=0)
-        m2 = (s * x2[:, idx] / denom**2).sum(axis=0)
-        res2 = (x2[:, idx] * (tau / denom) ** 2).sum(axis=0) + r0[idx]
-        alpha[idx] = gamma / np.maximum(m2, tiny)
-        beta[idx] = (n - gamma) / np.maximum(res2, tiny)
-        new_tau = alpha[idx] / beta[idx]
-        active[idx] = np.abs(new_tau - tau) > tol * tau
-    tau = alpha / beta
+    if k:
+        lo, hi = float(np.log(sigma.min())) - margin, float(np.log(sigma.max())) + margin
+    else:
+        lo, hi = -margin, margin
+    grid = np.arange(lo, hi + grid_step, grid_step)
+    values = np.stack([_profile(np.full(n_targets, g), s, x2, r0, n) for g in grid])  # (G, K)
+    best = np.argmax(values, axis=0)
+    left = grid[np.maximum(best - 1, 0)]
+    right = grid[np.minimum(best + 1, len(grid) - 1)]
+    for _ in range(bisections):  # the slope is positive left of a maximum and negative right of it
+        mid = (left + right) / 2
+        up = _profile_slope(mid, s, x2, r0, n) > 0
+        left = np.where(up, mid, left)
+        right = np.where(up, right, mid)
+    u = (left + right) / 2
+    at_grid = grid[best]
+    u = np.where(_profile(u, s, x2, r0, n) >= values[best, np.arange(n_targets)], u, at_grid)
+    tau = np.exp(u)
     denom = s + tau
-    m2 = (s * x2 / denom**2).sum(axis=0)
-    res2 = (x2 * (tau / denom) ** 2).sum(axis=0) + r0
+    m2 = np.sum(s * x2 / denom**2, axis=0)
+    res2 = np.sum(x2 * (tau / denom) ** 2, axis=0) + r0
+    beta = n / (res2 + tau * m2)
+    alpha = tau * beta
     logdet = (d - k) * np.log(alpha) + np.log(alpha[None, :] + beta[None, :] * s).sum(axis=0)
     evidence = (
         d / 2 * np.log(alpha)
@@ -155,9 +186,6 @@ def logme(
     features: Any,
     labels: Sequence[Hashable] | np.ndarray,
     regression: bool = False,
-    *,
-    tol: float = 1e-10,
-    max_iter: int = 1000,
 ) -> float:
     """LogME of ``features`` ``(N, D)`` for ``labels`` (higher predicts better transfer).
 
@@ -174,5 +202,5 @@ def logme(
         y, c = check_labels(labels, n)
         targets = one_hot(y, c)
     sigma, x2, t2 = spectral_projections(f, targets)
-    evidence, _, _ = max_evidence(sigma, x2, t2, n, d, tol=tol, max_iter=max_iter)
+    evidence, _, _ = max_evidence(sigma, x2, t2, n, d)
     return float(np.mean(evidence))
