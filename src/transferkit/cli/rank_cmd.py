@@ -1,0 +1,88 @@
+"""``transferkit rank``: score candidate backbones on a target data set and rank them."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import typer
+
+from transferkit.cli._app import app, console, err_console
+from transferkit.cli.report_cmd import finish_run
+from transferkit.errors import TransferkitError
+
+
+def split_specs(text: str) -> list[str]:
+    """Split ``"a,b?hidden=64,32,c"`` into specs; a piece that cannot start a spec (a number)
+    continues the previous spec's options."""
+    out: list[str] = []
+    for piece in (p.strip() for p in text.split(",")):
+        if not piece:
+            continue
+        if out and "?" in out[-1] and re.match(r"^[0-9.]", piece):
+            out[-1] += "," + piece
+        else:
+            out.append(piece)
+    return out
+
+
+@app.command("rank")
+def rank_command(
+    target: str = typer.Option(
+        ..., "--target", "-t", help="Target data set: a named set (sms-spam) or a path."
+    ),
+    models: str = typer.Option(..., "--models", "-m", help="Comma-separated backbone specs to rank."),
+    scores: str = typer.Option(
+        "logme,regularized_h_score,leep,nce",
+        "--scores",
+        "-s",
+        help="Comma-separated transferability scores (see `transferkit.transferability.SCORES`).",
+    ),
+    rank_by: str | None = typer.Option(
+        None, "--rank-by", help="Score that orders the table (default: first)."
+    ),
+    max_samples: int | None = typer.Option(
+        None, "--max-samples", help="Use a class-stratified subset of this many target samples."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the subset."),
+    runs: Path | None = typer.Option(
+        None, "--runs", help="Folder for run folders (default $TRANSFERKIT_RUNS or runs)."
+    ),
+) -> None:
+    """Rank backbones for TARGET with transferability scores; write a run folder with results.json."""
+    from transferkit.reports.run import make_run_dir, new_results
+    from transferkit.transferability import SCORES, rank
+
+    try:
+        from transferkit.data import load_dataset
+
+        dataset = load_dataset(target)
+        specs = split_specs(models)
+        names = [s.strip() for s in scores.split(",") if s.strip()]
+        for s in names + ([rank_by] if rank_by else []):
+            if s not in SCORES:
+                raise TransferkitError(f"unknown score {s!r}; known: {', '.join(SCORES.names())}")
+        table = rank(specs, dataset, scores=names, rank_by=rank_by, max_samples=max_samples, seed=seed)
+    except TransferkitError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+    for r in table.rows:
+        for note in r.notes:
+            console.print(f"[dim]{r.model}: {note}[/dim]")
+    for note in table.notes:
+        console.print(f"[dim]{note}[/dim]")
+
+    section = table.to_section()
+    for row in section["rows"]:  # flat values render best in the report
+        row["seconds"] = round(sum(row["seconds"].values()), 3)
+        row["notes"] = "; ".join(row["notes"])
+    results = new_results(
+        "rank",
+        seeds=[seed],
+        data={"target": dataset.describe(), "max_samples": max_samples},
+        models={r.model: {"fingerprint": r.fingerprint, "num_features": r.num_features} for r in table.rows},
+    )
+    results["sections"]["ranking"] = section
+    run_dir = make_run_dir("rank", root=runs, name=dataset.name)
+    finish_run(run_dir, results)  # writes results.json + report.html, prints the ranking table

@@ -1,0 +1,193 @@
+"""``transferkit similarity``: how far apart are a source and a target data set, seen by one backbone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import typer
+from rich.table import Table
+
+from transferkit.cli._app import app, console, err_console
+from transferkit.cli.report_cmd import finish_run
+from transferkit.errors import DataError, TransferkitError
+
+
+def stratified_subset(y: np.ndarray | None, n: int, max_samples: int | None, seed: int) -> np.ndarray | None:
+    """Indices of a (class-stratified when labelled) random subset, or None to keep everything."""
+    if max_samples is None or max_samples >= n:
+        return None
+    rng = np.random.default_rng(seed)
+    if y is None or len(np.unique(y)) < 2:
+        return np.sort(rng.choice(n, max_samples, replace=False))
+    from sklearn.model_selection import train_test_split
+
+    keep, _ = train_test_split(np.arange(n), train_size=max_samples, stratify=y, random_state=seed)
+    return np.sort(keep)
+
+
+def similarity_section(
+    xs: np.ndarray,
+    xt: np.ndarray,
+    ys: np.ndarray | None,
+    yt: np.ndarray | None,
+    *,
+    source_classes: tuple[str, ...] | None = None,
+    target_classes: tuple[str, ...] | None = None,
+    measures: tuple[str, ...] = ("mmd", "proxy_a", "coral", "frechet"),
+    class_measures: tuple[str, ...] = ("mmd",),
+    permutations: int = 200,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """The ``results["sections"]["similarity"]`` record for two feature samples (and labels)."""
+    from transferkit.similarity import (
+        DISTANCES,
+        class_conditional,
+        label_relation_from_features,
+        mmd_test,
+    )
+
+    out: dict[str, Any] = {"measures": {}, "class_conditional": {}, "label_relation": None}
+    for name in measures:
+        entry = DISTANCES.entry(name)
+        if entry.name == "mmd":
+            r = mmd_test(xs, xt, n_permutations=permutations, seed=seed)
+            note = f"{r.estimator} estimator, bandwidth {r.bandwidth:.4g}, {permutations} permutations"
+            out["measures"]["mmd"] = {"value": r.value, "p_value": r.p_value, "note": note}
+        else:
+            kwargs = {"seed": seed} if entry.info.randomized else {}
+            value = float(entry.obj(xs, xt, **kwargs))
+            out["measures"][entry.name] = {"value": value, "p_value": None, "note": entry.info.summary}
+    if ys is None or yt is None:
+        return out
+    s_names = np.array(source_classes, dtype=object)[ys] if source_classes else ys
+    t_names = np.array(target_classes, dtype=object)[yt] if target_classes else yt
+    for name in class_measures:
+        try:
+            cc = class_conditional(name, xs, s_names, xt, t_names, min_count=10)
+        except DataError as exc:
+            out["class_conditional"][name] = {"error": str(exc)}
+            continue
+        out["class_conditional"][name] = cc.to_dict()
+    if len(np.unique(ys)) >= 2:
+        rel = label_relation_from_features(xs, s_names, xt, t_names)
+        out["label_relation"] = rel.to_dict()
+    return out
+
+
+def _labels(ds: Any) -> np.ndarray | None:
+    if ds.y is None or ds.task != "classification":
+        return None
+    return np.asarray(ds.y)
+
+
+@app.command("similarity")
+def similarity_command(
+    source: str = typer.Option(..., "--source", help="Source data set: a named set (mnist) or a path."),
+    target: str = typer.Option(..., "--target", help="Target data set: a named set (usps) or a path."),
+    backbone: str = typer.Option(..., "--backbone", "-b", help="Backbone spec whose features are compared."),
+    measures: str = typer.Option(
+        "mmd,proxy_a,coral,frechet", "--measures", help="Comma-separated distances."
+    ),
+    class_measures: str = typer.Option(
+        "mmd", "--class-measures", help="Distances computed class by class (empty: none)."
+    ),
+    max_samples: int | None = typer.Option(
+        2000, "--max-samples", help="Random (stratified) subset per side; 0 keeps everything."
+    ),
+    permutations: int = typer.Option(200, "--permutations", help="MMD permutation-test permutations."),
+    seed: int = typer.Option(0, "--seed"),
+    runs: Path | None = typer.Option(None, "--runs", help="Folder for run folders (default runs)."),
+) -> None:
+    """Domain distances between SOURCE and TARGET features, per class, and their label relation."""
+    from transferkit.reports.run import make_run_dir, new_results
+
+    try:
+        from transferkit.backbones import create_backbone
+        from transferkit.data import load_dataset
+        from transferkit.features import extract_features
+        from transferkit.similarity import DISTANCES
+
+        names = tuple(m.strip() for m in measures.split(",") if m.strip())
+        per_class = tuple(m.strip() for m in class_measures.split(",") if m.strip())
+        for m in names + per_class:
+            if m not in DISTANCES:
+                raise TransferkitError(f"unknown distance {m!r}; known: {', '.join(DISTANCES.names())}")
+        ds, dt = load_dataset(source), load_dataset(target)
+        if ds.kind != dt.kind:
+            raise TransferkitError(
+                f"source is {ds.kind} data but target is {dt.kind} data: one backbone cannot read both"
+            )
+        limit = max_samples or None
+        keep_s = stratified_subset(_labels(ds), len(ds), limit, seed)
+        keep_t = stratified_subset(_labels(dt), len(dt), limit, seed)
+        ds = ds if keep_s is None else ds.subset(keep_s)
+        dt = dt if keep_t is None else dt.subset(keep_t)
+        model = create_backbone(backbone, data=ds)
+        xs = np.asarray(extract_features(model, ds), dtype=np.float64)
+        xt = np.asarray(extract_features(model, dt), dtype=np.float64)
+        section = similarity_section(
+            xs,
+            xt,
+            _labels(ds),
+            _labels(dt),
+            source_classes=ds.class_names,
+            target_classes=dt.class_names,
+            measures=names,
+            class_measures=per_class,
+            permutations=permutations,
+            seed=seed,
+        )
+    except TransferkitError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+    for name, cc in section["class_conditional"].items():
+        if "error" in cc:
+            console.print(f"[dim]class-conditional {name}: {cc['error']}[/dim]")
+            continue
+        t = Table(title=f"Class-conditional {name} (weighted mean {_fmt(cc['mean'])})")
+        t.add_column("class")
+        t.add_column("value", justify="right")
+        t.add_column("n source / target", justify="right")
+        for c, v in cc["per_class"].items():
+            t.add_row(c, _fmt(v), "{} / {}".format(*cc["counts"][c]))
+        console.print(t)
+        for key in ("only_source", "only_target", "skipped"):
+            if cc[key]:
+                console.print(f"[dim]{key.replace('_', ' ')}: {', '.join(cc[key])}[/dim]")
+    rel = section["label_relation"]
+    if rel is not None:
+        console.print(relation_table(rel))
+
+    results = new_results(
+        "similarity",
+        seeds=[seed],
+        data={"source": ds.describe(), "target": dt.describe(), "max_samples": max_samples},
+        models={backbone: {"fingerprint": model.fingerprint()[:16], "num_features": int(xs.shape[1])}},
+    )
+    results["sections"]["similarity"] = section
+    run_dir = make_run_dir("similarity", root=runs, name=f"{ds.name}-{dt.name}")
+    finish_run(run_dir, results)  # writes results.json + report.html, prints the measures table
+
+
+def relation_table(rel: dict[str, Any], max_rows: int = 20) -> Table:
+    """P(target class | source class) as a rich table, heaviest source classes first."""
+    mass = np.asarray(rel["source_mass"])
+    order = np.argsort(-mass, kind="stable")[:max_rows]
+    t = Table(title="Label relation: P(target class | source class), source model = backbone + linear head")
+    t.add_column("source class")
+    t.add_column("mass", justify="right")
+    for c in rel["target_classes"]:
+        t.add_column(str(c), justify="right")
+    for z in order:
+        row = rel["matrix"][z]
+        best = int(np.argmax(row))
+        cells = [f"[bold]{v:.2f}[/bold]" if j == best else f"{v:.2f}" for j, v in enumerate(row)]
+        t.add_row(rel["source_classes"][z], f"{mass[z]:.3f}", *cells)
+    return t
+
+
+def _fmt(v: float | None) -> str:
+    return "-" if v is None else f"{v:.4g}"
