@@ -460,10 +460,28 @@ class TableInfo:
     note: str = ""
 
 
+def _scalar(v: Any) -> bool:
+    return v is None or isinstance(v, (str, int, float, bool))
+
+
+def _flat_row(r: Any) -> Any:
+    """``{"a": {"x": 1}}`` -> ``{"a x": 1}`` for nested dicts of plain values (one level)."""
+    if not isinstance(r, dict):
+        return r
+    out: dict[str, Any] = {}
+    for k, v in r.items():
+        if isinstance(v, dict) and v and all(_scalar(x) for x in v.values()):
+            out.update({f"{k} {kk}": x for kk, x in v.items()})
+        else:
+            out[str(k)] = v
+    return out
+
+
 def rows_table(rows: Any, where: str) -> TableInfo:
     """A list of dicts as a table (columns: the union of keys, in first-seen order)."""
     if not isinstance(rows, list):
         raise ReportError(f"{where}: expected a list of rows")
+    rows = [_flat_row(r) for r in rows]
     cols = tuple(dict.fromkeys(str(k) for r in rows if isinstance(r, dict) for k in r))
     if not cols:
         return TableInfo(("value",), tuple((r,) for r in rows))
@@ -635,8 +653,21 @@ def _data_rows(data: Any) -> tuple[tuple[DataRow, ...], TableInfo | None]:
             out.append(DataRow(str(role), str(desc.get("name") or ""), desc.get("n"),
                                _classes_text(desc.get("classes")), str(desc.get("fingerprint") or "")))
         else:
-            rest.append((str(role), desc))
+            rest.append((str(role), _compact(desc)))
     return tuple(out), (TableInfo(("field", "value"), tuple(rest)) if rest else None)
+
+
+def _compact(v: Any, depth: int = 0) -> Any:
+    """Other data fields, shortened: nested data set descriptions dropped (listed already), flat dicts
+    of plain values written on one line (``a: x=1, y=2; b: 3``)."""
+    if isinstance(v, dict):
+        kept = {k: _compact(x, depth + 1) for k, x in v.items() if not _is_description(x)}
+        if all(_scalar(x) for x in kept.values()):
+            if depth == 0:
+                return "; ".join(f"{k}: {fmt(x)}" for k, x in kept.items())
+            return ", ".join(f"{k}={fmt(x)}" for k, x in kept.items())
+        return kept
+    return v
 
 
 def _models(models: Any) -> tuple[tuple[str, str, str], ...]:

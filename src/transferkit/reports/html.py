@@ -49,12 +49,15 @@ def _cell(v: Any, depth: int = 0) -> str:
 def table(columns: Sequence[Any], rows: Sequence[Sequence[Any]], depth: int = 0,
           row_class: Callable[[int], str] | None = None) -> str:
     """An escaped HTML table; numeric cells are right-aligned."""
-    head = "".join(f"<th>{e(c)}</th>" for c in columns)
+    numeric = [all(_is_num(r[j]) or r[j] is None for r in rows if j < len(r)) for j in range(len(columns))]
+    head = "".join(f'<th class="num">{e(c)}</th>' if numeric[j] and j else f"<th>{e(c)}</th>"
+                   for j, c in enumerate(columns))
     body = []
     for i, r in enumerate(rows):
         cells = "".join(
-            (f'<td class="num">{_cell(v, depth)}</td>' if _is_num(v) else f"<td>{_cell(v, depth)}</td>")
-            for v in r
+            (f'<td class="num">{_cell(v, depth)}</td>' if j < len(numeric) and numeric[j] and _is_num(v)
+             else f"<td>{_cell(v, depth)}</td>")
+            for j, v in enumerate(r)
         )
         cls = row_class(i) if row_class else ""
         body.append(f'<tr class="{e(cls)}">{cells}</tr>' if cls else f"<tr>{cells}</tr>")

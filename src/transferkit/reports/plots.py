@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import textwrap
 from collections.abc import Sequence
 
 import matplotlib
@@ -52,6 +53,14 @@ def mpl_text(s: object, limit: int = _MAX_LABEL) -> str:
     if len(t) > limit:
         t = t[: limit - 1] + "\u2026"
     return t.replace("$", r"\$")
+
+
+def _wrap(name: str, width: int = 18, lines: int = 3) -> str:
+    """A long name on up to ``lines`` lines of about ``width`` characters (for tick labels)."""
+    parts = textwrap.wrap(re.sub(r"\s+", " ", str(name)), width) or [""]
+    if len(parts) > lines:
+        parts = [*parts[: lines - 1], parts[lines - 1][: width - 1] + "\u2026"]
+    return "\n".join(mpl_text(p, width + 1) for p in parts)
 
 
 def to_svg(fig: Figure) -> str:
@@ -215,7 +224,7 @@ def comparison_plot(info: ComparisonInfo) -> str:
             a1.scatter([k] * len(ys), ys, color=colors.get(a.role, SOURCE), zorder=2, s=18)
             if a.mean is not None:
                 a1.plot([k - 0.25, k + 0.25], [a.mean, a.mean], color="black", lw=2, zorder=3)
-        a1.set_xticks(range(len(info.arms)), [mpl_text(a.name, 24) for a in info.arms])
+        a1.set_xticks(range(len(info.arms)), [_wrap(a.name) for a in info.arms], fontsize=8)
         a1.set_xlim(-0.6, len(info.arms) - 0.4)
         a1.set_ylabel(mpl_text(info.metric))
         a1.set_title("score per seed (bar: mean)")
