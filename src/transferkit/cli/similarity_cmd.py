@@ -12,6 +12,7 @@ from rich.table import Table
 from transferkit.cli._app import app, console, err_console
 from transferkit.cli.report_cmd import finish_run
 from transferkit.errors import DataError, TransferkitError
+from transferkit.transferability.rank import RAW, raw_features
 
 
 def stratified_subset(y: np.ndarray | None, n: int, max_samples: int | None, seed: int) -> np.ndarray | None:
@@ -86,7 +87,12 @@ def _labels(ds: Any) -> np.ndarray | None:
 def similarity_command(
     source: str = typer.Option(..., "--source", help="Source data set: a named set (mnist) or a path."),
     target: str = typer.Option(..., "--target", help="Target data set: a named set (usps) or a path."),
-    backbone: str = typer.Option(..., "--backbone", "-b", help="Backbone spec whose features are compared."),
+    backbone: str = typer.Option(
+        ...,
+        "--backbone",
+        "-b",
+        help="Backbone spec whose features are compared ('raw': the inputs themselves).",
+    ),
     measures: str = typer.Option(
         "mmd,proxy_a,coral,frechet", "--measures", help="Comma-separated distances."
     ),
@@ -124,9 +130,18 @@ def similarity_command(
         keep_t = stratified_subset(_labels(dt), len(dt), limit, seed)
         ds = ds if keep_s is None else ds.subset(keep_s)
         dt = dt if keep_t is None else dt.subset(keep_t)
-        model = create_backbone(backbone, data=ds)
-        xs = np.asarray(extract_features(model, ds), dtype=np.float64)
-        xt = np.asarray(extract_features(model, dt), dtype=np.float64)
+        if backbone.strip().lower() == RAW:
+            model = None
+            xs, xt = raw_features(ds), raw_features(dt)
+            if xs.shape[1] != xt.shape[1]:
+                raise DataError(
+                    f"raw inputs differ in size ({xs.shape[1]} vs {xt.shape[1]} values): pick a backbone "
+                    "that maps both to the same features (it resizes images)"
+                )
+        else:
+            model = create_backbone(backbone, data=ds)
+            xs = np.asarray(extract_features(model, ds), dtype=np.float64)
+            xt = np.asarray(extract_features(model, dt), dtype=np.float64)
         section = similarity_section(
             xs,
             xt,
@@ -165,7 +180,12 @@ def similarity_command(
         "similarity",
         seeds=[seed],
         data={"source": ds.describe(), "target": dt.describe(), "max_samples": max_samples},
-        models={backbone: {"fingerprint": model.fingerprint()[:16], "num_features": int(xs.shape[1])}},
+        models={
+            backbone: {
+                "fingerprint": model.fingerprint()[:16] if model is not None else None,
+                "num_features": int(xs.shape[1]),
+            }
+        },
     )
     results["sections"]["similarity"] = section
     run_dir = make_run_dir("similarity", root=runs, name=f"{ds.name}-{dt.name}")
@@ -173,19 +193,28 @@ def similarity_command(
 
 
 def relation_table(rel: dict[str, Any], max_rows: int = 20) -> Table:
-    """P(target class | source class) as a rich table, heaviest source classes first."""
+    """For each source class (heaviest first): its mass and the target classes it stands for."""
     mass = np.asarray(rel["source_mass"])
     order = np.argsort(-mass, kind="stable")[:max_rows]
-    t = Table(title="Label relation: P(target class | source class), source model = backbone + linear head")
-    t.add_column("source class")
-    t.add_column("mass", justify="right")
-    for c in rel["target_classes"]:
-        t.add_column(str(c), justify="right")
+    acc = rel.get("accuracy")
+    title = "Label relation P(target | source); source model = backbone + linear head fitted on source"
+    if acc is not None:
+        title += f"; its accuracy on target {acc:.3f}"
+    t = Table(title=title)
+    for col in ("source class", "mass", "most likely target", "P", "second", "P"):
+        t.add_column(col, justify="right" if col in ("mass", "P") else "left")
+    targets = rel["target_classes"]
     for z in order:
-        row = rel["matrix"][z]
-        best = int(np.argmax(row))
-        cells = [f"[bold]{v:.2f}[/bold]" if j == best else f"{v:.2f}" for j, v in enumerate(row)]
-        t.add_row(rel["source_classes"][z], f"{mass[z]:.3f}", *cells)
+        row = np.asarray(rel["matrix"][z])
+        first, second = np.argsort(-row, kind="stable")[:2] if len(row) > 1 else (0, 0)
+        t.add_row(
+            rel["source_classes"][z],
+            f"{mass[z]:.3f}",
+            str(targets[first]),
+            f"{row[first]:.2f}",
+            str(targets[second]) if len(row) > 1 else "-",
+            f"{row[second]:.2f}" if len(row) > 1 else "-",
+        )
     return t
 
 

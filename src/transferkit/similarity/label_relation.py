@@ -19,13 +19,15 @@ class LabelRelation:
 
     ``source_mass[z]`` is the share of target samples the source model assigns to ``z`` (rows
     with no mass carry no information). A row concentrated on one target class means the source
-    class already stands for that target class.
+    class already stands for that target class. ``accuracy``: when class names are shared, the
+    fraction of target samples whose most likely source class carries their own label's name.
     """
 
     source_classes: list[str]
     target_classes: list[str]
     matrix: np.ndarray
     source_mass: np.ndarray
+    accuracy: float | None = None
 
     def best_matches(self, min_mass: float = 0.0) -> list[tuple[str, str, float, float]]:
         """``(source class, most likely target class, P(target | source), mass)`` by falling mass."""
@@ -62,6 +64,7 @@ class LabelRelation:
             "target_classes": list(self.target_classes),
             "matrix": np.round(self.matrix, 6).tolist(),
             "source_mass": np.round(self.source_mass, 6).tolist(),
+            "accuracy": self.accuracy,
         }
 
 
@@ -125,4 +128,10 @@ def label_relation_from_features(
     names = {int(i): str(ys_raw[j]) for j, i in reversed(list(enumerate(ys.tolist())))}
     head = make_pipeline(StandardScaler(), LogisticRegression(C=c_reg, max_iter=2000)).fit(xs, ys)
     probs = head.predict_proba(xt)
-    return label_relation(probs, target_labels, source_classes=[names[i] for i in range(probs.shape[1])])
+    source_names = [names[i] for i in range(probs.shape[1])]
+    rel = label_relation(probs, target_labels, source_classes=source_names)
+    target_names = np.array([str(v) for v in np.asarray(target_labels, dtype=object).ravel()])
+    if set(source_names) & set(target_names.tolist()):
+        predicted = np.array(source_names, dtype=object)[probs.argmax(axis=1)]
+        rel.accuracy = float(np.mean(predicted == target_names))
+    return rel

@@ -110,8 +110,9 @@ def rank(
     """Score every candidate on the target data and rank them.
 
     Args:
-        candidates: backbone spec strings (``"minilm"``, ``"timm:resnet18"``), ``Backbone``
-            objects, or :class:`Candidate` records holding precomputed features.
+        candidates: backbone spec strings (``"minilm"``, ``"timm:resnet18"``; ``"raw"`` means
+            the flattened inputs themselves), ``Backbone`` objects, or :class:`Candidate`
+            records holding precomputed features.
         target: a ``Dataset`` or a data spec string (``"sms-spam"``); with only
             :class:`Candidate` records it may be None when ``labels`` are given.
         scores: registered score names (see ``SCORES.names()``).
@@ -201,6 +202,20 @@ def rank(
     return RankTable(rows=rows, scores=names, rank_by=main, target=target_name, notes=table_notes)
 
 
+RAW = "raw"
+
+
+def raw_features(dataset: Any) -> np.ndarray:
+    """The inputs of a numeric data set, flattened to ``(N, D)``: the no-backbone baseline."""
+    x = np.asarray(dataset.x)
+    if x.dtype == object or not np.issubdtype(x.dtype, np.number):
+        raise DataError(
+            f"'raw' needs numeric inputs, but {getattr(dataset, 'name', 'the data')} holds "
+            f"{getattr(dataset, 'kind', 'non-numeric')} inputs: pick a backbone that reads them"
+        )
+    return x.reshape(len(x), -1).astype(np.float64)
+
+
 def _load_target(target: Any) -> Any:
     if target is None:
         return None
@@ -238,6 +253,8 @@ def _materialise(
         return cand.name, feats, probs, cand.fingerprint, []
     if dataset is None:
         raise DataError("backbone candidates need a target data set to extract features from")
+    if isinstance(cand, str) and cand.strip().lower() == RAW:
+        return RAW, raw_features(dataset), None, None, ["the inputs themselves, no backbone"]
     from transferkit.backbones import Backbone, create_backbone
 
     backbone = cand if isinstance(cand, Backbone) else create_backbone(str(cand), data=dataset)
