@@ -73,6 +73,12 @@ def full_results(hostile: str = HOSTILE) -> dict[str, Any]:
         "similarity": {
             "measures": {"mmd": {"value": 0.12, "p_value": 0.01, "note": "kernel two-sample"},
                          "proxy_a": {"value": 1.4, "p_value": None, "note": "2(1-2 err)"}},
+            "class_conditional": {
+                "mmd": {"measure": "mmd", "mean": 0.2, "per_class": {"ham": 0.1, hostile: 0.3},
+                        "counts": {"ham": [40, 50], hostile: [12, 30]}, "only_source": ["x"],
+                        "only_target": ["a & b"], "skipped": ["$5 prize$"]},
+                "coral": {"error": "needs at least 10 examples per class"},
+            },
             "label_relation": {"source_classes": ["x", "y"], "target_classes": classes,
                                "matrix": [[0.7, 0.1, 0.1, 0.1], [0.2, 0.5, 0.2, 0.1]]},
         },

@@ -188,10 +188,24 @@ def test_similarity_and_multitask_parse() -> None:
     s = I.parse_similarity(full_results()["sections"]["similarity"])
     assert [m.name for m in s.measures] == ["mmd", "proxy_a"] and s.measures[1].p_value is None
     assert s.label_relation is not None and len(s.label_relation.col_labels) == 4
+    mmd, coral = s.class_conditional
+    assert mmd.classes == ("ham", HOSTILE) and mmd.values == (0.1, 0.3) and mmd.counts[1] == (12, 30)
+    assert mmd.only_source == ("x",) and mmd.skipped == ("$5 prize$",) and mmd.mean == 0.2
+    assert coral.error.startswith("needs at least") and not coral.classes
     m = I.parse_multitask(full_results()["sections"]["multitask"])
     assert m.weightings == ("equal", "uncertainty")
     assert m.rows[1][0] == HOSTILE and m.rows[1][5] is True and m.rows[1][3:5] == (-0.12, -0.03)
     assert dict(m.delta_m) == {"equal": -4.1, "uncertainty": -1.2}
+
+
+def test_big_label_relation_keeps_the_strongest_rows() -> None:
+    from transferkit.reports.plots import top_rows
+
+    rows = tuple(f"s{i}" for i in range(50))
+    m = I.MatrixInfo(rows, ("a", "b"), tuple((i / 100, 0.0) for i in range(50)))
+    top = top_rows(m, limit=5)
+    assert top.row_labels == ("s45", "s46", "s47", "s48", "s49") and top.values[0] == (0.45, 0.0)
+    assert top_rows(m, limit=60) is m
 
 
 def test_curves_length_mismatch() -> None:
@@ -224,8 +238,9 @@ def test_page_has_every_section_and_plot(full_page: str) -> None:
     for key in (*I.SECTION_TITLES, "my_new_command"):
         assert f'id="{I.anchor_for(key)}"' in full_page, key
     assert 'id="sec-reproducibility"' in full_page
-    # comparison, label efficiency, ranking, similarity (measures + label relation), curves, confusion
-    assert len(_svgs(full_page)) == 7
+    # comparison, label efficiency, ranking, similarity (measures, per class, label relation), curves,
+    # confusion matrix
+    assert len(_svgs(full_page)) == 8
     assert "Plot not drawn" not in full_page
     assert "Transfer helped: +4.0 points accuracy, 95% CI [+2.0, +6.2] over 5 paired seeds." in full_page
 
@@ -253,6 +268,7 @@ def test_hostile_names_are_text_in_html_and_svg(full_page: str) -> None:
     assert "$5 prize$" in svg_text, "dollar signs must stay literal, not mathtext"
     assert "sms &lt;spam&gt;" in full_page and "resnet18&lt;b&gt;" in full_page
     assert "column &lt;i&gt;name&lt;/i&gt;" in full_page
+    assert "Only in source: x" in full_page and "Not computed: needs at least 10 examples" in full_page
 
 
 def test_unknown_section_key_is_escaped_in_ids_and_titles() -> None:
@@ -294,7 +310,7 @@ def test_a_failing_plot_becomes_a_note(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.warns(RuntimeWarning, match="report plot boom failed"):
         page = render_report(full_results())
     assert "Plot not drawn (RuntimeError: no &lt;b&gt;luck&lt;/b&gt;)" in page
-    assert len(_svgs(page)) == 6
+    assert len(_svgs(page)) == 7
 
 
 def test_svg_guard_refuses_external_links() -> None:

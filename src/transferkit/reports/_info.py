@@ -400,11 +400,48 @@ class MeasureInfo:
 
 
 @dataclass(frozen=True)
+class ClassDistanceInfo:
+    """One distance measured class by class (classes present on both sides), with their sizes."""
+
+    measure: str
+    mean: Num
+    classes: tuple[str, ...]
+    values: tuple[Num, ...]
+    counts: tuple[tuple[Any, Any], ...]  # (n source, n target) per class
+    only_source: tuple[str, ...] = ()
+    only_target: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
+    error: str = ""
+
+
+@dataclass(frozen=True)
 class SimilarityInfo:
-    """Similarity measures between source and target, and how their labels relate."""
+    """Similarity measures between source and target, per class, and how their labels relate."""
 
     measures: tuple[MeasureInfo, ...]
     label_relation: MatrixInfo | None
+    class_conditional: tuple[ClassDistanceInfo, ...] = ()
+
+
+def _class_distance(name: str, cc: Any) -> ClassDistanceInfo:
+    w = f"similarity.class_conditional.{name}"
+    cc = _dict(cc, w)
+    if cc.get("error"):
+        return ClassDistanceInfo(str(name), None, (), (), (), error=str(cc["error"]))
+    per = _dict(cc.get("per_class") or {}, f"{w}.per_class")
+    counts = _dict(cc.get("counts") or {}, f"{w}.counts")
+    pairs = []
+    for c in per:
+        n = counts.get(c)
+        pairs.append(tuple(n[:2]) if isinstance(n, (list, tuple)) and len(n) >= 2 else (None, None))
+    return ClassDistanceInfo(
+        measure=str(cc.get("measure") or name), mean=_num(cc.get("mean"), f"{w}.mean"),
+        classes=tuple(str(c) for c in per),
+        values=tuple(_num(v, f"{w}.per_class.{c}") for c, v in per.items()),
+        counts=tuple(pairs), only_source=_labels(cc.get("only_source") or [], f"{w}.only_source"),
+        only_target=_labels(cc.get("only_target") or [], f"{w}.only_target"),
+        skipped=_labels(cc.get("skipped") or [], f"{w}.skipped"),
+    )
 
 
 def parse_similarity(d: Any) -> SimilarityInfo:
@@ -425,7 +462,9 @@ def parse_similarity(d: Any) -> SimilarityInfo:
         cols = _labels(_need(rel, "target_classes", "similarity.label_relation"), "target_classes")
         relation = MatrixInfo(rows, cols, _matrix(_need(rel, "matrix", "similarity.label_relation"),
                                                   "similarity.label_relation.matrix", len(rows), len(cols)))
-    return SimilarityInfo(measures=tuple(measures), label_relation=relation)
+    ccs = tuple(_class_distance(str(k), v)
+                for k, v in _dict(d.get("class_conditional") or {}, "similarity.class_conditional").items())
+    return SimilarityInfo(measures=tuple(measures), label_relation=relation, class_conditional=ccs)
 
 
 @dataclass(frozen=True)

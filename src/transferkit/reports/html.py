@@ -141,8 +141,23 @@ def _ranking(r: I.RankingInfo) -> str:
 
 def _similarity(s: I.SimilarityInfo) -> str:
     rows = [(m.name, m.value, m.p_value, m.note) for m in s.measures]
-    out = _figure(plots_mod().similarity_plot, s) if (s.measures or s.label_relation) else ""
-    return out + table(("measure", "value", "p-value", "note"), rows)
+    anything = s.measures or s.label_relation or s.class_conditional
+    out = _figure(plots_mod().similarity_plot, s) if anything else ""
+    out += table(("measure", "value", "p-value", "note"), rows)
+    for cc in s.class_conditional:
+        out += f"<h3>{e(cc.measure)} per class (weighted mean {e(I.fmt(cc.mean))})</h3>"
+        if cc.error:
+            out += f'<p class="warn">Not computed: {e(cc.error)}</p>'
+            continue
+        out += table(("class", cc.measure, "n source", "n target"),
+                     [(c, v, *n) for c, v, n in zip(cc.classes, cc.values, cc.counts, strict=True)])
+        for label, names in (("Only in source", cc.only_source), ("Only in target", cc.only_target),
+                             ("Skipped (too few examples)", cc.skipped)):
+            if names:
+                out += f'<p class="note">{e(label)}: {e(", ".join(names))}</p>'
+    if s.label_relation is not None and len(s.label_relation.row_labels) > 30:
+        out += '<p class="note">The heat map shows the 30 source classes with the strongest relation.</p>'
+    return out
 
 
 def _curves(curves: tuple[I.CurveInfo, ...]) -> str:
@@ -161,8 +176,9 @@ def _confusion(c: I.ConfusionInfo) -> str:
     acc = f'<p class="note">Accuracy{e(model)} implied by the matrix: {e(I.fmt(c.accuracy))}.</p>'
     m = c.matrix
     rows = [(lab, *vals) for lab, vals in zip(m.row_labels, m.values, strict=True)]
-    return (_figure(plots_mod().heatmap, m, "Confusion matrix", "predicted", "true") + acc
-            + table(("true \\ predicted", *m.col_labels), rows))
+    tab = (table(("true \\ predicted", *m.col_labels), rows) if len(rows) <= 30
+           else '<p class="note">More than 30 classes: the full matrix is in results.json.</p>')
+    return _figure(plots_mod().heatmap, m, "Confusion matrix", "predicted", "true") + acc + tab
 
 
 def _multitask(mt: I.MultitaskInfo) -> str:

@@ -159,10 +159,39 @@ def similarity_plot(info: SimilarityInfo) -> list[str]:
                 ax.grid(axis="y", visible=False)
             fig.tight_layout()
             out.append(to_svg(fig))
+    for cc in info.class_conditional:
+        pts = [(c, v) for c, v in zip(cc.classes, cc.values, strict=True) if v is not None]
+        if pts:
+            out.append(class_bars(cc.measure, pts, cc.mean))
     if info.label_relation is not None:
-        out.append(heatmap(info.label_relation, "How source classes relate to target classes",
+        out.append(heatmap(top_rows(info.label_relation), "How source classes relate to target classes",
                            "target class", "source class"))
     return out
+
+
+def class_bars(measure: str, pts: Sequence[tuple[str, float]], mean: Num, limit: int = 40) -> str:
+    """Per-class distance as horizontal bars (largest first, at most ``limit`` classes) with the mean."""
+    pts = sorted(pts, key=lambda p: -p[1])[:limit]
+    with plt.rc_context(_RC):
+        fig, ax = _fig(6.4, 0.9 + 0.25 * len(pts))
+        ys = list(range(len(pts)))[::-1]
+        ax.barh(ys, [p[1] for p in pts], color=SCRATCH, height=0.6)
+        ax.set_yticks(ys, [mpl_text(p[0], 30) for p in pts])
+        if mean is not None:
+            ax.axvline(mean, color="black", ls="--", lw=1, label=f"weighted mean {mean:.3g}")
+            ax.legend(fontsize=7)
+        ax.set_xlabel(f"{mpl_text(measure)} between source and target, per class")
+        ax.grid(axis="y", visible=False)
+        return to_svg(fig)
+
+
+def top_rows(m: MatrixInfo, limit: int = 30) -> MatrixInfo:
+    """At most ``limit`` rows of ``m``: those with the largest entry, in their original order."""
+    if len(m.row_labels) <= limit:
+        return m
+    peak = [max((v for v in row if v is not None), default=-math.inf) for row in m.values]
+    keep = sorted(sorted(range(len(peak)), key=lambda i: -peak[i])[:limit])
+    return MatrixInfo(tuple(m.row_labels[i] for i in keep), m.col_labels, tuple(m.values[i] for i in keep))
 
 
 def curves_plot(curves: Sequence[CurveInfo]) -> str:

@@ -67,8 +67,16 @@ def _section(s: I.SectionInfo) -> list[Any]:
         rows = [(rk, m, *v) for m, v, rk in zip(c.models, c.values, c.ranks, strict=True)]
         return [_table(f"{s.title} (by {c.rank_by})", ("rank", "model", *c.scores), rows)]
     if isinstance(c, I.SimilarityInfo):
-        return [_table(s.title, ("measure", "value", "p-value", "note"),
-                       [(m.name, m.value, m.p_value, m.note) for m in c.measures])]
+        out = [_table(s.title, ("measure", "value", "p-value", "note"),
+                      [(m.name, m.value, m.p_value, m.note) for m in c.measures])]
+        for cc in c.class_conditional:
+            if cc.error:
+                out.append(Text(f"{cc.measure} per class: {cc.error}", style="dim"))
+                continue
+            rows = [(k, v, *n) for k, v, n in zip(cc.classes, cc.values, cc.counts, strict=True)]
+            out.append(_table(f"{cc.measure} per class (weighted mean {I.fmt(cc.mean)})",
+                              ("class", "value", "n source", "n target"), rows[:30]))
+        return out
     if isinstance(c, I.ConfusionInfo):
         m = c.matrix
         out: list[Any] = [Text(f"{s.title}: accuracy {I.fmt(c.accuracy)}", style="bold")]
