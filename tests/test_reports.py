@@ -313,6 +313,31 @@ def test_a_failing_plot_becomes_a_note(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(_svgs(page)) == 7
 
 
+def test_unexpected_shapes_never_cost_the_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    res = full_results()
+    res["sections"]["similarity"]["class_conditional"]["mmd"]["per_class"] = [1, 2]  # not a dict
+    info = I.build_report_info(res)
+    sim = next(s for s in info.sections if s.key == "similarity")
+    assert not sim.known and "class_conditional.mmd.per_class: expected an object" in sim.content.note
+
+    def buggy(_d: object) -> None:
+        raise TypeError("unhashable")
+
+    monkeypatch.setitem(I._PARSERS, "curves", buggy)
+    curves = next(s for s in I.build_report_info(full_results()).sections if s.key == "curves")
+    assert not curves.known and curves.content.note == "Shown as raw data: TypeError: unhashable"
+
+    from transferkit.reports import html as H
+
+    def broken(_c: object) -> str:
+        raise KeyError("boom")
+
+    monkeypatch.setitem(H._RENDER, I.RankingInfo, broken)
+    with pytest.warns(RuntimeWarning, match="report section 'ranking' failed"):
+        page = render_report(full_results())
+    assert "This section could not be laid out (KeyError" in page and 'id="sec-curves"' in page
+
+
 def test_svg_guard_refuses_external_links() -> None:
     import matplotlib.pyplot as plt
 

@@ -742,8 +742,9 @@ def build_section(key: str, value: Any) -> SectionInfo:
         return SectionInfo(key, title, anchor_for(key), kv_table(value), known=False)
     try:
         return SectionInfo(key, title, anchor_for(key), parser(value), known=True)
-    except ReportError as exc:
-        return SectionInfo(key, title, anchor_for(key), kv_table(value, note=f"Shown as raw data: {exc}"),
+    except Exception as exc:  # a malformed section must not cost the rest of the report
+        why = str(exc) if isinstance(exc, ReportError) else f"{type(exc).__name__}: {exc}"
+        return SectionInfo(key, title, anchor_for(key), kv_table(value, note=f"Shown as raw data: {why}"),
                            known=False)
 
 

@@ -257,7 +257,14 @@ def render_report(results: dict[str, Any]) -> str:
     body = []
     for s in info.sections:
         render = _RENDER.get(type(s.content), _generic)
-        body.append(f'<section id="{e(s.anchor)}"><h2>{e(s.title)}</h2>{render(s.content)}</section>')
+        try:
+            inner = render(s.content)
+        except Exception as exc:  # never lose the page over one section
+            warnings.warn(f"report section {s.key!r} failed: {exc}", RuntimeWarning, stacklevel=2)
+            why = f"{e(type(exc).__name__)}: {e(exc)}"
+            inner = (f'<p class="warn">This section could not be laid out ({why}); '
+                     "its data is in results.json.</p>")
+        body.append(f'<section id="{e(s.anchor)}"><h2>{e(s.title)}</h2>{inner}</section>')
     if not info.sections:
         body.append('<p class="note">This run recorded no result sections.</p>')
     body.append(f'<section id="sec-reproducibility"><h2>Reproducibility</h2>{_repro(info.repro, info.schema)}'

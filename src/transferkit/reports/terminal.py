@@ -120,7 +120,10 @@ def summary_renderables(results: dict[str, Any]) -> list[Any]:
     info = I.build_report_info(results)
     out: list[Any] = [Text(f"transferkit {info.command}", style="bold underline")]
     for s in info.sections:
-        out.extend(_section(s))
+        try:
+            out.extend(_section(s))
+        except Exception as exc:  # the summary must not fail after a finished run
+            out.append(Text(f"{s.title}: could not be summarised ({type(exc).__name__}: {exc})", style="red"))
     seeds = ", ".join(info.repro.seeds) or "none recorded"
     out.append(Text(f"seeds: {seeds}; command: {info.repro.command}", style="dim"))
     return out
