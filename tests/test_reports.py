@@ -419,8 +419,13 @@ def _report_cli(*args: str):
     import typer
     from typer.testing import CliRunner
 
-    import transferkit.cli.report_cmd  # noqa: F401  (registers the command)
-    from transferkit.cli._app import app
+    try:
+        import transferkit.cli.report_cmd  # noqa: F401  (registers the command)
+        from transferkit.cli._app import app
+    except ImportError as exc:  # until the lead wires transferkit.cli (never skipped under CI)
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            raise
+        pytest.skip(f"transferkit.cli is not importable yet: {exc}")
 
     assert "report" in [c.name for c in app.registered_commands]
     argv = ["report", *args] if isinstance(typer.main.get_command(app), click.Group) else list(args)
