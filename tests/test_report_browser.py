@@ -130,3 +130,26 @@ def test_report_in_chromium(driver: Any, tmp_path: Path, name: str) -> None:
         assert svg_text, "the hostile class name is missing from the plots"
         verdict = driver.find_element(By.CSS_SELECTOR, ".verdict-positive")
         assert verdict.is_displayed() and "Transfer helped: +4.0 points accuracy" in verdict.text
+
+
+def test_make_screenshots_script(driver: Any, tmp_path: Path) -> None:
+    """docs/make_screenshots.py rebuilds the page and saves a PNG of the first screen."""
+    import importlib.util
+
+    from PIL import Image
+
+    script = Path(__file__).resolve().parents[1] / "docs" / "make_screenshots.py"
+    spec = importlib.util.spec_from_file_location("make_screenshots", script)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    run = tmp_path / "run"
+    write_results(run, full_results())
+    (run / "report.html").unlink()
+    assert mod.main([str(run), "--names", "shot", "--out", str(tmp_path / "docs"), "--width", "1000",
+                     "--height", "800"]) == 0
+    assert (run / "report.html").exists()
+    with Image.open(tmp_path / "docs" / "shot.png") as im:
+        assert im.size == (1000, 800)
+        colours = im.convert("RGB").resize((50, 40)).getcolors(4000)
+    assert colours is not None and len(colours) > 20, "the screenshot looks blank"
