@@ -111,8 +111,9 @@ def rank(
 
     Args:
         candidates: backbone spec strings (``"minilm"``, ``"timm:resnet18"``; ``"raw"`` means
-            the flattened inputs themselves), ``Backbone`` objects, or :class:`Candidate`
-            records holding precomputed features.
+            the flattened inputs themselves), ``Backbone`` objects, ``(name, spec or Backbone)``
+            pairs to choose the shown name, or :class:`Candidate` records holding precomputed
+            features.
         target: a ``Dataset`` or a data spec string (``"sms-spam"``); with only
             :class:`Candidate` records it may be None when ``labels`` are given.
         scores: registered score names (see ``SCORES.names()``).
@@ -253,8 +254,11 @@ def _materialise(
         return cand.name, feats, probs, cand.fingerprint, []
     if dataset is None:
         raise DataError("backbone candidates need a target data set to extract features from")
+    label = None
+    if isinstance(cand, tuple) and len(cand) == 2 and isinstance(cand[0], str):
+        label, cand = cand
     if isinstance(cand, str) and cand.strip().lower() == RAW:
-        return RAW, raw_features(dataset), None, None, ["the inputs themselves, no backbone"]
+        return label or RAW, raw_features(dataset), None, None, ["the inputs themselves, no backbone"]
     from transferkit.backbones import Backbone, create_backbone
 
     backbone = cand if isinstance(cand, Backbone) else create_backbone(str(cand), data=dataset)
@@ -265,5 +269,5 @@ def _materialise(
     head = getattr(backbone, "source_probs", None)
     if callable(head):
         probs = head(dataset)
-    name = cand if isinstance(cand, str) else getattr(backbone, "spec", type(backbone).__name__)
+    name = label or (cand if isinstance(cand, str) else getattr(backbone, "spec", type(backbone).__name__))
     return str(name), feats, probs, backbone.fingerprint()[:16], []
