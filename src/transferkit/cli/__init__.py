@@ -7,9 +7,8 @@ one new module and one import line below.
 from __future__ import annotations
 
 from transferkit.cli._app import app, console
-from transferkit.cli import _main  # noqa: F401  (registers the entry point behaviour)
 
-# command modules (one import line each)
-from transferkit.cli import info_cmds  # noqa: F401,E402
+# command modules: one import line each (they register on `app`)
+from transferkit.cli import demo_cmd, info_cmds  # noqa: E402,F401,I001
 
 __all__ = ["app", "console"]

@@ -1,4 +1,8 @@
-"""The shared eigen-solver of TCA and JDA: a projection that shrinks an MMD matrix."""
+"""The shared eigen-solver of TCA and JDA: a projection that shrinks an MMD matrix.
+
+The MMD matrix ``M`` is kept in factored form ``M = E E^T`` (one column of ``E`` per mean gap),
+so ``X^T M X = (X^T E)(X^T E)^T`` never builds an ``n x n`` matrix.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +11,15 @@ from scipy.linalg import eigh
 from scipy.spatial.distance import cdist
 
 
-def marginal_mmd_matrix(ns: int, nt: int) -> np.ndarray:
-    """``e e^T`` with ``e = [1/ns ... , -1/nt ...]``: ``tr(Z' M Z)`` is the squared mean gap."""
-    e = np.r_[np.full(ns, 1.0 / ns), np.full(nt, -1.0 / nt)]
-    return np.outer(e, e)
+def marginal_mmd_factor(ns: int, nt: int) -> np.ndarray:
+    """``e`` with ``e = [1/ns ... , -1/nt ...]``: ``||Z^T e||^2`` is the squared mean gap."""
+    return np.r_[np.full(ns, 1.0 / ns), np.full(nt, -1.0 / nt)][:, None]
 
 
-def conditional_mmd_matrix(ys: np.ndarray, yt_pseudo: np.ndarray, classes: np.ndarray) -> np.ndarray:
-    """Sum over classes of the class-mean gap matrices (target classes from pseudo-labels)."""
+def conditional_mmd_factor(ys: np.ndarray, yt_pseudo: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """One column per class present in both domains: class-mean gap (target from pseudo-labels)."""
     ns, nt = len(ys), len(yt_pseudo)
-    M = np.zeros((ns + nt, ns + nt))
+    cols = []
     for c in classes:
         s_idx = np.flatnonzero(ys == c)
         t_idx = ns + np.flatnonzero(yt_pseudo == c)
@@ -25,8 +28,14 @@ def conditional_mmd_matrix(ys: np.ndarray, yt_pseudo: np.ndarray, classes: np.nd
         e = np.zeros(ns + nt)
         e[s_idx] = 1.0 / len(s_idx)
         e[t_idx] = -1.0 / len(t_idx)
-        M += np.outer(e, e)
-    return M
+        cols.append(e)
+    return np.stack(cols, axis=1) if cols else np.zeros((ns + nt, 0))
+
+
+def normalize_factor(E: np.ndarray) -> np.ndarray:
+    """Scale ``E`` so that ``||E E^T||_F = 1`` (as the JDA authors normalise ``M``)."""
+    norm = np.linalg.norm(E.T @ E)
+    return E / np.sqrt(norm) if norm > 0 else E
 
 
 def rbf_kernel(A: np.ndarray, B: np.ndarray, gamma: float) -> np.ndarray:
@@ -35,22 +44,24 @@ def rbf_kernel(A: np.ndarray, B: np.ndarray, gamma: float) -> np.ndarray:
 
 
 def mmd_projection(
-    X: np.ndarray, M: np.ndarray, dim: int, mu: float, kernel: str = "linear", gamma: float = 1.0
+    X: np.ndarray, E: np.ndarray, dim: int, mu: float, kernel: str = "linear", gamma: float = 1.0
 ) -> np.ndarray:
-    """Projection maximising retained variance while shrinking ``tr(. M .)``.
+    """Projection maximising retained variance while shrinking ``tr(. E E^T .)``.
 
-    Linear kernel (primal, d x d): ``max tr(A' X'HX A)`` s.t. ``A'(X'MX + mu I)A = I``.
-    RBF kernel (dual, n x n): the same with ``K`` in place of ``X``; returns coefficients
-    over the training rows. Returns the top ``dim`` generalised eigenvectors.
+    Linear kernel (primal, d x d): ``max tr(A' X'HX A)`` s.t. ``A'(X'MX + mu I)A = I`` with
+    ``H`` the centring matrix. RBF kernel (dual, n x n): the same with ``K`` in place of ``X``;
+    the result are coefficients over the training rows. Returns the top ``dim`` generalised
+    eigenvectors, largest first.
     """
-    n = len(X)
-    H = np.eye(n) - 1.0 / n
-    G = X if kernel == "linear" else rbf_kernel(X, X, gamma)
     if kernel not in ("linear", "rbf"):
         raise ValueError(f"kernel must be 'linear' or 'rbf', got {kernel!r}")
-    a = G.T @ H @ G
-    b = G.T @ M @ G + mu * np.eye(G.shape[1])
+    G = X if kernel == "linear" else rbf_kernel(X, X, gamma)
+    n, p = G.shape
+    mean = G.mean(0)
+    a = G.T @ G - n * np.outer(mean, mean)
+    GE = G.T @ E
+    b = GE @ GE.T + mu * np.eye(p)
     a, b = (a + a.T) / 2, (b + b.T) / 2
-    dim = min(dim, G.shape[1])
-    _, vecs = eigh(a, b, subset_by_index=[G.shape[1] - dim, G.shape[1] - 1])
+    dim = min(dim, p)
+    _, vecs = eigh(a, b, subset_by_index=[p - dim, p - 1])
     return vecs[:, ::-1]

@@ -10,9 +10,10 @@ from sklearn.base import clone
 from transferkit.adaptation._info import SHALLOW_METHODS, MethodInfo
 from transferkit.adaptation.shallow._base import DomainAdaptationClassifier, default_base_estimator
 from transferkit.adaptation.shallow._mmd_embedding import (
-    conditional_mmd_matrix,
-    marginal_mmd_matrix,
+    conditional_mmd_factor,
+    marginal_mmd_factor,
     mmd_projection,
+    normalize_factor,
 )
 
 
@@ -56,15 +57,12 @@ class JDA(DomainAdaptationClassifier):
         X = _unit_rows(np.vstack([Xs, Xt]))
         ns, nt = len(Xs), len(Xt)
         classes = np.unique(ys)
-        M0 = marginal_mmd_matrix(ns, nt)
+        e0 = marginal_mmd_factor(ns, nt)
         yt_pseudo: np.ndarray | None = None
         self.pseudo_label_history_: list[np.ndarray] = []
         for _ in range(self.n_iter):
-            M = M0.copy()
-            if yt_pseudo is not None:
-                M += conditional_mmd_matrix(ys, yt_pseudo, classes)
-            M /= np.linalg.norm(M)
-            A = mmd_projection(X, M, self.n_components, self.mu, "linear")
+            E = e0 if yt_pseudo is None else np.hstack([e0, conditional_mmd_factor(ys, yt_pseudo, classes)])
+            A = mmd_projection(X, normalize_factor(E), self.n_components, self.mu, "linear")
             Z = _unit_rows(X @ A)
             clf = clone(self.base_estimator) if self.base_estimator is not None else default_base_estimator()
             clf.fit(Z[:ns], ys)

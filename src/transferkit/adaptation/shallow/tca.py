@@ -8,7 +8,12 @@ import numpy as np
 
 from transferkit.adaptation._info import SHALLOW_METHODS, MethodInfo
 from transferkit.adaptation.shallow._base import DomainAdaptationClassifier
-from transferkit.adaptation.shallow._mmd_embedding import marginal_mmd_matrix, mmd_projection, rbf_kernel
+from transferkit.adaptation.shallow._mmd_embedding import (
+    marginal_mmd_factor,
+    mmd_projection,
+    normalize_factor,
+    rbf_kernel,
+)
 from transferkit.adaptation.shallow.kmm import median_gamma
 
 
@@ -49,9 +54,8 @@ class TCA(DomainAdaptationClassifier):
     def _fit_adapter(self, Xs: np.ndarray, ys: np.ndarray, Xt: np.ndarray) -> tuple[np.ndarray, None]:
         X = np.vstack([Xs, Xt])
         self.gamma_ = median_gamma(Xs, Xt) if (self.kernel == "rbf" and self.gamma is None) else self.gamma
-        M = marginal_mmd_matrix(len(Xs), len(Xt))
-        M /= np.linalg.norm(M)
-        self.components_ = mmd_projection(X, M, self.n_components, self.mu, self.kernel, self.gamma_ or 1.0)
+        E = normalize_factor(marginal_mmd_factor(len(Xs), len(Xt)))
+        self.components_ = mmd_projection(X, E, self.n_components, self.mu, self.kernel, self.gamma_ or 1.0)
         self.train_rows_ = X if self.kernel == "rbf" else None
         return self._transform(Xs, np.ones(len(Xs), bool)), None
 
