@@ -415,7 +415,6 @@ def test_log_run_to_local_file_store(tmp_path: Path) -> None:
 
 def _report_cli(*args: str):
     """Invoke ``transferkit report ARGS`` on the real app (typer drops the name while it has one command)."""
-    import click
     import typer
     from typer.testing import CliRunner
 
@@ -428,7 +427,8 @@ def _report_cli(*args: str):
         pytest.skip(f"transferkit.cli is not importable yet: {exc}")
 
     assert "report" in [c.name for c in app.registered_commands]
-    argv = ["report", *args] if isinstance(typer.main.get_command(app), click.Group) else list(args)
+    is_group = hasattr(typer.main.get_command(app), "list_commands")
+    argv = ["report", *args] if is_group else list(args)
     return CliRunner().invoke(app, argv, terminal_width=200)
 
 
