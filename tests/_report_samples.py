@@ -52,7 +52,9 @@ def full_results(hostile: str = HOSTILE) -> dict[str, Any]:
             "scratch": {"mean": [0.3, 0.5, 0.7, 0.88, 0.92], "ci_low": [0.25, 0.45, 0.66, 0.86, 0.91],
                         "ci_high": [0.35, 0.55, 0.74, 0.9, 0.93]},
             "verdicts": ["positive", "positive", "positive", "inconclusive", "inconclusive"],
-            "crossover": 500,
+            "crossover": 500, "budget_label": "labelled target examples",
+            "diff": [{"mean": m, "ci_low": m - 0.02, "ci_high": m + 0.02}
+                     for m in (0.3, 0.25, 0.12, 0.02, 0.0)],
         },
         "curves": {
             "transfer seed 0": {"epoch": [1, 2, 3], "train_loss": [0.9, 0.5, 0.3],

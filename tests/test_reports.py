@@ -156,6 +156,8 @@ def test_nan_and_none_become_missing() -> None:
 def test_label_efficiency_checks_lengths() -> None:
     le = I.parse_label_efficiency(full_results()["sections"]["label_efficiency"])
     assert le.budgets == (10, 50, 100, 500, 1000) and le.crossover == 500
+    assert le.diff is not None and le.diff.mean[0] == 0.3 and le.diff.ci_high[1] == pytest.approx(0.27)
+    assert le.budget_label == "labelled target examples"
     bad = copy.deepcopy(full_results()["sections"]["label_efficiency"])
     bad["scratch"]["ci_high"] = bad["scratch"]["ci_high"][:3]
     with pytest.raises(I.ReportError, match="scratch.ci_high: has 3 values but 5"):

@@ -172,6 +172,8 @@ class LabelEfficiencyInfo:
     bands: tuple[BandInfo, ...]
     verdicts: tuple[str, ...]
     crossover: Num
+    diff: BandInfo | None = None  # improvement of transfer over scratch per budget, with its CI
+    budget_label: str = "labels"
 
 
 def _band(d: dict[str, Any], role: str, n: int) -> BandInfo:
@@ -193,7 +195,17 @@ def parse_label_efficiency(d: Any) -> LabelEfficiencyInfo:
     verdicts = _labels(d.get("verdicts", []), "label_efficiency.verdicts")
     if verdicts and len(verdicts) != n:
         raise ReportError(f"label_efficiency.verdicts: has {len(verdicts)} entries for {n} budgets")
+    diff = None
+    if d.get("diff") is not None:
+        rows = d["diff"]
+        if not isinstance(rows, list) or len(rows) != n:
+            raise ReportError(f"label_efficiency.diff: expected one entry per budget ({n})")
+        rows = [_dict(r, f"label_efficiency.diff[{i}]") for i, r in enumerate(rows)]
+        cols = {k: tuple(_num(r.get(k), f"label_efficiency.diff[{i}].{k}") for i, r in enumerate(rows))
+                for k in ("mean", "ci_low", "ci_high")}
+        diff = BandInfo("transfer - scratch", cols["mean"], cols["ci_low"], cols["ci_high"])
     return LabelEfficiencyInfo(
         metric=str(d.get("metric", "score")), budgets=tuple(float(b) for b in budgets if b is not None),
         bands=bands, verdicts=verdicts, crossover=_num(d.get("crossover"), "label_efficiency.crossover"),
+        diff=diff, budget_label=str(d.get("budget_label") or "labels"),
     )

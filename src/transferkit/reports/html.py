@@ -112,18 +112,20 @@ def _comparison(c: I.ComparisonInfo) -> str:
 
 
 def _label_efficiency(le: I.LabelEfficiencyInfo) -> str:
-    cross = (f"Crossover: from {I.fmt(le.crossover)} labels on, training from scratch catches up with "
-             "transfer." if le.crossover is not None else "No crossover within the label budgets tried.")
-    cols = ["labels", *(f"{b.name} mean [95% CI]" for b in le.bands)] + (["verdict"] if le.verdicts else [])
+    cross = (f"Crossover: from {I.fmt(le.crossover)} {le.budget_label} on, training from scratch catches up "
+             "with transfer." if le.crossover is not None else "No crossover within the label budgets tried.")
+    bands = [*le.bands, *([le.diff] if le.diff else [])]
+    cols = [le.budget_label, *(f"{b.name} mean [95% CI]" for b in bands)]
+    cols += ["verdict"] if le.verdicts else []
     rows = []
     for i, budget in enumerate(le.budgets):
         cells: list[Any] = [int(budget) if float(budget).is_integer() else budget]
-        for b in le.bands:
+        for b in bands:
             cells.append(f"{I.fmt(b.mean[i])} [{I.fmt(b.ci_low[i])}, {I.fmt(b.ci_high[i])}]")
         if le.verdicts:
             cells.append(le.verdicts[i])
         rows.append(cells)
-    cap = f"{le.metric} vs labelled examples; shaded: 95% confidence band."
+    cap = f"{le.metric} vs {le.budget_label}; shaded: 95% confidence band."
     return (_figure(plots_mod().label_efficiency_plot, le, caption=cap) + f'<p class="note">{e(cross)}</p>'
             + table(cols, rows))
 

@@ -232,7 +232,7 @@ def label_efficiency_plot(info: LabelEfficiencyInfo) -> str:
             ax.axvline(info.crossover, color="black", ls="--", lw=1, label="crossover")
         if min(info.budgets) > 0 and max(info.budgets) / min(info.budgets) >= 8:
             ax.set_xscale("log")
-        ax.set_xlabel("labelled target examples")
+        ax.set_xlabel(mpl_text(info.budget_label))
         ax.set_ylabel(mpl_text(info.metric))
         ax.legend(fontsize=7)
         return to_svg(fig)
