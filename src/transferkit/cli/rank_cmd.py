@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import typer
 
-from transferkit.cli._app import app, console, err_console
-from transferkit.cli.report_cmd import finish_run
+from transferkit.cli._app import app, console
+from transferkit.cli._common import DATA_ROOT_OPTION, RUNS_OPTION, friendly_errors, set_data_root
+from transferkit.cli.report_cmd import MLFLOW_OPTION, finish_run
 from transferkit.errors import TransferkitError
 
 
@@ -27,6 +27,7 @@ def split_specs(text: str) -> list[str]:
 
 
 @app.command("rank")
+@friendly_errors
 def rank_command(
     target: str = typer.Option(
         ..., "--target", "-t", help="Target data set: a named set (sms-spam) or a path."
@@ -45,27 +46,24 @@ def rank_command(
         None, "--max-samples", help="Use a class-stratified subset of this many target samples."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the subset."),
-    runs: Path | None = typer.Option(
-        None, "--runs", help="Folder for run folders (default $TRANSFERKIT_RUNS or runs)."
-    ),
+    runs: str | None = RUNS_OPTION,
+    data_root: str | None = DATA_ROOT_OPTION,
+    mlflow: str | None = MLFLOW_OPTION,
 ) -> None:
     """Rank backbones for TARGET with transferability scores; write a run folder with results.json."""
+    from transferkit.data import load_dataset
     from transferkit.reports.run import make_run_dir, new_results
     from transferkit.transferability import SCORES, rank
 
-    try:
-        from transferkit.data import load_dataset
-
-        dataset = load_dataset(target)
-        specs = split_specs(models)
-        names = [s.strip() for s in scores.split(",") if s.strip()]
-        for s in names + ([rank_by] if rank_by else []):
-            if s not in SCORES:
-                raise TransferkitError(f"unknown score {s!r}; known: {', '.join(SCORES.names())}")
-        table = rank(specs, dataset, scores=names, rank_by=rank_by, max_samples=max_samples, seed=seed)
-    except TransferkitError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+    set_data_root(data_root)
+    names = [s.strip() for s in scores.split(",") if s.strip()]
+    for s in names + ([rank_by] if rank_by else []):
+        if s not in SCORES:
+            raise TransferkitError(f"unknown score {s!r}; known: {', '.join(SCORES.names())}")
+    dataset = load_dataset(target)
+    table = rank(
+        split_specs(models), dataset, scores=names, rank_by=rank_by, max_samples=max_samples, seed=seed
+    )
 
     for r in table.rows:
         for note in r.notes:
@@ -85,4 +83,4 @@ def rank_command(
     )
     results["sections"]["ranking"] = section
     run_dir = make_run_dir("rank", root=runs, name=dataset.name)
-    finish_run(run_dir, results)  # writes results.json + report.html, prints the ranking table
+    finish_run(run_dir, results, mlflow)  # writes results.json + report.html, prints the ranking table

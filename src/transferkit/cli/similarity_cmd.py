@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import typer
 from rich.table import Table
 
-from transferkit.cli._app import app, console, err_console
-from transferkit.cli.report_cmd import finish_run
+from transferkit.cli._app import app, console
+from transferkit.cli._common import DATA_ROOT_OPTION, RUNS_OPTION, friendly_errors, set_data_root
+from transferkit.cli.report_cmd import MLFLOW_OPTION, finish_run
 from transferkit.errors import DataError, TransferkitError
 from transferkit.transferability.rank import RAW, raw_features
 
@@ -84,6 +84,7 @@ def _labels(ds: Any) -> np.ndarray | None:
 
 
 @app.command("similarity")
+@friendly_errors
 def similarity_command(
     source: str = typer.Option(..., "--source", help="Source data set: a named set (mnist) or a path."),
     target: str = typer.Option(..., "--target", help="Target data set: a named set (usps) or a path."),
@@ -104,74 +105,65 @@ def similarity_command(
     ),
     permutations: int = typer.Option(200, "--permutations", help="MMD permutation-test permutations."),
     seed: int = typer.Option(0, "--seed"),
-    runs: Path | None = typer.Option(None, "--runs", help="Folder for run folders (default runs)."),
+    runs: str | None = RUNS_OPTION,
+    data_root: str | None = DATA_ROOT_OPTION,
+    mlflow: str | None = MLFLOW_OPTION,
 ) -> None:
     """Domain distances between SOURCE and TARGET features, per class, and their label relation."""
+    from transferkit.backbones import create_backbone
+    from transferkit.data import load_dataset
+    from transferkit.features import extract_features
     from transferkit.reports.run import make_run_dir, new_results
+    from transferkit.similarity import DISTANCES
 
-    try:
-        from transferkit.backbones import create_backbone
-        from transferkit.data import load_dataset
-        from transferkit.features import extract_features
-        from transferkit.similarity import DISTANCES
+    set_data_root(data_root)
 
-        names = tuple(m.strip() for m in measures.split(",") if m.strip())
-        per_class = tuple(m.strip() for m in class_measures.split(",") if m.strip())
-        for m in names + per_class:
-            if m not in DISTANCES:
-                raise TransferkitError(f"unknown distance {m!r}; known: {', '.join(DISTANCES.names())}")
-        ds, dt = load_dataset(source), load_dataset(target)
-        if ds.kind != dt.kind:
-            raise TransferkitError(
-                f"source is {ds.kind} data but target is {dt.kind} data: one backbone cannot read both"
-            )
-        limit = max_samples or None
-        keep_s = stratified_subset(_labels(ds), len(ds), limit, seed)
-        keep_t = stratified_subset(_labels(dt), len(dt), limit, seed)
-        ds = ds if keep_s is None else ds.subset(keep_s)
-        dt = dt if keep_t is None else dt.subset(keep_t)
-        if backbone.strip().lower() == RAW:
-            model = None
-            xs, xt = raw_features(ds), raw_features(dt)
-            if xs.shape[1] != xt.shape[1]:
-                raise DataError(
-                    f"raw inputs differ in size ({xs.shape[1]} vs {xt.shape[1]} values): pick a backbone "
-                    "that maps both to the same features (it resizes images)"
-                )
-        else:
-            model = create_backbone(backbone, data=ds)
-            xs = np.asarray(extract_features(model, ds), dtype=np.float64)
-            xt = np.asarray(extract_features(model, dt), dtype=np.float64)
-        section = similarity_section(
-            xs,
-            xt,
-            _labels(ds),
-            _labels(dt),
-            source_classes=ds.class_names,
-            target_classes=dt.class_names,
-            measures=names,
-            class_measures=per_class,
-            permutations=permutations,
-            seed=seed,
+    names = tuple(m.strip() for m in measures.split(",") if m.strip())
+    per_class = tuple(m.strip() for m in class_measures.split(",") if m.strip())
+    for m in names + per_class:
+        if m not in DISTANCES:
+            raise TransferkitError(f"unknown distance {m!r}; known: {', '.join(DISTANCES.names())}")
+    ds, dt = load_dataset(source), load_dataset(target)
+    if ds.kind != dt.kind:
+        raise TransferkitError(
+            f"source is {ds.kind} data but target is {dt.kind} data: one backbone cannot read both"
         )
-    except TransferkitError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+    limit = max_samples or None
+    keep_s = stratified_subset(_labels(ds), len(ds), limit, seed)
+    keep_t = stratified_subset(_labels(dt), len(dt), limit, seed)
+    ds = ds if keep_s is None else ds.subset(keep_s)
+    dt = dt if keep_t is None else dt.subset(keep_t)
+    if backbone.strip().lower() == RAW:
+        model = None
+        xs, xt = raw_features(ds), raw_features(dt)
+        if xs.shape[1] != xt.shape[1]:
+            raise DataError(
+                f"raw inputs differ in size ({xs.shape[1]} vs {xt.shape[1]} values): pick a backbone "
+                "that maps both to the same features (it resizes images)"
+            )
+    else:
+        model = create_backbone(backbone, data=ds)
+        xs = np.asarray(extract_features(model, ds), dtype=np.float64)
+        xt = np.asarray(extract_features(model, dt), dtype=np.float64)
+    section = similarity_section(
+        xs,
+        xt,
+        _labels(ds),
+        _labels(dt),
+        source_classes=ds.class_names,
+        target_classes=dt.class_names,
+        measures=names,
+        class_measures=per_class,
+        permutations=permutations,
+        seed=seed,
+    )
 
     for name, cc in section["class_conditional"].items():
         if "error" in cc:
             console.print(f"[dim]class-conditional {name}: {cc['error']}[/dim]")
-            continue
-        t = Table(title=f"Class-conditional {name} (weighted mean {_fmt(cc['mean'])})")
-        t.add_column("class")
-        t.add_column("value", justify="right")
-        t.add_column("n source / target", justify="right")
-        for c, v in cc["per_class"].items():
-            t.add_row(c, _fmt(v), "{} / {}".format(*cc["counts"][c]))
-        console.print(t)
         for key in ("only_source", "only_target", "skipped"):
-            if cc[key]:
-                console.print(f"[dim]{key.replace('_', ' ')}: {', '.join(cc[key])}[/dim]")
+            if cc.get(key):
+                console.print(f"[dim]{name} per class, {key.replace('_', ' ')}: {', '.join(cc[key])}[/dim]")
     rel = section["label_relation"]
     if rel is not None:
         console.print(relation_table(rel))
@@ -189,7 +181,7 @@ def similarity_command(
     )
     results["sections"]["similarity"] = section
     run_dir = make_run_dir("similarity", root=runs, name=f"{ds.name}-{dt.name}")
-    finish_run(run_dir, results)  # writes results.json + report.html, prints the measures table
+    finish_run(run_dir, results, mlflow)  # writes results.json + report.html, prints the measures table
 
 
 def relation_table(rel: dict[str, Any], max_rows: int = 20) -> Table:

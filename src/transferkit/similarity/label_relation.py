@@ -112,12 +112,13 @@ def label_relation_from_features(
 ) -> LabelRelation:
     """Label relation when the source model is a backbone plus a linear head fitted on source data.
 
-    A standardised logistic regression is trained on the source features and labels; its
-    probabilities on the target features play the source model's predictions.
+    An L2 logistic regression is trained on the source features and labels; its probabilities on
+    the target features play the source model's predictions. Features are centred on the source
+    mean and divided by one global scale, not standardised per column: per-column scaling turns
+    columns that are nearly constant in the source (such as MNIST's empty border) into huge
+    values on a target where they vary.
     """
     from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
     xs = check_features(source_features, "source features")
     xt = check_features(target_features, "target features")
@@ -126,8 +127,10 @@ def label_relation_from_features(
     ys_raw = np.asarray(source_labels)
     ys, _ = check_labels(ys_raw, xs.shape[0], name="source labels")
     names = {int(i): str(ys_raw[j]) for j, i in reversed(list(enumerate(ys.tolist())))}
-    head = make_pipeline(StandardScaler(), LogisticRegression(C=c_reg, max_iter=2000)).fit(xs, ys)
-    probs = head.predict_proba(xt)
+    centre = xs.mean(axis=0)
+    scale = float(np.sqrt(np.mean((xs - centre) ** 2))) or 1.0
+    head = LogisticRegression(C=c_reg, max_iter=3000).fit((xs - centre) / scale, ys)
+    probs = head.predict_proba((xt - centre) / scale)
     source_names = [names[i] for i in range(probs.shape[1])]
     rel = label_relation(probs, target_labels, source_classes=source_names)
     target_names = np.array([str(v) for v in np.asarray(target_labels, dtype=object).ravel()])
