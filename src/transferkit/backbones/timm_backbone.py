@@ -19,6 +19,14 @@ from transferkit.backbones.base import Backbone
 from transferkit.errors import BackboneError
 
 
+class _ParamGroup(nn.Module):
+    """A view of some parameters of a model (shared, not copied) forming one layer group."""
+
+    def __init__(self, params: list[nn.Parameter]) -> None:
+        super().__init__()
+        self.params = nn.ParameterList(params)
+
+
 class TimmBackbone(Backbone):
     """A timm model with its classifier removed (``num_classes=0``) and timm's data config."""
 
@@ -40,27 +48,17 @@ class TimmBackbone(Backbone):
         self._groups = self._make_groups()
 
     def _make_groups(self) -> list[nn.Module]:
-        from timm.models import group_modules
+        from timm.models import group_parameters
 
+        params = dict(self.model.named_parameters())
         try:
-            grouped = group_modules(self.model, self.model.group_matcher(coarse=True))
+            grouped = group_parameters(self.model, self.model.group_matcher(coarse=True))
         except (AttributeError, NotImplementedError, TypeError):
             grouped = {}
-        groups: list[nn.Module] = []
-        seen: set[str] = set()
-        for _, names in sorted(grouped.items()):
-            mods = nn.ModuleList()
-            for n in names:
-                mod = self.model.get_submodule(n)
-                if any(n == s or n.startswith(s + ".") for s in seen):
-                    continue
-                mods.append(mod)
-                seen.add(n)
-            if len(mods) and any(True for _ in mods.parameters()):
-                groups.append(mods)
-        covered = {id(p) for g in groups for p in g.parameters()}
-        rest = [p for p in self.model.parameters() if id(p) not in covered]
-        if not groups or rest:  # fall back to top-level children, in order
+        groups: list[nn.Module] = [_ParamGroup([params[n] for n in names]) for _, names in sorted(grouped.items())
+                                   if names]
+        covered = [id(p) for g in groups for p in g.parameters()]
+        if not groups or len(covered) != len(set(covered)) or set(covered) != {id(p) for p in params.values()}:
             groups = [m for m in self.model.children() if any(True for _ in m.parameters())]
         return groups
 

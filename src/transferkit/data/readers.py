@@ -140,7 +140,9 @@ def read_table(
     missing = [c for c in cols if c not in df.columns]
     if missing:
         raise DataError(f"{p}: feature columns {missing} not found; columns are {list(df.columns)[:20]}")
-    non_numeric = [c for c in cols if not np.issubdtype(df[c].dtype, np.number)]
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    non_numeric = [c for c in cols if not (is_numeric_dtype(df[c]) or is_bool_dtype(df[c]))]
     if non_numeric:
         raise DataError(
             f"{p}: columns {non_numeric[:10]} are not numeric; encode them (e.g. one-hot) or exclude them "

@@ -90,4 +90,4 @@ class CDAN(DeepMethod):
             w = torch.ones_like(d)
         loss = (F.binary_cross_entropy_with_logits(d, target, reduction="none") * w).mean()
         acc = float(((d > 0).float() == target).float().mean())
-        return loss, {"domain_loss": float(loss), "domain_acc": acc, "grl_coeff": coeff}
+        return loss, {"domain_loss": loss.item(), "domain_acc": acc, "grl_coeff": coeff}

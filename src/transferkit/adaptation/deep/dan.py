@@ -50,4 +50,4 @@ class DAN(DeepMethod):
         loss = mk_mmd(out.features_s, out.features_t)
         if self.on_logits:
             loss = loss + mk_mmd(out.logits_s, out.logits_t)
-        return self.weight * loss, {"mmd": float(loss)}
+        return self.weight * loss, {"mmd": loss.item()}

@@ -53,4 +53,4 @@ class DANN(DeepMethod):
         target = torch.cat([torch.ones(len(out.features_s)), torch.zeros(len(out.features_t))]).to(d)
         loss = F.binary_cross_entropy_with_logits(d, target)
         acc = float(((d > 0).float() == target).float().mean())
-        return loss, {"domain_loss": float(loss), "domain_acc": acc, "grl_coeff": coeff}
+        return loss, {"domain_loss": loss.item(), "domain_acc": acc, "grl_coeff": coeff}

@@ -51,4 +51,4 @@ class DeepCORAL(DeepMethod):
             loss = coral_loss(out.logits_s, out.logits_t)
         else:
             loss = coral_loss(out.features_s, out.features_t)
-        return self.weight * loss, {"coral_loss": float(loss)}
+        return self.weight * loss, {"coral_loss": loss.item()}

@@ -45,4 +45,4 @@ class MCC(DeepMethod):
     def forward(self, out: StepOutputs, progress: float) -> tuple[torch.Tensor, dict[str, float]]:
         """Weighted class-confusion loss on the target batch."""
         loss = class_confusion(out.logits_t, self.temperature)
-        return self.weight * loss, {"mcc": float(loss)}
+        return self.weight * loss, {"mcc": loss.item()}

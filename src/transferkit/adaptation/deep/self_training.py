@@ -57,4 +57,4 @@ class SelfTraining(DeepMethod):
         ce = F.cross_entropy(out.logits_t, pseudo, reduction="none")
         loss = (ce * mask.float()).mean()
         coeff = self.weight * dann_coefficient(progress)
-        return coeff * loss, {"pseudo_loss": float(loss), "mask_rate": float(mask.float().mean())}
+        return coeff * loss, {"pseudo_loss": loss.item(), "mask_rate": float(mask.float().mean())}

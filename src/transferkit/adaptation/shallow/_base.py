@@ -129,6 +129,9 @@ class DomainAdaptationClassifier(ClassifierMixin, BaseEstimator):
     def _transform(self, X: np.ndarray, is_source: np.ndarray) -> np.ndarray:
         return X
 
+    def _make_estimator(self) -> Any:
+        return clone(self.base_estimator) if self.base_estimator is not None else default_base_estimator()
+
     # -- scikit-learn API ---------------------------------------------------------
     def fit(self, X: Any, y: Any, sample_domain: Any = None) -> DomainAdaptationClassifier:
         """Fit on stacked source + target rows (target labels are ignored)."""
@@ -137,7 +140,7 @@ class DomainAdaptationClassifier(ClassifierMixin, BaseEstimator):
         Xs, ys, Xt = X[is_src], y[is_src], X[~is_src]
         self.n_features_in_ = X.shape[1]
         Xs_adapted, weights = self._fit_adapter(Xs, ys, Xt)
-        est = clone(self.base_estimator) if self.base_estimator is not None else default_base_estimator()
+        est = self._make_estimator()
         if weights is None:
             est.fit(Xs_adapted, ys)
         else:

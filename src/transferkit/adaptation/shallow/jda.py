@@ -6,9 +6,10 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
 
 from transferkit.adaptation._info import SHALLOW_METHODS, MethodInfo
-from transferkit.adaptation.shallow._base import DomainAdaptationClassifier, default_base_estimator
+from transferkit.adaptation.shallow._base import DomainAdaptationClassifier
 from transferkit.adaptation.shallow._mmd_embedding import (
     conditional_mmd_factor,
     marginal_mmd_factor,
@@ -39,13 +40,15 @@ class JDA(DomainAdaptationClassifier):
     and after the projection, as in the authors' code.
 
     Args:
-        base_estimator: classifier in the projected space (default logistic regression).
-        n_components: projection size (the paper uses 100).
+        base_estimator: classifier in the projected space, also used for the pseudo-labels
+            (default: logistic regression with ``C=10``; the rows are unit length, so the usual
+            ``C`` would underfit).
+        n_components: projection size (the paper uses 100; 30 is the default here).
         mu: regularisation of the projection (the paper's lambda; 1.0 on Office-Caltech).
         n_iter: pseudo-label refinement rounds (the paper uses 10).
     """
 
-    def __init__(self, base_estimator: Any = None, n_components: int = 100, mu: float = 1.0, n_iter: int = 10) -> None:
+    def __init__(self, base_estimator: Any = None, n_components: int = 30, mu: float = 1.0, n_iter: int = 10) -> None:
         self.base_estimator = base_estimator
         self.n_components = n_components
         self.mu = mu
@@ -64,12 +67,17 @@ class JDA(DomainAdaptationClassifier):
             E = e0 if yt_pseudo is None else np.hstack([e0, conditional_mmd_factor(ys, yt_pseudo, classes)])
             A = mmd_projection(X, normalize_factor(E), self.n_components, self.mu, "linear")
             Z = _unit_rows(X @ A)
-            clf = clone(self.base_estimator) if self.base_estimator is not None else default_base_estimator()
+            clf = self._make_estimator()
             clf.fit(Z[:ns], ys)
             yt_pseudo = clf.predict(Z[ns:])
             self.pseudo_label_history_.append(yt_pseudo)
         self.components_ = A
         return Z[:ns], None
+
+    def _make_estimator(self) -> Any:
+        if self.base_estimator is not None:
+            return clone(self.base_estimator)
+        return LogisticRegression(C=10.0, max_iter=2000)
 
     def _transform(self, X: np.ndarray, is_source: np.ndarray) -> np.ndarray:
         return _unit_rows(_unit_rows(X) @ self.components_)

@@ -1,0 +1,271 @@
+"""``adapt(source, target, method=...)``: one call, source-only beside the adapted model.
+
+For every seed the source is split into train and validation parts; source-only and the chosen
+method are both trained on the source-train rows (plus the unlabelled target rows), and both get
+the same label-free selection scores. When a few labelled target examples are given
+(``target_val``), they score both models and decide the verdict. Target *test* labels never
+enter this module: ``adapt`` takes target inputs only, and evaluation is a separate call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from transferkit.adaptation._info import DEEP_METHODS, SHALLOW_METHODS
+from transferkit.adaptation.selection import (
+    CAVEATS,
+    DEFAULT_LABEL_FREE_SCORE,
+    LABEL_FREE_SCORES,
+    Verdict,
+    adaptation_verdict,
+    importance_weighted_accuracy,
+    prediction_entropy,
+    select,
+    soft_neighborhood_density,
+    source_val_accuracy,
+    target_val_accuracy,
+)
+from transferkit.adaptation.shallow import stack_domains
+from transferkit.adaptation.shallow._base import TARGET_ID, check_features
+from transferkit.adaptation.shallow.importance_weighting import domain_classifier_weights
+from transferkit.data.dataset import Dataset
+from transferkit.data.splits import stratified_indices
+from transferkit.errors import DataError
+
+SOURCE_ONLY = "source-only"
+
+
+@dataclass
+class AdaptationResult:
+    """Scores of source-only and the adapted model per seed, the verdict and the fitted models."""
+
+    method: str
+    kind: str
+    rows: list[dict[str, Any]]
+    verdict: Verdict
+    label_free_choice: dict[str, str]
+    caveats: dict[str, str]
+    models: dict[tuple[str, int], Any] = field(default_factory=dict, repr=False)
+    prepare: Any = field(default=None, repr=False)
+
+    def predict_proba(self, x: Any, model: str, seed: int) -> np.ndarray:
+        """Class probabilities of one trained model (``source-only`` or the method) on target inputs."""
+        m = self.models[(model, seed)]
+        if self.kind == "shallow":
+            return m.predict_proba(check_features(x))
+        from transferkit.adaptation.deep import predict_outputs
+
+        return predict_outputs(m, self.prepare(x))[1]
+
+    def evaluate(self, x_test: Any, y_test: Any) -> list[dict[str, Any]]:
+        """Rows with ``target_accuracy`` on a labelled target *test* set (after all selection)."""
+        y = np.asarray(y_test).ravel()
+        out = []
+        for row in self.rows:
+            p = self.predict_proba(x_test, row["model"], row["seed"])
+            if len(p) != len(y):
+                raise DataError(f"{len(p)} test inputs but {len(y)} test labels")
+            out.append({**row, "target_accuracy": float(np.mean(p.argmax(1) == y))})
+        return out
+
+
+def _xy(data: Any, what: str, need_labels: bool) -> tuple[Any, np.ndarray | None, str]:
+    if isinstance(data, Dataset):
+        if need_labels:
+            data.require_labels(2)
+        return data.x, (data.y if need_labels else None), data.kind
+    if isinstance(data, tuple):
+        if len(data) != 2:
+            raise DataError(f"{what} must be a Dataset or an (x, y) pair")
+        x, y = data
+        y = None if y is None else np.asarray(y).ravel()
+        if y is not None and len(y) != len(x):
+            raise DataError(f"{what}: {len(x)} inputs but {len(y)} labels")
+        if need_labels and y is None:
+            raise DataError(f"{what} needs labels")
+        return x, y if need_labels else None, "table" if np.asarray(x).ndim == 2 else "image"
+    if need_labels:
+        raise DataError(f"{what} must be a labelled Dataset or an (x, y) pair")
+    x = np.asarray(data)
+    return x, None, "table" if x.ndim == 2 else "image"
+
+
+def _is_deep(method: str, kind: str, backbone: Any) -> bool:
+    in_shallow, in_deep = method in SHALLOW_METHODS, method in DEEP_METHODS
+    if not in_shallow and not in_deep:
+        known = ", ".join(sorted(set(SHALLOW_METHODS.names()) | set(DEEP_METHODS.names())))
+        raise DataError(f"unknown adaptation method {method!r}; known: {known}")
+    if in_shallow and in_deep:
+        return backbone is not None or kind != "table"
+    return in_deep
+
+
+def adapt(
+    source: Any,
+    target: Any,
+    method: str = "coral",
+    *,
+    target_val: Any = None,
+    seeds: tuple[int, ...] | list[int] = (0,),
+    val_fraction: float = 0.2,
+    backbone: Any = None,
+    deep_config: Any = None,
+    base_estimator: Any = None,
+    refit: bool = True,
+    **method_params: Any,
+) -> AdaptationResult:
+    """Adapt from a labelled ``source`` to an unlabelled ``target``, with source-only alongside.
+
+    Args:
+        source: labelled source (``Dataset`` or ``(x, y)``).
+        target: target inputs (``Dataset`` or array); any labels it carries are ignored.
+        method: a name from ``SHALLOW_METHODS`` (feature tables) or ``DEEP_METHODS`` (images,
+            signals, or any data with ``backbone``).
+        target_val: optional few labelled target examples (``Dataset`` or ``(x, y)``), used for
+            selection and the verdict only.
+        seeds: one run of each model per seed (source split, initialisation).
+        val_fraction: share of the source held out for the label-free scores.
+        backbone: deep methods: ``"lenet"`` (default for images), a ``create_backbone`` spec, or
+            a backbone module.
+        deep_config: a :class:`~transferkit.adaptation.deep.DeepConfig` (steps, lr, ...).
+        base_estimator: shallow methods: the classifier after adaptation.
+        refit: shallow methods: refit both models on all source rows after scoring.
+        **method_params: passed to the method's constructor.
+    """
+    xs, ys, kind = _xy(source, "source", need_labels=True)
+    xt, _, _ = _xy(target, "target", need_labels=False)  # target labels dropped here
+    xv = yv = None
+    if target_val is not None:
+        xv, yv, _ = _xy(target_val, "target_val", need_labels=True)
+    if not 0.0 < val_fraction < 0.9:
+        raise DataError("val_fraction must be in (0, 0.9)")
+    if len(seeds) == 0:
+        raise DataError("give at least one seed")
+    deep = _is_deep(method, kind, backbone)
+    method_key = (DEEP_METHODS if deep else SHALLOW_METHODS).entry(method).name
+    if method_key == "source_only":
+        raise DataError("method is the source-only baseline, which every run includes anyway: pick a method")
+    runner = _DeepRunner(xs, xt, xv, backbone, deep_config, kind) if deep else _ShallowRunner(xs, xt, xv, base_estimator)
+    rows: list[dict[str, Any]] = []
+    models: dict[tuple[str, int], Any] = {}
+    for seed in seeds:
+        tr, va = stratified_indices(np.asarray(ys), len(ys), (1 - val_fraction, val_fraction), seed)[:2]
+        weights = runner.iw_weights(tr, va, seed)
+        for name, key in ((SOURCE_ONLY, "source_only"), (method_key, method_key)):
+            model = runner.fit(key, tr, ys, seed, method_params if key != "source_only" else {})
+            p_val = runner.proba(model, "source_val", va)
+            p_t = runner.proba(model, "target", None)
+            scores = {
+                "source_val_accuracy": source_val_accuracy(ys[va], p_val),
+                "importance_weighted_accuracy": importance_weighted_accuracy(ys[va], p_val, weights),
+                "prediction_entropy": prediction_entropy(p_t),
+                "soft_neighborhood_density": soft_neighborhood_density(p_t, seed=seed),
+            }
+            row: dict[str, Any] = {"model": name, "seed": int(seed), "selection_scores": scores}
+            if xv is not None:
+                row["target_val_accuracy"] = target_val_accuracy(yv, runner.proba(model, "target_val", None))
+            if refit and not deep:
+                model = runner.fit(key, np.arange(len(ys)), ys, seed, method_params if key != "source_only" else {})
+            models[(name, int(seed))] = model
+            rows.append(row)
+    choice = {}
+    for score in LABEL_FREE_SCORES:
+        means = {m: {score: float(np.mean([r["selection_scores"][score] for r in rows if r["model"] == m]))}
+                 for m in (SOURCE_ONLY, method_key)}
+        choice[score] = select(means, score, SOURCE_ONLY)
+    if xv is not None:
+        adapted = [r["target_val_accuracy"] for r in rows if r["model"] == method_key]
+        base = [r["target_val_accuracy"] for r in rows if r["model"] == SOURCE_ONLY]
+        verdict = adaptation_verdict(method_key, adapted, base, len(yv))
+    else:
+        verdict = adaptation_verdict(method_key, None, None, 0)
+    caveats = {k: CAVEATS[k] for k in (*LABEL_FREE_SCORES, *(["target_val_accuracy"] if xv is not None else []))}
+    return AdaptationResult(method_key, "deep" if deep else "shallow", rows, verdict, choice, caveats, models,
+                            getattr(runner, "prepare", None))
+
+
+class _ShallowRunner:
+    """Feature arrays in, scikit-learn style estimators out."""
+
+    def __init__(self, xs: Any, xt: Any, xv: Any, base_estimator: Any) -> None:
+        self.xs = check_features(xs, "source features")
+        self.xt = check_features(xt, "target features")
+        if self.xs.shape[1] != self.xt.shape[1]:
+            raise DataError(f"source has {self.xs.shape[1]} features, target {self.xt.shape[1]}")
+        self.xv = None if xv is None else check_features(xv, "target_val features")
+        self.base = base_estimator
+
+    def iw_weights(self, tr: np.ndarray, va: np.ndarray, seed: int) -> np.ndarray:
+        return domain_classifier_weights(self.xs[va], self.xt, random_state=seed)
+
+    def fit(self, key: str, idx: np.ndarray, ys: np.ndarray, seed: int, params: dict[str, Any]) -> Any:
+        cls = SHALLOW_METHODS.get(key)
+        est = cls(base_estimator=self.base, **params)
+        if "random_state" in est.get_params():
+            est.set_params(random_state=seed)
+        X, y, sd = stack_domains(self.xs[idx], ys[idx], self.xt)
+        return est.fit(X, y, sd)
+
+    def proba(self, model: Any, part: str, idx: np.ndarray | None) -> np.ndarray:
+        if part == "source_val":
+            return model.predict_proba(self.xs[idx], sample_domain=np.ones(len(idx), dtype=np.int64))
+        x = self.xt if part == "target" else self.xv
+        return model.predict_proba(x, sample_domain=np.full(len(x), TARGET_ID))
+
+
+class _DeepRunner:
+    """Images (or any backbone input) in, trained networks out, one shared loop."""
+
+    def __init__(self, xs: Any, xt: Any, xv: Any, backbone: Any, deep_config: Any, kind: str) -> None:
+        from transferkit.adaptation.deep import DeepConfig
+
+        self.backbone_spec = backbone
+        self.kind = kind
+        shape = np.shape(xs)
+        self.image_size = int(min(28, max(16, shape[-1]))) if len(shape) == 4 else 28
+        self.config = deep_config or DeepConfig()
+        self.prepare = self._new_backbone().prepare
+        self.xs, self.xt = self.prepare(xs), self.prepare(xt)
+        self.xv = None if xv is None else self.prepare(xv)
+
+    def _new_backbone(self) -> Any:
+        from transferkit.adaptation.deep import LeNet
+        from transferkit.backbones import create_backbone
+
+        spec = self.backbone_spec
+        if spec is None or spec == "lenet":
+            if self.kind != "image":
+                raise DataError("deep methods on non-image data need a backbone (e.g. backbone='tabmlp')")
+            return LeNet(image_size=self.image_size)
+        if isinstance(spec, str):
+            return create_backbone(spec)
+        return spec
+
+    def iw_weights(self, tr: np.ndarray, va: np.ndarray, seed: int) -> np.ndarray:
+        flat = lambda t: t.reshape(len(t), -1).numpy()  # noqa: E731
+        return domain_classifier_weights(flat(self.xs[va]), flat(self.xt), random_state=seed)
+
+    def fit(self, key: str, idx: np.ndarray, ys: np.ndarray, seed: int, params: dict[str, Any]) -> Any:
+        import copy
+        import dataclasses
+
+        import torch
+
+        from transferkit.adaptation.deep import AdaptationNetwork, train_adaptation
+
+        torch.manual_seed(seed)
+        backbone = self._new_backbone() if not isinstance(self.backbone_spec, torch.nn.Module) else copy.deepcopy(
+            self.backbone_spec)
+        net = AdaptationNetwork(backbone, int(np.max(ys)) + 1)
+        cfg = dataclasses.replace(self.config, seed=seed)
+        train_adaptation(net, DEEP_METHODS.get(key)(**params), self.xs[idx], ys[idx], self.xt, cfg)
+        return net
+
+    def proba(self, model: Any, part: str, idx: np.ndarray | None) -> np.ndarray:
+        from transferkit.adaptation.deep import predict_outputs
+
+        x = self.xs[idx] if part == "source_val" else (self.xt if part == "target" else self.xv)
+        return predict_outputs(model, x)[1]

@@ -1,0 +1,321 @@
+"""Multi-task run settings: frozen dataclasses loaded from YAML and validated with clear errors.
+
+A config file::
+
+    name: heart-hospitals
+    backbone: tabmlp?hidden=64,32
+    tasks:
+      - {name: cleveland, data: "heart-disease:cleveland"}
+      - {name: va, data: "heart-disease:va", budget: 0.5}
+    weightings: [equal, uncertainty, {name: dwa, temperature: 2}, pcgrad]
+    seeds: 5
+    epochs: 60
+    metric: balanced_accuracy
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from transferkit.data.public import is_named
+from transferkit.errors import TransferkitError
+from transferkit.multitask.sampler import SAMPLERS
+
+CLASS_METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "auroc")
+REG_METRICS = ("mae", "rmse", "r2")
+
+
+class MultitaskConfigError(TransferkitError, ValueError):
+    """A multi-task config is missing something or holds a bad value; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One task: its name (the head's name), data spec, head kind, label budget and metric.
+
+    ``budget`` keeps labels of ``k`` training rows per class (int), a fraction (float), or ``all``;
+    the other training rows become unlabelled (masked out of the loss). ``metric`` defaults to
+    the run's ``metric`` (classification) or ``rmse`` (regression).
+    """
+
+    name: str
+    data: str
+    head: str = "linear"
+    budget: int | float | str = "all"
+    metric: str | None = None
+
+    def __post_init__(self) -> None:
+        import re
+
+        where = f"task {self.name!r}"
+        if not isinstance(self.name, str) or not re.match(r"^[A-Za-z0-9_-]+$", self.name):
+            raise MultitaskConfigError(f"task name {self.name!r}: use letters, digits, '-' and '_' only")
+        if not isinstance(self.data, str) or not self.data.strip():
+            raise MultitaskConfigError(
+                f"{where}: 'data' must be a data spec such as heart-disease:va or a file path"
+            )
+        if self.head not in ("linear", "mlp"):
+            raise MultitaskConfigError(f"{where}: head must be 'linear' or 'mlp', got {self.head!r}")
+        b = self.budget
+        ok = (
+            b == "all"
+            or (isinstance(b, int) and not isinstance(b, bool) and b >= 1)
+            or (isinstance(b, float) and 0 < b <= 1)
+        )
+        if not ok:
+            raise MultitaskConfigError(
+                f"{where}: budget must be 'all', labels per class (int >= 1) or a fraction "
+                f"in (0, 1], got {b!r}"
+            )
+        if self.metric is not None and self.metric not in (*CLASS_METRICS, *REG_METRICS):
+            raise MultitaskConfigError(
+                f"{where}: unknown metric {self.metric!r}; use one of {(*CLASS_METRICS, *REG_METRICS)}"
+            )
+
+
+@dataclass(frozen=True)
+class WeightingSpec:
+    """A registered weighting name and its options (e.g. ``dwa`` with ``temperature``)."""
+
+    name: str
+    options: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def label(self) -> str:
+        """The name used in result keys (``multi_<label>``)."""
+        return self.name
+
+    def create(self) -> Any:
+        """A fresh weighting object."""
+        from transferkit.multitask.weightings import get_weighting
+
+        return get_weighting(self.name, **dict(self.options))
+
+
+@dataclass(frozen=True)
+class MultitaskConfig:
+    """Everything a ``transferkit multitask`` run needs."""
+
+    backbone: str
+    tasks: tuple[TaskSpec, ...]
+    weightings: tuple[WeightingSpec, ...] = (WeightingSpec("equal"),)
+    seeds: tuple[int, ...] = (0, 1, 2)
+    epochs: int = 60
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    patience: int | None = 15
+    sampler: str = "proportional"
+    temperature: float = 2.0
+    class_weight: str | None = None
+    max_grad_norm: float | None = 5.0
+    metric: str = "accuracy"
+    report_metrics: tuple[str, ...] = ("accuracy", "balanced_accuracy", "auroc")
+    val_size: float = 0.2
+    test_size: float = 0.3
+    single_task: bool = True
+    name: str = "multitask"
+    data_root: str | None = None
+    progress: bool = False
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        from transferkit.multitask.weightings import WEIGHTINGS
+
+        if not isinstance(self.backbone, str) or not self.backbone:
+            raise MultitaskConfigError(
+                "'backbone' must be a backbone spec such as tabmlp or signalcnn (see `transferkit models`)"
+            )
+        if len(self.tasks) < 2:
+            raise MultitaskConfigError(f"a multi-task run needs at least 2 tasks, got {len(self.tasks)}")
+        names = [t.name for t in self.tasks]
+        if len(set(names)) != len(names):
+            raise MultitaskConfigError(f"task names must be unique, got {names}")
+        if not self.weightings:
+            raise MultitaskConfigError("give at least one weighting (e.g. weightings: [equal])")
+        labels = [w.label for w in self.weightings]
+        if len(set(labels)) != len(labels):
+            raise MultitaskConfigError(f"weightings are listed twice: {labels}")
+        for w in self.weightings:
+            if w.name not in WEIGHTINGS:
+                raise MultitaskConfigError(
+                    f"unknown weighting {w.name!r}; known: {', '.join(WEIGHTINGS.names())}"
+                )
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
+            raise MultitaskConfigError(f"seeds must be distinct integers, got {list(self.seeds)}")
+        if self.single_task and len(self.seeds) < 2:
+            raise MultitaskConfigError(
+                "the multi-task vs single-task comparison needs at least 2 seeds for a confidence interval"
+            )
+        for key in ("epochs", "batch_size"):
+            v = getattr(self, key)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise MultitaskConfigError(f"{key} must be an integer >= 1, got {v!r}")
+        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
+            raise MultitaskConfigError(f"lr must be > 0, got {self.lr!r}")
+        if self.patience is not None and (not isinstance(self.patience, int) or self.patience < 1):
+            raise MultitaskConfigError(f"patience must be an integer >= 1 or null, got {self.patience!r}")
+        if self.sampler not in SAMPLERS:
+            raise MultitaskConfigError(f"sampler must be one of {SAMPLERS}, got {self.sampler!r}")
+        if not self.temperature > 0:
+            raise MultitaskConfigError("temperature must be > 0")
+        if self.class_weight not in (None, "balanced"):
+            raise MultitaskConfigError("class_weight must be null or 'balanced'")
+        if self.metric not in (*CLASS_METRICS, *REG_METRICS):
+            raise MultitaskConfigError(
+                f"metric must be one of {(*CLASS_METRICS, *REG_METRICS)}, got {self.metric!r}"
+            )
+        bad = [m for m in self.report_metrics if m not in (*CLASS_METRICS, *REG_METRICS)]
+        if bad:
+            raise MultitaskConfigError(f"unknown report_metrics {bad}")
+        if not (0 < self.val_size < 1 and 0 < self.test_size < 1 and self.val_size + self.test_size < 1):
+            raise MultitaskConfigError("val_size and test_size must be in (0, 1) with a sum below 1")
+
+    def train_config(self, seed: int) -> Any:
+        """The training settings of one seed."""
+        from transferkit.multitask.loop import MultiTaskTrainConfig
+
+        return MultiTaskTrainConfig(
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            lr=float(self.lr),
+            weight_decay=float(self.weight_decay),
+            patience=self.patience,
+            seed=seed,
+            sampler=self.sampler,
+            temperature=float(self.temperature),
+            max_grad_norm=self.max_grad_norm,
+            class_weight=self.class_weight,
+            progress=self.progress,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (for results.json)."""
+        return {
+            "name": self.name,
+            "backbone": self.backbone,
+            "tasks": [{f.name: getattr(t, f.name) for f in fields(t)} for t in self.tasks],
+            "weightings": [{"name": w.name, **dict(w.options)} for w in self.weightings],
+            "seeds": list(self.seeds),
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "lr": self.lr,
+            "weight_decay": self.weight_decay,
+            "patience": self.patience,
+            "sampler": self.sampler,
+            "temperature": self.temperature,
+            "class_weight": self.class_weight,
+            "max_grad_norm": self.max_grad_norm,
+            "metric": self.metric,
+            "report_metrics": list(self.report_metrics),
+            "val_size": self.val_size,
+            "test_size": self.test_size,
+            "single_task": self.single_task,
+        }
+
+
+_TOP_KEYS = {f.name for f in fields(MultitaskConfig)} - {"extra", "progress"}
+_TASK_KEYS = {f.name for f in fields(TaskSpec)}
+
+
+def _weighting(entry: Any, i: int) -> WeightingSpec:
+    if isinstance(entry, str):
+        return WeightingSpec(entry.strip().lower())
+    if isinstance(entry, Mapping) and isinstance(entry.get("name"), str):
+        opts = tuple(sorted((str(k), v) for k, v in entry.items() if k != "name"))
+        return WeightingSpec(entry["name"].strip().lower(), opts)
+    raise MultitaskConfigError(
+        f"weightings[{i}]: give a name (equal) or a mapping with 'name' and options, got {entry!r}"
+    )
+
+
+def _task(entry: Any, i: int, base_dir: Path | None) -> TaskSpec:
+    if not isinstance(entry, Mapping):
+        raise MultitaskConfigError(
+            f"tasks[{i}]: expected a mapping with at least 'name' and 'data', got {entry!r}"
+        )
+    unknown = sorted(set(entry) - _TASK_KEYS)
+    if unknown:
+        raise MultitaskConfigError(f"tasks[{i}]: unknown key(s) {unknown}; allowed: {sorted(_TASK_KEYS)}")
+    for key in ("name", "data"):
+        if key not in entry:
+            raise MultitaskConfigError(f"tasks[{i}]: missing '{key}'")
+    d = dict(entry)
+    d["name"] = str(d["name"])
+    data = str(d["data"])
+    if (
+        base_dir is not None
+        and not is_named(data)
+        and not Path(data).is_absolute()
+        and (base_dir / data).exists()
+    ):
+        data = str(base_dir / data)
+    d["data"] = data
+    return TaskSpec(**d)
+
+
+def config_from_dict(
+    d: Mapping[str, Any], base_dir: str | Path | None = None, **overrides: Any
+) -> MultitaskConfig:
+    """A validated :class:`MultitaskConfig` from plain data (as read from YAML); ``overrides`` win."""
+    if not isinstance(d, Mapping):
+        raise MultitaskConfigError(
+            f"a multi-task config must be a mapping of settings, got {type(d).__name__}"
+        )
+    d = {**d, **{k: v for k, v in overrides.items() if v is not None}}
+    unknown = sorted(set(d) - _TOP_KEYS)
+    if unknown:
+        raise MultitaskConfigError(f"unknown config key(s) {unknown}; allowed: {sorted(_TOP_KEYS)}")
+    for key in ("backbone", "tasks"):
+        if key not in d:
+            raise MultitaskConfigError(f"the config needs '{key}'")
+    if not isinstance(d["tasks"], list):
+        raise MultitaskConfigError("'tasks' must be a list of {name, data, ...} mappings")
+    base = Path(base_dir) if base_dir is not None else None
+    kw: dict[str, Any] = dict(d)
+    kw["tasks"] = tuple(_task(t, i, base) for i, t in enumerate(d["tasks"]))
+    ws = d.get("weightings", ["equal"])
+    if isinstance(ws, str):
+        ws = [w.strip() for w in ws.split(",") if w.strip()]
+    if not isinstance(ws, list):
+        raise MultitaskConfigError("'weightings' must be a list of names")
+    kw["weightings"] = tuple(_weighting(w, i) for i, w in enumerate(ws))
+    seeds = d.get("seeds", 3)
+    if isinstance(seeds, bool) or not isinstance(seeds, (int, list)):
+        raise MultitaskConfigError(f"'seeds' must be a count or a list of integers, got {seeds!r}")
+    if isinstance(seeds, int):
+        if seeds < 1:
+            raise MultitaskConfigError("'seeds' must be >= 1")
+        seeds = list(range(seeds))
+    if not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
+        raise MultitaskConfigError(f"'seeds' must hold integers, got {seeds!r}")
+    kw["seeds"] = tuple(seeds)
+    if "report_metrics" in kw:
+        rm = kw["report_metrics"]
+        kw["report_metrics"] = tuple([rm] if isinstance(rm, str) else rm)
+    for key in ("lr", "weight_decay", "temperature", "val_size", "test_size"):
+        if key in kw:
+            try:
+                kw[key] = float(kw[key])
+            except (TypeError, ValueError):
+                raise MultitaskConfigError(f"{key} must be a number, got {kw[key]!r}") from None
+    return MultitaskConfig(**kw)
+
+
+def load_config(path: str | Path, **overrides: Any) -> MultitaskConfig:
+    """Read and validate a YAML config file; ``overrides`` (e.g. ``seeds=2``) replace its values."""
+    import yaml
+
+    p = Path(path)
+    if not p.is_file():
+        raise MultitaskConfigError(f"config file {p} not found")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise MultitaskConfigError(f"{p} is not valid YAML: {exc}") from None
+    if data is None:
+        raise MultitaskConfigError(f"{p} is empty: give at least 'backbone' and 'tasks'")
+    return config_from_dict(data, p.parent, **overrides)

@@ -1,0 +1,110 @@
+"""Task sampling: how many rows of each task go into one training step.
+
+Every step holds rows of every task (so each loss weighting sees all K losses each step);
+the share of task ``k`` in a step of ``B`` rows follows its sampling probability ``p_k``:
+
+* ``proportional``: ``p_k = n_k / N`` (each task's data is seen about once per epoch);
+* ``uniform``: ``p_k = 1 / K`` (small tasks are revisited more often);
+* ``temperature``: ``p_k ∝ n_k^(1/T)`` (``T = 1`` is proportional, large ``T`` tends to uniform).
+
+An epoch is ``ceil(N / B)`` steps, ``N`` the labelled rows over all tasks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+
+import numpy as np
+
+from transferkit.errors import DataError
+
+SAMPLERS = ("proportional", "uniform", "temperature")
+
+
+def task_probabilities(
+    sizes: list[int] | np.ndarray, mode: str = "proportional", temperature: float = 2.0
+) -> np.ndarray:
+    """Sampling probabilities of tasks with ``sizes`` labelled rows."""
+    n = np.asarray(sizes, dtype=np.float64)
+    if n.ndim != 1 or len(n) == 0 or np.any(n <= 0):
+        raise DataError(f"every task needs at least one labelled row, got sizes {n.tolist()}")
+    if mode == "proportional":
+        p = n
+    elif mode == "uniform":
+        p = np.ones_like(n)
+    elif mode == "temperature":
+        if not temperature > 0:
+            raise DataError(f"sampling temperature must be > 0, got {temperature}")
+        p = n ** (1.0 / temperature)
+    else:
+        raise DataError(f"unknown sampler {mode!r}; choose from {SAMPLERS}")
+    return p / p.sum()
+
+
+def allocate(batch_size: int, probs: np.ndarray) -> np.ndarray:
+    """Rows per task in a step: largest-remainder rounding of ``batch_size * probs``, each >= 1."""
+    k = len(probs)
+    total = max(int(batch_size), k)
+    raw = np.asarray(probs, dtype=np.float64) * total
+    counts = np.maximum(np.floor(raw).astype(int), 1)
+    while counts.sum() < total:
+        counts[int(np.argmax(raw - counts))] += 1
+    while counts.sum() > total:
+        j = int(np.argmax(np.where(counts > 1, counts - raw, -np.inf)))
+        counts[j] -= 1
+    return counts
+
+
+class TaskSampler:
+    """Per-step row indices of every task: each task cycles through its labelled rows in a fresh
+    random order (seeded) and never repeats a row before all others were used.
+
+    Args:
+        labelled: task name -> indices of its labelled training rows.
+        batch_size: rows per step over all tasks.
+        mode: ``proportional``, ``uniform`` or ``temperature``.
+        temperature: ``T`` of temperature sampling.
+        seed: random seed of the row orders.
+    """
+
+    def __init__(
+        self,
+        labelled: Mapping[str, np.ndarray],
+        batch_size: int,
+        mode: str = "proportional",
+        temperature: float = 2.0,
+        seed: int = 0,
+    ) -> None:
+        if batch_size < 1:
+            raise DataError("batch_size must be >= 1")
+        self.names = list(labelled)
+        self.rows = {k: np.asarray(v, dtype=np.int64) for k, v in labelled.items()}
+        sizes = [len(self.rows[k]) for k in self.names]
+        for k, s in zip(self.names, sizes, strict=True):
+            if s == 0:
+                raise DataError(f"task {k!r} has no labelled training rows")
+        self.probs = task_probabilities(sizes, mode, temperature)
+        self.counts = allocate(batch_size, self.probs)
+        self.steps_per_epoch = max(1, math.ceil(sum(sizes) / max(batch_size, len(sizes))))
+        self._rng = np.random.default_rng(seed)
+        self._order = {k: self._rng.permutation(self.rows[k]) for k in self.names}
+        self._pos = dict.fromkeys(self.names, 0)
+
+    def _take(self, name: str, m: int) -> np.ndarray:
+        out: list[np.ndarray] = []
+        while m > 0:
+            order, pos = self._order[name], self._pos[name]
+            if pos >= len(order):
+                self._order[name] = order = self._rng.permutation(self.rows[name])
+                pos = 0
+            chunk = order[pos : pos + m]
+            out.append(chunk)
+            self._pos[name] = pos + len(chunk)
+            m -= len(chunk)
+        return np.concatenate(out)
+
+    def epoch(self) -> Iterator[dict[str, np.ndarray]]:
+        """One epoch of steps; each step maps task name -> row indices."""
+        for _ in range(self.steps_per_epoch):
+            yield {k: self._take(k, int(c)) for k, c in zip(self.names, self.counts, strict=True)}

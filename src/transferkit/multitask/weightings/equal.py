@@ -1,0 +1,24 @@
+"""Equal weighting (linear scalarisation): the sum of the task losses."""
+
+from __future__ import annotations
+
+import torch
+
+from transferkit.multitask.weightings._base import WEIGHTINGS, Weighting, WeightingInfo
+
+
+@WEIGHTINGS.register(
+    "equal",
+    aliases=("ls", "ew"),
+    info=WeightingInfo(
+        "loss", "sum of the task losses, every weight 1 (the baseline to beat)", "linear scalarisation"
+    ),
+)
+class Equal(Weighting):
+    """``L = sum_k L_k``."""
+
+    name = "equal"
+
+    def combine(self, losses: torch.Tensor) -> torch.Tensor:
+        """Sum of the losses."""
+        return losses.sum()
