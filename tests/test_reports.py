@@ -362,7 +362,8 @@ def test_terminal_summary_prints_text_literally() -> None:
     out = con.export_text()
     assert "Transfer helped: +4.0 points accuracy, 95% CI [+2.0, +6.2] over 5 paired seeds." in out
     assert "[bold red]boom[/]" in out and HOSTILE in out
-    assert "crossover at 500 labels" in out and "accuracy 0.915" in out
+    assert "crossover at 500 labelled target examples" in out and "accuracy 0.915" in out
+    assert "0.3 [0.28, 0.32]" in out  # the per-budget gain with its interval
 
 
 # ----------------------------------------------------------------------------- MLflow

@@ -47,13 +47,16 @@ def _comparison(c: I.ComparisonInfo) -> list[Any]:
 
 
 def _label_efficiency(le: I.LabelEfficiencyInfo) -> list[Any]:
-    cols = ["labels", *(b.name for b in le.bands)] + (["verdict"] if le.verdicts else [])
+    bands = [*le.bands, *([le.diff] if le.diff else [])]
+    cols = [le.budget_label, *(b.name for b in bands)] + (["verdict"] if le.verdicts else [])
     rows = []
     for i, b in enumerate(le.budgets):
         cells: list[Any] = [int(b) if float(b).is_integer() else b]
-        cells += [f"{I.fmt(x.mean[i])} [{I.fmt(x.ci_low[i])}, {I.fmt(x.ci_high[i])}]" for x in le.bands]
+        cells += [f"{I.fmt(x.mean[i])} [{I.fmt(x.ci_low[i])}, {I.fmt(x.ci_high[i])}]" for x in bands]
         rows.append(cells + ([le.verdicts[i]] if le.verdicts else []))
-    cross = f"crossover at {I.fmt(le.crossover)} labels" if le.crossover is not None else "no crossover"
+    cross = "no crossover"
+    if le.crossover is not None:
+        cross = f"crossover at {I.fmt(le.crossover)} {le.budget_label}"
     return [_table(f"Label efficiency ({le.metric}; {cross})", cols, rows)]
 
 
