@@ -17,7 +17,6 @@ import numpy as np
 from transferkit.adaptation._info import DEEP_METHODS, SHALLOW_METHODS
 from transferkit.adaptation.selection import (
     CAVEATS,
-    DEFAULT_LABEL_FREE_SCORE,
     LABEL_FREE_SCORES,
     Verdict,
     adaptation_verdict,
@@ -148,7 +147,11 @@ def adapt(
     method_key = (DEEP_METHODS if deep else SHALLOW_METHODS).entry(method).name
     if method_key == "source_only":
         raise DataError("method is the source-only baseline, which every run includes anyway: pick a method")
-    runner = _DeepRunner(xs, xt, xv, backbone, deep_config, kind) if deep else _ShallowRunner(xs, xt, xv, base_estimator)
+    runner = (
+        _DeepRunner(xs, xt, xv, backbone, deep_config, kind)
+        if deep
+        else _ShallowRunner(xs, xt, xv, base_estimator)
+    )
     rows: list[dict[str, Any]] = []
     models: dict[tuple[str, int], Any] = {}
     for seed in seeds:
@@ -168,13 +171,17 @@ def adapt(
             if xv is not None:
                 row["target_val_accuracy"] = target_val_accuracy(yv, runner.proba(model, "target_val", None))
             if refit and not deep:
-                model = runner.fit(key, np.arange(len(ys)), ys, seed, method_params if key != "source_only" else {})
+                model = runner.fit(
+                    key, np.arange(len(ys)), ys, seed, method_params if key != "source_only" else {}
+                )
             models[(name, int(seed))] = model
             rows.append(row)
     choice = {}
     for score in LABEL_FREE_SCORES:
-        means = {m: {score: float(np.mean([r["selection_scores"][score] for r in rows if r["model"] == m]))}
-                 for m in (SOURCE_ONLY, method_key)}
+        means = {
+            m: {score: float(np.mean([r["selection_scores"][score] for r in rows if r["model"] == m]))}
+            for m in (SOURCE_ONLY, method_key)
+        }
         choice[score] = select(means, score, SOURCE_ONLY)
     if xv is not None:
         adapted = [r["target_val_accuracy"] for r in rows if r["model"] == method_key]
@@ -182,9 +189,19 @@ def adapt(
         verdict = adaptation_verdict(method_key, adapted, base, len(yv))
     else:
         verdict = adaptation_verdict(method_key, None, None, 0)
-    caveats = {k: CAVEATS[k] for k in (*LABEL_FREE_SCORES, *(["target_val_accuracy"] if xv is not None else []))}
-    return AdaptationResult(method_key, "deep" if deep else "shallow", rows, verdict, choice, caveats, models,
-                            getattr(runner, "prepare", None))
+    caveats = {
+        k: CAVEATS[k] for k in (*LABEL_FREE_SCORES, *(["target_val_accuracy"] if xv is not None else []))
+    }
+    return AdaptationResult(
+        method_key,
+        "deep" if deep else "shallow",
+        rows,
+        verdict,
+        choice,
+        caveats,
+        models,
+        getattr(runner, "prepare", None),
+    )
 
 
 class _ShallowRunner:
@@ -257,8 +274,11 @@ class _DeepRunner:
         from transferkit.adaptation.deep import AdaptationNetwork, train_adaptation
 
         torch.manual_seed(seed)
-        backbone = self._new_backbone() if not isinstance(self.backbone_spec, torch.nn.Module) else copy.deepcopy(
-            self.backbone_spec)
+        backbone = (
+            self._new_backbone()
+            if not isinstance(self.backbone_spec, torch.nn.Module)
+            else copy.deepcopy(self.backbone_spec)
+        )
         net = AdaptationNetwork(backbone, int(np.max(ys)) + 1)
         cfg = dataclasses.replace(self.config, seed=seed)
         train_adaptation(net, DEEP_METHODS.get(key)(**params), self.xs[idx], ys[idx], self.xt, cfg)

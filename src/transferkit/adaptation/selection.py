@@ -158,7 +158,11 @@ def adaptation_verdict(
     """
     if not adapted_acc or not source_only_acc or n_target_val == 0:
         return Verdict(
-            "unverified", "source-only", None, None, None,
+            "unverified",
+            "source-only",
+            None,
+            None,
+            None,
             "No labelled target data: label-free scores cannot confirm that adaptation helped (see "
             "their caveats). Label a few target examples per class and rerun with --target-labels N; "
             "until then source-only is the safer choice.",
@@ -166,13 +170,31 @@ def adaptation_verdict(
     diff = paired_difference(list(adapted_acc), list(source_only_acc))
     gain = diff.mean
     if diff.verdict == "positive":
-        return Verdict("adaptation helped", method, gain, diff.ci_low, diff.ci_high,
-                       f"{method} beats source-only on {n_target_val} labelled target examples: use {method}.")
+        return Verdict(
+            "adaptation helped",
+            method,
+            gain,
+            diff.ci_low,
+            diff.ci_high,
+            f"{method} beats source-only on {n_target_val} labelled target examples: use {method}.",
+        )
     if diff.verdict == "negative":
-        return Verdict("negative transfer", "source-only", gain, diff.ci_low, diff.ci_high,
-                       f"{method} is worse than source-only on the labelled target examples "
-                       f"({gain:+.3f}): use the source-only model, or try another method.")
+        return Verdict(
+            "negative transfer",
+            "source-only",
+            gain,
+            diff.ci_low,
+            diff.ci_high,
+            f"{method} is worse than source-only on the labelled target examples "
+            f"({gain:+.3f}): use the source-only model, or try another method.",
+        )
     better = method if gain > 0 else "source-only"
-    return Verdict("inconclusive", better, gain, diff.ci_low, diff.ci_high,
-                   f"The difference ({gain:+.3f}) is within noise on {n_target_val} labelled target examples "
-                   f"and {len(adapted_acc)} seed(s): {better} has the higher mean; add seeds or labels to decide.")
+    return Verdict(
+        "inconclusive",
+        better,
+        gain,
+        diff.ci_low,
+        diff.ci_high,
+        f"The difference ({gain:+.3f}) is within noise on {n_target_val} labelled target examples "
+        f"and {len(adapted_acc)} seed(s): {better} has the higher mean; add seeds or labels to decide.",
+    )

@@ -19,9 +19,16 @@ def adaptation_section(result: Any, rows: list[dict[str, Any]], n_target_labels:
     return {
         "method": result.method,
         "kind": result.kind,
-        "rows": [{"model": r["model"], "seed": r["seed"], "target_accuracy": r["target_accuracy"],
-                  "target_val_accuracy": r.get("target_val_accuracy"),
-                  "selection_scores": r["selection_scores"]} for r in rows],
+        "rows": [
+            {
+                "model": r["model"],
+                "seed": r["seed"],
+                "target_accuracy": r["target_accuracy"],
+                "target_val_accuracy": r.get("target_val_accuracy"),
+                "selection_scores": r["selection_scores"],
+            }
+            for r in rows
+        ],
         "verdict": v.verdict,
         "recommended": v.recommended,
         "gain_on_target_val": v.mean_gain,
@@ -31,7 +38,7 @@ def adaptation_section(result: Any, rows: list[dict[str, Any]], n_target_labels:
         "caveats": result.caveats,
         "target_labels_per_class": n_target_labels,
         "note": "target_accuracy is measured on held-out target test rows after training and selection; "
-                "those labels never reach training or selection.",
+        "those labels never reach training or selection.",
     }
 
 
@@ -55,7 +62,9 @@ def print_table(section: dict[str, Any]) -> None:
         table.add_row(*cells)
     console.print(table)
     console.print(f"label-free choice per score: {section['label_free_choice']}")
-    style = {"negative transfer": "bold red", "adaptation helped": "bold green"}.get(section["verdict"], "bold yellow")
+    style = {"negative transfer": "bold red", "adaptation helped": "bold green"}.get(
+        section["verdict"], "bold yellow"
+    )
     console.print(f"[{style}]verdict: {section['verdict']}[/] - recommended model: {section['recommended']}")
     console.print(section["advice"])
 
@@ -64,16 +73,28 @@ def print_table(section: dict[str, Any]) -> None:
 @friendly_errors
 def adapt_command(
     source: str = typer.Option(..., "--source", "-s", help="Labelled source data (named set or path)."),
-    target: str = typer.Option(..., "--target", "-t", help="Target data; its labels are only used for the "
-                               "held-out test accuracy and the --target-labels examples."),
+    target: str = typer.Option(
+        ...,
+        "--target",
+        "-t",
+        help="Target data; its labels are only used for the "
+        "held-out test accuracy and the --target-labels examples.",
+    ),
     method: str = typer.Option("dann", "--method", "-m", help="Adaptation method (shallow or deep)."),
-    target_labels: int = typer.Option(0, "--target-labels", help="Labelled target examples per class for "
-                                      "selection and the verdict (0: none)."),
+    target_labels: int = typer.Option(
+        0,
+        "--target-labels",
+        help="Labelled target examples per class for selection and the verdict (0: none).",
+    ),
     seeds: int = typer.Option(3, "--seeds", help="Number of seeds (0..N-1)."),
-    target_test: str | None = typer.Option(None, "--target-test", help="Separate labelled target test set "
-                                           "(default: a stratified 30% of --target is held out)."),
-    backbone: str | None = typer.Option(None, "--backbone", help="Deep methods: lenet (default for images) "
-                                        "or a backbone spec."),
+    target_test: str | None = typer.Option(
+        None,
+        "--target-test",
+        help="Separate labelled target test set (default: a stratified 30% of --target is held out).",
+    ),
+    backbone: str | None = typer.Option(
+        None, "--backbone", help="Deep methods: lenet (default for images) or a backbone spec."
+    ),
     steps: int = typer.Option(1000, "--steps", help="Deep methods: training steps."),
     batch_size: int = typer.Option(64, "--batch-size", help="Deep methods: rows per stream per step."),
     lr: float = typer.Option(0.01, "--lr", help="Deep methods: initial learning rate."),
@@ -108,15 +129,25 @@ def adapt_command(
         pool.require_labels(2)
         val = label_budget(pool, target_labels, seed=0)
     result = adapt(
-        src, pool.x, method, target_val=None if val is None else (val.x, val.y), seeds=list(range(seeds)),
-        backbone=backbone, deep_config=DeepConfig(steps=steps, batch_size=batch_size, lr=lr),
+        src,
+        pool.x,
+        method,
+        target_val=None if val is None else (val.x, val.y),
+        seeds=list(range(seeds)),
+        backbone=backbone,
+        deep_config=DeepConfig(steps=steps, batch_size=batch_size, lr=lr),
     )
     rows = result.evaluate(test.x, test.y)  # the only place target test labels are read
     section = adaptation_section(result, rows, target_labels)
     results = new_results(
-        "adapt", seeds=list(range(seeds)),
-        data={"source": src.describe(), "target": pool.describe(), "target_test": test.describe(),
-              "target_val": None if val is None else val.describe()},
+        "adapt",
+        seeds=list(range(seeds)),
+        data={
+            "source": src.describe(),
+            "target": pool.describe(),
+            "target_test": test.describe(),
+            "target_val": None if val is None else val.describe(),
+        },
     )
     results["sections"]["adaptation"] = section
     run_dir = make_run_dir("adapt", root=runs, name=f"{result.method}")

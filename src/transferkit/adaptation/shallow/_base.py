@@ -38,9 +38,7 @@ def check_features(X: Any, name: str = "X") -> np.ndarray:
     return arr
 
 
-def check_fit_arrays(
-    X: Any, y: Any, sample_domain: Any = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def check_fit_arrays(X: Any, y: Any, sample_domain: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Validate stacked ``X, y, sample_domain``; return them with target labels masked to -1."""
     X = check_features(X)
     if y is None:
@@ -86,9 +84,7 @@ def check_sample_domain(sample_domain: Any, n: int) -> np.ndarray:
     return sd.astype(np.int64)
 
 
-def stack_domains(
-    Xs: Any, ys: Any, Xt: Any
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def stack_domains(Xs: Any, ys: Any, Xt: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Stack separate source and target arrays into skada-style ``X, y, sample_domain``."""
     Xs = check_features(Xs, "source X")
     Xt = check_features(Xt, "target X")
@@ -162,7 +158,11 @@ class DomainAdaptationClassifier(ClassifierMixin, BaseEstimator):
         X = check_features(X)
         if X.shape[1] != self.n_features_in_:
             raise DataError(f"X has {X.shape[1]} features; the model was fitted on {self.n_features_in_}")
-        sd = np.full(len(X), TARGET_ID) if sample_domain is None else check_sample_domain(sample_domain, len(X))
+        sd = (
+            np.full(len(X), TARGET_ID)
+            if sample_domain is None
+            else check_sample_domain(sample_domain, len(X))
+        )
         return self._transform(X, sd > 0)
 
     def transform(self, X: Any, sample_domain: Any = None) -> np.ndarray:

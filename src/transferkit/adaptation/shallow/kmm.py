@@ -77,7 +77,11 @@ class KMM(DomainAdaptationClassifier):
     """
 
     def __init__(
-        self, base_estimator: Any = None, gamma: float | None = None, B: float = 1000.0, eps: float | None = None
+        self,
+        base_estimator: Any = None,
+        gamma: float | None = None,
+        B: float = 1000.0,
+        eps: float | None = None,
     ) -> None:
         self.base_estimator = base_estimator
         self.gamma = gamma
