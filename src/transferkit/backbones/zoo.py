@@ -224,6 +224,9 @@ def save_entry(
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".{WEIGHTS_FILE}.tmp"
     save_file(tensors, str(tmp), metadata={"format": "transferkit-zoo", "name": name})
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # a zoo is meant to be shared: ordinary file permissions
     digest, size = sha256_file(tmp), tmp.stat().st_size
     card: dict[str, Any] = {
         "schema": CARD_SCHEMA,

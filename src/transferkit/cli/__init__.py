@@ -10,5 +10,6 @@ from transferkit.cli._app import app, console
 
 # command modules: one import line each (they register on `app`)
 from transferkit.cli import demo_cmd, info_cmds  # noqa: E402,F401,I001
+from transferkit.cli import pretrain_cmd  # noqa: E402,F401,I001
 
 __all__ = ["app", "console"]

@@ -1,0 +1,129 @@
+"""``transferkit pretrain`` (build a zoo entry) and ``transferkit zoo`` (list the entries found)."""
+
+from __future__ import annotations
+
+import time
+
+import typer
+from rich.table import Table
+
+from transferkit.cli._app import app, console
+from transferkit.cli._common import DATA_ROOT_OPTION, RUNS_OPTION, friendly_errors, set_data_root
+
+ZOO_OPTION = typer.Option(
+    None, "--zoo", help="Zoo folder (default: first folder of $TRANSFERKIT_ZOO, else ./zoo)."
+)
+
+
+def _fmt(v: object) -> str:
+    return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+
+@app.command("pretrain")
+@friendly_errors
+def pretrain_command(
+    source: str = typer.Option(..., "--source", help="Source data set: a named set (mnist@train) or a path."),
+    backbone: str = typer.Option(
+        ..., "--backbone", help="Architecture spec, e.g. smallcnn, signalcnn, tabmlp."
+    ),
+    name: str = typer.Option(..., "--name", help="Entry name; later loaded as --backbone zoo:NAME."),
+    objective: str = typer.Option("supervised", "--objective", help="supervised, simclr or denoise."),
+    zoo: str = ZOO_OPTION,
+    epochs: int = typer.Option(10, "--epochs", help="Training epochs."),
+    batch_size: int = typer.Option(64, "--batch-size"),
+    lr: float = typer.Option(1e-3, "--lr", help="AdamW learning rate."),
+    seed: int = typer.Option(0, "--seed", help="Seed of subsampling, splits, initialisation and batches."),
+    max_samples: int = typer.Option(
+        None, "--max-samples", help="Use a stratified random subset of this many."
+    ),
+    resume: bool = typer.Option(
+        True, "--resume/--no-resume", help="Continue an interrupted run of the same name."
+    ),
+    description: str = typer.Option("", "--description", help="One line for the model card."),
+    runs: str = RUNS_OPTION,
+    data_root: str = DATA_ROOT_OPTION,
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+) -> None:
+    """Pre-train a backbone on SOURCE and save it as a zoo entry (safetensors weights + model card)."""
+    from transferkit.backbones.zoo import use_zoo_dir
+    from transferkit.pretraining import default_zoo_dir, pretrain, pretrain_summary
+    from transferkit.reports.run import make_run_dir, new_results, write_results
+
+    set_data_root(data_root)
+    zoo_dir = zoo or str(default_zoo_dir())
+    t0 = time.perf_counter()
+    console.print(f"[bold]pretrain[/] {backbone} on {source} ({objective}) -> {zoo_dir}/{name}")
+    res = pretrain(
+        backbone,
+        source,
+        objective,
+        name=name,
+        zoo_dir=zoo_dir,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+        max_samples=max_samples,
+        resume=resume,
+        progress=not quiet,
+        description=description,
+    )
+    use_zoo_dir(zoo_dir)
+    card = res.card
+    results = new_results(
+        "pretrain",
+        seeds=[seed],
+        data={"source": card["source"]},
+        models={
+            f"zoo:{name}": {
+                "fingerprint": card["backbone_fingerprint"][:16],
+                "architecture": card["architecture"],
+            }
+        },
+    )
+    results["sections"]["pretrain"] = pretrain_summary(res)
+    run_dir = make_run_dir("pretrain", runs, name=name)
+    write_results(run_dir, results)
+
+    t = Table(title=f"zoo:{name} ({card['objective']} on {card['source']['dataset']})")
+    t.add_column("source metric")
+    t.add_column("value", justify="right")
+    for k, v in card["metrics"].items():
+        if k != "primary":
+            t.add_row(k + (" (primary)" if k == card["metrics"].get("primary") else ""), _fmt(v))
+    console.print(t)
+    if card["training"].get("resumed"):
+        console.print("[dim]resumed from an interrupted run[/]")
+    console.print(
+        f"entry:   {res.entry} (weights sha256 {card['weights']['sha256'][:16]}..., "
+        f"{card['weights']['bytes'] / 1e6:.2f} MB)"
+    )
+    console.print(f"results: {run_dir / 'results.json'}  ({time.perf_counter() - t0:.0f} s)")
+    console.print(
+        f"use it:  --backbone zoo:{name} with TRANSFERKIT_ZOO={zoo_dir} (or --backbone "
+        f"'zoo:{name}?dir={zoo_dir}')"
+    )
+
+
+@app.command("zoo")
+@friendly_errors
+def zoo_command(zoo: str = ZOO_OPTION) -> None:
+    """List zoo entries (--zoo folder, $TRANSFERKIT_ZOO, the starter zoo) with their source metric."""
+    from transferkit.backbones.zoo import list_zoo
+
+    t = Table(title="Zoo entries (use as --backbone zoo:NAME)")
+    for col in ("name", "input", "architecture", "source", "objective", "source metric", "folder"):
+        t.add_column(col)
+    for e in list_zoo(zoo):
+        m = e["metrics"] or {}
+        key = m.get("primary")
+        t.add_row(
+            e["name"],
+            str(e["input"]),
+            str(e["architecture"]),
+            str(e["source"]),
+            str(e["objective"]),
+            f"{key} {_fmt(m.get(key))}" if key else "",
+            e["folder"],
+        )
+    console.print(t)
