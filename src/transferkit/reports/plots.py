@@ -218,12 +218,16 @@ def curves_plot(curves: Sequence[CurveInfo]) -> str:
 
 def label_efficiency_plot(info: LabelEfficiencyInfo) -> str:
     """Score against number of labels, transfer vs scratch, with 95% confidence bands (log x axis)."""
+    means = [v for b in info.bands for v in b.mean if v is not None]
+    unit = bool(means) and all(0.0 <= v <= 1.0 for v in means)  # a score in [0, 1]: bands clipped to it
+    lo_cap, hi_cap = (0.0, 1.0) if unit else (-math.inf, math.inf)
     with plt.rc_context(_RC):
         fig, ax = _fig(6.4, 3.6)
         for band, color in zip(info.bands, (TRANSFER, SCRATCH), strict=True):
             x, y = _xy(info.budgets, band.mean)
             ax.plot(x, y, marker="o", ms=4, color=color, label=mpl_text(band.name))
-            pts = [(b, lo, hi) for b, lo, hi in zip(info.budgets, band.ci_low, band.ci_high, strict=True)
+            pts = [(b, max(lo, lo_cap), min(hi, hi_cap))
+                   for b, lo, hi in zip(info.budgets, band.ci_low, band.ci_high, strict=True)
                    if lo is not None and hi is not None]
             if pts:
                 ax.fill_between([p[0] for p in pts], [p[1] for p in pts], [p[2] for p in pts], color=color,
@@ -232,10 +236,18 @@ def label_efficiency_plot(info: LabelEfficiencyInfo) -> str:
             ax.axvline(info.crossover, color="black", ls="--", lw=1, label="crossover")
         if min(info.budgets) > 0 and max(info.budgets) / min(info.budgets) >= 8:
             ax.set_xscale("log")
+            ax.minorticks_off()
+        if len(info.budgets) <= 12:
+            ax.set_xticks(info.budgets, [fmt_budget(b) for b in info.budgets])
         ax.set_xlabel(mpl_text(info.budget_label))
         ax.set_ylabel(mpl_text(info.metric))
         ax.legend(fontsize=7)
         return to_svg(fig)
+
+
+def fmt_budget(b: float) -> str:
+    """A label budget as a tick label (whole numbers without a decimal point)."""
+    return str(int(b)) if float(b).is_integer() else f"{b:g}"
 
 
 def comparison_plot(info: ComparisonInfo) -> str:
