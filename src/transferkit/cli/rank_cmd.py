@@ -10,6 +10,7 @@ from transferkit.cli._app import app, console
 from transferkit.cli._common import DATA_ROOT_OPTION, RUNS_OPTION, friendly_errors, set_data_root
 from transferkit.cli.report_cmd import MLFLOW_OPTION, finish_run
 from transferkit.errors import TransferkitError
+from transferkit.transferability.rank import DEFAULT_SCORES
 
 
 def split_specs(text: str) -> list[str]:
@@ -34,10 +35,11 @@ def rank_command(
     ),
     models: str = typer.Option(..., "--models", "-m", help="Comma-separated backbone specs to rank."),
     scores: str = typer.Option(
-        "logme,regularized_h_score,leep,nce",
+        ",".join(DEFAULT_SCORES),
         "--scores",
         "-s",
-        help="Comma-separated transferability scores (see `transferkit.transferability.SCORES`).",
+        help="Comma-separated transferability scores: logme, regularized_h_score, h_score, nleep, gbc, "
+        "transrate, knn_accuracy, linear_probe_accuracy; leep and nce need a source classifier head.",
     ),
     rank_by: str | None = typer.Option(
         None, "--rank-by", help="Score that orders the table (default: first)."

@@ -13,7 +13,7 @@ from transferkit.errors import DataError
 from transferkit.transferability._info import SCORES
 from transferkit.transferability._validate import check_features, check_probs
 
-DEFAULT_SCORES: tuple[str, ...] = ("logme", "regularized_h_score", "leep", "nce")
+DEFAULT_SCORES: tuple[str, ...] = ("logme", "regularized_h_score", "knn_accuracy")
 
 
 @dataclass
