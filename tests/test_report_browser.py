@@ -76,7 +76,7 @@ def _variants() -> dict[str, tuple[dict[str, Any], int]]:
             "sections": {"ranking": copy.deepcopy(full["sections"]["ranking"]),
                          "similarity": copy.deepcopy(full["sections"]["similarity"])}}
     empty = {"schema": SCHEMA, "command": "demo", "sections": {}}
-    return {"full": (full, 8), "comparison": (only_cmp, 1), "rank": (rank, 4), "empty": (empty, 0)}
+    return {"full": (full, 9), "comparison": (only_cmp, 1), "rank": (rank, 4), "empty": (empty, 0)}
 
 
 def _open(driver: Any, page: Path) -> None:

@@ -210,6 +210,17 @@ def test_big_label_relation_keeps_the_strongest_rows() -> None:
     assert top_rows(m, limit=60) is m
 
 
+def test_adaptation_and_pretrain_keep_every_field() -> None:
+    sections = full_results()["sections"]
+    a = I.parse_adaptation(sections["adaptation"])
+    assert a.table.columns == ("model", "seed", "target_accuracy", "selection_scores entropy")
+    assert a.details is not None and dict(a.details.rows)["gain_ci"] == [0.02, 0.15]
+    p = I.parse_pretrain(sections["pretrain"])
+    assert p.curve is not None and p.curve.train_loss == (0.5, 0.3) and p.curve.epoch == (1, 2)
+    assert "history" not in dict(p.card.rows) and dict(p.card.rows)["license"] == "MIT"
+    assert p.details is not None and dict(p.details.rows) == {"entry": "zoo/tk-mnist-cnn"}
+
+
 def test_curves_length_mismatch() -> None:
     with pytest.raises(I.ReportError, match="curves.r.val_score: 2 values for 3 epochs"):
         I.parse_curves({"r": {"epoch": [1, 2, 3], "train_loss": [1, 2, 3], "val_score": [1, 2]}})
@@ -241,8 +252,8 @@ def test_page_has_every_section_and_plot(full_page: str) -> None:
         assert f'id="{I.anchor_for(key)}"' in full_page, key
     assert 'id="sec-reproducibility"' in full_page
     # comparison, label efficiency, ranking, similarity (measures, per class, label relation), curves,
-    # confusion matrix
-    assert len(_svgs(full_page)) == 8
+    # confusion matrix, pre-training history
+    assert len(_svgs(full_page)) == 9
     assert "Plot not drawn" not in full_page
     assert "Transfer helped: +4.0 points accuracy, 95% CI [+2.0, +6.2] over 5 paired seeds." in full_page
 
@@ -312,7 +323,7 @@ def test_a_failing_plot_becomes_a_note(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.warns(RuntimeWarning, match="report plot boom failed"):
         page = render_report(full_results())
     assert "Plot not drawn (RuntimeError: no &lt;b&gt;luck&lt;/b&gt;)" in page
-    assert len(_svgs(page)) == 7
+    assert len(_svgs(page)) == 8
 
 
 def test_unexpected_shapes_never_cost_the_page(monkeypatch: pytest.MonkeyPatch) -> None:

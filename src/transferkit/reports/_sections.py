@@ -252,13 +252,16 @@ class AdaptationInfo:
     table: TableInfo
     verdict: str
     advice: str
+    details: TableInfo | None = None  # every other field (gain and its CI, caveats, notes, ...)
 
 
 def parse_adaptation(d: Any) -> AdaptationInfo:
     """Check and convert an ``adaptation`` section."""
     d = _dict(d, "adaptation")
+    rest = {k: v for k, v in d.items() if k not in ("method", "rows", "verdict", "advice")}
     return AdaptationInfo(str(d.get("method", "")), rows_table(d.get("rows", []), "adaptation.rows"),
-                          str(d.get("verdict") or ""), str(d.get("advice") or ""))
+                          str(d.get("verdict") or ""), str(d.get("advice") or ""),
+                          kv_table(rest) if rest else None)
 
 
 @dataclass(frozen=True)
@@ -268,12 +271,25 @@ class PretrainInfo:
     source: TableInfo
     metrics: tuple[tuple[str, Num], ...]
     card: TableInfo
+    curve: CurveInfo | None = None  # the per-epoch history, when there is one
+    details: TableInfo | None = None  # other fields (where the entry was saved, ...)
 
 
 def parse_pretrain(d: Any) -> PretrainInfo:
-    """Check and convert a ``pretrain`` section."""
+    """Check and convert a ``pretrain`` section (``history``: per-epoch dicts, drawn as a curve)."""
     d = _dict(d, "pretrain")
     metrics = tuple((str(k), _num(v, f"pretrain.metrics.{k}"))
                     for k, v in _dict(d.get("metrics") or {}, "pretrain.metrics").items()
                     if not isinstance(v, (dict, list)))
-    return PretrainInfo(kv_table(d.get("source")), metrics, kv_table(d.get("card") or {}))
+    curve = None
+    hist = d.get("history")
+    if isinstance(hist, list) and hist and all(isinstance(h, dict) for h in hist):
+        col = {k: [h.get(k) for h in hist] for k in ("epoch", "train_loss", "val_score")}
+        if not any(v is not None for v in col["epoch"]):
+            col["epoch"] = list(range(1, len(hist) + 1))
+        curve = parse_curves({"pre-training": col})[0]
+    shown = ("source", "metrics", "history")
+    card = {k: v for k, v in _dict(d.get("card") or {}, "pretrain.card").items() if k not in shown}
+    rest = {k: v for k, v in d.items() if k not in (*shown, "card")}
+    return PretrainInfo(kv_table(d.get("source")), metrics, kv_table(card), curve,
+                        kv_table(rest) if rest else None)

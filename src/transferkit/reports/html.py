@@ -197,11 +197,16 @@ def _adaptation(a: I.AdaptationInfo) -> str:
     out = f'<p>Method: <code>{e(a.method)}</code></p>' if a.method else ""
     if a.verdict or a.advice:
         out += _verdict_box(a.verdict, f"Verdict: {a.verdict}" if a.verdict else "", a.advice)
-    return out + table(a.table.columns, a.table.rows)
+    out += table(a.table.columns, a.table.rows)
+    if a.details:
+        out += "<h3>Details</h3>" + table(a.details.columns, a.details.rows)
+    return out
 
 
 def _pretrain(p: I.PretrainInfo) -> str:
-    return ("<h3>Source</h3>" + table(p.source.columns, p.source.rows)
+    curve = _figure(plots_mod().curves_plot, (p.curve,)) if p.curve and p.curve.epoch else ""
+    details = table(p.details.columns, p.details.rows) if p.details else ""
+    return (curve + details + "<h3>Source</h3>" + table(p.source.columns, p.source.rows)
             + ("<h3>Metrics</h3>" + table(("metric", "value"), p.metrics) if p.metrics else "")
             + ("<h3>Model card</h3>" + table(p.card.columns, p.card.rows) if p.card.rows else ""))
 

@@ -103,7 +103,10 @@ def _section(s: I.SectionInfo) -> list[Any]:
             out.append(Text(c.advice))
         return out
     if isinstance(c, I.PretrainInfo):
-        return [_table(s.title, ("metric", "value"), c.metrics)]
+        out = [_table(s.title, ("metric", "value"), c.metrics)]
+        if c.details:
+            out.append(_table("", c.details.columns, c.details.rows))
+        return out
     if isinstance(c, tuple):  # training curves
         rows = []
         for cu in c:
