@@ -144,6 +144,7 @@ def label_efficiency_section(per_budget: list[dict[str, Any]]) -> dict[str, Any]
     from transferkit.evaluation import mean_ci
 
     out: dict[str, Any] = {"metric": per_budget[0]["metric"], "budgets": [b["budget"] for b in per_budget],
+                           "budget_label": "labels per class",
                            "verdicts": [b["verdict"] for b in per_budget],
                            "diff": [{k: b["diff"][k] for k in ("mean", "ci_low", "ci_high")} for b in per_budget]}
     for arm in ("transfer", "scratch"):

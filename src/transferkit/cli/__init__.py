@@ -6,10 +6,16 @@ one new module and one import line below.
 
 from __future__ import annotations
 
-from transferkit.cli._app import app, console
-
 # command modules: one import line each (they register on `app`)
-from transferkit.cli import demo_cmd, info_cmds  # noqa: E402,F401,I001
-from transferkit.cli import pretrain_cmd  # noqa: E402,F401,I001
+from transferkit.cli import (  # noqa: E402,F401,I001  # noqa: E402,F401,I001
+    adapt_cmd,  # noqa: E402,F401,I001
+    demo_cmd,
+    info_cmds,
+    pretrain_cmd,  # noqa: E402,F401,I001
+    rank_cmd,
+    report_cmd,
+    similarity_cmd,
+)
+from transferkit.cli._app import app, console
 
 __all__ = ["app", "console"]

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from transferkit.cli._app import app, console
 from transferkit.cli._common import RUNS_OPTION, friendly_errors
+from transferkit.cli.report_cmd import MLFLOW_OPTION, finish_run
 
 
 def comparison_table(section: dict, title: str) -> Table:
@@ -33,10 +34,11 @@ def demo(
     budgets: str = typer.Option("2,5,10", help="Labelled target images per class, comma-separated."),
     runs: str = RUNS_OPTION,
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+    mlflow: str | None = MLFLOW_OPTION,
 ) -> None:
     """Transfer vs scratch on embedded data (digits 0-4 -> 5-9): no files, no network, ~2 minutes."""
     from transferkit.demo import DemoConfig, run_demo
-    from transferkit.reports.run import make_run_dir, write_results
+    from transferkit.reports.run import make_run_dir
 
     cfg = DemoConfig(seeds=seeds, budgets=tuple(int(b) for b in budgets.split(",")), progress=not quiet)
     console.rule("[bold]transferkit demo[/]: does a CNN pre-trained on digits 0-4 help learn 5-9 from few labels?")
@@ -44,7 +46,7 @@ def demo(
     with console.status("working...") if quiet else _null():
         res = run_demo(cfg, on_step=lambda m: console.print(f"[dim]·[/] {m}"))
     run_dir = make_run_dir("demo", runs)
-    write_results(run_dir, res)
+    finish_run(run_dir, res, mlflow=mlflow, out=console)
     le = res["sections"]["label_efficiency"]
     table = Table(title="Label efficiency: test accuracy on digits 5-9 (mean over seeds)")
     for col in ("labels/class", "transfer", "scratch", "transfer - scratch [95% CI]", "verdict"):
@@ -62,8 +64,7 @@ def demo(
                   f"[/] transfer. {comp['advice']}")
     if stop is not None:
         console.print(f"Transfer stops helping clearly at [bold]{stop}[/] labels per class.")
-    console.print(f"Results: [bold]{run_dir}/results.json[/] (and report.html when reports are available); "
-                  f"{time.perf_counter() - t0:.0f} s.")
+    console.print(f"Done in {time.perf_counter() - t0:.0f} s. Open [bold]{run_dir}/report.html[/] for the plots.")
 
 
 class _null:

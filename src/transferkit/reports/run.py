@@ -70,7 +70,7 @@ def new_results(command: str, **fields: Any) -> dict[str, Any]:
         "schema": SCHEMA,
         "command": command,
         "argv": [Path(sys.argv[0]).name, *sys.argv[1:]] if sys.argv else [],
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "versions": versions(),
         "seeds": [],
         "data": {},

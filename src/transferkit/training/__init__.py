@@ -1,7 +1,15 @@
 """Training: the model wrapper, the strategy interface, callbacks and the one training loop."""
 
 from transferkit.training.callbacks import Callback
-from transferkit.training.loop import SCORERS, TrainConfig, TrainResult, apply_batchnorm_policy, clone_model, predict, train
+from transferkit.training.loop import (
+    SCORERS,
+    TrainConfig,
+    TrainResult,
+    apply_batchnorm_policy,
+    clone_model,
+    predict,
+    train,
+)
 from transferkit.training.model import TransferModel, make_head
 from transferkit.training.strategy_base import TrainStrategy, set_trainable
 

@@ -1,0 +1,103 @@
+"""The training loop: learns, picks the best validation epoch, early-stops, resumes, freezes BN stats."""
+
+import numpy as np
+import pytest
+import torch
+
+from transferkit.backbones import create_backbone
+from transferkit.data import Dataset, load_dataset, train_val_test_split
+from transferkit.errors import DataError
+from transferkit.training import (
+    Callback,
+    TrainConfig,
+    TrainStrategy,
+    TransferModel,
+    apply_batchnorm_policy,
+    predict,
+    set_trainable,
+    train,
+)
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    d = load_dataset("breast-cancer")
+    return train_val_test_split(d, seed=0)
+
+
+def _mlp(ds):
+    b = create_backbone("tabmlp?hidden=32,16", ds)
+    b.fit_preprocessing(ds.x)
+    return TransferModel(b, 2, class_names=ds.class_names)
+
+
+def test_learns_and_keeps_best_validation_epoch(cancer):
+    torch.manual_seed(0)
+    m = _mlp(cancer.train)
+    seen = []
+
+    class Rec(Callback):
+        def on_epoch_end(self, epoch, logs, state):
+            seen.append(logs["val_score"])
+
+    res = train(m, cancer.train, cancer.val, TrainConfig(epochs=15, lr=3e-3, patience=None, progress=False),
+                callbacks=[Rec()])
+    assert len(res.history) == 15 and seen == [h["val_score"] for h in res.history]
+    assert res.best_score == max(seen) and res.history[res.best_epoch - 1]["val_score"] == res.best_score
+    # the model holds the best epoch's weights
+    out = predict(m, cancer.val)
+    assert np.mean(out.argmax(1) == cancer.val.y) == pytest.approx(res.best_score)
+    test_acc = np.mean(predict(m, cancer.test).argmax(1) == cancer.test.y)
+    assert test_acc > 0.9
+
+
+def test_early_stopping(cancer):
+    m = _mlp(cancer.train)
+    res = train(m, cancer.train, cancer.val, TrainConfig(epochs=200, lr=1e-2, patience=2, progress=False))
+    assert res.stopped_early and len(res.history) < 200
+
+
+def test_resume_from_checkpoint_continues(tmp_path, cancer):
+    cfg = dict(epochs=6, lr=3e-3, patience=None, progress=False, checkpoint_dir=str(tmp_path), seed=1)
+    torch.manual_seed(0)
+    m1 = _mlp(cancer.train)
+    train(m1, cancer.train, cancer.val, TrainConfig(**{**cfg, "epochs": 3}))
+    torch.manual_seed(0)
+    m2 = _mlp(cancer.train)
+    res = train(m2, cancer.train, cancer.val, TrainConfig(**cfg, resume=True))
+    assert [h["epoch"] for h in res.history] == [1, 2, 3, 4, 5, 6]
+    assert (tmp_path / "best.safetensors").exists() and (tmp_path / "state.json").exists()
+
+
+def test_frozen_batchnorm_keeps_running_statistics():
+    d = load_dataset("digits").subset(range(128))
+    b = create_backbone("smallcnn?image_size=8&width=8")
+    model = TransferModel(b, 10)
+    set_trainable(b.block1, False)
+    model.train()
+    apply_batchnorm_policy(model)
+    bn = b.block1[1]
+    before = bn.running_mean.clone()
+
+    class FreezeFirst(TrainStrategy):
+        def setup(self, m):
+            set_trainable(m, True)
+            set_trainable(m.backbone.block1, False)
+
+    train(model, d, None, TrainConfig(epochs=1, progress=False), strategy=FreezeFirst())
+    assert torch.equal(bn.running_mean, before)
+    assert not torch.equal(b.block2[1].running_mean, torch.zeros_like(b.block2[1].running_mean))
+
+
+def test_bad_inputs_are_clear(cancer):
+    m = _mlp(cancer.train)
+    unlabelled = Dataset(x=cancer.train.x, y=None, kind="table")
+    with pytest.raises(DataError, match="no labels"):
+        train(m, unlabelled)
+    three = Dataset(x=cancer.train.x[:3], y=np.array([0, 1, 2]), kind="table", class_names=("a", "b", "c"))
+    with pytest.raises(DataError, match="outputs"):
+        train(m, three)
+    with pytest.raises(ValueError):
+        TrainConfig(epochs=0)
+    with pytest.raises(ValueError):
+        TrainConfig(select_metric="vibes")
