@@ -10,6 +10,7 @@ from __future__ import annotations
 from transferkit.cli import (  # noqa: E402,F401,I001  # noqa: E402,F401,I001
     adapt_cmd,  # noqa: E402,F401,I001
     demo_cmd,
+    fit_cmd,  # noqa: E402,F401,I001
     info_cmds,
     pretrain_cmd,  # noqa: E402,F401,I001
     rank_cmd,
