@@ -1,0 +1,78 @@
+"""Transfer strategies: one file each, registered by name, usable by name or as objects.
+
+>>> from transferkit.strategies import get_strategy
+>>> get_strategy("discriminative_lr", decay=0.5).decay
+0.5
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from transferkit.strategies import (  # noqa: F401  (register every strategy)
+    auto,
+    discriminative_lr,
+    finetune,
+    gradual_unfreeze,
+    l2sp,
+    linear_probe,
+    lora,
+    lp_ft,
+    scratch,
+)
+from transferkit.strategies._base import Strategy, is_transformer
+from transferkit.strategies._features import clear_memo, features_for, warm_features
+from transferkit.strategies._info import STRATEGIES, StrategyInfo
+from transferkit.strategies.auto import Auto
+from transferkit.strategies.discriminative_lr import DiscriminativeLR, layerwise_groups
+from transferkit.strategies.finetune import FineTune, freeze_by_spec
+from transferkit.strategies.gradual_unfreeze import GradualUnfreeze
+from transferkit.strategies.l2sp import L2SP
+from transferkit.strategies.linear_probe import LinearProbe
+from transferkit.strategies.lora import LoRA
+from transferkit.strategies.lp_ft import LPFT
+from transferkit.strategies.scratch import Scratch, reinitialize
+
+
+def get_strategy(name_or_obj: str | Strategy, **options: Any) -> Strategy:
+    """A new strategy object from a registered name (with ``options``), or the object itself."""
+    if isinstance(name_or_obj, str):
+        try:
+            cls = STRATEGIES.get(name_or_obj)
+        except KeyError as exc:
+            raise ValueError(exc.args[0]) from None
+        return cls(**options)
+    if not hasattr(name_or_obj, "fit") or not hasattr(name_or_obj, "param_groups"):
+        raise TypeError(f"{name_or_obj!r} is not a strategy: pass a name ({', '.join(STRATEGIES.names())}) or a "
+                        "Strategy object")
+    return name_or_obj
+
+
+def list_strategies() -> list[dict[str, Any]]:
+    """Registered strategies with their info records."""
+    return [{"name": e.name, "aliases": list(e.aliases), **vars(e.info)} for e in STRATEGIES]
+
+
+__all__ = [
+    "LPFT",
+    "L2SP",
+    "STRATEGIES",
+    "Auto",
+    "DiscriminativeLR",
+    "FineTune",
+    "GradualUnfreeze",
+    "LinearProbe",
+    "LoRA",
+    "Scratch",
+    "Strategy",
+    "StrategyInfo",
+    "clear_memo",
+    "features_for",
+    "freeze_by_spec",
+    "get_strategy",
+    "is_transformer",
+    "layerwise_groups",
+    "list_strategies",
+    "reinitialize",
+    "warm_features",
+]
