@@ -148,12 +148,11 @@ def adapt(
     if method_key == "source_only":
         raise DataError("method is the source-only baseline, which every run includes anyway: pick a method")
     runner = (
-        _DeepRunner(xs, xt, xv, backbone, deep_config, kind)
-        if deep
-        else _ShallowRunner(xs, xt, xv, base_estimator)
+        _DeepRunner(xs, xt, xv, backbone, deep_config, kind) if deep else _ShallowRunner(xs, xt, xv, base_estimator)
     )
     rows: list[dict[str, Any]] = []
     models: dict[tuple[str, int], Any] = {}
+    val_correct: dict[str, list[np.ndarray]] = {}
     for seed in seeds:
         tr, va = stratified_indices(np.asarray(ys), len(ys), (1 - val_fraction, val_fraction), seed)[:2]
         weights = runner.iw_weights(tr, va, seed)
@@ -169,11 +168,11 @@ def adapt(
             }
             row: dict[str, Any] = {"model": name, "seed": int(seed), "selection_scores": scores}
             if xv is not None:
-                row["target_val_accuracy"] = target_val_accuracy(yv, runner.proba(model, "target_val", None))
+                p_v = runner.proba(model, "target_val", None)
+                row["target_val_accuracy"] = target_val_accuracy(yv, p_v)
+                val_correct.setdefault(name, []).append((p_v.argmax(1) == yv).astype(float))
             if refit and not deep:
-                model = runner.fit(
-                    key, np.arange(len(ys)), ys, seed, method_params if key != "source_only" else {}
-                )
+                model = runner.fit(key, np.arange(len(ys)), ys, seed, method_params if key != "source_only" else {})
             models[(name, int(seed))] = model
             rows.append(row)
     choice = {}
@@ -184,14 +183,10 @@ def adapt(
         }
         choice[score] = select(means, score, SOURCE_ONLY)
     if xv is not None:
-        adapted = [r["target_val_accuracy"] for r in rows if r["model"] == method_key]
-        base = [r["target_val_accuracy"] for r in rows if r["model"] == SOURCE_ONLY]
-        verdict = adaptation_verdict(method_key, adapted, base, len(yv))
+        verdict = adaptation_verdict(method_key, val_correct[method_key], val_correct[SOURCE_ONLY])
     else:
-        verdict = adaptation_verdict(method_key, None, None, 0)
-    caveats = {
-        k: CAVEATS[k] for k in (*LABEL_FREE_SCORES, *(["target_val_accuracy"] if xv is not None else []))
-    }
+        verdict = adaptation_verdict(method_key, None, None)
+    caveats = {k: CAVEATS[k] for k in (*LABEL_FREE_SCORES, *(["target_val_accuracy"] if xv is not None else []))}
     return AdaptationResult(
         method_key,
         "deep" if deep else "shallow",

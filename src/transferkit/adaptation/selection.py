@@ -145,18 +145,20 @@ class Verdict:
 
 def adaptation_verdict(
     method: str,
-    adapted_acc: Sequence[float] | None,
-    source_only_acc: Sequence[float] | None,
-    n_target_val: int = 0,
+    adapted_correct: Sequence[Sequence[float]] | np.ndarray | None,
+    source_only_correct: Sequence[Sequence[float]] | np.ndarray | None,
 ) -> Verdict:
-    """Compare per-seed target-validation accuracies of ``method`` and source-only.
+    """Compare ``method`` with source-only on the labelled target validation examples.
 
-    Without labelled target data the verdict is ``unverified`` (and source-only is the safer
-    recommendation). With them, a paired Student-t interval of (adapted - source-only) over
-    seeds decides: above 0 -> "adaptation helped", below 0 -> "negative transfer", otherwise
-    "inconclusive" (the higher mean is recommended, flagged as within noise).
+    ``adapted_correct`` and ``source_only_correct`` are ``(n_seeds, n_val)`` 0/1 arrays: whether
+    each seed's model got each validation example right. With few labels the examples, not the
+    seeds, are the main source of noise, so each example's correctness is averaged over seeds and
+    the paired Student-t interval of (adapted - source-only) is taken over examples. Above 0 ->
+    "adaptation helped", below 0 -> "negative transfer", otherwise "inconclusive" (the higher mean
+    is recommended, flagged as within noise). Without labelled target data the verdict is
+    ``unverified`` and source-only is the safer recommendation.
     """
-    if not adapted_acc or not source_only_acc or n_target_val == 0:
+    if adapted_correct is None or source_only_correct is None or np.size(adapted_correct) == 0:
         return Verdict(
             "unverified",
             "source-only",
@@ -167,7 +169,12 @@ def adaptation_verdict(
             "their caveats). Label a few target examples per class and rerun with --target-labels N; "
             "until then source-only is the safer choice.",
         )
-    diff = paired_difference(list(adapted_acc), list(source_only_acc))
+    a = np.atleast_2d(np.asarray(adapted_correct, dtype=float))
+    b = np.atleast_2d(np.asarray(source_only_correct, dtype=float))
+    if a.shape != b.shape:
+        raise DataError(f"correctness arrays differ in shape: {a.shape} vs {b.shape}")
+    n_val = a.shape[1]
+    diff = paired_difference(a.mean(0), b.mean(0))
     gain = diff.mean
     if diff.verdict == "positive":
         return Verdict(
@@ -176,7 +183,7 @@ def adaptation_verdict(
             gain,
             diff.ci_low,
             diff.ci_high,
-            f"{method} beats source-only on {n_target_val} labelled target examples: use {method}.",
+            f"{method} beats source-only on {n_val} labelled target examples ({gain:+.3f}): use {method}.",
         )
     if diff.verdict == "negative":
         return Verdict(
@@ -185,7 +192,7 @@ def adaptation_verdict(
             gain,
             diff.ci_low,
             diff.ci_high,
-            f"{method} is worse than source-only on the labelled target examples "
+            f"{method} is worse than source-only on {n_val} labelled target examples "
             f"({gain:+.3f}): use the source-only model, or try another method.",
         )
     better = method if gain > 0 else "source-only"
@@ -195,6 +202,6 @@ def adaptation_verdict(
         gain,
         diff.ci_low,
         diff.ci_high,
-        f"The difference ({gain:+.3f}) is within noise on {n_target_val} labelled target examples "
-        f"and {len(adapted_acc)} seed(s): {better} has the higher mean; add seeds or labels to decide.",
+        f"The difference ({gain:+.3f}) is within noise on {n_val} labelled target examples and "
+        f"{a.shape[0]} seed(s): {better} has the higher mean; label more target examples to decide.",
     )

@@ -129,9 +129,7 @@ def train_adaptation(
     network.to(device)
     method.to(device)
     params = [p for p in list(network.parameters()) + list(method.parameters()) if p.requires_grad]
-    opt = torch.optim.SGD(
-        params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, nesterov=True
-    )
+    opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, nesterov=True)
     src_stream = _index_stream(len(xs), cfg.batch_size, gen)
     tgt_stream = _index_stream(len(xt), cfg.batch_size, gen) if xt is not None else None
     history: list[dict[str, float]] = []

@@ -8,9 +8,7 @@ from transferkit.adaptation._info import DEEP_METHODS, MethodInfo
 from transferkit.adaptation.deep._base import DeepMethod, StepOutputs
 
 
-def mk_mmd(
-    a: torch.Tensor, b: torch.Tensor, alphas: tuple[float, ...] = (0.125, 0.25, 0.5, 1.0, 2.0)
-) -> torch.Tensor:
+def mk_mmd(a: torch.Tensor, b: torch.Tensor, alphas: tuple[float, ...] = (0.125, 0.25, 0.5, 1.0, 2.0)) -> torch.Tensor:
     """Biased squared MMD with a sum of Gaussian kernels.
 
     Kernel ``k`` uses ``sigma_k^2 = alpha_k * mean pairwise squared distance`` of the pooled

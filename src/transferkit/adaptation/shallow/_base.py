@@ -117,9 +117,7 @@ class DomainAdaptationClassifier(ClassifierMixin, BaseEstimator):
     base_estimator: Any = None
 
     # -- subclass hooks -------------------------------------------------------------
-    def _fit_adapter(
-        self, Xs: np.ndarray, ys: np.ndarray, Xt: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray | None]:
+    def _fit_adapter(self, Xs: np.ndarray, ys: np.ndarray, Xt: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         raise NotImplementedError
 
     def _transform(self, X: np.ndarray, is_source: np.ndarray) -> np.ndarray:
@@ -158,11 +156,7 @@ class DomainAdaptationClassifier(ClassifierMixin, BaseEstimator):
         X = check_features(X)
         if X.shape[1] != self.n_features_in_:
             raise DataError(f"X has {X.shape[1]} features; the model was fitted on {self.n_features_in_}")
-        sd = (
-            np.full(len(X), TARGET_ID)
-            if sample_domain is None
-            else check_sample_domain(sample_domain, len(X))
-        )
+        sd = np.full(len(X), TARGET_ID) if sample_domain is None else check_sample_domain(sample_domain, len(X))
         return self._transform(X, sd > 0)
 
     def transform(self, X: Any, sample_domain: Any = None) -> np.ndarray:
@@ -171,7 +165,8 @@ class DomainAdaptationClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any, sample_domain: Any = None) -> np.ndarray:
         """Class predictions (rows are treated as target unless ``sample_domain`` says otherwise)."""
-        return self.estimator_.predict(self._prepare(X, sample_domain))
+        Z = self._prepare(X, sample_domain)
+        return self.estimator_.predict(Z)
 
     def predict_proba(self, X: Any, sample_domain: Any = None) -> np.ndarray:
         """Class probabilities (needs a base estimator with ``predict_proba``)."""

@@ -42,10 +42,20 @@ def domain_classifier_weights(
     else:
         p = clf.fit(Z, d).predict_proba(Xs)[:, 1]
     p = np.clip(p, 1e-6, 1 - 1e-6)
-    w = p / (1 - p) * (len(Xs) / len(Xt))
-    w = w / w.mean()
-    w = np.minimum(w, max_weight)
-    return w / w.mean()
+    return clip_weights(p / (1 - p) * (len(Xs) / len(Xt)), max_weight)
+
+
+def clip_weights(w: np.ndarray, max_weight: float) -> np.ndarray:
+    """Rescale ``w`` to mean 1 with no weight above ``max_weight`` (clip and rescale until stable)."""
+    if max_weight < 1:
+        raise ValueError("max_weight must be >= 1 (weights are normalised to mean 1)")
+    w = np.asarray(w, dtype=float) / np.mean(w)
+    for _ in range(50):
+        if w.max() <= max_weight * (1 + 1e-9):
+            break
+        w = np.minimum(w, max_weight)
+        w = w / w.mean()
+    return np.minimum(w, max_weight)
 
 
 @SHALLOW_METHODS.register(
@@ -79,7 +89,5 @@ class ImportanceWeighting(DomainAdaptationClassifier):
         self.random_state = random_state
 
     def _fit_adapter(self, Xs: np.ndarray, ys: np.ndarray, Xt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        w = domain_classifier_weights(
-            Xs, Xt, C=self.C, max_weight=self.max_weight, random_state=self.random_state
-        )
+        w = domain_classifier_weights(Xs, Xt, C=self.C, max_weight=self.max_weight, random_state=self.random_state)
         return Xs, w

@@ -48,9 +48,7 @@ class JDA(DomainAdaptationClassifier):
         n_iter: pseudo-label refinement rounds (the paper uses 10).
     """
 
-    def __init__(
-        self, base_estimator: Any = None, n_components: int = 30, mu: float = 1.0, n_iter: int = 10
-    ) -> None:
+    def __init__(self, base_estimator: Any = None, n_components: int = 30, mu: float = 1.0, n_iter: int = 10) -> None:
         self.base_estimator = base_estimator
         self.n_components = n_components
         self.mu = mu

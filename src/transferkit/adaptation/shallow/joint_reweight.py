@@ -12,6 +12,7 @@ from sklearn.preprocessing import StandardScaler
 
 from transferkit.adaptation._info import SHALLOW_METHODS, MethodInfo
 from transferkit.adaptation.shallow._base import DomainAdaptationClassifier, default_base_estimator
+from transferkit.adaptation.shallow.importance_weighting import clip_weights
 
 
 @SHALLOW_METHODS.register(
@@ -74,7 +75,5 @@ class JointReweight(DomainAdaptationClassifier):
         cv = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
         p = cross_val_predict(clf, Z, d, cv=cv, method="predict_proba")[: len(Xs), 1]
         p = np.clip(p, 1e-6, 1 - 1e-6)
-        w = p / (1 - p)
-        w = np.minimum(w / w.mean(), self.max_weight)
         self.target_class_prior_ = pt.mean(0)
-        return Xs, w / w.mean()
+        return Xs, clip_weights(p / (1 - p), self.max_weight)
