@@ -17,6 +17,7 @@ from transferkit.multitask.data import TaskData
 from transferkit.multitask.evaluate import compare_tasks
 from transferkit.multitask.loop import MultiTaskResult, predict_task, task_metrics, train_multitask
 from transferkit.multitask.model import HeadSpec, MultiTaskModel
+from transferkit.reports.run import new_results
 
 
 @dataclasses.dataclass
@@ -123,9 +124,20 @@ def run_multitask(
     scores, paired differences with 95% CIs, negative-transfer flags, Delta-m % per weighting),
     ``sections.multitask_metrics`` (the other metrics) and ``sections.curves``.
     """
-    from transferkit.reports.run import new_results
+
+    import torch
 
     cfg = config if isinstance(config, MultitaskConfig) else load_config(config)
+    threads = torch.get_num_threads()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    try:
+        return _run(cfg, on_step, accelerator)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run(cfg: MultitaskConfig, on_step: Callable[[str], None] | None, accelerator: Any) -> dict[str, Any]:
     say = on_step or (lambda m: None)
     t_start = time.perf_counter()
     datasets = load_task_data(cfg)

@@ -119,6 +119,7 @@ class MultitaskConfig:
     single_task: bool = True
     name: str = "multitask"
     data_root: str | None = None
+    threads: int | None = None
     progress: bool = False
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -171,6 +172,8 @@ class MultitaskConfig:
         bad = [m for m in self.report_metrics if m not in (*CLASS_METRICS, *REG_METRICS)]
         if bad:
             raise MultitaskConfigError(f"unknown report_metrics {bad}")
+        if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
+            raise MultitaskConfigError(f"threads must be an integer >= 1 or null, got {self.threads!r}")
         if not (0 < self.val_size < 1 and 0 < self.test_size < 1 and self.val_size + self.test_size < 1):
             raise MultitaskConfigError("val_size and test_size must be in (0, 1) with a sum below 1")
 
@@ -214,6 +217,7 @@ class MultitaskConfig:
             "val_size": self.val_size,
             "test_size": self.test_size,
             "single_task": self.single_task,
+            "threads": self.threads,
         }
 
 

@@ -123,6 +123,17 @@ def task_metrics(task: TaskData, out: np.ndarray) -> dict[str, float]:
     return regression_metrics(task.y[lab], out[lab])
 
 
+def validation_score(task: TaskData, out: np.ndarray, metric: str) -> float:
+    """One metric of one task on its labelled rows (accuracy and balanced accuracy computed directly)."""
+    lab = task.labelled
+    if task.kind == "classification" and metric in ("accuracy", "balanced_accuracy"):
+        y, pred = task.y[lab], out[lab].argmax(1)
+        if metric == "accuracy":
+            return float(np.mean(pred == y))
+        return float(np.mean([np.mean(pred[y == c] == c) for c in np.unique(y)]))
+    return task_metrics(task, out)[metric]
+
+
 def signed(metric: str, value: float) -> float:
     """A score where higher is better (lower-is-better metrics are negated)."""
     return value if HIGHER_IS_BETTER.get(metric, True) else -value
@@ -276,9 +287,9 @@ def train_multitask(
         }
         if val_tasks is not None:
             vals = {
-                t.name: task_metrics(t, predict_task(raw, t.name, t.x, config.eval_batch_size))[
-                    metric_of[t.name]
-                ]
+                t.name: validation_score(
+                    t, predict_task(raw, t.name, t.x, config.eval_batch_size), metric_of[t.name]
+                )
                 for t in val_tasks
             }
             logs["val"] = vals
