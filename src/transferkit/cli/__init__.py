@@ -12,6 +12,7 @@ from transferkit.cli import (  # noqa: E402,F401,I001  # noqa: E402,F401,I001
     demo_cmd,
     fit_cmd,  # noqa: E402,F401,I001
     info_cmds,
+    multitask_cmd,  # noqa: E402,F401,I001
     pretrain_cmd,  # noqa: E402,F401,I001
     rank_cmd,
     report_cmd,
