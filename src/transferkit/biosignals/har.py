@@ -47,14 +47,15 @@ class CrossSubjectConfig:
     norm: str = "channel"
     backbone: str = DEFAULT_BACKBONE
     source_epochs: int = 15
-    target_epochs: int = 30
-    patience: int = 10
+    target_epochs: int = 20
+    patience: int = 8
     finetune_lr: float = 1e-3
     scratch_lr: float = 3e-3
     batch_size: int = 16
     test_fraction: float = 0.3
     val_per_class: int = 5
     progress: bool = False
+    torch_threads: int | None = 1  # small nets: one thread per process is fastest on shared CPUs
 
     def __post_init__(self) -> None:
         if self.norm not in SIGNAL_NORMS:
@@ -63,7 +64,8 @@ class CrossSubjectConfig:
             raise DataError("need at least one source and one target subject")
         overlap = sorted(set(self.source_subjects) & set(self.target_subjects))
         if overlap:
-            raise DataError(f"subjects {overlap} are both source and target: held-out subjects must be unseen")
+            raise DataError(f"subjects {overlap} are both source and target: held-out subjects must be "
+                            "unseen")
         if not self.shots or min(self.shots) < 1:
             raise DataError("shots must be labelled windows per class, each >= 1")
         if self.seeds < 1:
@@ -87,11 +89,11 @@ def _accuracy(model: Any, ds: Dataset) -> float:
 
 def pretrain_source(source: Dataset, cfg: CrossSubjectConfig) -> tuple[Any, dict[str, Any]]:
     """Pre-train the backbone + head on the (normalised) source subjects; returns the model and a summary."""
+    import torch
+
     from transferkit.backbones import create_backbone
     from transferkit.data.splits import train_val_test_split
     from transferkit.training import TrainConfig, TransferModel, train
-
-    import torch
 
     parts = train_val_test_split(source, val_size=0.1, test_size=0.0, seed=0)
     torch.manual_seed(0)
@@ -100,11 +102,12 @@ def pretrain_source(source: Dataset, cfg: CrossSubjectConfig) -> tuple[Any, dict
     model = TransferModel(backbone, len(source.class_names or ()), class_names=source.class_names)
     res = train(model, parts.train, parts.val, TrainConfig(epochs=cfg.source_epochs, lr=2e-3, batch_size=64,
                                                            patience=5, seed=0, progress=cfg.progress))
-    return model, {"train_windows": len(parts.train), "val_windows": len(parts.val), "best_epoch": res.best_epoch,
-                   "val_accuracy": res.best_score, "seconds": res.seconds}
+    return model, {"train_windows": len(parts.train), "val_windows": len(parts.val),
+                   "best_epoch": res.best_epoch, "val_accuracy": res.best_score, "seconds": res.seconds}
 
 
-def _fit_target(cfg: CrossSubjectConfig, pre: Any, train_ds: Dataset, val_ds: Dataset, seed: int) -> tuple[Any, Any]:
+def _fit_target(cfg: CrossSubjectConfig, pre: Any, train_ds: Dataset, val_ds: Dataset,
+                seed: int) -> tuple[Any, Any]:
     """Fine-tune a copy of ``pre`` and train the same architecture from scratch; same data and epochs."""
     import torch
 
@@ -130,12 +133,24 @@ def run_cross_subject(data: Dataset, cfg: CrossSubjectConfig | None = None,
     Returns the ``biosignals`` results section: settings, the source model, per-subject rows and
     a summary per ``k`` (mean accuracy of each arm over subjects, verdict counts).
     """
-    from transferkit.evaluation import VERDICT_ADVICE, mean_ci, paired_difference
-
     cfg = cfg or CrossSubjectConfig()
     say = on_step or (lambda msg: None)
     if data.kind != "signal" or data.y is None:
         raise DataError(f"{data.name}: cross-subject transfer needs labelled signals (N, C, T)")
+    import torch
+
+    threads = torch.get_num_threads()
+    if cfg.torch_threads:
+        torch.set_num_threads(cfg.torch_threads)
+    try:
+        return _run(data, cfg, say)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run(data: Dataset, cfg: CrossSubjectConfig, say: Callable[[str], None]) -> dict[str, Any]:
+    from transferkit.evaluation import VERDICT_ADVICE, mean_ci, paired_difference
+
     t0 = time.perf_counter()
     src = normalize_dataset(_by_subject(data, cfg.source_subjects, "source"), cfg.norm)
     tgt = normalize_dataset(_by_subject(data, cfg.target_subjects, "target"), cfg.norm)
@@ -163,7 +178,8 @@ def run_cross_subject(data: Dataset, cfg: CrossSubjectConfig | None = None,
             per_subject.append({
                 "subject": int(subject), "k": int(k), "windows": len(sub),
                 **{arm: {"per_seed": v, "mean": float(np.mean(v))} for arm, v in a.items()},
-                "diff": {"mean": d.mean, "ci_low": d.ci_low, "ci_high": d.ci_high, "per_seed": list(d.per_seed)},
+                "diff": {"mean": d.mean, "ci_low": d.ci_low, "ci_high": d.ci_high,
+                         "per_seed": list(d.per_seed)},
                 "verdict": d.verdict,
                 "vs_source_only": {"mean": vs_src.mean, "ci_low": vs_src.ci_low, "ci_high": vs_src.ci_high,
                                    "verdict": vs_src.verdict},
@@ -192,7 +208,8 @@ def run_cross_subject(data: Dataset, cfg: CrossSubjectConfig | None = None,
         })
     return {
         "dataset": data.name,
-        "settings": {**asdict(cfg), "pretrain": {"val_size": 0.1, "lr": 2e-3, "batch_size": 64, "patience": 5},
+        "settings": {**asdict(cfg),
+                     "pretrain": {"val_size": 0.1, "lr": 2e-3, "batch_size": 64, "patience": 5},
                      "normalisation_note": "per subject, from that subject's own unlabelled windows "
                                            "(target test windows included, labels never used)"},
         "source": {"subjects": list(cfg.source_subjects), "windows": len(src), **src_info},

@@ -9,6 +9,8 @@ from __future__ import annotations
 # command modules: one import line each (they register on `app`)
 from transferkit.cli import (  # noqa: E402,F401,I001  # noqa: E402,F401,I001
     adapt_cmd,  # noqa: E402,F401,I001
+    agents_cmd,  # noqa: E402,F401,I001
+    biosignals_cmd,  # noqa: E402,F401,I001
     demo_cmd,
     fit_cmd,  # noqa: E402,F401,I001
     info_cmds,
