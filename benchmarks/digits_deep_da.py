@@ -74,6 +74,23 @@ def run_one(method: str, src: tuple, tgt_train_x: torch.Tensor, tgt_test: tuple,
     return {"method": method, "seed": seed, "target_test_accuracy": acc, "train_seconds": res.seconds}
 
 
+def print_table(rows: list[dict], methods: list[str], directions: list[str], steps: int) -> None:
+    """Mean +- std of target test accuracy over the seeds present, one line per method."""
+    seeds = sorted({r["seed"] for r in rows})
+    print(
+        f"\nTarget test accuracy, 16x16 (each set's digit box), LeNet, {steps} steps x 64, mean +- std over "
+        f"seeds {seeds}"
+    )
+    print(f"| method | {' | '.join(directions)} |")
+    print("|---|" + "---|" * len(directions))
+    for method in methods:
+        cells = []
+        for direction in directions:
+            accs = [r["target_test_accuracy"] for r in rows if r["method"] == method and r["direction"] == direction]
+            cells.append(f"{np.mean(accs):.3f} +- {np.std(accs):.3f} (n={len(accs)})" if accs else "-")
+        print(f"| {method} | {' | '.join(cells)} |")
+
+
 def main() -> None:
     """Run the table and print it."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -83,7 +100,14 @@ def main() -> None:
     ap.add_argument("--directions", nargs="+", default=["mnist->usps", "usps->mnist"])
     ap.add_argument("--data-root", default=None)
     ap.add_argument("--json", default=None, help="also write the per-run rows to this file")
+    ap.add_argument(
+        "--summarize", nargs="+", default=None, help="only print the table from --json files of earlier runs"
+    )
     args = ap.parse_args()
+    if args.summarize:
+        rows = [r for path in args.summarize for r in json.load(open(path, encoding="utf-8"))]
+        print_table(rows, args.methods, args.directions, args.steps)
+        return
     torch.set_num_threads(1)
     data = {(n, s): prepared(n, s, args.data_root) for n in ("mnist", "usps") for s in ("train", "test")}
     rows = []
@@ -110,18 +134,8 @@ def main() -> None:
                 if args.json:
                     with open(args.json, "w", encoding="utf-8") as f:
                         json.dump(rows, f, indent=1)
-    print(
-        f"\nTarget test accuracy, 16x16 (each set's digit box), LeNet, {args.steps} steps x 64, mean +- std over seeds "
-        f"{args.seeds} (total {time.time() - t0:.0f} s)"
-    )
-    print(f"| method | {' | '.join(args.directions)} |")
-    print("|---|" + "---|" * len(args.directions))
-    for method in args.methods:
-        cells = []
-        for direction in args.directions:
-            accs = [r["target_test_accuracy"] for r in rows if r["method"] == method and r["direction"] == direction]
-            cells.append(f"{np.mean(accs):.3f} +- {np.std(accs):.3f}")
-        print(f"| {method} | {' | '.join(cells)} |")
+    print(f"(total {time.time() - t0:.0f} s)")
+    print_table(rows, args.methods, args.directions, args.steps)
 
 
 if __name__ == "__main__":

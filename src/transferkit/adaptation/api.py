@@ -93,6 +93,8 @@ def _xy(data: Any, what: str, need_labels: bool) -> tuple[Any, np.ndarray | None
 
 
 def _is_deep(method: str, kind: str, backbone: Any) -> bool:
+    if method not in SHALLOW_METHODS or backbone is not None or kind != "table":
+        import transferkit.adaptation.deep  # noqa: F401  (registers the deep methods; needs torch)
     in_shallow, in_deep = method in SHALLOW_METHODS, method in DEEP_METHODS
     if not in_shallow and not in_deep:
         known = ", ".join(sorted(set(SHALLOW_METHODS.names()) | set(DEEP_METHODS.names())))
