@@ -201,7 +201,7 @@ def save_entry(
     """
     from safetensors.torch import save_file
 
-    from transferkit.reports.run import to_jsonable, versions
+    from transferkit.reports.run import to_jsonable
 
     folder = Path(folder)
     name = check_name(folder.name)
@@ -246,7 +246,7 @@ def save_entry(
         "objective": "unknown",
         "training": {},
         "metrics": {},
-        "versions": versions(),
+        "versions": library_versions(),
         "weights": {"file": WEIGHTS_FILE, "sha256": digest, "bytes": size},
         "backbone_fingerprint": backbone.fingerprint(),
     }
@@ -260,6 +260,20 @@ def save_entry(
     tmp_card.write_text(json.dumps(card, indent=2, allow_nan=False) + "\n", encoding="utf-8")
     tmp_card.replace(folder / CARD_FILE)
     return card
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of Python and the libraries that shape the weights (read from metadata, no imports)."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for pkg in ("transferkit", "torch", "numpy", "safetensors", "accelerate", "scikit-learn"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            continue
+    return out
 
 
 def _describe_head(head: nn.Module) -> dict[str, Any]:
@@ -520,6 +534,7 @@ __all__ = [
     "ZooBackbone",
     "builtin_zoo_dir",
     "find_entry",
+    "library_versions",
     "list_zoo",
     "load_entry",
     "load_zoo_model",

@@ -93,7 +93,7 @@ def linear_probe_metrics(
 
     from transferkit.features import extract_features
 
-    if train.y is None or test.y is None or train.task != "classification" or len(np.unique(train.y)) < 2:
+    if len(test) == 0 or len(train) < 2 or train.y is None or test.y is None or train.task != "classification" or len(np.unique(train.y)) < 2:
         return {}
     if len(train) > max_train:
         train = train.subset(

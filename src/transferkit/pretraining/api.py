@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from transferkit.backbones import Backbone, create_backbone
 from transferkit.backbones.zoo import check_name, save_entry
 from transferkit.data.dataset import Dataset
@@ -114,6 +116,7 @@ def pretrain(
         seed=seed,
         stratify=has_labels and ds.task == "classification",
     )
+    torch.manual_seed(seed)  # the initial weights are part of what the seed reproduces
     bb = create_backbone(backbone, data=ds) if isinstance(backbone, str) else backbone
     if bb.input_kind != ds.kind:
         raise DataError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from transferkit.backbones import Backbone
 from transferkit.data.dataset import Dataset
@@ -31,6 +32,7 @@ def supervised(
             f"supervised pre-training needs a labelled classification source; {train_ds.name!r} is not"
         )
     train_ds.require_labels(2)
+    torch.manual_seed(settings.seed + 1)  # the new head's initial weights
     model = TransferModel(backbone, len(train_ds.class_names), "linear", class_names=train_ds.class_names)
     resumed = resume and (checkpoint_dir / "state.json").exists()
     cfg = TrainConfig(
