@@ -346,19 +346,21 @@ def test_tiny_end_to_end_run_on_the_heart_disease_hospitals() -> None:
                 {"name": "cleveland", "data": "heart-disease:cleveland"},
                 {"name": "switzerland", "data": "heart-disease:switzerland", "budget": 0.5},
             ],
-            "weightings": ["equal", "pcgrad"],
+            "weightings": ["equal", "pcgrad", "cagrad", "gradnorm", "dwa", "uncertainty"],
             "metric": "balanced_accuracy",
             "class_weight": "balanced",
         }
     )
     res = run_multitask(cfg)
+    cfg_ws = [w.name for w in cfg.weightings]
     mt = res["sections"]["multitask"]
     assert res["command"] == "multitask" and mt["tasks"] == ["cleveland", "switzerland"]
-    assert mt["metric"] == "balanced_accuracy" and set(mt["delta_m"]) == {"equal", "pcgrad"}
+    assert mt["metric"] == "balanced_accuracy" and list(mt["delta_m"]) == cfg_ws
     for row in mt["rows"]:
         assert {"task", "single", "multi_equal", "multi_pcgrad", "diff_ci", "negative"} <= set(row)
         assert len(row["per_seed"]["single"]) == 2
-        for w in ("equal", "pcgrad"):
+        for w in cfg_ws:
+            assert all(np.isfinite(row["per_seed"][w]))
             lo, hi = row["diff_ci"][w]
             assert lo <= row["diff"][w] <= hi and isinstance(row["negative"][w], bool)
             assert 0.0 <= row[f"multi_{w}"] <= 1.0

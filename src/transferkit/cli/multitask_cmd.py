@@ -32,7 +32,7 @@ def multitask_table(section: dict[str, Any]) -> Table:
         for w in ws:
             lo, hi = row["diff_ci"][w]
             v = row["verdict"][w]
-            cell = f"{_fmt(row[f'multi_{w}'])}\n{row['diff'][w]:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+            cell = f"{_fmt(row[f'multi_{w}'])}\n{row['diff'][w]:+.3f} [{lo:+.2f}, {hi:+.2f}]"
             cells.append(f"[{_STYLE[v]}]{cell}[/]" if _STYLE[v] else cell)
         t.add_row(*cells)
     dm = section.get("delta_m", {})

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from transferkit.data import Dataset, label_budget, load_dataset, train_val_test_split
+from transferkit.data.splits import stratified_indices
 from transferkit.errors import DataError
 from transferkit.multitask.config import CLASS_METRICS, REG_METRICS, MultitaskConfig, TaskSpec, load_config
 from transferkit.multitask.data import TaskData
@@ -39,9 +40,7 @@ def task_metric(spec: TaskSpec, ds: Dataset, default: str) -> str:
     )
     allowed = CLASS_METRICS if ds.task == "classification" else REG_METRICS
     if metric not in allowed:
-        raise DataError(
-            f"task {spec.name!r} is {ds.task}; its metric must be one of {allowed}, got {metric!r}"
-        )
+        raise DataError(f"task {spec.name!r} is {ds.task}; its metric must be one of {allowed}, got {metric!r}")
     return metric
 
 
@@ -51,6 +50,10 @@ def load_task_data(cfg: MultitaskConfig) -> dict[str, Dataset]:
     for t in cfg.tasks:
         ds = load_dataset(t.data, cfg.data_root)
         ds.require_labels(2 if ds.task == "classification" else 1)
+        if t.max_rows is not None and len(ds) > t.max_rows:
+            strat = ds.y if ds.task == "classification" else None
+            keep, _ = stratified_indices(strat, len(ds), (t.max_rows / len(ds), 1 - t.max_rows / len(ds)), 0)
+            ds = ds.subset(keep, f"{ds.name}[{len(keep)} rows]")
         out[t.name] = ds
     return out
 
@@ -75,9 +78,7 @@ def split_tasks(cfg: MultitaskConfig, datasets: dict[str, Dataset], seed: int) -
     return SeedTasks(train, val, test, sets)
 
 
-def build_model(
-    cfg: MultitaskConfig, tasks: list[TaskData], train_sets: list[Dataset], seed: int
-) -> MultiTaskModel:
+def build_model(cfg: MultitaskConfig, tasks: list[TaskData], train_sets: list[Dataset], seed: int) -> MultiTaskModel:
     """A fresh shared trunk (seeded) with one head per task; input standardisation fitted on the
     training inputs of these tasks."""
     import torch
@@ -170,9 +171,7 @@ def _run(cfg: MultitaskConfig, on_step: Callable[[str], None] | None, accelerato
             say(f"seed {seed}: multi-task, weighting {w.label}")
             t0 = time.perf_counter()
             model = build_model(cfg, st.train, st.train_sets, seed)
-            res: MultiTaskResult = train_multitask(
-                model, st.train, st.val, w.create(), tcfg, metric_of, accelerator
-            )
+            res: MultiTaskResult = train_multitask(model, st.train, st.val, w.create(), tcfg, metric_of, accelerator)
             timing[w.label] += time.perf_counter() - t0
             for name, m in _score(model, st.test).items():
                 scores[w.label][name].append(m)
@@ -203,10 +202,7 @@ def _run(cfg: MultitaskConfig, on_step: Callable[[str], None] | None, accelerato
             "rows": [
                 {
                     "task": n,
-                    **{
-                        f"multi_{a}": float(np.mean([s[metric_of[n]] for s in scores[a][n]]))
-                        for a in multi_arms
-                    },
+                    **{f"multi_{a}": float(np.mean([s[metric_of[n]] for s in scores[a][n]])) for a in multi_arms},
                 }
                 for n in names
             ],

@@ -16,7 +16,7 @@ A config file::
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,8 @@ class TaskSpec:
 
     ``budget`` keeps labels of ``k`` training rows per class (int), a fraction (float), or ``all``;
     the other training rows become unlabelled (masked out of the loss). ``metric`` defaults to
-    the run's ``metric`` (classification) or ``rmse`` (regression).
+    the run's ``metric`` (classification) or ``rmse`` (regression). ``max_rows`` keeps a fixed
+    stratified random subset (seed 0) of a large data set before the per-seed splits.
     """
 
     name: str
@@ -46,6 +47,7 @@ class TaskSpec:
     head: str = "linear"
     budget: int | float | str = "all"
     metric: str | None = None
+    max_rows: int | None = None
 
     def __post_init__(self) -> None:
         import re
@@ -54,9 +56,7 @@ class TaskSpec:
         if not isinstance(self.name, str) or not re.match(r"^[A-Za-z0-9_-]+$", self.name):
             raise MultitaskConfigError(f"task name {self.name!r}: use letters, digits, '-' and '_' only")
         if not isinstance(self.data, str) or not self.data.strip():
-            raise MultitaskConfigError(
-                f"{where}: 'data' must be a data spec such as heart-disease:va or a file path"
-            )
+            raise MultitaskConfigError(f"{where}: 'data' must be a data spec such as heart-disease:va or a file path")
         if self.head not in ("linear", "mlp"):
             raise MultitaskConfigError(f"{where}: head must be 'linear' or 'mlp', got {self.head!r}")
         b = self.budget
@@ -67,9 +67,10 @@ class TaskSpec:
         )
         if not ok:
             raise MultitaskConfigError(
-                f"{where}: budget must be 'all', labels per class (int >= 1) or a fraction "
-                f"in (0, 1], got {b!r}"
+                f"{where}: budget must be 'all', labels per class (int >= 1) or a fraction in (0, 1], got {b!r}"
             )
+        if self.max_rows is not None and (not isinstance(self.max_rows, int) or self.max_rows < 10):
+            raise MultitaskConfigError(f"{where}: max_rows must be an integer >= 10 or null, got {self.max_rows!r}")
         if self.metric is not None and self.metric not in (*CLASS_METRICS, *REG_METRICS):
             raise MultitaskConfigError(
                 f"{where}: unknown metric {self.metric!r}; use one of {(*CLASS_METRICS, *REG_METRICS)}"
@@ -121,7 +122,6 @@ class MultitaskConfig:
     data_root: str | None = None
     threads: int | None = None
     progress: bool = False
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         from transferkit.multitask.weightings import WEIGHTINGS
@@ -142,9 +142,7 @@ class MultitaskConfig:
             raise MultitaskConfigError(f"weightings are listed twice: {labels}")
         for w in self.weightings:
             if w.name not in WEIGHTINGS:
-                raise MultitaskConfigError(
-                    f"unknown weighting {w.name!r}; known: {', '.join(WEIGHTINGS.names())}"
-                )
+                raise MultitaskConfigError(f"unknown weighting {w.name!r}; known: {', '.join(WEIGHTINGS.names())}")
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise MultitaskConfigError(f"seeds must be distinct integers, got {list(self.seeds)}")
         if self.single_task and len(self.seeds) < 2:
@@ -166,9 +164,7 @@ class MultitaskConfig:
         if self.class_weight not in (None, "balanced"):
             raise MultitaskConfigError("class_weight must be null or 'balanced'")
         if self.metric not in (*CLASS_METRICS, *REG_METRICS):
-            raise MultitaskConfigError(
-                f"metric must be one of {(*CLASS_METRICS, *REG_METRICS)}, got {self.metric!r}"
-            )
+            raise MultitaskConfigError(f"metric must be one of {(*CLASS_METRICS, *REG_METRICS)}, got {self.metric!r}")
         bad = [m for m in self.report_metrics if m not in (*CLASS_METRICS, *REG_METRICS)]
         if bad:
             raise MultitaskConfigError(f"unknown report_metrics {bad}")
@@ -221,7 +217,7 @@ class MultitaskConfig:
         }
 
 
-_TOP_KEYS = {f.name for f in fields(MultitaskConfig)} - {"extra", "progress"}
+_TOP_KEYS = {f.name for f in fields(MultitaskConfig)} - {"progress"}
 _TASK_KEYS = {f.name for f in fields(TaskSpec)}
 
 
@@ -238,9 +234,7 @@ def _weighting(entry: Any, i: int) -> WeightingSpec:
 
 def _task(entry: Any, i: int, base_dir: Path | None) -> TaskSpec:
     if not isinstance(entry, Mapping):
-        raise MultitaskConfigError(
-            f"tasks[{i}]: expected a mapping with at least 'name' and 'data', got {entry!r}"
-        )
+        raise MultitaskConfigError(f"tasks[{i}]: expected a mapping with at least 'name' and 'data', got {entry!r}")
     unknown = sorted(set(entry) - _TASK_KEYS)
     if unknown:
         raise MultitaskConfigError(f"tasks[{i}]: unknown key(s) {unknown}; allowed: {sorted(_TASK_KEYS)}")
@@ -250,25 +244,16 @@ def _task(entry: Any, i: int, base_dir: Path | None) -> TaskSpec:
     d = dict(entry)
     d["name"] = str(d["name"])
     data = str(d["data"])
-    if (
-        base_dir is not None
-        and not is_named(data)
-        and not Path(data).is_absolute()
-        and (base_dir / data).exists()
-    ):
+    if base_dir is not None and not is_named(data) and not Path(data).is_absolute() and (base_dir / data).exists():
         data = str(base_dir / data)
     d["data"] = data
     return TaskSpec(**d)
 
 
-def config_from_dict(
-    d: Mapping[str, Any], base_dir: str | Path | None = None, **overrides: Any
-) -> MultitaskConfig:
+def config_from_dict(d: Mapping[str, Any], base_dir: str | Path | None = None, **overrides: Any) -> MultitaskConfig:
     """A validated :class:`MultitaskConfig` from plain data (as read from YAML); ``overrides`` win."""
     if not isinstance(d, Mapping):
-        raise MultitaskConfigError(
-            f"a multi-task config must be a mapping of settings, got {type(d).__name__}"
-        )
+        raise MultitaskConfigError(f"a multi-task config must be a mapping of settings, got {type(d).__name__}")
     d = {**d, **{k: v for k, v in overrides.items() if v is not None}}
     unknown = sorted(set(d) - _TOP_KEYS)
     if unknown:

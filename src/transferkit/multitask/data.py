@@ -53,9 +53,7 @@ class TaskData:
             if not np.issubdtype(self.x.dtype, np.number):
                 raise DataError(f"task {self.name!r}: inputs must be numeric, got {self.x.dtype}")
             if not np.all(np.isfinite(self.x)):
-                raise DataError(
-                    f"task {self.name!r}: inputs contain NaN or infinity; impute or drop those rows"
-                )
+                raise DataError(f"task {self.name!r}: inputs contain NaN or infinity; impute or drop those rows")
         if self.kind == "classification":
             if np.issubdtype(y.dtype, np.floating):
                 if np.any(np.isfinite(y) & (y != np.round(y))):
@@ -64,9 +62,7 @@ class TaskData:
             y = y.astype(np.int64)
             if np.any(y < -1):
                 raise DataError(f"task {self.name!r}: class indices must be >= 0 (or -1 for a missing label)")
-            k = self.num_outputs or (
-                len(self.class_names) if self.class_names else int(y.max(initial=-1)) + 1
-            )
+            k = self.num_outputs or (len(self.class_names) if self.class_names else int(y.max(initial=-1)) + 1)
             if y.size and y.max() >= k:
                 raise DataError(f"task {self.name!r}: labels go up to {y.max()} but the task has {k} classes")
             self.num_outputs = int(k)

@@ -25,14 +25,10 @@ DELTA_M_NOTE = (
 )
 
 
-def delta_m(
-    multi: Mapping[str, float], single: Mapping[str, float], higher_is_better: Mapping[str, bool]
-) -> float:
+def delta_m(multi: Mapping[str, float], single: Mapping[str, float], higher_is_better: Mapping[str, bool]) -> float:
     """Average relative change Delta-m % of a multi-task model vs the single-task models (lower is better)."""
     if set(multi) != set(single):
-        raise DataError(
-            f"delta_m needs the same tasks on both sides, got {sorted(multi)} and {sorted(single)}"
-        )
+        raise DataError(f"delta_m needs the same tasks on both sides, got {sorted(multi)} and {sorted(single)}")
     if not multi:
         raise DataError("delta_m needs at least one task")
     terms = []
@@ -75,9 +71,7 @@ def compare_tasks(
     n_seeds = {len(v) for v in single.values()}
     for w, scores in multi.items():
         if set(scores) != set(tasks):
-            raise DataError(
-                f"weighting {w!r} has scores for {sorted(scores)} but the tasks are {sorted(tasks)}"
-            )
+            raise DataError(f"weighting {w!r} has scores for {sorted(scores)} but the tasks are {sorted(tasks)}")
         n_seeds |= {len(v) for v in scores.values()}
     if len(n_seeds) != 1:
         raise DataError(f"every task and arm needs the same number of seeds, got {sorted(n_seeds)}")

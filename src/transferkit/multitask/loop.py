@@ -5,6 +5,9 @@ Read it top to bottom: seed -> optimiser over the model (and the weighting's own
 rows of every task), per-task masked losses, the weighting fills the gradients, clip, step ->
 validate every task, the mean task score picks the best epoch, early stopping. The test split
 never enters this file.
+
+Gradient methods (GradNorm, PCGrad, CAGrad) call ``torch.autograd.grad`` per task on the unwrapped
+model: run them in one process (CPU or one GPU); fp16 loss scaling is not supported (bf16 is).
 """
 
 from __future__ import annotations
@@ -64,8 +67,7 @@ class MultiTaskTrainConfig:
             raise DataError("class_weight must be None or 'balanced'")
         if self.mixed_precision not in ("auto", "no", "bf16"):
             raise DataError(
-                "mixed_precision must be auto, no or bf16 (fp16 loss scaling does not mix with "
-                "per-task gradients)"
+                "mixed_precision must be auto, no or bf16 (fp16 loss scaling does not mix with per-task gradients)"
             )
 
 
@@ -91,9 +93,7 @@ class MultiTaskResult:
         return out
 
 
-def task_loss(
-    out: torch.Tensor, y: torch.Tensor, kind: str, class_weight: torch.Tensor | None = None
-) -> torch.Tensor:
+def task_loss(out: torch.Tensor, y: torch.Tensor, kind: str, class_weight: torch.Tensor | None = None) -> torch.Tensor:
     """Mean loss over the labelled rows (missing labels: -1 classes, NaN targets are masked out).
 
     Cross-entropy for classification (optionally class-weighted), squared error for regression.
@@ -212,9 +212,7 @@ def train_multitask(
     device = accelerator.device
     model.to(device)
     weighting.setup(model, names)
-    groups = [
-        {"params": [p for p in model.parameters() if p.requires_grad], "weight_decay": config.weight_decay}
-    ]
+    groups = [{"params": [p for p in model.parameters() if p.requires_grad], "weight_decay": config.weight_decay}]
     if weighting.parameters():
         groups.append({"params": weighting.parameters(), "weight_decay": 0.0})
     optimizer = torch.optim.AdamW(groups, lr=config.lr)
@@ -261,11 +259,7 @@ def train_multitask(
                     ]
                 )
             if not torch.isfinite(losses).all():
-                bad = [
-                    k
-                    for k, v in zip(names, losses.detach().cpu().tolist(), strict=True)
-                    if not math.isfinite(v)
-                ]
+                bad = [k for k, v in zip(names, losses.detach().cpu().tolist(), strict=True) if not math.isfinite(v)]
                 raise DataError(
                     f"training loss is not finite for task(s) {bad} at epoch {epoch + 1}: lower lr, "
                     "check the targets' scale"
@@ -287,9 +281,7 @@ def train_multitask(
         }
         if val_tasks is not None:
             vals = {
-                t.name: validation_score(
-                    t, predict_task(raw, t.name, t.x, config.eval_batch_size), metric_of[t.name]
-                )
+                t.name: validation_score(t, predict_task(raw, t.name, t.x, config.eval_batch_size), metric_of[t.name])
                 for t in val_tasks
             }
             logs["val"] = vals

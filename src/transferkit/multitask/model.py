@@ -54,9 +54,7 @@ class MultiTaskModel(nn.Module):
             raise DataError(f"task names must be unique, got {names}")
         self.trunk = trunk
         self.specs: dict[str, HeadSpec] = {h.name: h for h in heads}
-        self.heads = nn.ModuleDict(
-            {h.name: make_head(trunk.num_features, h.num_outputs, h.head) for h in heads}
-        )
+        self.heads = nn.ModuleDict({h.name: make_head(trunk.num_features, h.num_outputs, h.head) for h in heads})
 
     @property
     def task_names(self) -> tuple[str, ...]:
@@ -77,10 +75,7 @@ class MultiTaskModel(nn.Module):
         """
         names = list(inputs)
         batches = [inputs[n] for n in names]
-        same = (
-            all(isinstance(b, torch.Tensor) for b in batches)
-            and len({tuple(b.shape[1:]) for b in batches}) == 1
-        )
+        same = all(isinstance(b, torch.Tensor) for b in batches) and len({tuple(b.shape[1:]) for b in batches}) == 1
         if same and len(names) > 1:
             feats = self.trunk.forward_features(torch.cat(batches))
             parts = torch.split(feats, [b.shape[0] for b in batches])

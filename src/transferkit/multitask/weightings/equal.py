@@ -10,9 +10,7 @@ from transferkit.multitask.weightings._base import WEIGHTINGS, Weighting, Weight
 @WEIGHTINGS.register(
     "equal",
     aliases=("ls", "ew"),
-    info=WeightingInfo(
-        "loss", "sum of the task losses, every weight 1 (the baseline to beat)", "linear scalarisation"
-    ),
+    info=WeightingInfo("loss", "sum of the task losses, every weight 1 (the baseline to beat)", "linear scalarisation"),
 )
 class Equal(Weighting):
     """``L = sum_k L_k``."""
