@@ -298,6 +298,7 @@ _GOOD = {
         ({"tasks": [{"name": "a", "data": "d"}, {"name": "a", "data": "d"}]}, "unique"),
         ({"tasks": [{"name": "a b", "data": "d"}, {"name": "c", "data": "d"}]}, "letters, digits"),
         ({"tasks": [{"name": "a", "data": "d", "budget": 0}, {"name": "b", "data": "d"}]}, "budget must be"),
+        ({"tasks": [{"name": "a", "data": "d", "max_rows": 5}, {"name": "b", "data": "d"}]}, "max_rows must be"),
         ({"weightings": ["equal", "magic"]}, "unknown weighting 'magic'; known: cagrad"),
         ({"weightings": ["equal", "equal"]}, "listed twice"),
         ({"seeds": 1}, "at least 2 seeds"),
