@@ -72,12 +72,12 @@ def _budget_label(budget: Any) -> str:
 
 
 def default_metric(data: Dataset) -> str:
-    """``rmse`` for regression; ``macro_f1`` when the smallest class is under half the largest; else ``accuracy``."""
+    """``rmse`` for regression; ``macro_f1`` when the smallest class is under 30% of the largest; else ``accuracy``."""
     if data.task == "regression":
         return "rmse"
     counts = np.bincount(data.y, minlength=max(data.num_classes, 1))
     counts = counts[counts > 0]
-    return "macro_f1" if counts.min() < 0.5 * counts.max() else "accuracy"
+    return "macro_f1" if counts.min() < 0.3 * counts.max() else "accuracy"
 
 
 def _select_metric(metric: str, task: str) -> str:

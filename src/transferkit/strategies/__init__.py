@@ -54,8 +54,8 @@ def list_strategies() -> list[dict[str, Any]]:
 
 
 __all__ = [
-    "LPFT",
     "L2SP",
+    "LPFT",
     "STRATEGIES",
     "Auto",
     "DiscriminativeLR",

@@ -1,0 +1,122 @@
+"""compare / label_efficiency: paired seeds, JSON sections, verdicts, and no selection on the test split."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from test_strategies import SPEC, images
+
+from transferkit.backbones import create_backbone
+from transferkit.data import Dataset, TransferTask
+from transferkit.evaluation.compare import compare, default_metric, pretrain_source, time_to_reach
+from transferkit.evaluation.label_efficiency import label_efficiency
+from transferkit.reports.run import new_results, to_jsonable, write_results
+from transferkit.training import TrainConfig, TransferModel
+
+CFG = TrainConfig(epochs=4, batch_size=16, patience=None, progress=False)
+COMPARISON_KEYS = {"metric", "higher_is_better", "seeds", "budget", "transfer", "scratch", "others", "diff", "verdict",
+                   "advice", "metrics", "time_to_scratch_best"}
+
+
+@pytest.fixture(scope="module")
+def source_model() -> TransferModel:
+    """A small CNN pre-trained on the same three-class image task (same label set as the target)."""
+    model, _ = pretrain_source(images(150, 5), SPEC, TrainConfig(epochs=6, lr=3e-3, batch_size=32, progress=False))
+    return model
+
+
+def task(seed: int = 0) -> TransferTask:
+    return TransferTask(target=images(150, 10 + seed), target_test=images(90, 99), seed=0)
+
+
+def test_compare_section_has_the_report_keys_and_is_json(source_model: TransferModel, tmp_path) -> None:
+    comp = compare(task(), source_model, "linear_probe", seeds=3, budget=5, config=CFG, others=["finetune"])
+    sec = comp.section()
+    assert COMPARISON_KEYS <= set(sec)
+    assert sec["seeds"] == [0, 1, 2] and len(sec["transfer"]["per_seed"]) == 3 == len(sec["scratch"]["per_seed"])
+    d = sec["diff"]
+    assert d["per_seed"] == pytest.approx(np.subtract(sec["transfer"]["per_seed"], sec["scratch"]["per_seed"]).tolist())
+    assert d["ci_low"] <= d["mean"] <= d["ci_high"]
+    expected = "positive" if d["ci_low"] > 0 else "negative" if d["ci_high"] < 0 else "inconclusive"
+    assert sec["verdict"] == expected and sec["advice"]
+    assert set(sec["metrics"]) >= {"accuracy", "balanced_accuracy", "macro_f1", "auroc"}
+    assert set(sec["metrics"]["accuracy"]) == {"transfer", "scratch", "finetune", "source_only"}
+    assert "finetune" in sec["others"]
+    # same label set: the source model itself is reported as a zero-label baseline
+    assert sec["source_only"]["name"].startswith("source model")
+    assert {"transfer", "scratch", "scratch_best_val"} <= set(sec["time_to_scratch_best"][0])
+    res = new_results("fit")
+    res["sections"].update({"comparison": sec, "curves": comp.curves, "confusion_matrix": comp.confusion_matrix})
+    json.loads((write_results(tmp_path, res)).read_text())
+    assert np.sum(comp.confusion_matrix["matrix"]) == 90
+
+
+def test_test_split_labels_never_influence_selection(source_model: TransferModel) -> None:
+    """Shuffling the test labels changes the test scores but not one validation number or choice."""
+    t1 = task()
+    t2 = task()
+    rng = np.random.default_rng(0)
+    t2.target_splits.test.y = rng.permutation(t2.target_splits.test.y)
+    cands = [("linear_probe", {}, None), ("finetune", {}, 3e-3)]
+    from transferkit.strategies import Auto
+
+    a = compare(t1, source_model, Auto(cands), seeds=2, budget=5, config=CFG)
+    b = compare(t2, source_model, Auto(cands), seeds=2, budget=5, config=CFG)
+    assert a.strategy["trials"] == b.strategy["trials"]
+    assert a.time_to_scratch_best == b.time_to_scratch_best
+    assert a.curves == b.curves
+    assert a.transfer["per_seed"] != b.transfer["per_seed"]
+
+
+def test_planted_negative_transfer_is_called_negative() -> None:
+    """A source model whose features are dead (constant): its probe is at chance, scratch learns."""
+    torch.manual_seed(0)
+    bb = create_backbone(SPEC)
+    with torch.no_grad():
+        last = bb.block3[-2]
+        last.weight.zero_()
+        last.bias.fill_(-1.0)  # ReLU output is 0 for every input
+    comp = compare(task(), bb, "linear_probe", seeds=4, budget=10,
+                   config=TrainConfig(epochs=15, batch_size=16, patience=None, progress=False), scratch_lr=1e-2)
+    assert comp.verdict == "negative", comp.section()
+    assert "Negative transfer" in comp.advice and "Next:" in comp.advice
+
+
+def test_label_efficiency_names_the_crossover(source_model: TransferModel) -> None:
+    le = label_efficiency(task(), source_model, "linear_probe", budgets=[3, "all"], seeds=2, config=CFG)
+    sec = le.section()
+    assert sec["budgets"] == [3, "all"] and len(sec["transfer"]["mean"]) == 2 and len(sec["verdicts"]) == 2
+    assert {"metric", "diff", "scratch", "crossover", "summary"} <= set(sec)
+    first_bad = next((b for b, v in zip(sec["budgets"], sec["verdicts"], strict=True) if v != "positive"), None)
+    assert sec["crossover"] == first_bad == le.crossover
+    json.dumps(to_jsonable(sec))
+
+
+def test_regression_metrics_and_helpers() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 4)).astype(np.float32)
+    y = (x[:, 0] * 2 + 0.1 * rng.normal(size=120)).astype(np.float32)
+    ds = Dataset(x=x, y=y, kind="table", task="regression")
+    src, _ = pretrain_source(ds, "tabmlp?hidden=16", TrainConfig(epochs=3, progress=False))
+    comp = compare(TransferTask(target=ds), src.backbone, "finetune", seeds=2, budget="all",
+                   config=TrainConfig(epochs=3, batch_size=16, progress=False))
+    assert comp.metric == "rmse" and comp.higher_is_better is False
+    assert set(comp.metrics) == {"mae", "rmse", "r2"} and comp.confusion_matrix is None
+    assert default_metric(ds) == "rmse"
+    imb = Dataset(x=x, y=(np.arange(120) % 10 == 0).astype(np.int64), kind="table", class_names=("a", "b"))
+    assert default_metric(imb) == "macro_f1"
+    hist = [{"epoch": 1.0, "val_score": 0.5, "seconds": 1.0}, {"epoch": 2.0, "val_score": 0.9, "seconds": 2.0}]
+    assert time_to_reach(hist, 0.8) == {"epochs": 2.0, "seconds": 2.0}
+    assert time_to_reach(hist, 0.95) == {"epochs": None, "seconds": None}
+
+
+def test_bad_inputs_get_clear_errors(source_model: TransferModel) -> None:
+    with pytest.raises(ValueError, match="unknown metric"):
+        compare(task(), source_model, "linear_probe", seeds=2, budget=3, metric="acc", config=CFG)
+    with pytest.raises(ValueError, match="at least one seed"):
+        compare(task(), source_model, "linear_probe", seeds=0, budget=3, config=CFG)
+    with pytest.raises(ValueError, match="unknown strategy"):
+        compare(task(), source_model, "nope", seeds=2, budget=3, config=CFG)

@@ -1,0 +1,52 @@
+"""``transferkit fit``: run folder with results.json, the tables, and a clear error without pre-trained weights."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("typer")
+from typer.testing import CliRunner  # noqa: E402
+
+from transferkit.cli import app  # noqa: E402
+
+runner = CliRunner()
+FAST = ["--backbone", "tabmlp?hidden=16", "--budgets", "5,all", "--seeds", "2", "--epochs", "3", "--source-epochs",
+        "2", "--quiet"]
+
+
+def test_fit_writes_results_with_comparison_and_label_efficiency(tmp_path: Path) -> None:
+    r = runner.invoke(app, ["fit", "--target", "breast-cancer", "--source", "breast-cancer", "--strategy",
+                            "linear_probe", "--others", "finetune", "--runs", str(tmp_path), *FAST])
+    assert r.exit_code == 0, r.output
+    (run,) = list(tmp_path.iterdir())
+    res = json.loads((run / "results.json").read_text())
+    assert res["command"] == "fit" and res["seeds"] == [0, 1]
+    sec = res["sections"]
+    comp = sec["comparison"]
+    assert comp["budget"] == 5 and comp["verdict"] in ("positive", "inconclusive", "negative")
+    assert {"transfer", "scratch", "diff", "advice", "metrics", "time_to_scratch_best", "source_only"} <= set(comp)
+    assert sec["label_efficiency"]["budgets"] == [5, "all"]
+    assert "curves" in sec and len(sec["confusion_matrix"]["matrix"]) == 2
+    assert res["models"]["pretrained_on_source"]["source_val_accuracy"] > 0.5
+    assert "Label efficiency" in r.output and "Verdict at 5 labels per class" in r.output
+
+
+def test_fit_without_pretrained_weights_says_what_is_needed(tmp_path: Path) -> None:
+    r = runner.invoke(app, ["fit", "--target", "breast-cancer", "--runs", str(tmp_path), *FAST])
+    assert r.exit_code == 2
+    text = " ".join(r.output.split())
+    assert "pre-trained backbone is needed" in text and "--source" in text and "zoo:" in text
+    assert not any(tmp_path.iterdir())
+
+
+def test_fit_rejects_unknown_strategy_and_budget(tmp_path: Path) -> None:
+    r = runner.invoke(app, ["fit", "--target", "breast-cancer", "--source", "breast-cancer", "--strategy", "magic",
+                            "--runs", str(tmp_path), *FAST])
+    assert r.exit_code == 2 and "unknown strategy" in r.output
+    bad = [a if a != "5,all" else "five" for a in FAST]
+    r = runner.invoke(app, ["fit", "--target", "breast-cancer", "--source", "breast-cancer", "--runs", str(tmp_path),
+                            *bad])
+    assert r.exit_code == 2 and "label budget" in r.output

@@ -1,0 +1,240 @@
+"""Contract tests for every registered strategy, plus each strategy's own promise."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+from transferkit.backbones import create_backbone
+from transferkit.data import Dataset
+from transferkit.errors import BackboneError
+from transferkit.strategies import (
+    L2SP,
+    STRATEGIES,
+    DiscriminativeLR,
+    FineTune,
+    GradualUnfreeze,
+    LinearProbe,
+    LoRA,
+    Scratch,
+    get_strategy,
+    reinitialize,
+)
+from transferkit.training import TrainConfig, TransferModel, apply_batchnorm_policy, predict, train
+
+SPEC = "smallcnn?image_size=8&width=4&num_features=8"
+
+
+def images(n: int = 60, seed: int = 0) -> Dataset:
+    """Three classes of 8x8 images: bright top, bottom or left half, plus noise."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 3
+    x = rng.uniform(0, 0.3, size=(n, 1, 8, 8)).astype(np.float32)
+    for i, c in enumerate(y):
+        if c == 0:
+            x[i, 0, :4] += 0.7
+        elif c == 1:
+            x[i, 0, 4:] += 0.7
+        else:
+            x[i, 0, :, :4] += 0.7
+    return Dataset(x=np.clip(x, 0, 1), y=y.astype(np.int64), kind="image", class_names=("top", "bottom", "left"))
+
+
+def model() -> TransferModel:
+    torch.manual_seed(0)
+    return TransferModel(create_backbone(SPEC), 3, class_names=("top", "bottom", "left"))
+
+
+def bn_stats(m: torch.nn.Module) -> list[torch.Tensor]:
+    return [b.running_mean.clone() for b in m.modules() if isinstance(b, torch.nn.BatchNorm2d)]
+
+
+def test_registry_has_every_strategy_by_name_and_alias() -> None:
+    expected = {"linear_probe", "finetune", "gradual_unfreeze", "discriminative_lr", "lp_ft", "l2sp", "lora", "scratch",
+                "auto"}
+    assert expected <= set(STRATEGIES.names())
+    assert isinstance(get_strategy("layer_decay", decay=0.5), DiscriminativeLR)
+    obj = FineTune(freeze=1)
+    assert get_strategy(obj) is obj
+    with pytest.raises(ValueError, match="unknown strategy"):
+        get_strategy("fine_tuning_typo")
+    with pytest.raises(TypeError, match="not a strategy"):
+        get_strategy(42)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", STRATEGIES.names())
+def test_param_groups_cover_trainable_parameters_exactly_once(name: str) -> None:
+    m = model()
+    strat = get_strategy(name)
+    if STRATEGIES.info(name).transformer_only:
+        with pytest.raises(BackboneError, match="transformer"):
+            strat.setup(m)
+        return
+    strat.setup(m)
+    groups = strat.param_groups(m, 1e-3, 1e-4)
+    ids = [id(p) for g in groups for p in g["params"]]
+    assert len(ids) == len(set(ids)), "a parameter appears in two optimiser groups"
+    trainable = {id(p) for p in m.parameters() if p.requires_grad}
+    assert trainable <= set(ids), "a trainable parameter is in no optimiser group"
+    assert all(g["lr"] > 0 for g in groups)
+
+
+def test_frozen_batchnorm_keeps_its_running_statistics() -> None:
+    m = model()
+    before = bn_stats(m.backbone.block1)
+    before_free = bn_stats(m.backbone.block3)
+    train(m, images(), None, TrainConfig(epochs=2, batch_size=16, progress=False), FineTune(freeze=1))
+    assert all(torch.equal(a, b) for a, b in zip(before, bn_stats(m.backbone.block1), strict=True))
+    assert not all(torch.equal(a, b) for a, b in zip(before_free, bn_stats(m.backbone.block3), strict=True))
+    # the same policy holds for everything frozen by a strategy during gradual unfreezing
+    g = model()
+    GradualUnfreeze().setup(g)
+    g.train()
+    apply_batchnorm_policy(g)
+    assert all(not b.training for b in g.backbone.modules() if isinstance(b, torch.nn.BatchNorm2d))
+
+
+def test_freeze_spec_by_name_and_bad_names() -> None:
+    m = model()
+    FineTune(freeze=["backbone.block2"]).setup(m)
+    assert not any(p.requires_grad for p in m.backbone.block2.parameters())
+    assert all(p.requires_grad for p in m.backbone.block1.parameters())
+    FineTune(freeze="backbone").setup(m)
+    assert not any(p.requires_grad for p in m.backbone.parameters()) and all(p.requires_grad for p in m.head.parameters())
+    with pytest.raises(ValueError, match="unknown module names"):
+        FineTune(freeze=["backbone.nope"]).setup(m)
+    with pytest.raises(ValueError, match="layer groups"):
+        FineTune(freeze=7).setup(m)
+
+
+def test_gradual_unfreezing_goes_from_the_top_down() -> None:
+    m = model()
+    s = GradualUnfreeze(epochs_per_stage=2)
+    s.setup(m)
+    groups = m.backbone.layer_groups()
+    seen = []
+    for epoch in range(8):
+        s.on_epoch_start(epoch, m)
+        seen.append(tuple(i for i, g in enumerate(groups) if all(p.requires_grad for p in g.parameters())))
+        assert all(p.requires_grad for p in m.head.parameters())
+        frozen = [i for i, g in enumerate(groups) if not any(p.requires_grad for p in g.parameters())]
+        assert sorted(frozen + list(seen[-1])) == [0, 1, 2]
+    assert seen == [(), (), (2,), (2,), (1, 2), (1, 2), (0, 1, 2), (0, 1, 2)]
+
+
+def test_l2sp_penalty_is_zero_at_start_and_grows_with_distance() -> None:
+    m = model()
+    s = L2SP(alpha=0.1)
+    s.setup(m)
+    assert float(s.penalty()) == 0.0
+    p = next(m.backbone.parameters())
+    with torch.no_grad():
+        p.add_(0.1)
+    small = float(s.penalty())
+    with torch.no_grad():
+        p.add_(0.1)
+    assert small > 0 and float(s.penalty()) == pytest.approx(4 * small, rel=1e-4)
+    assert float(s.regularizer(m)) == pytest.approx(0.05 * float(s.penalty()), rel=1e-5)
+    # and training moves the weights, so the penalty is positive afterwards
+    s2 = L2SP(alpha=0.01)
+    m2 = model()
+    train(m2, images(), None, TrainConfig(epochs=1, batch_size=16, progress=False), s2)
+    assert float(s2.penalty()) > 0
+
+
+def test_discriminative_learning_rates_decrease_toward_the_input() -> None:
+    m = model()
+    groups = DiscriminativeLR(decay=0.5).param_groups(m, 1.0, 0.0)
+    lrs = [g["lr"] for g in groups]
+    assert [g["name"] for g in groups][-1] == "head" and lrs[-1] == 1.0
+    assert all(a < b for a, b in zip(lrs, lrs[1:], strict=False))
+    assert lrs == pytest.approx([0.125, 0.25, 0.5, 1.0])
+    flat = [g["lr"] for g in DiscriminativeLR(decay=1.0).param_groups(m, 0.1, 0.0)]
+    assert flat == pytest.approx([0.1] * 4)
+
+
+def test_scratch_reinitialises_weights_and_batchnorm() -> None:
+    m = model()
+    train(m, images(), None, TrainConfig(epochs=1, batch_size=16, progress=False))
+    w0 = m.backbone.block1[0].weight.detach().clone()
+    assert any(float(b.abs().sum()) > 0 for b in bn_stats(m))
+    reinitialize(m, seed=1)
+    assert not torch.equal(w0, m.backbone.block1[0].weight)
+    assert all(float(b.abs().sum()) == 0 for b in bn_stats(m))
+    s = Scratch()
+    assert s.default_lr(m) > FineTune().default_lr(m)
+
+
+def test_linear_probe_head_reproduces_scikit_learn() -> None:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    from transferkit.features import extract_features
+
+    data, val = images(60, 0), images(30, 1)
+    m = model()
+    w_before = [p.detach().clone() for p in m.backbone.parameters()]
+    s = LinearProbe(Cs=(0.5,))
+    res = s.fit(m, data, val, TrainConfig(progress=False))
+    assert res.best_epoch == 1 and 0 <= res.best_score <= 1
+    assert all(torch.equal(a, b) for a, b in zip(w_before, m.backbone.parameters(), strict=True))
+    f_tr = extract_features(m.backbone, data, cache=False, progress=False)
+    f_va = extract_features(m.backbone, val, cache=False, progress=False)
+    sc = StandardScaler().fit(f_tr)
+    ref = LogisticRegression(C=0.5, max_iter=2000, class_weight="balanced").fit(sc.transform(f_tr), data.y)
+    ours = torch.softmax(torch.as_tensor(s.predict(m, val)), 1).numpy()
+    np.testing.assert_allclose(ours, ref.predict_proba(sc.transform(f_va)), atol=1e-4)
+    # the probe's predictions equal a full forward pass through the model
+    np.testing.assert_allclose(s.predict(m, val), predict(m, val), atol=1e-4)
+
+
+def test_linear_probe_binary_and_mlp_heads() -> None:
+    data = images(60)
+    keep = data.y < 2
+    binary = Dataset(x=data.x[keep], y=data.y[keep], kind="image", class_names=("top", "bottom"))
+    for head in ("logistic", "ridge", "mlp"):
+        m = TransferModel(create_backbone(SPEC), 2)
+        LinearProbe(head=head, Cs=(1.0,)).fit(m, binary, binary, TrainConfig(progress=False))
+        out = predict(m, binary)
+        assert out.shape == (len(binary), 2)
+        assert np.mean(out.argmax(1) == binary.y) > 0.9, head
+
+
+def test_auto_chooses_on_validation_and_says_why() -> None:
+    data, val = images(60, 0), images(30, 1)
+    cands = [("finetune", {"freeze": "backbone"}, 1e-9), ("linear_probe", {}, None)]
+    s = get_strategy("auto", candidates=cands)
+    m = model()
+    s.fit(m, data, val, TrainConfig(epochs=2, batch_size=16, progress=False))
+    assert s.chosen is not None and s.chosen.name == "linear_probe"
+    assert "picked linear_probe" in s.reason and "validation" in s.reason
+    assert [t["strategy"] for t in s.trials] == ["finetune", "linear_probe"]
+    # a second fit reuses the choice (same recipe on every seed)
+    s.fit(model(), data, val, TrainConfig(epochs=2, batch_size=16, progress=False))
+    assert len(s.trials) == 2
+
+
+def test_lora_on_minilm_trains_only_adapters_and_head() -> None:
+    pytest.importorskip("peft")
+    try:
+        bb = create_backbone("minilm?max_length=16")
+    except BackboneError as exc:
+        pytest.skip(f"minilm not available: {exc}")
+    texts = np.array(["win a free prize now", "call me later", "free cash, text WIN", "see you at lunch",
+                      "claim your reward today", "are we still on for tonight"], dtype=object)
+    data = Dataset(x=texts, y=np.array([1, 0, 1, 0, 1, 0]), kind="text", class_names=("ham", "spam"))
+    m = TransferModel(bb, 2)
+    ref = copy.deepcopy(m)
+    s = LoRA(r=4, alpha=8)
+    s.setup(m)
+    trainable = [n for n, p in m.named_parameters() if p.requires_grad]
+    assert trainable and all("lora_" in n or n.startswith("head.") for n in trainable)
+    np.testing.assert_allclose(predict(m, data), predict(ref, data), atol=1e-5)  # B = 0: starts unchanged
+    base = {n: p.detach().clone() for n, p in m.named_parameters() if "lora_" not in n and not n.startswith("head.")}
+    lora_b = {n: p.detach().clone() for n, p in m.named_parameters() if "lora_B" in n}
+    s.fit(m, data, None, TrainConfig(epochs=2, batch_size=6, lr=1e-2, progress=False))
+    assert all(torch.equal(base[n], p) for n, p in m.named_parameters() if n in base)
+    assert any(not torch.equal(lora_b[n], p) for n, p in m.named_parameters() if n in lora_b)
