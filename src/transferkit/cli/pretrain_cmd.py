@@ -109,21 +109,16 @@ def pretrain_command(
 @friendly_errors
 def zoo_command(zoo: str = ZOO_OPTION) -> None:
     """List zoo entries (--zoo folder, $TRANSFERKIT_ZOO, the starter zoo) with their source metric."""
-    from transferkit.backbones.zoo import list_zoo
+    from transferkit.backbones.zoo import list_zoo, zoo_dirs
 
     t = Table(title="Zoo entries (use as --backbone zoo:NAME)")
-    for col in ("name", "input", "architecture", "source", "objective", "source metric", "folder"):
+    t.add_column("name", no_wrap=True)
+    for col in ("input", "source", "objective", "source metric"):
         t.add_column(col)
     for e in list_zoo(zoo):
         m = e["metrics"] or {}
         key = m.get("primary")
-        t.add_row(
-            e["name"],
-            str(e["input"]),
-            str(e["architecture"]),
-            str(e["source"]),
-            str(e["objective"]),
-            f"{key} {_fmt(m.get(key))}" if key else "",
-            e["folder"],
-        )
+        metric = f"{key.replace('_', ' ')} {_fmt(m.get(key))}" if key else ""
+        t.add_row(e["name"], f"{e['input']} ({e['architecture']})", str(e["source"]), str(e["objective"]), metric)
     console.print(t)
+    console.print("searched: " + ", ".join(str(d) for d in zoo_dirs(zoo)), soft_wrap=True)
