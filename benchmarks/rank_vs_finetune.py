@@ -30,7 +30,9 @@ Protocol (fixed before any result was seen):
 * agreement: weighted Kendall tau (``transferkit.transferability.weighted_kendall_tau``,
   scipy's hyperbolic weights) between each score and the mean fine-tuned accuracy, per target.
 
-Run: ``.venv/bin/python benchmarks/rank_vs_finetune.py [--seeds 2] [--zoo DIR] [--out FILE]``.
+Run: ``.venv/bin/python benchmarks/rank_vs_finetune.py [--seeds 2] [--zoo DIR] [--out FILE]``. The two
+targets can also run as two processes (``--targets LABEL --out FILE`` each) and be printed together
+with ``--merge FILE FILE``.
 CPU budget: about 15-25 minutes on two lightly loaded cores (much longer on a heavily shared
 machine); the candidates are built once and reused by later runs.
 """
@@ -327,7 +329,12 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=Path("runs/rank_vs_finetune.json"))
     p.add_argument("--data-root", default=None)
     p.add_argument("--targets", nargs="*", default=list(TARGETS), help="subset of the targets (by label)")
+    p.add_argument("--merge", type=Path, nargs="*", default=None,
+                   help="only print the tables of earlier runs' JSON files (e.g. one per target, run in parallel)")
     args = p.parse_args()
+    if args.merge:
+        print_tables([t for f in args.merge for t in json.loads(f.read_text())["targets"]])
+        return
     t0 = time.perf_counter()
     results = []
     for label in args.targets:
