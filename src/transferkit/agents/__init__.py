@@ -13,9 +13,17 @@ from transferkit.agents.transfer import (
     learn_with_curve,
     run_agents,
     summarize_variant,
+    target_run,
     transfer_weights,
 )
-from transferkit.agents.variants import PHYSICS, AgentsError, Variant, apply_physics, parse_variant, parse_variants
+from transferkit.agents.variants import (
+    PHYSICS,
+    AgentsError,
+    Variant,
+    apply_physics,
+    parse_variant,
+    parse_variants,
+)
 
 __all__ = [
     "PHYSICS",
@@ -32,6 +40,8 @@ __all__ = [
     "parse_variants",
     "run_agents",
     "summarize_variant",
+    "target_run",
     "time_to_threshold",
     "transfer_ratio",
+    "transfer_weights",
 ]

@@ -31,23 +31,25 @@ ALGOS = ("ppo", "dqn")
 
 @dataclass(frozen=True)
 class AgentsConfig:
-    """Settings of an RL transfer run; the defaults fit ~15 CPU minutes for 4 CartPole variants x 5 seeds."""
+    """Settings of an RL transfer run; defaults: 4 CartPole variants x 5 seeds x 2 arms x 12k steps."""
 
     env_id: str = "CartPole-v1"
     source: str = "default"
     variants: tuple[str, ...] = ("length=1.0", "gravity=19.6", "length=0.1", "force_mag=3")
     seeds: int = 5
     algo: str = "ppo"
-    source_steps: int = 60_000
-    target_steps: int = 20_000
-    eval_every: int = 2_000
-    eval_episodes: int = 5
+    source_steps: int = 50_000
+    target_steps: int = 12_000
+    eval_every: int = 1_500
+    eval_episodes: int = 3
     n_envs: int = 8
     net_arch: tuple[int, ...] = (64, 64)
     learning_rate: float = 1e-3
     threshold: float | None = None  # default: the environment's reward_threshold (475 for CartPole-v1)
     transfer: str = "all"  # all: policy + value networks; policy: the actor only (PPO)
+    deterministic_eval: bool | None = None  # default: greedy for DQN, sampled actions for PPO
     torch_threads: int = 1
+    n_jobs: int = 1  # target runs in parallel worker processes
 
     def __post_init__(self) -> None:
         if self.algo not in ALGOS:
@@ -56,8 +58,8 @@ class AgentsConfig:
             raise AgentsError("transfer must be 'all' (policy + value) or 'policy' (actor only)")
         if self.transfer == "policy" and self.algo != "ppo":
             raise AgentsError("transfer='policy' needs algo='ppo' (DQN has one Q-network)")
-        if self.seeds < 1 or self.n_envs < 1 or self.eval_episodes < 1:
-            raise AgentsError("seeds, n_envs and eval_episodes must be >= 1")
+        if self.seeds < 1 or self.n_envs < 1 or self.eval_episodes < 1 or self.n_jobs < 1:
+            raise AgentsError("seeds, n_envs, eval_episodes and n_jobs must be >= 1")
         if self.eval_every < 1 or self.target_steps < self.eval_every or self.source_steps < 1:
             raise AgentsError("need source_steps >= 1 and target_steps >= eval_every >= 1")
         if not self.variants:
@@ -92,25 +94,28 @@ def _make_agent(cfg: AgentsConfig, variant: Variant, seed: int) -> Any:
                policy_kwargs={"net_arch": list(cfg.net_arch)}, verbose=0)
 
 
-def evaluate(agent: Any, variant: Variant, episodes: int, seed: int) -> float:
-    """Mean return of ``episodes`` deterministic episodes on ``variant`` (run side by side)."""
+def evaluate(agent: Any, variant: Variant, episodes: int, seed: int, deterministic: bool = True) -> float:
+    """Mean return of ``episodes`` episodes on ``variant`` (run side by side)."""
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.evaluation import evaluate_policy
 
     env = make_vec_env(variant.make, n_envs=episodes, seed=seed)
     try:
-        mean, _ = evaluate_policy(agent, env, n_eval_episodes=episodes, deterministic=True)
+        mean, _ = evaluate_policy(agent, env, n_eval_episodes=episodes, deterministic=deterministic)
     finally:
         env.close()
     return float(mean)
 
 
 def learn_with_curve(agent: Any, variant: Variant, steps: int, every: int, episodes: int,
-                     eval_seed: int) -> dict[str, list[float]]:
+                     eval_seed: int, deterministic: bool = True) -> dict[str, list[float]]:
     """Train ``agent`` for ``steps`` environment steps, evaluating at 0 and every ``every`` steps."""
     from stable_baselines3.common.callbacks import BaseCallback
 
-    curve: dict[str, list[float]] = {"steps": [0.0], "returns": [evaluate(agent, variant, episodes, eval_seed)]}
+    def score(model: Any) -> float:
+        return evaluate(model, variant, episodes, eval_seed, deterministic)
+
+    curve: dict[str, list[float]] = {"steps": [0.0], "returns": [score(agent)]}
 
     class _Curve(BaseCallback):
         def __init__(self) -> None:
@@ -120,13 +125,13 @@ def learn_with_curve(agent: Any, variant: Variant, steps: int, every: int, episo
         def _on_step(self) -> bool:
             if self.num_timesteps >= self.next and self.num_timesteps < steps:
                 curve["steps"].append(float(self.num_timesteps))
-                curve["returns"].append(evaluate(self.model, variant, episodes, eval_seed))
+                curve["returns"].append(score(self.model))
                 self.next += every
             return True
 
     agent.learn(total_timesteps=steps, callback=_Curve(), reset_num_timesteps=True)
     curve["steps"].append(float(agent.num_timesteps))
-    curve["returns"].append(evaluate(agent, variant, episodes, eval_seed))
+    curve["returns"].append(score(agent))
     return curve
 
 
@@ -145,6 +150,37 @@ def transfer_weights(source: Any, target: Any, parts: str = "all") -> list[str]:
         raise AgentsError(f"source and target networks differ (keys {sorted(missing)[:3]}...): use the same net_arch")
     target.policy.load_state_dict(state, strict=False)
     return sorted(state)
+
+
+def _greedy(cfg: AgentsConfig) -> bool:
+    return cfg.algo == "dqn" if cfg.deterministic_eval is None else cfg.deterministic_eval
+
+
+def target_run(cfg: AgentsConfig, variant: Variant, seed: int, source_state: dict[str, Any] | None,
+               ) -> dict[str, list[float]]:
+    """One target run: a fresh agent (with ``source_state`` weights copied in, or scratch when None)."""
+    import torch
+
+    torch.set_num_threads(cfg.torch_threads)
+    agent = _make_agent(cfg, variant, seed)
+    if source_state is not None:
+        holder = _make_agent(cfg, variant, seed)
+        holder.policy.load_state_dict(source_state)
+        transfer_weights(holder, agent, cfg.transfer)
+    return learn_with_curve(agent, variant, cfg.target_steps, cfg.eval_every, cfg.eval_episodes, 10_000 + seed,
+                            _greedy(cfg))
+
+
+def _run_jobs(cfg: AgentsConfig, jobs: list[tuple[Variant, int, dict[str, Any] | None]],
+              ) -> list[dict[str, list[float]]]:
+    if cfg.n_jobs <= 1:
+        return [target_run(cfg, v, s, st) for v, s, st in jobs]
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=cfg.n_jobs, mp_context=mp.get_context("spawn")) as pool:
+        futures = [pool.submit(target_run, cfg, v, s, st) for v, s, st in jobs]
+        return [f.result() for f in futures]
 
 
 def _threshold(cfg: AgentsConfig) -> float:
@@ -178,7 +214,7 @@ def summarize_variant(curves_t: list[dict[str, list[float]]], curves_s: list[dic
                                                                           for c in curves_s]
     ttt_t = [time_to_threshold(c["steps"], c["returns"], threshold) for c in curves_t]
     ttt_s = [time_to_threshold(c["steps"], c["returns"], threshold) for c in curves_s]
-    ratios = [transfer_ratio(a, b) for a, b in zip(auc_t, auc_s)]
+    ratios = [transfer_ratio(a, b) for a, b in zip(auc_t, auc_s, strict=True)]
     auc = _paired(auc_t, auc_s)
 
     def ttt(vals: list[float | None]) -> dict[str, Any]:
@@ -221,21 +257,18 @@ def run_agents(cfg: AgentsConfig | None = None, on_step: Callable[[str], None] |
             f"for {cfg.source_steps} steps")
         src_agent = _make_agent(cfg, source, seed=12345)
         src_curve = learn_with_curve(src_agent, source, cfg.source_steps, max(cfg.source_steps // 10, 1),
-                                     cfg.eval_episodes, 999)
+                                     cfg.eval_episodes, 999, _greedy(cfg))
         say(f"source agent: return {src_curve['returns'][-1]:.1f} on its own world "
             f"({time.perf_counter() - t0:.0f} s)")
+        state = {k: v.detach().cpu() for k, v in src_agent.policy.state_dict().items()}
+        jobs = [(v, seed, arm) for v in targets for seed in range(cfg.seeds) for arm in ("transfer", "scratch")]
+        say(f"{len(jobs)} target runs of {cfg.target_steps} steps ({cfg.n_jobs} worker(s))")
+        curves = _run_jobs(cfg, [(v, seed, state if arm == "transfer" else None) for v, seed, arm in jobs])
         rows = []
         for v in targets:
-            curves_t, curves_s, zero_shot = [], [], []
-            for seed in range(cfg.seeds):
-                ta = _make_agent(cfg, v, seed)
-                transfer_weights(src_agent, ta, cfg.transfer)
-                curves_t.append(learn_with_curve(ta, v, cfg.target_steps, cfg.eval_every, cfg.eval_episodes,
-                                                 10_000 + seed))
-                zero_shot.append(curves_t[-1]["returns"][0])
-                sa = _make_agent(cfg, v, seed)
-                curves_s.append(learn_with_curve(sa, v, cfg.target_steps, cfg.eval_every, cfg.eval_episodes,
-                                                 10_000 + seed))
+            mine = [(seed, arm, c) for (tv, seed, arm), c in zip(jobs, curves, strict=True) if tv is v]
+            curves_t = [c for _, arm, c in mine if arm == "transfer"]
+            curves_s = [c for _, arm, c in mine if arm == "scratch"]
             summary = summarize_variant(curves_t, curves_s, threshold, cfg.target_steps)
             rows.append({"variant": v.label, "params": v.params, **summary,
                          "curves": {"transfer": curves_t, "scratch": curves_s}})
@@ -249,7 +282,8 @@ def run_agents(cfg: AgentsConfig | None = None, on_step: Callable[[str], None] |
         "env_id": cfg.env_id,
         "source": {"variant": source.label, "final_return": src_curve["returns"][-1], "curve": src_curve},
         "settings": {**asdict(cfg), "threshold": threshold, "scenario": "target-task time (source training "
-                     "not counted)", "evaluation": f"{cfg.eval_episodes} deterministic episodes per point",
+                     "not counted)", "evaluation": f"{cfg.eval_episodes} episodes per point, "
+                     f"{'greedy' if _greedy(cfg) else 'sampled'} actions",
                      "auc": "trapezoidal area / steps (mean evaluation return over training)",
                      "asymptotic": "mean of the last 3 evaluations"},
         "variants": rows,

@@ -49,13 +49,14 @@ def agents(
                                  help="Target physics, comma-separated name=value (join several with ';')."),
     seeds: int = typer.Option(5, help="Paired seeds per variant."),
     algo: str = typer.Option("ppo", help="ppo or dqn."),
-    source_steps: int = typer.Option(60_000, help="Environment steps for the source agent."),
-    steps: int = typer.Option(20_000, "--steps", help="Environment steps per target run (transfer and scratch)."),
-    eval_every: int = typer.Option(2_000, help="Evaluate the greedy policy every this many steps."),
-    eval_episodes: int = typer.Option(5, help="Episodes per evaluation point."),
+    source_steps: int = typer.Option(50_000, help="Environment steps for the source agent."),
+    steps: int = typer.Option(12_000, "--steps", help="Environment steps per target run (transfer and scratch)."),
+    eval_every: int = typer.Option(1_500, help="Evaluate the greedy policy every this many steps."),
+    eval_episodes: int = typer.Option(3, help="Episodes per evaluation point."),
     threshold: float = typer.Option(None, help="Return for time-to-threshold (default: the env's, 475 for "
                                                "CartPole-v1)."),
     transfer: str = typer.Option("all", help="all (policy + value networks) or policy (actor only, PPO)."),
+    n_jobs: int = typer.Option(1, "--n-jobs", help="Target runs in parallel worker processes."),
     runs: str = RUNS_OPTION,
     quiet: bool = typer.Option(False, "--quiet", help="Less output."),
 ) -> None:
@@ -66,7 +67,8 @@ def agents(
 
     cfg = AgentsConfig(env_id=env, source=source, variants=tuple(v for v in variants.split(",") if v.strip()),
                        seeds=seeds, algo=algo, source_steps=source_steps, target_steps=steps,
-                       eval_every=eval_every, eval_episodes=eval_episodes, threshold=threshold, transfer=transfer)
+                       eval_every=eval_every, eval_episodes=eval_episodes, threshold=threshold, transfer=transfer,
+                       n_jobs=n_jobs)
     t0 = time.perf_counter()
     section = run_agents(cfg, on_step=None if quiet else (lambda m: console.print(f"[dim]·[/] {m}")))
     res = new_results("agents", seeds=list(range(seeds)))
