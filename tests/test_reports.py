@@ -203,7 +203,8 @@ def test_similarity_and_multitask_parse() -> None:
     assert coral.error.startswith("needs at least") and not coral.classes
     m = I.parse_multitask(full_results()["sections"]["multitask"])
     assert m.weightings == ("equal", "uncertainty")
-    assert m.rows[1][0] == HOSTILE and m.rows[1][5] is True and m.rows[1][3:5] == (-0.12, -0.03)
+    assert m.rows[1][0] == HOSTILE and m.rows[1][4] == (True, True)
+    assert m.rows[1][3] == ((-0.12, -0.03), (-0.12, -0.03))
     assert dict(m.delta_m) == {"equal": -4.1, "uncertainty": -1.2}
 
 

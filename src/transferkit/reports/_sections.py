@@ -217,7 +217,8 @@ class MultitaskInfo:
 
     tasks: tuple[str, ...]
     weightings: tuple[str, ...]
-    rows: tuple[tuple[str, Num, tuple[Num, ...], Num, Num, bool], ...]  # task, single, multi.., lo, hi, neg
+    # task, single, multi per weighting, (lo, hi) per weighting, negative per weighting
+    rows: tuple[tuple[str, Num, tuple[Num, ...], tuple[tuple[Num, Num], ...], tuple[bool, ...]], ...]
     delta_m: tuple[tuple[str, Num], ...]
 
 
@@ -233,10 +234,15 @@ def parse_multitask(d: Any) -> MultitaskInfo:
     for i, r in enumerate(rows):
         w = f"multitask.rows[{i}]"
         r = _dict(r, w)
-        ci = r.get("diff_ci") or [None, None]
-        lo, hi = _nums(ci, f"{w}.diff_ci", 2)
+        names = [k[len("multi_"):] for k in ws]
+        ci, neg = r.get("diff_ci") or {}, r.get("negative") or {}
+        if not isinstance(ci, dict):  # one interval for a single weighting
+            ci = dict.fromkeys(names, ci)
+        if not isinstance(neg, dict):
+            neg = dict.fromkeys(names, neg)
+        cis = tuple(_nums(ci.get(n) or [None, None], f"{w}.diff_ci.{n}", 2) for n in names)
         out.append((str(_need(r, "task", w)), _num(r.get("single"), f"{w}.single"),
-                    tuple(_num(r.get(k), f"{w}.{k}") for k in ws), lo, hi, bool(r.get("negative", False))))
+                    tuple(_num(r.get(k), f"{w}.{k}") for k in ws), cis, tuple(bool(neg.get(n)) for n in names)))
     dm = tuple((str(k), _num(v, f"multitask.delta_m.{k}"))
                for k, v in _dict(d.get("delta_m") or {}, "multitask.delta_m").items())
     tasks = _labels(d.get("tasks") or [r[0] for r in out], "multitask.tasks")

@@ -184,9 +184,12 @@ def _confusion(c: I.ConfusionInfo) -> str:
 
 
 def _multitask(mt: I.MultitaskInfo) -> str:
-    cols = ["task", "single", *(f"multi ({w})" for w in mt.weightings), "diff 95% CI", "negative transfer"]
-    rows = [(t, s, *multi, f"[{I.fmt(lo)}, {I.fmt(hi)}]", neg) for t, s, multi, lo, hi, neg in mt.rows]
-    out = table(cols, rows, row_class=lambda i: "neg" if mt.rows[i][5] else "")
+    cols = ["task", "single", *(f"multi ({w})" for w in mt.weightings),
+            *(f"diff 95% CI ({w})" for w in mt.weightings), "negative transfer"]
+    rows = [(t, s, *multi, *(f"[{I.fmt(lo)}, {I.fmt(hi)}]" for lo, hi in cis),
+             ", ".join(w for w, n in zip(mt.weightings, neg) if n) or "no")
+            for t, s, multi, cis, neg in mt.rows]
+    out = table(cols, rows, row_class=lambda i: "neg" if any(mt.rows[i][4]) else "")
     if mt.delta_m:
         out += "<h3>\u0394m per weighting (mean relative change vs single-task)</h3>" + table(
             ("weighting", "\u0394m"), mt.delta_m)

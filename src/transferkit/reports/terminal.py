@@ -88,9 +88,11 @@ def _section(s: I.SectionInfo) -> list[Any]:
                               [(lab, *v) for lab, v in zip(m.row_labels, m.values, strict=True)]))
         return out
     if isinstance(c, I.MultitaskInfo):
-        rows = [(t, single, *multi, f"[{I.fmt(lo)}, {I.fmt(hi)}]", neg)
-                for t, single, multi, lo, hi, neg in c.rows]
-        cols = ("task", "single", *(f"multi ({w})" for w in c.weightings), "diff 95% CI", "negative")
+        rows = [(t, single, *multi, *(f"[{I.fmt(lo)}, {I.fmt(hi)}]" for lo, hi in cis),
+                 ", ".join(w for w, n in zip(c.weightings, neg) if n) or "no")
+                for t, single, multi, cis, neg in c.rows]
+        cols = ("task", "single", *(f"multi ({w})" for w in c.weightings),
+                *(f"diff 95% CI ({w})" for w in c.weightings), "negative")
         out = [_table(s.title, cols, rows)]
         if c.delta_m:
             out.append(_table("\u0394m per weighting", ("weighting", "\u0394m"), c.delta_m))
