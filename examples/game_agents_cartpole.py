@@ -44,6 +44,8 @@ def main(argv: list[str] | None = None) -> dict:
     for r in section["variants"]:
         if r["verdict"] == "negative":
             print(f"negative transfer on {r['variant']}: {r['advice']}")
+        if r["jumpstart"]["verdict"] == "negative":
+            print(f"negative jumpstart on {r['variant']}: the source policy starts worse than an untrained one")
     print(f"done in {time.perf_counter() - t0:.0f} s")
     return section
 

@@ -126,4 +126,4 @@ def test_tiny_end_to_end_run() -> None:
         assert r["curves"]["transfer"][0]["steps"][-1] >= 128
         assert r["verdict"] in ("positive", "inconclusive", "negative")
         assert set(r) >= {"jumpstart", "auc", "transfer_ratio", "asymptotic", "time_to_threshold"}
-    assert isinstance(sec["negative_transfer"], list)
+    assert isinstance(sec["negative_transfer"], list) and isinstance(sec["negative_jumpstart"], list)

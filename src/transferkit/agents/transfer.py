@@ -278,6 +278,7 @@ def run_agents(cfg: AgentsConfig | None = None, on_step: Callable[[str], None] |
     finally:
         torch.set_num_threads(threads)
     negative = [r["variant"] for r in rows if r["verdict"] == "negative"]
+    worse_start = [r["variant"] for r in rows if r["jumpstart"]["verdict"] == "negative"]
     return {
         "env_id": cfg.env_id,
         "source": {"variant": source.label, "final_return": src_curve["returns"][-1], "curve": src_curve},
@@ -288,5 +289,6 @@ def run_agents(cfg: AgentsConfig | None = None, on_step: Callable[[str], None] |
                      "asymptotic": "mean of the last 3 evaluations"},
         "variants": rows,
         "negative_transfer": negative,
+        "negative_jumpstart": worse_start,
         "seconds": time.perf_counter() - t0,
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from transferkit.cli._app import app, console
@@ -23,7 +24,7 @@ def _ttt(d: dict) -> str:
 def agents_table(section: dict) -> Table:
     """Jumpstart, time to threshold, AUC, transfer ratio, asymptotic return and verdict per variant."""
     st = section["settings"]
-    t = Table(title=f"{st['algo'].upper()} on {section['env_id']}: source [{section['source']['variant']}] -> "
+    t = Table(title=f"{st['algo'].upper()} on {section['env_id']}: source {escape('[' + section['source']['variant'] + ']')} -> "
                     f"target variants, {st['seeds']} seeds, {st['target_steps']} target steps")
     for col in ("variant", "jumpstart [95% CI]", f"steps to {st['threshold']:g}: transfer / scratch",
                 "AUC transfer / scratch", "transfer ratio", "asymptotic transfer / scratch", "verdict (AUC)"):
@@ -31,7 +32,7 @@ def agents_table(section: dict) -> Table:
     for r in section["variants"]:
         j, tt = r["jumpstart"], r["time_to_threshold"]
         ratio = r["transfer_ratio"]["ratio_of_means"]
-        t.add_row(r["variant"], f"{j['mean']:+.1f} [{j['ci_low']:+.1f}, {j['ci_high']:+.1f}]",
+        t.add_row(escape(r["variant"]), f"{j['mean']:+.1f} [{j['ci_low']:+.1f}, {j['ci_high']:+.1f}]",
                   f"{_ttt(tt['transfer'])} / {_ttt(tt['scratch'])}",
                   f"{r['auc']['transfer']:.1f} / {r['auc']['scratch']:.1f}",
                   "n/a" if ratio is None else f"{ratio:+.2f}",
@@ -70,7 +71,7 @@ def agents(
                        eval_every=eval_every, eval_episodes=eval_episodes, threshold=threshold, transfer=transfer,
                        n_jobs=n_jobs)
     t0 = time.perf_counter()
-    section = run_agents(cfg, on_step=None if quiet else (lambda m: console.print(f"[dim]·[/] {m}")))
+    section = run_agents(cfg, on_step=None if quiet else (lambda m: console.print(f"[dim]·[/] {escape(m)}")))
     res = new_results("agents", seeds=list(range(seeds)))
     res["config"] = section["settings"]
     res["data"] = {"env": env, "source": section["source"]["variant"],
@@ -83,6 +84,10 @@ def agents(
     console.print(agents_table(section))
     for r in section["variants"]:
         if r["verdict"] == "negative":
-            console.print(f"[bold red]negative transfer on {r['variant']}:[/] the source agent's weights made "
+            console.print(f"[bold red]negative transfer on {escape(r['variant'])}:[/] the source agent's weights made "
                           f"learning worse (AUC {r['auc']['diff']['mean']:+.1f}). {r['advice']}")
+        if r["jumpstart"]["verdict"] == "negative":
+            console.print(f"[bold red]negative jumpstart on {escape(r['variant'])}:[/] the source policy starts "
+                          f"worse than an untrained one there ({r['jumpstart']['mean']:+.1f} return); "
+                          f"judge it by the area under the curve (verdict: {r['verdict']}).")
     console.print(f"Results: [bold]{run_dir}/results.json[/]; {time.perf_counter() - t0:.0f} s.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from transferkit.cli._app import app, console
@@ -62,7 +63,7 @@ def har(
                              backbone=backbone, source_epochs=source_epochs, target_epochs=target_epochs)
     t0 = time.perf_counter()
     data = load_dataset(dataset)
-    section = run_cross_subject(data, cfg, on_step=None if quiet else (lambda m: console.print(f"[dim]·[/] {m}")))
+    section = run_cross_subject(data, cfg, on_step=None if quiet else (lambda m: console.print(f"[dim]·[/] {escape(m)}")))
     res = new_results("har", seeds=list(range(seeds)))
     res["config"] = section["settings"]
     res["data"] = {"dataset": data.describe(), "source_subjects": list(cfg.source_subjects),
