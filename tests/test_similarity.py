@@ -93,9 +93,7 @@ def test_mmd_unbiased_matches_direct_formula() -> None:
     kxx, kyy, kxy = k(a, a), k(b, b), k(a, b)
     m, n = len(a), len(b)
     expected = (
-        (kxx.sum() - np.trace(kxx)) / (m * (m - 1))
-        + (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
-        - 2 * kxy.mean()
+        (kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1)) - 2 * kxy.mean()
     )
     assert mmd(a, b, bandwidth=bw, estimator="unbiased") == pytest.approx(expected, rel=1e-12)
 
@@ -114,9 +112,7 @@ def test_mmd_median_bandwidth_multi_kernel_and_linear_estimator() -> None:
 def test_mmd_permutation_p_values() -> None:
     shifted = mmd_test(sample(150, seed=12), sample(150, shift=0.6, seed=13), n_permutations=200)
     assert shifted.p_value is not None and shifted.p_value < 0.01
-    null = [
-        mmd_test(sample(80, seed=s), sample(80, seed=100 + s), n_permutations=100, seed=s) for s in range(12)
-    ]
+    null = [mmd_test(sample(80, seed=s), sample(80, seed=100 + s), n_permutations=100, seed=s) for s in range(12)]
     ps = np.array([r.p_value for r in null])
     assert ps.min() >= 1 / 101 and ps.max() <= 1
     assert 0.2 < ps.mean() < 0.8  # roughly uniform under the null

@@ -21,9 +21,7 @@ from transferkit.transferability import (
 # ----------------------------------------------------------------------------- helpers
 
 
-def blobs(
-    n: int = 240, d: int = 12, c: int = 4, sep: float = 2.0, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
+def blobs(n: int = 240, d: int = 12, c: int = 4, sep: float = 2.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Gaussian class blobs: class means ``sep`` apart along random directions."""
     rng = np.random.default_rng(seed)
     y = np.arange(n) % c
@@ -113,9 +111,7 @@ def test_logme_keeps_the_zero_eigenvalue_term_when_n_below_d() -> None:
     s, x2, t2 = spectral_projections(f, t[:, None])
     _, alpha, _ = max_evidence(s, x2, t2, 20, 60)
     dropped = exact - (60 - len(sigma)) * np.log(alpha[0]) / (2 * 20)
-    assert logme(f, np.where(y == 0, "a", "b")) == pytest.approx(
-        np.mean([exact, direct_logme(f, 1 - t)]), abs=1e-8
-    )
+    assert logme(f, np.where(y == 0, "a", "b")) == pytest.approx(np.mean([exact, direct_logme(f, 1 - t)]), abs=1e-8)
     assert abs(dropped - exact) > 1e-3  # the missing term matters at this size
 
 

@@ -30,9 +30,7 @@ def split_specs(text: str) -> list[str]:
 @app.command("rank")
 @friendly_errors
 def rank_command(
-    target: str = typer.Option(
-        ..., "--target", "-t", help="Target data set: a named set (sms-spam) or a path."
-    ),
+    target: str = typer.Option(..., "--target", "-t", help="Target data set: a named set (sms-spam) or a path."),
     models: str = typer.Option(..., "--models", "-m", help="Comma-separated backbone specs to rank."),
     scores: str = typer.Option(
         ",".join(DEFAULT_SCORES),
@@ -41,9 +39,7 @@ def rank_command(
         help="Comma-separated transferability scores: logme, regularized_h_score, h_score, nleep, gbc, "
         "transrate, knn_accuracy, linear_probe_accuracy; leep and nce need a source classifier head.",
     ),
-    rank_by: str | None = typer.Option(
-        None, "--rank-by", help="Score that orders the table (default: first)."
-    ),
+    rank_by: str | None = typer.Option(None, "--rank-by", help="Score that orders the table (default: first)."),
     max_samples: int | None = typer.Option(
         None, "--max-samples", help="Use a class-stratified subset of this many target samples."
     ),
@@ -63,9 +59,7 @@ def rank_command(
         if s not in SCORES:
             raise TransferkitError(f"unknown score {s!r}; known: {', '.join(SCORES.names())}")
     dataset = load_dataset(target)
-    table = rank(
-        split_specs(models), dataset, scores=names, rank_by=rank_by, max_samples=max_samples, seed=seed
-    )
+    table = rank(split_specs(models), dataset, scores=names, rank_by=rank_by, max_samples=max_samples, seed=seed)
 
     for r in table.rows:
         for note in r.notes:

@@ -94,9 +94,7 @@ def similarity_command(
         "-b",
         help="Backbone spec whose features are compared ('raw': the inputs themselves).",
     ),
-    measures: str = typer.Option(
-        "mmd,proxy_a,coral,frechet", "--measures", help="Comma-separated distances."
-    ),
+    measures: str = typer.Option("mmd,proxy_a,coral,frechet", "--measures", help="Comma-separated distances."),
     class_measures: str = typer.Option(
         "mmd", "--class-measures", help="Distances computed class by class (empty: none)."
     ),
@@ -125,9 +123,7 @@ def similarity_command(
             raise TransferkitError(f"unknown distance {m!r}; known: {', '.join(DISTANCES.names())}")
     ds, dt = load_dataset(source), load_dataset(target)
     if ds.kind != dt.kind:
-        raise TransferkitError(
-            f"source is {ds.kind} data but target is {dt.kind} data: one backbone cannot read both"
-        )
+        raise TransferkitError(f"source is {ds.kind} data but target is {dt.kind} data: one backbone cannot read both")
     limit = max_samples or None
     keep_s = stratified_subset(_labels(ds), len(ds), limit, seed)
     keep_t = stratified_subset(_labels(dt), len(dt), limit, seed)

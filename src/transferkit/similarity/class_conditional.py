@@ -69,9 +69,7 @@ def class_conditional(
     cs, ct = set(ys.tolist()), set(yt.tolist())
     shared = sorted(cs & ct)
     if not shared:
-        raise DataError(
-            "source and target share no class name; class-conditional distances need shared classes"
-        )
+        raise DataError("source and target share no class name; class-conditional distances need shared classes")
     per_class: dict[str, float] = {}
     counts: dict[str, tuple[int, int]] = {}
     skipped = []

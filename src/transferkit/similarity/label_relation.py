@@ -91,9 +91,7 @@ def label_relation(
     if source_classes is None:
         source_classes = [str(i) for i in range(probs.shape[1])]
     elif len(source_classes) != probs.shape[1]:
-        raise DataError(
-            f"{len(source_classes)} source class names but source_probs has {probs.shape[1]} columns"
-        )
+        raise DataError(f"{len(source_classes)} source class names but source_probs has {probs.shape[1]} columns")
     return LabelRelation(
         source_classes=[str(s) for s in source_classes],
         target_classes=[str(t) for t in target_classes],

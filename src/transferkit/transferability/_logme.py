@@ -63,9 +63,7 @@ def eig_project(gram: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return w, z.T @ qb
 
 
-def spectral_projections(
-    features: np.ndarray, targets: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def spectral_projections(features: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Nonzero eigenvalues ``sigma`` of ``F'F`` and the squared target coordinates along them.
 
     Returns ``(sigma, x2, t2)`` where ``x2[i, j] = (u_i' t_j)^2`` for the left singular vector
@@ -168,12 +166,7 @@ def max_evidence(
     alpha = tau * beta
     logdet = (d - k) * np.log(alpha) + np.log(alpha[None, :] + beta[None, :] * s).sum(axis=0)
     evidence = (
-        d / 2 * np.log(alpha)
-        + n / 2 * np.log(beta)
-        - n / 2 * _LOG_2PI
-        - beta / 2 * res2
-        - alpha / 2 * m2
-        - logdet / 2
+        d / 2 * np.log(alpha) + n / 2 * np.log(beta) - n / 2 * _LOG_2PI - beta / 2 * res2 - alpha / 2 * m2 - logdet / 2
     )
     return evidence / n, alpha, beta
 

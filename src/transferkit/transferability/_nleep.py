@@ -16,9 +16,7 @@ from transferkit.transferability._validate import canonical_order, check_feature
 
 @SCORES.register(
     "nleep",
-    info=ScoreInfo(
-        input="features", summary="LEEP on posteriors of a Gaussian mixture fitted to the features"
-    ),
+    info=ScoreInfo(input="features", summary="LEEP on posteriors of a Gaussian mixture fitted to the features"),
 )
 def nleep(
     features: Any,

@@ -41,8 +41,7 @@ def encode(labels: Sequence[Hashable] | np.ndarray, n: int | None = None, name: 
         raise DataError(f"{name} must be one label per sample (shape (N,)), got shape {arr.shape}")
     if n is not None and len(arr) != n:
         raise DataError(
-            f"{n} samples but {len(arr)} {name}: features and labels must have the same length "
-            "and the same order"
+            f"{n} samples but {len(arr)} {name}: features and labels must have the same length and the same order"
         )
     if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
         raise DataError(f"{name} contain NaN or infinite values; drop those samples first")
@@ -52,9 +51,7 @@ def encode(labels: Sequence[Hashable] | np.ndarray, n: int | None = None, name: 
         try:
             _, inv = np.unique(arr, return_inverse=True)
         except TypeError:  # mixed types that do not compare: order by (type, str)
-            keys = {
-                v: i for i, v in enumerate(sorted(set(arr.tolist()), key=lambda v: (str(type(v)), str(v))))
-            }
+            keys = {v: i for i, v in enumerate(sorted(set(arr.tolist()), key=lambda v: (str(type(v)), str(v))))}
             inv = np.array([keys[v] for v in arr.tolist()])
     else:
         _, inv = np.unique(arr, return_inverse=True)

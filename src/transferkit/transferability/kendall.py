@@ -10,9 +10,7 @@ from scipy.stats import weightedtau
 from transferkit.errors import DataError
 
 
-def weighted_kendall_tau(
-    scores: Sequence[float] | np.ndarray, accuracies: Sequence[float] | np.ndarray
-) -> float:
+def weighted_kendall_tau(scores: Sequence[float] | np.ndarray, accuracies: Sequence[float] | np.ndarray) -> float:
     """Weighted Kendall tau between scores and fine-tuned accuracies of the same models.
 
     Uses scipy's ``weightedtau`` defaults (hyperbolic weights ``1/(r + 1)``, averaged over the

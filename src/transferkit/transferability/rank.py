@@ -66,10 +66,7 @@ class RankTable:
         import pandas as pd
 
         return pd.DataFrame(
-            [
-                {"model": r.model, **{s: r.scores.get(s) for s in self.scores}, "rank": r.rank}
-                for r in self.rows
-            ]
+            [{"model": r.model, **{s: r.scores.get(s) for s in self.scores}, "rank": r.rank} for r in self.rows]
         )
 
     def to_section(self) -> dict[str, Any]:
@@ -78,9 +75,7 @@ class RankTable:
         for r in self.rows:
             row: dict[str, Any] = {"model": r.model, "fingerprint": r.fingerprint}
             row.update({s: r.scores.get(s) for s in self.scores})
-            row.update(
-                {"rank": r.rank, "num_features": r.num_features, "seconds": r.seconds, "notes": r.notes}
-            )
+            row.update({"rank": r.rank, "num_features": r.num_features, "seconds": r.seconds, "notes": r.notes})
             rows.append(row)
         higher = {s: bool(SCORES.info(s).higher_is_better) for s in self.scores}
         return {
