@@ -315,3 +315,15 @@ def test_rank_rejects_unknown_score_and_bad_shapes() -> None:
         rank([Candidate("a", np.ones((50, 3)))], None, scores=("nope",), labels=y)
     with pytest.raises(DataError, match="rows"):
         rank([Candidate("a", np.random.default_rng(0).standard_normal((40, 3)))], None, labels=y)
+
+
+def test_stratified_sample_keeps_proportions_and_every_class() -> None:
+    from transferkit.transferability._validate import stratified_sample
+
+    y = np.repeat(np.arange(10), [352, 241, 165, 166, 166, 126, 139, 172, 129, 151])
+    for size in (10, 100, len(y) - 7):  # len(y) - 7: fewer left-out rows than classes
+        idx = stratified_sample(y, size, seed=1)
+        assert len(idx) == len(np.unique(idx)) == size
+        counts = np.bincount(y[idx], minlength=10)
+        assert counts.min() >= 1
+        assert np.all(np.abs(counts - size * np.bincount(y) / len(y)) <= 1.0)

@@ -12,6 +12,7 @@ from transferkit.cli._app import app, console
 from transferkit.cli._common import DATA_ROOT_OPTION, RUNS_OPTION, friendly_errors, set_data_root
 from transferkit.cli.report_cmd import MLFLOW_OPTION, finish_run
 from transferkit.errors import DataError, TransferkitError
+from transferkit.transferability._validate import stratified_sample
 from transferkit.transferability.rank import RAW, raw_features
 
 
@@ -19,13 +20,9 @@ def stratified_subset(y: np.ndarray | None, n: int, max_samples: int | None, see
     """Indices of a (class-stratified when labelled) random subset, or None to keep everything."""
     if max_samples is None or max_samples >= n:
         return None
-    rng = np.random.default_rng(seed)
     if y is None or len(np.unique(y)) < 2:
-        return np.sort(rng.choice(n, max_samples, replace=False))
-    from sklearn.model_selection import train_test_split
-
-    keep, _ = train_test_split(np.arange(n), train_size=max_samples, stratify=y, random_state=seed)
-    return np.sort(keep)
+        return np.sort(np.random.default_rng(seed).choice(n, max_samples, replace=False))
+    return stratified_sample(y, max_samples, seed)
 
 
 def similarity_section(

@@ -126,3 +126,33 @@ def one_hot(y: np.ndarray, c: int) -> np.ndarray:
     out = np.zeros((len(y), c))
     out[np.arange(len(y)), y] = 1.0
     return out
+
+
+def stratified_sample(y: np.ndarray, size: int, seed: int = 0) -> np.ndarray:
+    """Sorted indices of a random subset of ``size`` rows keeping the class proportions of ``y``.
+
+    Each class gets ``size * n_c / N`` rows rounded by largest remainder (at least one row for
+    every class when ``size`` allows), chosen at random with ``seed``.
+    """
+    y = np.asarray(y)
+    n = len(y)
+    if not 1 <= size <= n:
+        raise DataError(f"a subset needs between 1 and {n} rows, got {size}")
+    classes, inv, counts = np.unique(y, return_inverse=True, return_counts=True)
+    exact = size * counts / n
+    quota = np.floor(exact).astype(np.int64)
+    if size >= len(classes):
+        quota = np.maximum(quota, 1)
+    order = np.argsort(-(exact - np.floor(exact)), kind="stable")
+    i = 0
+    while quota.sum() < size:
+        c = order[i % len(order)]
+        if quota[c] < counts[c]:
+            quota[c] += 1
+        i += 1
+    while quota.sum() > size:
+        c = int(np.argmax(quota - exact))
+        quota[c] -= 1
+    rng = np.random.default_rng(seed)
+    keep = [rng.choice(np.flatnonzero(inv == k), quota[k], replace=False) for k in range(len(classes))]
+    return np.sort(np.concatenate(keep))

@@ -11,7 +11,7 @@ import numpy as np
 
 from transferkit.errors import DataError
 from transferkit.transferability._info import SCORES
-from transferkit.transferability._validate import check_features, check_probs
+from transferkit.transferability._validate import check_features, check_probs, stratified_sample
 
 DEFAULT_SCORES: tuple[str, ...] = ("logme", "regularized_h_score", "knn_accuracy")
 
@@ -227,14 +227,9 @@ def _subset(y: np.ndarray, max_samples: int | None, seed: int, regression: bool)
         return None
     if max_samples < 2:
         raise DataError("max_samples must be at least 2")
-    rng = np.random.default_rng(seed)
     if regression:
-        return np.sort(rng.choice(len(y), size=max_samples, replace=False))
-    from sklearn.model_selection import train_test_split
-
-    idx = np.arange(len(y))
-    keep, _ = train_test_split(idx, train_size=max_samples, stratify=y, random_state=seed)
-    return np.sort(keep)
+        return np.sort(np.random.default_rng(seed).choice(len(y), size=max_samples, replace=False))
+    return stratified_sample(y, max_samples, seed)
 
 
 def _materialise(
