@@ -39,3 +39,4 @@ def test_fit_in_two_gloo_processes(tmp_path: Path) -> None:
     assert comp["seeds"] == [0, 1] and len(comp["transfer"]["per_seed"]) == 2
     assert {"diff", "verdict", "metrics", "time_to_scratch_best"} <= set(comp)
     assert "label_efficiency" in res["sections"]
+    assert res["config"]["num_processes"] == 2

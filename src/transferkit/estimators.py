@@ -63,11 +63,14 @@ class _TransferEstimator(BaseEstimator):
         return Dataset(x=X, y=y, kind=kind, class_names=names, task=task, name="X")
 
     def _fit(self, X: Any, y_enc: np.ndarray, num_outputs: int) -> None:
+        import torch
+
         from transferkit.backbones import Backbone, create_backbone
         from transferkit.data import train_val_test_split
         from transferkit.strategies import get_strategy
         from transferkit.training import TrainConfig, TransferModel
 
+        torch.manual_seed(self.random_state)  # the new head (and a random backbone) start the same every fit
         data = self._dataset(X, y_enc)
         self.kind_ = data.kind
         train_data, val_data = data, None
@@ -95,9 +98,14 @@ class _TransferEstimator(BaseEstimator):
         X, _ = self._check_X(X, reset=False)
         return self.strategy_.predict(self.model_, self._dataset(X))
 
+    def _require_y(self, y: Any) -> None:
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
+
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
+        tags.target_tags.multi_output = self._multi_output
         return tags
 
 
@@ -119,6 +127,7 @@ class TransferClassifier(ClassifierMixin, _TransferEstimator):
 
     def fit(self, X: Any, y: Any) -> TransferClassifier:
         """Train on ``X`` and labels ``y`` (any hashable labels)."""
+        self._require_y(y)
         X, y = self._check_X(X, reset=True, y=y)
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
@@ -126,7 +135,7 @@ class TransferClassifier(ClassifierMixin, _TransferEstimator):
         check_classification_targets(y)
         self.classes_, y_enc = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
-            raise ValueError(f"TransferClassifier needs at least two classes in y; got only class {self.classes_[0]!r}")
+            raise ValueError(f"TransferClassifier needs at least two classes in y; got only one class ({self.classes_[0]!r})")
         if len(y_enc) != len(X):
             raise ValueError(f"X has {len(X)} rows but y has {len(y_enc)}")
         self._fit(X, y_enc.astype(np.int64), len(self.classes_))
@@ -140,7 +149,8 @@ class TransferClassifier(ClassifierMixin, _TransferEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """Most probable class label per row."""
-        return self.classes_[self._raw(X).argmax(1)]
+        raw = self._raw(X)
+        return self.classes_[raw.argmax(1)]
 
 
 class TransferRegressor(RegressorMixin, _TransferEstimator):
@@ -155,6 +165,7 @@ class TransferRegressor(RegressorMixin, _TransferEstimator):
 
     def fit(self, X: Any, y: Any) -> TransferRegressor:
         """Train on ``X`` and numeric targets ``y`` (1-D, or 2-D for several targets)."""
+        self._require_y(y)
         X, y = self._check_X(X, reset=True, y=y)
         y = np.asarray(y, dtype=np.float64)
         self._y_1d = y.ndim == 1

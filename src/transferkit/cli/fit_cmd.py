@@ -49,15 +49,19 @@ def run_fit(target: str, backbone: str, strategy: str = "auto", budgets: str = "
             source: str | None = None, target_test: str | None = None, epochs: int = 20, lr: float | None = None,
             metric: str | None = None, others: str = "", source_max: int | None = 10000,
             target_max: int | None = None, source_epochs: int = 5, batch_size: int = 32,
-            on_step: Any = None, progress: bool = False) -> dict[str, Any]:
+            patience: int | None = None, on_step: Any = None, progress: bool = False) -> dict[str, Any]:
     """Everything ``transferkit fit`` does except printing and writing; returns the results dict."""
     from transferkit.data import TransferTask, load_dataset, parse_budget
     from transferkit.evaluation.compare import pretrain_source
     from transferkit.evaluation.label_efficiency import label_efficiency
     from transferkit.reports.run import new_results
+    from transferkit.strategies import get_strategy
     from transferkit.training import TrainConfig
 
     say = on_step or (lambda m: None)
+    for name in [strategy, *[o for o in others.split(",") if o.strip()]]:
+        get_strategy(name)  # unknown names fail now, before any pre-training
+    blist = [parse_budget(b) for b in budgets.split(",") if b.strip()]
     tgt = _subsample(load_dataset(target), target_max)
     test = load_dataset(target_test) if target_test else None
     src = _subsample(load_dataset(source), source_max) if source else None
@@ -76,16 +80,20 @@ def run_fit(target: str, backbone: str, strategy: str = "auto", budgets: str = "
         models["pretrained_on_source"] = {"source": src.name, "source_val_accuracy": res.best_score,
                                           "best_epoch": res.best_epoch, "seconds": res.seconds,
                                           "fingerprint": model.backbone.fingerprint()[:16]}
-    blist = [parse_budget(b) for b in budgets.split(",") if b.strip()]
-    cfg = TrainConfig(epochs=epochs, batch_size=batch_size, patience=max(3, epochs // 3), progress=progress)
+    # no early stopping by default: both arms get the whole budget (a scratch net with BatchNorm can sit at
+    # chance on a tiny validation split for several epochs before it takes off); the best epoch is kept
+    cfg = TrainConfig(epochs=epochs, batch_size=batch_size, patience=patience, progress=progress)
     le = label_efficiency(task, bb_or_model, strategy, budgets=blist, seeds=seeds, config=cfg, lr=lr, metric=metric,
                           others=[o for o in others.split(",") if o.strip()], on_step=say)
     first = le.comparisons[0]
+    from accelerate import PartialState
+
     out = new_results("fit")
     out["seeds"] = first.seeds
     out["config"] = {"target": target, "target_test": target_test, "source": source, "backbone": backbone,
-                     "strategy": strategy, "budgets": blist, "epochs": epochs, "lr": lr, "batch_size": batch_size,
-                     "metric": first.metric, "source_max": source_max, "target_max": target_max}
+                     "strategy": strategy, "budgets": blist, "epochs": epochs, "patience": patience, "lr": lr, "batch_size": batch_size,
+                     "metric": first.metric, "source_max": source_max, "target_max": target_max,
+                     "num_processes": PartialState().num_processes}
     out["data"] = {"target": tgt.describe(), "splits": task.describe(),
                    **({"source": src.describe()} if src is not None else {})}
     out["models"] = models
@@ -152,6 +160,7 @@ def fit(
     target_max: int = typer.Option(0, help="Subsample the target to at most this many examples (0: all)."),
     source_epochs: int = typer.Option(5, help="Epochs of source pre-training."),
     batch_size: int = typer.Option(32, help="Training batch size."),
+    patience: int = typer.Option(0, help="Early-stopping patience in epochs (0: none, train the whole budget)."),
     data_root: str = DATA_ROOT_OPTION,
     runs: str = RUNS_OPTION,
     quiet: bool = typer.Option(False, "--quiet", help="No progress messages."),
@@ -162,13 +171,16 @@ def fit(
     from transferkit.reports.run import make_run_dir, write_results
 
     set_data_root(data_root)
-    main = PartialState().is_main_process
+    import torch
+
+    # cpu=True on CPU-only machines so that `accelerate launch` / torchrun processes join a gloo group
+    main = PartialState(cpu=not torch.cuda.is_available()).is_main_process
     t0 = time.perf_counter()
     if main:
         console.rule(f"[bold]transferkit fit[/]: {backbone} -> {target} ({strategy})")
     say = (lambda m: console.print(f"[dim]·[/] {m}")) if (main and not quiet) else None
     res = run_fit(target, backbone, strategy, budgets, seeds, source, target_test, epochs, lr, metric, others,
-                  source_max or None, target_max or None, source_epochs, batch_size, on_step=say)
+                  source_max or None, target_max or None, source_epochs, batch_size, patience or None, on_step=say)
     if not main:
         return
     run_dir = make_run_dir("fit", runs)

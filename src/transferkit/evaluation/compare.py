@@ -191,7 +191,10 @@ def compare(
     hib = HIGHER_IS_BETTER.get(metric, True)
     base_cfg = replace(config or TrainConfig(progress=False), select_metric=_select_metric(metric, kind))
 
-    def new_model() -> TransferModel:
+    def new_model(seed: int) -> TransferModel:
+        import torch
+
+        torch.manual_seed(seed)  # the new head starts the same on every run of this seed
         head = copy.deepcopy(source_model.head) if keep_head and source_model is not None else "linear"
         return TransferModel(copy.deepcopy(bb), k, head=head, task=kind, class_names=names)
 
@@ -205,7 +208,7 @@ def compare(
         tr = task.target_train(budget, seed=seed)
         va = label_budget(sp.val, budget, seed=seed)
         say(f"{_budget_label(budget)}, seed {seed}: {len(tr)} training and {len(va)} validation examples")
-        probe_model = new_model()
+        probe_model = new_model(seed)
         cfg = replace(base_cfg, seed=seed, lr=lr or main.default_lr(probe_model))
         t0 = time.perf_counter()
         t_res = main.fit(probe_model, tr, va, cfg)
@@ -218,7 +221,7 @@ def compare(
                       "model": f"transfer ({main.name}), {_budget_label(budget)}, seed {seed}"}
         say(f"  transfer ({main.name}): val {t_res.best_score:.3f} in {time.perf_counter() - t0:.0f}s")
         if scratch:
-            sm = new_model()
+            sm = new_model(seed)
             sm.head = TransferModel(sm.backbone, k, task=kind).head
             s_strat = Scratch()
             s_res = s_strat.fit(sm, tr, va, replace(cfg, lr=scratch_lr or s_strat.default_lr(sm)))
@@ -231,7 +234,7 @@ def compare(
                 curves[f"scratch (seed {seed})"] = s_res.curve()
             say(f"  scratch: val {s_res.best_score:.3f}")
         for i, st in enumerate(extra):
-            om = new_model()
+            om = new_model(seed)
             st.fit(om, tr, va, replace(cfg, lr=st.default_lr(om)))
             arms[f"o{i}"].append(task_metrics(test, st.predict(om, test), k))
 
