@@ -49,7 +49,7 @@ def run_fit(target: str, backbone: str, strategy: str = "auto", budgets: str = "
             source: str | None = None, target_test: str | None = None, epochs: int = 20, lr: float | None = None,
             metric: str | None = None, others: str = "", source_max: int | None = 10000,
             target_max: int | None = None, source_epochs: int = 5, batch_size: int = 32,
-            patience: int | None = None, on_step: Any = None, progress: bool = False) -> dict[str, Any]:
+            patience: int | None = None, keep_head: bool = True, on_step: Any = None, progress: bool = False) -> dict[str, Any]:
     """Everything ``transferkit fit`` does except printing and writing; returns the results dict."""
     from transferkit.data import TransferTask, load_dataset, parse_budget
     from transferkit.evaluation.compare import pretrain_source
@@ -84,7 +84,7 @@ def run_fit(target: str, backbone: str, strategy: str = "auto", budgets: str = "
     # chance on a tiny validation split for several epochs before it takes off); the best epoch is kept
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, patience=patience, progress=progress)
     le = label_efficiency(task, bb_or_model, strategy, budgets=blist, seeds=seeds, config=cfg, lr=lr, metric=metric,
-                          others=[o for o in others.split(",") if o.strip()], on_step=say)
+                          others=[o for o in others.split(",") if o.strip()], keep_source_head=keep_head, on_step=say)
     first = le.comparisons[0]
     from accelerate import PartialState
 
@@ -161,6 +161,8 @@ def fit(
     source_epochs: int = typer.Option(5, help="Epochs of source pre-training."),
     batch_size: int = typer.Option(32, help="Training batch size."),
     patience: int = typer.Option(0, help="Early-stopping patience in epochs (0: none, train the whole budget)."),
+    keep_head: bool = typer.Option(True, "--keep-head/--new-head", help="With --source and the same label set: "
+                                   "start from the source head (default) or a new one."),
     data_root: str = DATA_ROOT_OPTION,
     runs: str = RUNS_OPTION,
     quiet: bool = typer.Option(False, "--quiet", help="No progress messages."),
@@ -180,7 +182,8 @@ def fit(
         console.rule(f"[bold]transferkit fit[/]: {backbone} -> {target} ({strategy})")
     say = (lambda m: console.print(f"[dim]·[/] {m}")) if (main and not quiet) else None
     res = run_fit(target, backbone, strategy, budgets, seeds, source, target_test, epochs, lr, metric, others,
-                  source_max or None, target_max or None, source_epochs, batch_size, patience or None, on_step=say)
+                  source_max or None, target_max or None, source_epochs, batch_size, patience or None, keep_head,
+                  on_step=say)
     if not main:
         return
     run_dir = make_run_dir("fit", runs)
