@@ -11,9 +11,10 @@ k labelled messages per class, and with the whole training half, two pipelines a
 
 Score: F1 of the spam class on the test half (mean over seeds).
 
-Expected figure (measured, default size, 3 seeds; see examples/README.md): with 8 labels per class
-MiniLM reaches a spam F1 of about 0.75 vs about 0.35 for TF-IDF; with all training messages both
-are high (about 0.91 MiniLM, about 0.92 TF-IDF): pretrained features matter when labels are few.
+Expected figure (measured, default size, 3 seeds, 104 s with cached MiniLM features): spam F1
+MiniLM 0.431 vs TF-IDF 0.389 at 8 labels per class, 0.678 vs 0.610 at 32 per class, and with
+the whole training half 0.916 vs 0.943: the pretrained features help when labels are few, and
+TF-IDF catches up (and passes) once there are ~2,800 labelled messages.
 """
 
 from __future__ import annotations

@@ -7,8 +7,9 @@ embeddings, (b) TF-IDF vectors, (c) TF-IDF reduced to 100 dimensions by truncate
 groups are then compared with the known ham/spam labels by the adjusted Rand index (ARI) and
 normalised mutual information (NMI); mean over k-means seeds.
 
-Expected figure (measured, default size; see examples/README.md): MiniLM groups agree with the
-ham/spam split far better (ARI about 0.6, NMI about 0.5) than TF-IDF (ARI near 0).
+Expected figure (measured, default size, 5 k-means seeds, 223 s): MiniLM ARI 0.436 / NMI 0.356,
+TF-IDF ARI 0.112 / NMI 0.117, TF-IDF + LSA ARI 0.406 / NMI 0.348: the pretrained encoder's groups
+follow ham/spam best; raw TF-IDF barely does, and an SVD on TF-IDF recovers most of the gap.
 """
 
 from __future__ import annotations
