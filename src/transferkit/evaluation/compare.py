@@ -122,13 +122,16 @@ def _as_task(target: TransferTask | Dataset) -> TransferTask:
 def pretrain_source(source: Dataset | TransferTask, backbone: str | Backbone, config: TrainConfig | None = None,
                     progress: bool = False) -> tuple[TransferModel, TrainResult]:
     """Train ``backbone`` + a head on a labelled source data set (best epoch on a source validation split)."""
+    import torch
+
+    cfg = config or TrainConfig(epochs=10, lr=2e-3, batch_size=64, patience=3, progress=progress)
     task = source if isinstance(source, TransferTask) else TransferTask(target=source, test_size=0.0, val_size=0.1)
     sp = task.target_splits
+    torch.manual_seed(cfg.seed)  # the same source model on every run
     bb = create_backbone(backbone, data=sp.train) if isinstance(backbone, str) else backbone
     bb.fit_preprocessing(sp.train.x)
     model = TransferModel(bb, max(sp.train.num_classes, 1) if sp.train.task == "classification" else 1,
                           task=sp.train.task, class_names=sp.train.class_names)
-    cfg = config or TrainConfig(epochs=10, lr=2e-3, batch_size=64, patience=3, progress=progress)
     res = train(model, sp.train, sp.val, cfg)
     return model, res
 
