@@ -94,6 +94,23 @@ def test_planted_negative_transfer_is_called_negative() -> None:
     assert "Negative transfer" in comp.advice and "Next:" in comp.advice
 
 
+@pytest.mark.slow
+def test_planted_shuffled_label_source_is_negative_on_usps(data_root) -> None:  # type: ignore[no-untyped-def]
+    """Real data: a CNN pre-trained on MNIST with shuffled labels, probed on USPS (10 labels per class)."""
+    from transferkit.data import label_budget, load_dataset
+
+    spec = "smallcnn?image_size=16&width=16&num_features=64"
+    mnist = label_budget(load_dataset("mnist@train"), 3000 / 60000, seed=0)
+    mnist.y = np.random.default_rng(0).permutation(mnist.y)  # the plant
+    model, _ = pretrain_source(mnist, spec, TrainConfig(epochs=4, lr=2e-3, batch_size=64, patience=None,
+                                                        progress=False))
+    usps = TransferTask(target=load_dataset("usps@train"), target_test=load_dataset("usps@test"), seed=0)
+    comp = compare(usps, model.backbone, "linear_probe", seeds=5, budget=10, metric="accuracy",
+                   config=TrainConfig(epochs=15, batch_size=32, patience=None, progress=False))
+    assert comp.verdict == "negative", comp.section()
+    assert comp.diff["ci_high"] < 0
+
+
 def test_label_efficiency_names_the_crossover(source_model: TransferModel) -> None:
     le = label_efficiency(task(), source_model, "linear_probe", budgets=[3, "all"], seeds=2, config=CFG)
     sec = le.section()

@@ -129,20 +129,20 @@ def test_l2sp_penalty_is_zero_at_start_and_grows_with_distance() -> None:
     m = model()
     s = L2SP(alpha=0.1)
     s.setup(m)
-    assert float(s.penalty()) == 0.0
+    assert float(s.penalty().detach()) == 0.0
     p = next(m.backbone.parameters())
     with torch.no_grad():
         p.add_(0.1)
-    small = float(s.penalty())
+    small = float(s.penalty().detach())
     with torch.no_grad():
         p.add_(0.1)
-    assert small > 0 and float(s.penalty()) == pytest.approx(4 * small, rel=1e-4)
-    assert float(s.regularizer(m)) == pytest.approx(0.05 * float(s.penalty()), rel=1e-5)
+    assert small > 0 and float(s.penalty().detach()) == pytest.approx(4 * small, rel=1e-4)
+    assert float(s.regularizer(m).detach()) == pytest.approx(0.05 * float(s.penalty().detach()), rel=1e-5)
     # and training moves the weights, so the penalty is positive afterwards
     s2 = L2SP(alpha=0.01)
     m2 = model()
     train(m2, images(), None, TrainConfig(epochs=1, batch_size=16, progress=False), s2)
-    assert float(s2.penalty()) > 0
+    assert float(s2.penalty().detach()) > 0
 
 
 def test_discriminative_learning_rates_decrease_toward_the_input() -> None:
