@@ -6,8 +6,9 @@ session) and transforms each group with statistics of that group alone, never la
 * ``channel_standardize``: per group and channel, subtract the mean and divide by the standard
   deviation (over that group's trials and time points).
 * ``euclidean_align``: Euclidean alignment (He & Wu, IEEE TBME 2020). Per group the mean spatial
-  covariance ``R = (1/n) sum_i X_i X_i^T`` is computed and every trial becomes ``R^{-1/2} X_i``, so
-  the mean covariance of each group is the identity.
+  covariance ``R = (1/n) sum_i X_i X_i^T / T`` is computed and every trial becomes ``R^{-1/2} X_i``,
+  so the mean covariance of each group is the identity. (The paper omits the ``1/T``; it only
+  rescales all trials by the same constant.)
 
 Because only a group's own inputs are used, the same call applies identically to source subjects
 and to a new target subject (its unlabelled windows are enough).
