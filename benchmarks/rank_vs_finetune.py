@@ -33,8 +33,9 @@ Protocol (fixed before any result was seen):
 Run: ``.venv/bin/python benchmarks/rank_vs_finetune.py [--seeds 2] [--zoo DIR] [--out FILE]``. The two
 targets can also run as two processes (``--targets LABEL --out FILE`` each) and be printed together
 with ``--merge FILE FILE``.
-CPU budget: about 15-25 minutes on two lightly loaded cores (much longer on a heavily shared
-machine); the candidates are built once and reused by later runs.
+CPU budget (measured on the 2-core build machine): building the 12 new candidates took about
+27 minutes while the machine was heavily shared (load average ~22), and fine-tuning + scoring
+with 2 seeds took 489 s once the load had dropped; the candidates are built once and reused.
 """
 
 from __future__ import annotations
