@@ -30,7 +30,7 @@ VERDICT_STYLE = {"positive": "bold green", "inconclusive": "bold yellow", "negat
 @app.command("demo")
 @friendly_errors
 def demo(
-    seeds: int = typer.Option(3, help="Paired seeds per label budget."),
+    seeds: int = typer.Option(5, help="Paired seeds per label budget."),
     budgets: str = typer.Option("2,5,10", help="Labelled target images per class, comma-separated."),
     runs: str = RUNS_OPTION,
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),

@@ -34,13 +34,14 @@ SCHEMA = "transferkit.results/1"
 
 
 def versions() -> dict[str, str]:
-    """Versions of transferkit, Python and the main libraries (for reproducibility)."""
+    """Versions of transferkit, Python and the main libraries (read from package metadata, no imports)."""
+    from importlib.metadata import PackageNotFoundError, version
+
     out = {"python": platform.python_version(), "platform": platform.platform()}
-    for mod in ("transferkit", "torch", "numpy", "sklearn", "timm", "transformers", "accelerate"):
+    for dist in ("transferkit", "torch", "numpy", "scikit-learn", "timm", "transformers", "accelerate"):
         try:
-            m = __import__(mod)
-            out[mod] = getattr(m, "__version__", "?")
-        except Exception:  # pragma: no cover - optional packages
+            out[dist] = version(dist)
+        except PackageNotFoundError:  # pragma: no cover - optional packages
             continue
     return out
 
