@@ -1,7 +1,7 @@
 """Rebuild an entry of the starter zoo shipped in ``src/transferkit/zoo`` (deterministic, CPU).
 
     python scripts/build_zoo.py mnist-cnn            # or har-cnn, heart-mlp, all
-    python scripts/build_zoo.py heart-mlp --out /tmp/zoo
+    python scripts/build_zoo.py heart-mlp --out runs/zoo-check
 
 Each recipe is small enough for two CPU cores (MNIST is subsampled; the card says so). With the
 same seed and library versions the rebuilt entry reproduces the card's source metric; weights can

@@ -29,7 +29,8 @@ def models() -> None:
 @app.command("datasets")
 def datasets(data_root: str = DATA_ROOT_OPTION) -> None:
     """List the named data sets and whether their files are found."""
-    from transferkit.data import DATASETS, data_root as root_of
+    from transferkit.data import DATASETS
+    from transferkit.data import data_root as root_of
 
     set_data_root(data_root)
     root = root_of()
