@@ -196,7 +196,11 @@ def read_npz(
     except FileNotFoundError as exc:
         raise DataError(f"file {p} not found") from exc
     except (ValueError, OSError, EOFError) as exc:
-        raise DataError(f"cannot read {p} as a numpy .npz without pickles: {exc}") from exc
+        raise DataError(
+            f"cannot read {p}: it is not a .npz of plain numeric arrays (a zip of .npy files without pickled "
+            "objects; transferkit never unpickles data files). Re-save it with numpy.savez(path, x=..., y=...) "
+            "using numeric or string arrays"
+        ) from exc
     lower = {k.lower(): k for k in arrays}
     for key in (x_key, y_key):
         if key.lower() not in lower:
