@@ -238,3 +238,106 @@ def test_lora_on_minilm_trains_only_adapters_and_head() -> None:
     s.fit(m, data, None, TrainConfig(epochs=2, batch_size=6, lr=1e-2, progress=False))
     assert all(torch.equal(base[n], p) for n, p in m.named_parameters() if n in base)
     assert any(not torch.equal(lora_b[n], p) for n, p in m.named_parameters() if n in lora_b)
+
+
+def test_scratch_really_reinitialises_hugging_face_encoders() -> None:
+    """transformers marks loaded weights as initialised and its initialisers skip them: scratch must not."""
+    try:
+        bb = create_backbone("minilm?max_length=16")
+    except BackboneError as exc:
+        pytest.skip(f"minilm not available: {exc}")
+    before = {k: v.clone() for k, v in bb.state_dict().items()}
+    reinitialize(bb, seed=0)
+    after = bb.state_dict()
+    changed = [k for k in before if not torch.equal(before[k], after[k])]
+    assert len(changed) >= len(before) - 2  # all but zero-initialised biases that were zero already
+    q = after["model.encoder.layer.0.attention.self.query.weight"]
+    assert abs(float(q.std()) - bb.model.config.initializer_range) < 0.005  # the config's random init
+
+
+SMS_LIKE = np.array(["WIN a free prize now, text CLAIM to 80080", "call me when you get home", "free cash! txt WIN now",
+                     "see you at lunch tomorrow", "claim your £500 reward today, reply YES", "are we still on for tonight",
+                     "URGENT! you have won a holiday, call 0906 now", "ok lol, on my way", "Congratulations, free entry "
+                     "to our weekly draw, txt GO", "can you pick up some milk", "you are selected for a cash prize, "
+                     "call now", "thanks, talk later"], dtype=object)
+
+
+def _sms() -> Dataset:
+    return Dataset(x=SMS_LIKE, y=np.array([1, 0] * 6), kind="text", class_names=("ham", "spam"))
+
+
+def test_contrastive_pairs_are_balanced_and_correct() -> None:
+    from transferkit.errors import DataError
+    from transferkit.strategies import contrastive_pairs
+
+    y = np.array([0] * 9 + [1] * 3)
+    pairs = contrastive_pairs(y, 200, seed=0)
+    assert pairs.shape == (200, 3) and pairs[:, 2].sum() == 100
+    same = pairs[pairs[:, 2] == 1]
+    diff = pairs[pairs[:, 2] == 0]
+    assert np.all(y[same[:, 0]] == y[same[:, 1]]) and np.all(same[:, 0] != same[:, 1])
+    assert np.all(y[diff[:, 0]] != y[diff[:, 1]])
+    assert np.array_equal(pairs, contrastive_pairs(y, 200, seed=0))
+    with pytest.raises(DataError, match="two classes"):
+        contrastive_pairs(np.zeros(5, dtype=int), 10, 0)
+    with pytest.raises(DataError, match="at least two examples"):
+        contrastive_pairs(np.array([0, 1]), 10, 0)
+
+
+def test_setfit_tunes_the_encoder_then_fits_a_head() -> None:
+    from transferkit.errors import DataError
+    from transferkit.strategies import SetFit
+
+    try:
+        bb = create_backbone("minilm?max_length=24")
+    except BackboneError as exc:
+        pytest.skip(f"minilm not available: {exc}")
+    data = _sms()
+    m = TransferModel(bb, 2, class_names=data.class_names)
+    w0 = m.backbone.model.encoder.layer[0].attention.self.query.weight.detach().clone()
+    s = get_strategy("setfit", max_pairs=48, batch_size=8)
+    res = s.fit(m, data, None, TrainConfig(progress=False, select_metric="macro_f1"))
+    assert not torch.equal(w0, m.backbone.model.encoder.layer[0].attention.self.query.weight)
+    assert res.history[0]["pair_loss"] > 0 and res.config["pairs"] == 48
+    assert res.config["probe"]["selected_on"].startswith("3-fold CV")  # no validation labels: CV inside the labels
+    out = s.predict(m, data)
+    np.testing.assert_allclose(out, predict(m, data), atol=1e-4)  # the head sits on the tuned encoder
+    assert np.mean(out.argmax(1) == data.y) >= 0.9
+    assert isinstance(s, SetFit) and s.describe()["probe"]["name"] == "linear_probe"
+    reg = TransferModel(create_backbone("minilm?max_length=8"), 1, task="regression")
+    with pytest.raises(DataError, match="classification"):
+        SetFit().fit(reg, data, None, TrainConfig(progress=False))
+
+
+def test_linear_probe_self_training_uses_unlabelled_examples_only_as_inputs() -> None:
+    data, val = images(12, 0), images(30, 1)
+    pool = images(90, 2)
+    unlabeled = Dataset(x=pool.x, y=None, kind="image")
+    m = model()
+    s = LinearProbe(Cs=(1.0,), unlabeled=unlabeled, self_training_rounds=2, confidence=0.8)
+    res = s.fit(m, data, None, TrainConfig(progress=False))
+    info = res.config["self_training"]
+    assert info["unlabeled"] == 90 and len(info["rounds"]) == 2 and info["kept"]
+    assert 0 < info["rounds"][-1]["pseudo_labels"] <= 90
+    assert np.mean(s.predict(m, pool).argmax(1) == pool.y) > 0.8
+    # with a validation split, the self-trained head must not lose on validation, else it is dropped
+    s2 = LinearProbe(Cs=(1.0,), unlabeled=unlabeled, self_training_rounds=1)
+    info2 = s2.fit(model(), data, val, TrainConfig(progress=False)).config["self_training"]
+    assert "val_score" in info2 and isinstance(info2["kept"], bool)
+    with pytest.raises(ValueError, match="unlabeled"):
+        LinearProbe(self_training_rounds=1)
+    with pytest.raises(ValueError, match="probabilities"):
+        LinearProbe(head="ridge", unlabeled=unlabeled, self_training_rounds=1)
+
+
+def test_auto_offers_setfit_for_text_classification() -> None:
+    from transferkit.strategies.auto import default_candidates
+
+    try:
+        bb = create_backbone("minilm?max_length=8")
+    except BackboneError as exc:
+        pytest.skip(f"minilm not available: {exc}")
+    cands, why = default_candidates(TransferModel(bb, 2), 64, cpu=True)
+    assert [c[0] for c in cands] == ["linear_probe", "lp_ft", "finetune", "setfit"] and "SetFit" in why
+    cands, _ = default_candidates(model(), 64, cpu=True)
+    assert "setfit" not in [c[0] for c in cands]

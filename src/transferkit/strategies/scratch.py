@@ -24,6 +24,12 @@ def reinitialize(module: nn.Module, seed: int | None = None) -> None:
     if seed is not None:
         torch.manual_seed(seed)
     hf = [m for m in module.modules() if hasattr(m, "_init_weights") and hasattr(m, "config")]
+    if hf:
+        # transformers marks loaded weights `_is_hf_initialized` and its initialisers then skip them
+        # silently: clear the marks, or "from scratch" would quietly keep the pre-trained weights
+        for obj in [*module.modules(), *module.parameters(), *module.buffers()]:
+            if getattr(obj, "_is_hf_initialized", False):
+                obj._is_hf_initialized = False
     done: set[int] = set()
     for m in hf:
         for sub in m.modules():
