@@ -16,7 +16,8 @@ SAMPLES = {
     "text": np.array(["free prize now", "see you at 5", "ok", "call me"], dtype=object),
 }
 OFFLINE_SPECS = ["smallcnn", "signalcnn", "tabmlp?in_features=7", "minilm", "timm:test_resnet?pretrained=false",
-                 "timm:test_vit?pretrained=false"]
+                 "timm:test_vit?pretrained=false", "torchvision:resnet18?pretrained=false&image_size=32",
+                 "torchvision:vit_b_16?pretrained=false&image_size=32"]
 
 
 @pytest.fixture(scope="module", params=OFFLINE_SPECS)
@@ -48,7 +49,7 @@ def test_fingerprint_changes_with_weights():
 
 
 def test_every_registered_provider_is_listed():
-    assert {"smallcnn", "signalcnn", "tabmlp", "timm", "hf", "minilm"} <= set(BACKBONES.names())
+    assert {"smallcnn", "signalcnn", "tabmlp", "timm", "torchvision", "hf", "minilm"} <= set(BACKBONES.names())
 
 
 def test_spec_parsing_and_data_fills_shapes():
@@ -115,3 +116,43 @@ def test_images_are_resized_and_channel_matched():
     assert create_backbone("smallcnn").prepare(digits.x[:3]).shape == (3, 1, 28, 28)
     with pytest.raises(Exception, match="expects inputs of shape"):
         create_backbone("signalcnn").prepare(RNG.normal(size=(2, 3, 50)))
+
+
+def test_uint8_images_travel_as_uint8_and_match_the_float_path():
+    """Image models take 8-bit batches as uint8 and normalise on the device: same features as floats."""
+    imgs = RNG.integers(0, 256, (3, 3, 32, 32), dtype=np.uint8)
+    for spec in ("torchvision:resnet18?pretrained=false&image_size=32", "timm:test_resnet?pretrained=false&image_size=32"):
+        b = create_backbone(spec).eval()
+        raw = b.prepare(imgs)
+        assert raw.dtype == torch.uint8  # a quarter of the bytes of float32 to copy
+        with torch.no_grad():
+            f_u8 = b.forward_features(raw)
+            f_float = b.forward_features(b.prepare(imgs.astype(np.float32) / 255.0))
+        assert b.prepare(imgs.astype(np.float32) / 255.0).dtype == torch.float32
+        torch.testing.assert_close(f_u8, f_float, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(b.finish(raw), b.prepare(imgs.astype(np.float32) / 255.0), rtol=1e-5, atol=1e-5)
+    # uint8 images of another size are resized on the CPU as before
+    b = create_backbone("torchvision:resnet18?pretrained=false&image_size=32")
+    assert b.prepare(RNG.integers(0, 256, (2, 3, 20, 20), dtype=np.uint8)).dtype == torch.float32
+
+
+def test_torchvision_models_lose_their_classifier_and_load_local_weights(tmp_path):
+    from safetensors.torch import save_file
+    from torchvision import models
+
+    b = create_backbone("torchvision:resnet18?pretrained=false&image_size=32")
+    assert b.num_features == 512 and isinstance(b.model.fc, torch.nn.Identity)
+    assert [type(g).__name__ for g in b.layer_groups()][:2] == ["Conv2d", "BatchNorm2d"]
+    vit = create_backbone("torchvision:vit_b_16?pretrained=false&image_size=32")
+    assert vit.num_features == 768 and len(vit.layer_groups()) == 16  # tokens, patch conv, positions, 12 blocks, norm
+    src = models.get_model("resnet18", weights=None)
+    path = tmp_path / "r18.safetensors"
+    save_file({k: v.contiguous() for k, v in src.state_dict().items()}, str(path))  # with its fc: dropped on load
+    loaded = create_backbone(f"torchvision:resnet18?weights={path}&image_size=32")
+    assert loaded.weights == str(path)
+    assert torch.equal(loaded.model.conv1.weight, src.conv1.weight)
+    save_file({"conv.weight": torch.zeros(2, 2)}, str(tmp_path / "other.safetensors"))
+    with pytest.raises(BackboneError, match="does not match"):
+        create_backbone(f"torchvision:resnet18?weights={tmp_path / 'other.safetensors'}")
+    with pytest.raises(BackboneError, match="unknown torchvision"):
+        create_backbone("torchvision:resnet9000")

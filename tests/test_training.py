@@ -51,6 +51,21 @@ def test_learns_and_keeps_best_validation_epoch(cancer):
     assert test_acc > 0.9
 
 
+def test_worker_processes_give_the_same_run(cancer):
+    """prepare() in DataLoader workers changes where the work happens, not the result."""
+    runs = []
+    for workers in (0, 2):
+        torch.manual_seed(0)
+        m = _mlp(cancer.train)
+        res = train(m, cancer.train, cancer.val, TrainConfig(epochs=3, lr=3e-3, patience=None, progress=False,
+                                                             num_workers=workers))
+        runs.append(([h["train_loss"] for h in res.history], predict(m, cancer.val)))
+    assert runs[0][0] == pytest.approx(runs[1][0], rel=1e-6)
+    np.testing.assert_allclose(runs[0][1], runs[1][1], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="num_workers"):
+        TrainConfig(num_workers=-1)
+
+
 def test_early_stopping(cancer):
     m = _mlp(cancer.train)
     res = train(m, cancer.train, cancer.val, TrainConfig(epochs=200, lr=1e-2, patience=2, progress=False))

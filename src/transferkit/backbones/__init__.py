@@ -10,7 +10,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl
 
-from transferkit.backbones import hf_text, small_nets, timm_backbone, zoo  # noqa: F401  (register providers)
+from transferkit.backbones import (  # noqa: F401  (register providers)
+    hf_text,
+    small_nets,
+    timm_backbone,
+    torchvision_backbone,
+    zoo,
+)
 from transferkit.backbones._info import BACKBONES, BackboneInfo
 from transferkit.backbones.base import Backbone, batch_size_of, to_device
 from transferkit.data.dataset import Dataset

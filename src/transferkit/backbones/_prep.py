@@ -12,8 +12,13 @@ from transferkit.errors import DataError
 
 
 def image_batch(batch: Any, size: tuple[int, int], channels: int, mean: tuple[float, ...],
-                std: tuple[float, ...]) -> torch.Tensor:
-    """Images ``(N, C, H, W)`` in [0, 1] (or file paths) -> resized, channel-matched, normalised tensor."""
+                std: tuple[float, ...], keep_uint8: bool = False) -> torch.Tensor:
+    """Images ``(N, C, H, W)`` in [0, 1] (or file paths) -> resized, channel-matched, normalised tensor.
+
+    With ``keep_uint8``, 8-bit images that already have the backbone's size and channels are returned
+    as they are (a uint8 tensor, a quarter of the bytes to copy to the device); the backbone then
+    finishes them on the device with :func:`finish_uint8`. Anything else is prepared here.
+    """
     arr = np.asarray(batch)
     if arr.dtype == object:  # file paths, decoded batch by batch
         from transferkit.data.readers import load_images
@@ -23,6 +28,8 @@ def image_batch(batch: Any, size: tuple[int, int], channels: int, mean: tuple[fl
         arr = arr[:, None]
     if arr.ndim != 4:
         raise DataError(f"image backbones need (N, C, H, W) inputs, got shape {arr.shape}")
+    if keep_uint8 and arr.dtype == np.uint8 and arr.shape[1] == channels and tuple(arr.shape[-2:]) == tuple(size):
+        return torch.from_numpy(np.ascontiguousarray(arr))
     x = torch.as_tensor(np.ascontiguousarray(arr), dtype=torch.float32)
     if arr.dtype == np.uint8:
         x = x / 255.0
@@ -39,6 +46,18 @@ def image_batch(batch: Any, size: tuple[int, int], channels: int, mean: tuple[fl
     m = torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1)
     s = torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1)
     return (x - m) / s
+
+
+def finish_uint8(x: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
+    """On the device: a uint8 batch from :func:`image_batch` -> float, scaled to [0, 1], normalised.
+
+    Float batches pass through unchanged (they were normalised in ``prepare``).
+    """
+    if x.dtype != torch.uint8:
+        return x
+    m = torch.tensor(mean, dtype=torch.float32, device=x.device).view(1, -1, 1, 1)
+    s = torch.tensor(std, dtype=torch.float32, device=x.device).view(1, -1, 1, 1)
+    return (x.float() / 255.0 - m) / s
 
 
 def standardize(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:

@@ -41,6 +41,14 @@ class Backbone(nn.Module, ABC):
     def layer_groups(self) -> list[nn.Module]:
         """Modules from input to output; together they hold every parameter exactly once."""
 
+    def finish(self, inputs: Any) -> Any:
+        """Last preprocessing step, run on the device inside :meth:`forward_features` (default: none).
+
+        Image backbones hand uint8 batches from :meth:`prepare` to the device and normalise them
+        here; code that edits prepared inputs (augmentations, noise) calls this first.
+        """
+        return inputs
+
     def forward(self, inputs: Any) -> torch.Tensor:  # noqa: D401
         """Same as :meth:`forward_features`."""
         return self.forward_features(inputs)

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from transferkit.backbones._info import BACKBONES, BackboneInfo
-from transferkit.backbones._prep import image_batch
+from transferkit.backbones._prep import finish_uint8, image_batch
 from transferkit.backbones.base import Backbone
 from transferkit.errors import BackboneError
 
@@ -63,12 +63,20 @@ class TimmBackbone(Backbone):
         return groups
 
     def prepare(self, batch: Any) -> torch.Tensor:
-        """timm's input size and normalisation (grey images repeated to 3 channels)."""
-        return image_batch(batch, self.size, self.in_chans, self.mean, self.std)
+        """timm's input size and normalisation (grey images repeated to 3 channels).
+
+        8-bit images already at the input size stay uint8 here and are normalised on the device.
+        """
+        return image_batch(batch, self.size, self.in_chans, self.mean, self.std, keep_uint8=True)
 
     def forward_features(self, inputs: torch.Tensor) -> torch.Tensor:
         """Pooled pre-logits features."""
-        return self.model.forward_head(self.model.forward_features(inputs), pre_logits=True)
+        x = self.finish(inputs)
+        return self.model.forward_head(self.model.forward_features(x), pre_logits=True)
+
+    def finish(self, inputs: torch.Tensor) -> torch.Tensor:
+        """uint8 batches are scaled and normalised here, on the device."""
+        return finish_uint8(inputs, self.mean, self.std)
 
     def layer_groups(self) -> list[nn.Module]:
         """timm's coarse group matcher (stem, stages...), or top-level children."""

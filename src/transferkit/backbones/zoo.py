@@ -340,6 +340,10 @@ class ZooBackbone(Backbone):
         """The preprocessing recorded on the card (the architecture's own ``prepare``)."""
         return self.net.prepare(batch)
 
+    def finish(self, inputs: Any) -> Any:
+        """The architecture's own device-side step."""
+        return self.net.finish(inputs)
+
     def forward_features(self, inputs: Any) -> torch.Tensor:
         """Inputs -> ``(N, num_features)``."""
         return self.net.forward_features(inputs)

@@ -43,7 +43,7 @@ def denoise(
     from rich.progress import BarColumn, Progress, TextColumn
 
     torch.manual_seed(settings.seed)
-    shape = tuple(backbone.prepare(train_ds.x[:2]).shape[1:])
+    shape = tuple(backbone.finish(backbone.prepare(train_ds.x[:2])).shape[1:])
     dim = math.prod(shape)
     decoder = nn.Sequential(nn.Linear(backbone.num_features, 256), nn.ReLU(), nn.Linear(256, dim))
     params = [*backbone.parameters(), *decoder.parameters()]
@@ -66,7 +66,7 @@ def denoise(
             decoder.train()
             total, count = 0.0, 0
             for idx in epoch_batches(len(train_ds), settings.batch_size, settings.seed, epoch):
-                clean = backbone.prepare(train_ds.x[idx])
+                clean = backbone.finish(backbone.prepare(train_ds.x[idx]))
                 noisy = corrupt(clean, backbone.input_kind, gen, settings.mask_ratio, settings.noise_std)
                 recon = decoder(backbone.forward_features(noisy))
                 loss = F.mse_loss(recon, clean.reshape(len(idx), -1))

@@ -72,7 +72,7 @@ def simclr(
             proj.train()
             total, count = 0.0, 0
             for idx in epoch_batches(len(train_ds), settings.batch_size, settings.seed, epoch):
-                x = backbone.prepare(train_ds.x[idx])
+                x = backbone.finish(backbone.prepare(train_ds.x[idx]))
                 v1 = augment(x, backbone.input_kind, gen, settings.noise_std)
                 v2 = augment(x, backbone.input_kind, gen, settings.noise_std)
                 loss = nt_xent(

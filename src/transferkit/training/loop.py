@@ -48,10 +48,13 @@ class TrainConfig:
     progress: bool = True
     eval_batch_size: int = 256
     label_smoothing: float = 0.0
+    num_workers: int = 0  # DataLoader worker processes running ``prepare`` (0: in the training process)
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.eval_batch_size < 1:
             raise ValueError("epochs, batch_size and eval_batch_size must be >= 1")
+        if self.num_workers < 0:
+            raise ValueError(f"num_workers must be >= 0, got {self.num_workers}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
         if self.mixed_precision not in ("auto", "no", "bf16", "fp16"):
@@ -114,8 +117,13 @@ class _Rows(torch.utils.data.Dataset):
         return i
 
 
-def make_loader(model: TransferModel, data: Dataset, batch_size: int, shuffle: bool, seed: int) -> DataLoader:
-    """Batches of (prepared inputs, targets); preprocessing is the backbone's ``prepare``."""
+def make_loader(model: TransferModel, data: Dataset, batch_size: int, shuffle: bool, seed: int,
+                num_workers: int = 0) -> DataLoader:
+    """Batches of (prepared inputs, targets); preprocessing is the backbone's ``prepare``.
+
+    With ``num_workers`` > 0, ``prepare`` runs in worker processes and batches are pinned for a
+    fast, asynchronous copy to the GPU.
+    """
     task = model.task
 
     def collate(idx: list[int]) -> tuple[Any, torch.Tensor]:
@@ -124,9 +132,15 @@ def make_loader(model: TransferModel, data: Dataset, batch_size: int, shuffle: b
         y = torch.as_tensor(data.y[ix], dtype=torch.long if task == "classification" else torch.float32)
         return inputs, y
 
-    gen = torch.Generator().manual_seed(seed)
-    return DataLoader(_Rows(len(data)), batch_size=batch_size, shuffle=shuffle, collate_fn=collate, generator=gen,
-                      drop_last=shuffle and len(data) > batch_size and len(data) % batch_size == 1)
+    rows = _Rows(len(data))
+    # the order comes from its own generator, so it is the same with or without (persistent) workers
+    sampler = (torch.utils.data.RandomSampler(rows, generator=torch.Generator().manual_seed(seed)) if shuffle
+               else torch.utils.data.SequentialSampler(rows))
+    return DataLoader(rows, batch_size=batch_size, sampler=sampler, collate_fn=collate,
+                      generator=torch.Generator().manual_seed(seed + 1),
+                      drop_last=shuffle and len(data) > batch_size and len(data) % batch_size == 1,
+                      num_workers=num_workers, pin_memory=num_workers > 0 and torch.cuda.is_available(),
+                      persistent_workers=num_workers > 0)
 
 
 def apply_batchnorm_policy(model: nn.Module) -> None:
@@ -206,11 +220,15 @@ def train(
         mp = config.mixed_precision
         if mp == "auto":
             mp = "bf16" if torch.cuda.is_available() else "no"
-        accelerator = Accelerator(mixed_precision=mp, cpu=not torch.cuda.is_available())
+        from accelerate.utils import DataLoaderConfiguration
+
+        # pinned batches from worker processes are copied asynchronously (the step does not wait for them)
+        accelerator = Accelerator(mixed_precision=mp, cpu=not torch.cuda.is_available(),
+                                  dataloader_config=DataLoaderConfiguration(non_blocking=config.num_workers > 0))
     strategy.setup(model)
     groups = [g for g in strategy.param_groups(model, config.lr, config.weight_decay) if g["params"]]
     optimizer = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
-    loader = make_loader(model, train_data, config.batch_size, True, config.seed)
+    loader = make_loader(model, train_data, config.batch_size, True, config.seed, config.num_workers)
     model, optimizer, loader = accelerator.prepare(model, optimizer, loader)
     raw_model: TransferModel = accelerator.unwrap_model(model)
     weight = _class_weights(raw_model, train_data, config)
@@ -239,7 +257,7 @@ def train(
             strategy.on_epoch_start(epoch, raw_model)
             model.train()
             apply_batchnorm_policy(raw_model)
-            total, count = 0.0, 0
+            total, count = torch.zeros((), device=accelerator.device), 0  # summed on the device: no sync per step
             for inputs, y in loader:
                 with accelerator.autocast():
                     out = model(inputs)
@@ -252,9 +270,9 @@ def train(
                 if config.max_grad_norm:
                     accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
                 optimizer.step()
-                total += float(loss.detach()) * y.shape[0]
+                total += loss.detach().float() * y.shape[0]
                 count += y.shape[0]
-            logs = {"epoch": float(epoch + 1), "train_loss": total / max(count, 1)}
+            logs = {"epoch": float(epoch + 1), "train_loss": float(total) / max(count, 1)}
             if val_data is not None:
                 out = predict(raw_model, val_data, config.eval_batch_size, accelerator)
                 logs["val_score"] = scorer(val_data.y, out)

@@ -1,0 +1,166 @@
+"""``torchvision:<model>``: a torchvision classification model (ResNet, ViT, EfficientNet...) as a backbone.
+
+Weights: ``weights=<file.safetensors>`` loads a local file; otherwise torchvision's default
+pretrained weights are downloaded (``pretrained=true``, the default) and a failure is an error,
+never a silent random start. ``pretrained=false`` asks for a random initialisation explicitly.
+The classifier (``fc``, ``heads``, ``classifier`` or ``head``) is replaced by an identity.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from transferkit.backbones._info import BACKBONES, BackboneInfo
+from transferkit.backbones._prep import finish_uint8, image_batch
+from transferkit.backbones.base import Backbone
+from transferkit.backbones.timm_backbone import _ParamGroup
+from transferkit.errors import BackboneError
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+_CLASSIFIERS = ("fc", "heads", "classifier", "head")
+
+
+def strip_classifier(model: nn.Module) -> int:
+    """Replace the model's classifier by ``nn.Identity`` and return the feature width it took."""
+    for attr in _CLASSIFIERS:
+        head = getattr(model, attr, None)
+        if isinstance(head, nn.Module):
+            linears = [m for m in head.modules() if isinstance(m, nn.Linear)]
+            if linears:
+                setattr(model, attr, nn.Identity())
+                return int(linears[0].in_features)
+    raise BackboneError(f"cannot find the classifier of {type(model).__name__} (looked for {', '.join(_CLASSIFIERS)})")
+
+
+def block_groups(model: nn.Module) -> list[nn.Module]:
+    """Layer groups from input to output: stems, then each block of long Sequential/ModuleList stages.
+
+    Parameters held directly by a container (ViT's class token and position embedding) form
+    their own group, so every parameter belongs to exactly one group.
+    """
+    groups: list[nn.Module] = []
+
+    def has_params(m: nn.Module) -> bool:
+        return any(True for _ in m.parameters())
+
+    def long_list(m: nn.Module) -> bool:
+        return isinstance(m, (nn.Sequential, nn.ModuleList)) and sum(has_params(c) for c in m.children()) >= 3
+
+    def walk(m: nn.Module) -> None:
+        own = list(m.parameters(recurse=False))
+        if own:
+            groups.append(_ParamGroup(own))
+        for child in m.children():
+            if not has_params(child):
+                continue
+            if long_list(child):
+                groups.extend(c for c in child.children() if has_params(c))
+            elif any(long_list(c) for c in child.children()):
+                walk(child)
+            else:
+                groups.append(child)
+
+    walk(model)
+    return groups
+
+
+class TorchvisionBackbone(Backbone):
+    """A torchvision model without its classifier; ImageNet normalisation at the model's input size."""
+
+    input_kind = "image"
+
+    def __init__(self, model_name: str, model: nn.Module, num_features: int, weights: str, image_size: int) -> None:
+        super().__init__()
+        self.model_name, self.model, self.weights = model_name, model, weights
+        self.spec = f"torchvision:{model_name}"
+        self.num_features = int(num_features)
+        self.in_chans, self.size = 3, (int(image_size), int(image_size))
+        self.mean, self.std = IMAGENET_MEAN, IMAGENET_STD
+        self._groups = block_groups(model)
+
+    def prepare(self, batch: Any) -> torch.Tensor:
+        """Resize to the input size and normalise; uint8 images already at that size go to the device as uint8."""
+        return image_batch(batch, self.size, self.in_chans, self.mean, self.std, keep_uint8=True)
+
+    def finish(self, inputs: torch.Tensor) -> torch.Tensor:
+        """uint8 batches are scaled and normalised here, on the device."""
+        return finish_uint8(inputs, self.mean, self.std)
+
+    def forward_features(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Pooled features (the classifier's input)."""
+        return self.model(self.finish(inputs))
+
+    def layer_groups(self) -> list[nn.Module]:
+        """Stem, each block of the long stages, then the rest (final norm)."""
+        return self._groups
+
+    def preprocess_config(self) -> dict[str, Any]:
+        """Input size and normalisation."""
+        return {"size": list(self.size), "in_chans": 3, "mean": list(self.mean), "std": list(self.std)}
+
+    def config(self) -> dict[str, Any]:
+        """Model name and weight source."""
+        return {"spec": self.spec, "weights": self.weights, "image_size": self.size[0]}
+
+
+def _load_file(model: nn.Module, path: Path, name: str) -> None:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    if not path.is_file():
+        raise BackboneError(f"weights file {path} not found")
+    try:
+        state = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise BackboneError(f"{path} is not a readable safetensors file: {exc}") from exc
+    heads = tuple(f"{c}." for c in _CLASSIFIERS)
+    state = {k: v for k, v in state.items() if not k.startswith(heads)}  # the classifier is replaced anyway
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [k for k in missing if not k.startswith(heads)]
+    if unexpected or missing:
+        raise BackboneError(f"{path} does not match torchvision:{name}: missing {missing[:5]}, "
+                            f"unexpected {unexpected[:5]}")
+
+
+@BACKBONES.register("torchvision", info=BackboneInfo("image", "torchvision model: torchvision:<name>"
+                                                              "[?weights=FILE.safetensors|pretrained=false]",
+                                                     takes_argument=True, offline=False))
+def torchvision_backbone(name: str | None = None, weights: str | None = None, pretrained: Any = True,
+                         image_size: int | None = None) -> Backbone:
+    """Create ``torchvision:<name>`` from a local safetensors file, torchvision's weights, or (explicitly) random."""
+    from torchvision import models
+
+    if not name:
+        raise BackboneError("torchvision needs a model name, e.g. torchvision:resnet50 or torchvision:vit_b_16")
+    known = models.list_models(module=models)
+    if name not in known:
+        raise BackboneError(f"unknown torchvision classification model {name!r}; choose from: {', '.join(known)}")
+    pretrained = str(pretrained).lower() not in ("false", "0", "no")
+    kwargs: dict[str, Any] = {}
+    if image_size and name.startswith("vit_"):
+        kwargs["image_size"] = int(image_size)
+    if weights or not pretrained:
+        model = models.get_model(name, weights=None, **kwargs)
+        source = "random"
+        if weights:
+            _load_file(model, Path(weights), name)
+            source = str(weights)
+    else:
+        try:
+            model = models.get_model(name, weights="DEFAULT", **kwargs)
+        except Exception as exc:  # network or file errors: never fall back to random weights
+            raise BackboneError(
+                f"could not get pretrained weights for torchvision:{name} ({type(exc).__name__}: {exc}). Go online, "
+                f"pass torchvision:{name}?weights=FILE.safetensors, or ask for random weights with "
+                f"torchvision:{name}?pretrained=false"
+            ) from exc
+        source = "torchvision-default"
+    num_features = strip_classifier(model)
+    size = int(image_size or getattr(model, "image_size", 224))
+    model.eval()
+    return TorchvisionBackbone(name, model, num_features, source, size)
