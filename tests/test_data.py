@@ -245,6 +245,18 @@ def test_label_budget_and_parse():
     assert parse_budget("all") == "all" and parse_budget("10") == 10 and parse_budget("0.5") == 0.5
     with pytest.raises(DataError):
         parse_budget("lots")
+    # a stratified total: 64 in all, class proportions kept, at least one per class
+    assert parse_budget("64total") == "64total"
+    t = label_budget(d, "64total", seed=0)
+    assert len(t) == 64 and set(np.bincount(t.y)) <= {6, 7} and np.bincount(t.y).min() >= 6
+    y = np.array([0] * 95 + [1] * 5)
+    skewed = Dataset(x=np.arange(100.0)[:, None], y=y, kind="table", class_names=("a", "b"))
+    assert np.bincount(label_budget(skewed, "10total").y).tolist() == [9, 1]
+    assert np.bincount(label_budget(skewed, "2total").y).tolist() == [1, 1]
+    with pytest.raises(DataError, match="cannot cover"):
+        label_budget(skewed, "1total")
+    with pytest.raises(DataError, match="has 100"):
+        label_budget(skewed, "500total")
 
 
 def test_transfer_task_single_class_target_and_kinds():

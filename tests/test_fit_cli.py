@@ -28,7 +28,11 @@ def test_fit_writes_results_with_comparison_and_label_efficiency(tmp_path: Path)
     comp = sec["comparison"]
     assert comp["budget"] == 5 and comp["verdict"] in ("positive", "inconclusive", "negative")
     assert {"transfer", "scratch", "diff", "advice", "metrics", "time_to_scratch_best", "source_only"} <= set(comp)
-    assert sec["label_efficiency"]["budgets"] == [5, "all"]
+    le = sec["label_efficiency"]
+    n_all = res["comparisons_by_budget"][1]["n_labelled"]
+    assert le["budgets"] == [10, n_all] and n_all > 100  # 5 per class of 2 classes, then the whole training split
+    assert le["budget_labels"] == ["5 labels per class", "all labels"]
+    assert "expected a number" not in (run / "report.html").read_text()  # the curve is drawn, not an error box
     assert "curves" in sec and len(sec["confusion_matrix"]["matrix"]) == 2
     assert res["models"]["pretrained_on_source"]["source_val_accuracy"] > 0.5
     assert "Label efficiency" in r.output and "Verdict at 5 labels per class" in r.output

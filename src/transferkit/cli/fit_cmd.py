@@ -49,7 +49,8 @@ def run_fit(target: str, backbone: str, strategy: str = "auto", budgets: str = "
             source: str | None = None, target_test: str | None = None, epochs: int = 20, lr: float | None = None,
             metric: str | None = None, others: str = "", source_max: int | None = 10000,
             target_max: int | None = None, source_epochs: int = 5, batch_size: int = 32,
-            patience: int | None = None, keep_head: bool = True, on_step: Any = None, progress: bool = False) -> dict[str, Any]:
+            patience: int | None = None, keep_head: bool = True, on_step: Any = None, progress: bool = False,
+            workers: int = 0) -> dict[str, Any]:
     """Everything ``transferkit fit`` does except printing and writing; returns the results dict."""
     from transferkit.data import TransferTask, load_dataset, parse_budget
     from transferkit.evaluation.compare import pretrain_source
@@ -82,7 +83,7 @@ def run_fit(target: str, backbone: str, strategy: str = "auto", budgets: str = "
                                           "fingerprint": model.backbone.fingerprint()[:16]}
     # no early stopping by default: both arms get the whole budget (a scratch net with BatchNorm can sit at
     # chance on a tiny validation split for several epochs before it takes off); the best epoch is kept
-    cfg = TrainConfig(epochs=epochs, batch_size=batch_size, patience=patience, progress=progress)
+    cfg = TrainConfig(epochs=epochs, batch_size=batch_size, patience=patience, progress=progress, num_workers=workers)
     le = label_efficiency(task, bb_or_model, strategy, budgets=blist, seeds=seeds, config=cfg, lr=lr, metric=metric,
                           others=[o for o in others.split(",") if o.strip()], keep_source_head=keep_head, on_step=say)
     first = le.comparisons[0]
@@ -148,7 +149,8 @@ def fit(
     target: str = typer.Option(..., "--target", help="Target data: a named set (sms-spam, usps@train) or a path."),
     backbone: str = typer.Option(..., "--backbone", help="Backbone spec (minilm, smallcnn, timm:..., zoo:...)."),
     strategy: str = typer.Option("auto", help="Strategy name (auto, linear_probe, finetune, lp_ft, l2sp, ...)."),
-    budgets: str = typer.Option("10,50,all", help="Label budgets: per class (10), fractions (0.1) or all."),
+    budgets: str = typer.Option("10,50,all", help="Label budgets: per class (10), fractions (0.1), stratified "
+                                "totals (64total) or all."),
     seeds: int = typer.Option(5, help="Paired seeds per budget."),
     source: str | None = typer.Option(None, "--source", help="Pre-train the backbone on this labelled source first."),
     target_test: str | None = typer.Option(None, "--target-test", help="Official target test split (e.g. usps@test)."),
@@ -161,6 +163,7 @@ def fit(
     source_epochs: int = typer.Option(5, help="Epochs of source pre-training."),
     batch_size: int = typer.Option(32, help="Training batch size."),
     patience: int = typer.Option(0, help="Early-stopping patience in epochs (0: none, train the whole budget)."),
+    workers: int = typer.Option(0, help="DataLoader worker processes preparing batches (GPU runs: 4-8)."),
     keep_head: bool = typer.Option(True, "--keep-head/--new-head", help="With --source and the same label set: "
                                    "start from the source head (default) or a new one."),
     data_root: str = DATA_ROOT_OPTION,
@@ -183,7 +186,7 @@ def fit(
     say = (lambda m: console.print(f"[dim]·[/] {m}")) if (main and not quiet) else None
     res = run_fit(target, backbone, strategy, budgets, seeds, source, target_test, epochs, lr, metric, others,
                   source_max or None, target_max or None, source_epochs, batch_size, patience or None, keep_head,
-                  on_step=say)
+                  on_step=say, workers=workers)
     if not main:
         return
     run_dir = make_run_dir("fit", runs)

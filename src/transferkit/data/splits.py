@@ -70,8 +70,28 @@ def train_val_test_split(
     return Splits(ds.subset(tr, f"{ds.name}/train"), ds.subset(va, f"{ds.name}/val"), ds.subset(te, f"{ds.name}/test"))
 
 
+def total_counts(y: np.ndarray, n: int) -> dict[int, int]:
+    """Examples per class for ``n`` stratified examples: proportional, largest remainders, >= 1 per class."""
+    classes, counts = np.unique(y, return_counts=True)
+    if n < len(classes):
+        raise DataError(f"{n} labelled examples cannot cover {len(classes)} classes: ask for at least {len(classes)}")
+    if n > len(y):
+        raise DataError(f"asked for {n} labelled examples, the data has {len(y)}")
+    exact = counts / counts.sum() * n
+    take = np.maximum(np.floor(exact).astype(int), 1)
+    while take.sum() > n:  # the minimum of one per class can overshoot
+        j = int(np.argmax(np.where(take > 1, take - exact, -np.inf)))
+        take[j] -= 1
+    for j in np.argsort(-(exact - take)):
+        if take.sum() >= n:
+            break
+        take[j] += 1
+    return {int(c): int(min(t, k)) for c, t, k in zip(classes, take, counts)}
+
+
 def label_budget(ds: Dataset, budget: int | float | str, seed: int = 0) -> Dataset:
-    """A labelled subset: ``k`` examples per class (int), a fraction (float in (0, 1]), or ``"all"``.
+    """A labelled subset: ``k`` examples per class (int), a fraction (float in (0, 1]), ``"Ntotal"``
+    (``N`` examples in all, stratified: the class proportions kept), or ``"all"``.
 
     Classes with fewer than ``k`` examples keep all they have.
     """
@@ -80,6 +100,12 @@ def label_budget(ds: Dataset, budget: int | float | str, seed: int = 0) -> Datas
     if ds.y is None:
         raise DataError("a label budget needs labels")
     rng = np.random.default_rng(seed)
+    if isinstance(budget, str) and budget.endswith("total"):
+        n = int(budget[: -len("total")])
+        keep = []
+        for c, k in total_counts(ds.y, n).items():
+            keep.extend(rng.choice(np.flatnonzero(ds.y == c), size=k, replace=False).tolist())
+        return ds.subset(np.sort(np.array(keep)), f"{ds.name}[{n} stratified]")
     if isinstance(budget, float):
         if not 0 < budget <= 1:
             raise DataError(f"a fractional budget must be in (0, 1], got {budget}")
@@ -96,10 +122,12 @@ def label_budget(ds: Dataset, budget: int | float | str, seed: int = 0) -> Datas
 
 
 def parse_budget(text: str) -> int | float | str:
-    """``"10"`` -> 10 per class, ``"0.1"`` -> 10 %, ``"all"`` -> everything."""
+    """``"10"`` -> 10 per class, ``"0.1"`` -> 10 %, ``"64total"`` -> 64 in all (stratified), ``"all"`` -> everything."""
     t = text.strip().lower()
     if t == "all":
         return "all"
+    if t.endswith("total") and t[: -len("total")].isdigit() and int(t[: -len("total")]) > 0:
+        return t
     try:
         return int(t)
     except ValueError:
@@ -107,4 +135,5 @@ def parse_budget(text: str) -> int | float | str:
     try:
         return float(t)
     except ValueError as exc:
-        raise DataError(f"cannot parse label budget {text!r}: use a count per class, a fraction, or all") from exc
+        raise DataError(f"cannot parse label budget {text!r}: use a count per class (10), a fraction (0.1), a "
+                        "stratified total (64total), or all") from exc

@@ -52,6 +52,7 @@ class Comparison:
     strategy: dict[str, Any] = field(default_factory=dict)
     curves: dict[str, Any] = field(default_factory=dict)
     confusion_matrix: dict[str, Any] | None = None
+    n_labelled: int = 0  # labelled training examples (mean over seeds)
 
     def section(self) -> dict[str, Any]:
         """The ``results["sections"]["comparison"]`` dict (curves and confusion matrix are separate sections)."""
@@ -68,6 +69,8 @@ def _budget_label(budget: Any) -> str:
         return "all labels"
     if isinstance(budget, float):
         return f"{budget:.0%} of the labels"
+    if isinstance(budget, str) and budget.endswith("total"):
+        return f"{budget[: -len('total')]} labels in all (stratified)"
     return f"{budget} labels per class"
 
 
@@ -207,8 +210,10 @@ def compare(
     speed: list[dict[str, Any]] = []
     curves: dict[str, Any] = {}
     cm = None
+    n_labelled: list[int] = []
     for seed in seed_list:
         tr = task.target_train(budget, seed=seed)
+        n_labelled.append(len(tr))
         va = label_budget(sp.val, budget, seed=seed)
         say(f"{_budget_label(budget)}, seed {seed}: {len(tr)} training and {len(va)} validation examples")
         probe_model = new_model(seed)
@@ -270,7 +275,7 @@ def compare(
                                                                            "per_seed": [], "mean": None},
         diff=diff, verdict=verdict, advice=advice, metrics=metrics, time_to_scratch_best=speed,
         others={s.name: _arm(f"{bb.spec} + {s.name}", scores(f"o{i}")) for i, s in enumerate(extra)},
-        strategy=chosen, curves=curves, confusion_matrix=cm,
+        strategy=chosen, curves=curves, confusion_matrix=cm, n_labelled=int(round(float(np.mean(n_labelled)))),
     )
     if shared and source_model is not None:
         src = task_metrics(test, predict(source_model, test), k)

@@ -42,6 +42,12 @@ class LabelEfficiency:
 
         out = label_efficiency_section([c.section() for c in self.comparisons])
         out["budget_labels"] = [c.budget_label for c in self.comparisons]
+        if not all(isinstance(c.budget, int) for c in self.comparisons):
+            # "all", fractions and totals have no per-class count: plot against labelled examples instead
+            n = {str(c.budget): c.n_labelled for c in self.comparisons}
+            out["budgets"] = [c.n_labelled for c in self.comparisons]
+            out["budget_label"] = "labelled training examples"
+            out["crossover"] = n.get(str(out["crossover"])) if out["crossover"] is not None else None
         out["summary"] = self.summary()
         return out
 

@@ -19,6 +19,7 @@ from transferkit.strategies import (  # noqa: F401  (register every strategy)
     lora,
     lp_ft,
     scratch,
+    setfit,
 )
 from transferkit.strategies._base import Strategy, is_transformer
 from transferkit.strategies._features import clear_memo, features_for, warm_features
@@ -32,6 +33,7 @@ from transferkit.strategies.linear_probe import LinearProbe
 from transferkit.strategies.lora import LoRA
 from transferkit.strategies.lp_ft import LPFT
 from transferkit.strategies.scratch import Scratch, reinitialize
+from transferkit.strategies.setfit import SetFit, contrastive_pairs
 
 
 def get_strategy(name_or_obj: str | Strategy, **options: Any) -> Strategy:
@@ -64,9 +66,11 @@ __all__ = [
     "LinearProbe",
     "LoRA",
     "Scratch",
+    "SetFit",
     "Strategy",
     "StrategyInfo",
     "clear_memo",
+    "contrastive_pairs",
     "features_for",
     "freeze_by_spec",
     "get_strategy",

@@ -31,6 +31,10 @@ def default_candidates(model: TransferModel, n_train: int, cpu: bool | None = No
             return cands, (f"transformer backbone on CPU with {n_train} training examples: fine-tuning candidates "
                            "skipped for time (pass candidates=... to include them)")
         cands += [("lp_ft", {}, 2e-5), ("finetune", {}, 5e-5)]
+        if model.backbone.input_kind == "text" and model.task == "classification":
+            cands.append(("setfit", {}, 2e-5))
+            return cands, ("text encoder: probe, LP-FT, fine-tuning at small learning rates, and SetFit's contrastive "
+                           "pairs (strong with few labels)")
         return cands, "transformer backbone: probe, LP-FT and fine-tuning at small learning rates"
     cands += [("finetune", {}, 3e-3), ("finetune", {}, 1e-3), ("lp_ft", {}, 3e-4)]
     return cands, "small network: probe, fine-tuning at two learning rates, LP-FT"

@@ -77,21 +77,37 @@ def _expand(w: np.ndarray, b: np.ndarray, classes: np.ndarray, k: int) -> tuple[
 class LinearProbe(Strategy):
     """Fit a head on frozen features; the regularisation strength is picked on the validation split.
 
+    Without a validation split, it is picked by stratified 3-fold cross-validation on the training
+    labels (when every class has at least 2 examples), else the middle of ``Cs`` is used.
+
     Args:
         head: ``logistic`` (default), ``ridge`` or ``mlp``.
         Cs: inverse regularisation strengths tried (logistic); ridge/MLP use ``1/C`` as alpha.
         class_weight: ``balanced`` (default) weights classes by inverse frequency; ``None`` does not.
+        unlabeled: unlabelled examples of the target task (never the test split) for self-training.
+        self_training_rounds: rounds of self-training: the head labels ``unlabeled``, the examples it
+            is at least ``confidence`` sure of join the training set, the head is refitted.
+            With a validation split, the self-trained head is kept only if validation does not drop.
+        confidence: probability a pseudo-label needs.
     """
 
     name = "linear_probe"
 
     def __init__(self, head: str = "logistic", Cs: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0),
-                 class_weight: str | None = "balanced", hidden: int = 128) -> None:
+                 class_weight: str | None = "balanced", hidden: int = 128, unlabeled: Dataset | None = None,
+                 self_training_rounds: int = 0, confidence: float = 0.9) -> None:
         if head not in ("logistic", "ridge", "mlp"):
             raise ValueError(f"head must be logistic, ridge or mlp, got {head!r}")
         if not Cs or min(Cs) <= 0:
             raise ValueError("Cs must be positive values")
+        if self_training_rounds < 0 or not 0.5 <= confidence < 1:
+            raise ValueError("self_training_rounds must be >= 0 and confidence in [0.5, 1)")
+        if self_training_rounds and head == "ridge":
+            raise ValueError("self-training needs class probabilities: use head='logistic' or 'mlp'")
+        if self_training_rounds and unlabeled is None:
+            raise ValueError("self-training needs unlabeled examples (unlabeled=...)")
         self.head, self.Cs, self.class_weight, self.hidden = head, tuple(float(c) for c in Cs), class_weight, hidden
+        self.unlabeled, self.self_training_rounds, self.confidence = unlabeled, int(self_training_rounds), confidence
 
     def setup(self, model: TransferModel) -> None:
         """The backbone is frozen."""
@@ -112,9 +128,29 @@ class LinearProbe(Strategy):
             return MLPClassifier((self.hidden,), alpha=1.0 / c, max_iter=500, random_state=seed)
         return LogisticRegression(C=c, max_iter=2000, class_weight=self.class_weight)
 
+    def _cv_scores(self, z: np.ndarray, y: np.ndarray, model: TransferModel, config: TrainConfig) -> list[float] | None:
+        """Mean validation-fold score of each C (stratified 3-fold), or None when classes are too small."""
+        from sklearn.model_selection import StratifiedKFold
+
+        counts = np.bincount(y)
+        folds = int(min(3, counts[counts > 0].min()))
+        if model.task != "classification" or folds < 2:
+            return None
+        scorer = SCORERS[config.select_metric]
+        scores = []
+        for c in self.Cs:
+            fold_scores = []
+            for tr, va in StratifiedKFold(folds, shuffle=True, random_state=config.seed).split(z, y):
+                est = self._estimator(c, model.task, config.seed).fit(z[tr], y[tr])
+                head = sklearn_head(est, np.zeros(z.shape[1]), np.ones(z.shape[1]), model.num_outputs, np.unique(y[tr]))
+                with torch.no_grad():
+                    fold_scores.append(scorer(y[va], head(torch.as_tensor(z[va], dtype=torch.float32)).numpy()))
+            scores.append(float(np.mean(fold_scores)))
+        return scores
+
     def fit(self, model: TransferModel, train_data: Dataset, val_data: Dataset | None, config: TrainConfig,
             callbacks: Any = (), accelerator: Any = None) -> TrainResult:
-        """Extract (cached) features, fit one head per C, keep the best on validation, install it."""
+        """Extract (cached) features, fit one head per C, keep the best on validation (or CV), install it."""
         t0 = time.perf_counter()
         self.setup(model)
         if train_data.y is None:
@@ -131,8 +167,11 @@ class LinearProbe(Strategy):
         z_tr = (f_tr - mean) / scale
         scorer = SCORERS[config.select_metric]
         result = TrainResult(config={"select_metric": config.select_metric, "head": self.head})
-        best: tuple[float, nn.Module, float] | None = None
-        cs = self.Cs if f_va is not None else (float(np.median(self.Cs)),)
+        best: tuple[float, nn.Module, float, Any] | None = None
+        cv = self._cv_scores(z_tr, y_tr, model, config) if f_va is None else None
+        cs = self.Cs if (f_va is not None or cv is not None) else (float(np.median(self.Cs)),)
+        result.config["selected_on"] = "validation" if f_va is not None else ("3-fold CV on the training labels"
+                                                                             if cv is not None else "nothing (fixed C)")
         for i, c in enumerate(cs):
             est = self._estimator(c, model.task, config.seed).fit(z_tr, y_tr)
             head = sklearn_head(est, mean, scale, model.num_outputs, classes)
@@ -145,17 +184,56 @@ class LinearProbe(Strategy):
                     out_va = head(torch.as_tensor(f_va)).numpy()
                 score = row["val_score"] = scorer(val_data.y, out_va)
                 row["val_loss"] = _loss(out_va, val_data.y, classification)
+            elif cv is not None:
+                score = row["cv_score"] = cv[i]
             row["seconds"] = time.perf_counter() - t0
             result.history.append(row)
             if best is None or score > best[0] + 1e-12:
-                best = (score, head, c)
+                best = (score, head, c, est)
                 result.best_score, result.best_epoch = score, i + 1
         assert best is not None
-        model.head = best[1].to(model.backbone.device)
+        head_module = best[1]
+        if self.self_training_rounds and classification and self.unlabeled is not None:
+            head_module = self._self_train(model, best[3], best[2], z_tr, y_tr, mean, scale, f_va, val_data,
+                                           best[0], config, result)
+        model.head = head_module.to(model.backbone.device)
         self.chosen_C = best[2]
         result.seconds = time.perf_counter() - t0
         model.eval()
         return result
+
+    def _self_train(self, model: TransferModel, est: Any, c: float, z_tr: np.ndarray, y_tr: np.ndarray,
+                    mean: np.ndarray, scale: np.ndarray, f_va: np.ndarray | None, val_data: Dataset | None,
+                    score: float, config: TrainConfig, result: TrainResult) -> nn.Module:
+        """Rounds of confident pseudo-labels on ``unlabeled``; returns the head to install."""
+        assert self.unlabeled is not None
+        z_un = (features_for(model.backbone, self.unlabeled) - mean) / scale
+        classes = np.unique(y_tr)
+        rounds = []
+        for _ in range(self.self_training_rounds):
+            proba = est.predict_proba(z_un)
+            keep = proba.max(1) >= self.confidence
+            pseudo = est.classes_[proba.argmax(1)][keep]
+            est = self._estimator(c, model.task, config.seed).fit(np.vstack([z_tr, z_un[keep]]),
+                                                                  np.concatenate([y_tr, pseudo]))
+            rounds.append({"pseudo_labels": int(keep.sum()), "per_class": np.bincount(pseudo, minlength=
+                                                                                      model.num_outputs).tolist()})
+        head = sklearn_head(est, mean, scale, model.num_outputs, classes)
+        info: dict[str, Any] = {"unlabeled": len(self.unlabeled), "rounds": rounds, "confidence": self.confidence}
+        if f_va is not None and val_data is not None:
+            with torch.no_grad():
+                st_score = SCORERS[config.select_metric](val_data.y, head(torch.as_tensor(f_va)).numpy())
+            info["val_score"] = st_score
+            info["kept"] = bool(st_score >= score - 1e-12)
+            if not info["kept"]:
+                result.config["self_training"] = info
+                return sklearn_head(self._estimator(c, model.task, config.seed).fit(z_tr, y_tr), mean, scale,
+                                    model.num_outputs, classes)
+            result.best_score = st_score
+        else:
+            info["kept"] = True
+        result.config["self_training"] = info
+        return head
 
     def predict(self, model: TransferModel, data: Dataset, batch_size: int = 256) -> np.ndarray:
         """Head outputs on cached features (the backbone is frozen, so this equals a full forward pass)."""
@@ -167,8 +245,12 @@ class LinearProbe(Strategy):
 
     def describe(self) -> dict[str, Any]:
         """Name, head and the C grid (and the chosen C once fitted)."""
-        return {"name": self.name, "head": self.head, "Cs": list(self.Cs), "class_weight": self.class_weight,
-                **({"chosen_C": self.chosen_C} if hasattr(self, "chosen_C") else {})}
+        out = {"name": self.name, "head": self.head, "Cs": list(self.Cs), "class_weight": self.class_weight,
+               **({"chosen_C": self.chosen_C} if hasattr(self, "chosen_C") else {})}
+        if self.self_training_rounds:
+            out.update(self_training_rounds=self.self_training_rounds, confidence=self.confidence,
+                       unlabeled=None if self.unlabeled is None else self.unlabeled.name)
+        return out
 
 
 def _loss(out: np.ndarray, y: np.ndarray, classification: bool) -> float:

@@ -1,0 +1,160 @@
+"""``setfit``: contrastive fine-tuning of a sentence encoder on pairs, then a logistic head (SetFit).
+
+Tunstall et al., "Efficient Few-Shot Learning Without Prompts" (arXiv 2209.11055, 2022). Stage 1
+trains the encoder so that the cosine similarity of two labelled examples' embeddings is 1 when
+they share a class and 0 when they do not (mean squared error, balanced pairs); a few labels give
+many pairs. Stage 2 is the :class:`LinearProbe` on the new embeddings (optionally self-trained on
+unlabelled target examples). Defaults follow SetFit's: 20 pair iterations per example, batch 16,
+body learning rate 2e-5 with 10 % warm-up, one epoch.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from transferkit.backbones import to_device
+from transferkit.data.dataset import Dataset
+from transferkit.errors import DataError
+from transferkit.strategies._base import Strategy
+from transferkit.strategies._info import STRATEGIES, StrategyInfo
+from transferkit.strategies.linear_probe import LinearProbe
+from transferkit.training import TrainConfig, TrainResult, TransferModel, set_trainable
+
+
+def contrastive_pairs(y: np.ndarray, num_pairs: int, seed: int) -> np.ndarray:
+    """``(num_pairs, 3)`` rows ``(i, j, same)``: half same-class pairs, half different-class pairs.
+
+    Anchors are drawn uniformly over examples; partners from the anchor's class (same) or from the
+    other classes (different). Classes with a single example never anchor a same-class pair.
+    """
+    y = np.asarray(y)
+    rng = np.random.default_rng(seed)
+    by_class = {c: np.flatnonzero(y == c) for c in np.unique(y)}
+    if len(by_class) < 2:
+        raise DataError("contrastive pairs need at least two classes")
+    can_pair = np.flatnonzero([len(by_class[c]) >= 2 for c in y])
+    if not len(can_pair):
+        raise DataError("contrastive pairs need a class with at least two examples")
+    rows = []
+    for k in range(num_pairs):
+        if k % 2 == 0:
+            i = int(rng.choice(can_pair))
+            members = by_class[y[i]]
+            j = int(rng.choice(members[members != i]))
+            rows.append((i, j, 1))
+        else:
+            i = int(rng.integers(len(y)))
+            j = int(rng.choice(np.flatnonzero(y != y[i])))
+            rows.append((i, j, 0))
+    return np.asarray(rows, dtype=np.int64)
+
+
+@STRATEGIES.register("setfit", info=StrategyInfo("contrastive fine-tuning of a sentence encoder on pairs of labelled "
+                                                 "examples, then a logistic head (SetFit)"), aliases=("contrastive",))
+class SetFit(Strategy):
+    """Stage 1: cosine-similarity pair loss on the encoder; stage 2: :class:`LinearProbe` on its embeddings.
+
+    Args:
+        num_iterations: pairs per labelled example (SetFit's ``num_iterations``; 2 x this x N pairs).
+        max_pairs: upper bound on the number of pairs (keeps large label budgets affordable).
+        epochs: passes over the pairs.
+        batch_size: pairs per step.
+        lr: encoder learning rate (default 2e-5).
+        head, unlabeled, self_training_rounds, confidence: passed to the :class:`LinearProbe` stage.
+    """
+
+    name = "setfit"
+
+    def __init__(self, num_iterations: int = 20, max_pairs: int = 2560, epochs: int = 1, batch_size: int = 16,
+                 lr: float | None = None, head: str = "logistic", unlabeled: Dataset | None = None,
+                 self_training_rounds: int = 0, confidence: float = 0.9) -> None:
+        if num_iterations < 1 or max_pairs < 2 or epochs < 1 or batch_size < 1:
+            raise ValueError("num_iterations, epochs and batch_size must be >= 1 and max_pairs >= 2")
+        self.num_iterations, self.max_pairs, self.epochs, self.batch_size = num_iterations, max_pairs, epochs, batch_size
+        self.lr = lr
+        self.probe = LinearProbe(head=head, unlabeled=unlabeled, self_training_rounds=self_training_rounds,
+                                 confidence=confidence)
+
+    def setup(self, model: TransferModel) -> None:
+        """The encoder trains in stage 1."""
+        set_trainable(model.backbone, True)
+
+    def default_lr(self, model: TransferModel) -> float:
+        """SetFit's body learning rate."""
+        return 2e-5
+
+    def _train_body(self, model: TransferModel, data: Dataset, config: TrainConfig, result: TrainResult) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn
+
+        backbone = model.backbone
+        n = len(data)
+        pairs = contrastive_pairs(data.y, min(self.max_pairs, 2 * self.num_iterations * n), config.seed)
+        lr = self.lr or self.default_lr(model)
+        opt = torch.optim.AdamW([p for p in backbone.parameters() if p.requires_grad], lr=lr, weight_decay=0.01)
+        steps = self.epochs * math.ceil(len(pairs) / self.batch_size)
+        warm = max(1, int(0.1 * steps))
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm))))
+        device = backbone.device
+        use_bf16 = device.type == "cuda" and config.mixed_precision in ("auto", "bf16")
+        gen = np.random.default_rng(config.seed)
+        t0 = time.perf_counter()
+        backbone.train()
+        with Progress(TextColumn("[bold]setfit[/] pairs"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
+                      TextColumn("{task.fields[info]}"), disable=not config.progress, transient=True) as bar:
+            task = bar.add_task("pairs", total=steps, info="")
+            for epoch in range(self.epochs):
+                order = gen.permutation(len(pairs))
+                total = torch.zeros((), device=device)
+                for start in range(0, len(order), self.batch_size):
+                    b = pairs[order[start:start + self.batch_size]]
+                    x = np.concatenate([data.x[b[:, 0]], data.x[b[:, 1]]])
+                    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
+                        emb = backbone.forward_features(to_device(backbone.prepare(x), device)).float()
+                    cos = F.cosine_similarity(emb[: len(b)], emb[len(b):])
+                    loss = F.mse_loss(cos, torch.as_tensor(b[:, 2], dtype=torch.float32, device=device))
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                    sched.step()
+                    total += loss.detach() * len(b)
+                    bar.update(task, advance=1, info=f"loss {float(loss.detach()):.4f}" if start == 0 else "")
+                result.history.append({"epoch": float(epoch + 1), "pair_loss": float(total) / len(pairs),
+                                       "seconds": time.perf_counter() - t0})
+        backbone.eval()
+        result.config.update(pairs=len(pairs), body_lr=lr)
+
+    def fit(self, model: TransferModel, train_data: Dataset, val_data: Dataset | None, config: TrainConfig,
+            callbacks: Any = (), accelerator: Any = None) -> TrainResult:
+        """Contrastive stage, then the probe; the result holds both stages (probe rows after the pair epochs)."""
+        if model.task != "classification":
+            raise DataError("setfit is for classification; use finetune or lp_ft for regression")
+        if train_data.y is None:
+            raise DataError(f"training data {train_data.name!r} has no labels")
+        t0 = time.perf_counter()
+        self.setup(model)
+        result = TrainResult(config={"select_metric": config.select_metric})
+        self._train_body(model, train_data, config, result)
+        probe = self.probe.fit(model, train_data, val_data, config)
+        for h in probe.history:
+            result.history.append({**h, "epoch": float(len(result.history) + 1),
+                                   "seconds": h["seconds"] + result.history[-1]["seconds"]})
+        result.best_score, result.best_epoch = probe.best_score, len(result.history)
+        result.config.update(probe=probe.config)
+        result.seconds = time.perf_counter() - t0
+        return result
+
+    def predict(self, model: TransferModel, data: Dataset, batch_size: int = 256) -> np.ndarray:
+        """Head outputs on the tuned encoder's (cached) embeddings."""
+        return self.probe.predict(model, data, batch_size)
+
+    def describe(self) -> dict[str, Any]:
+        """Name, pair settings and the probe's settings."""
+        return {"name": self.name, "num_iterations": self.num_iterations, "max_pairs": self.max_pairs,
+                "epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr, "probe": self.probe.describe()}
