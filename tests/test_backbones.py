@@ -156,3 +156,12 @@ def test_torchvision_models_lose_their_classifier_and_load_local_weights(tmp_pat
         create_backbone(f"torchvision:resnet18?weights={tmp_path / 'other.safetensors'}")
     with pytest.raises(BackboneError, match="unknown torchvision"):
         create_backbone("torchvision:resnet9000")
+
+
+def test_minilm_random_weights_on_request():
+    pre = create_backbone("minilm?max_length=16")
+    rnd = create_backbone("minilm?max_length=16&pretrained=false")
+    assert rnd.fingerprint() != pre.fingerprint() and rnd.spec.endswith("pretrained=false")
+    assert rnd.fingerprint() == create_backbone("minilm?max_length=16&pretrained=false").fingerprint()  # seeded
+    q = rnd.model.encoder.layer[0].attention.self.query.weight
+    assert not torch.equal(q, pre.model.encoder.layer[0].attention.self.query.weight)

@@ -97,13 +97,24 @@ def _load_hf(name_or_path: str, local_only: bool) -> tuple[nn.Module, Any]:
 
 @BACKBONES.register("hf", info=BackboneInfo("text", "Hugging Face text encoder: hf:<hub-name-or-folder>, mean pooling",
                                             takes_argument=True, offline=False))
-def hf_backbone(name: str | None = None, max_length: int = 128, normalize: Any = False) -> Backbone:
-    """Create ``hf:<name-or-path>`` (a local folder loads offline)."""
+def hf_backbone(name: str | None = None, max_length: int = 128, normalize: Any = False, pretrained: Any = True) -> Backbone:
+    """Create ``hf:<name-or-path>`` (a local folder loads offline); ``pretrained=false``: random weights, seed 0."""
     if not name:
         raise BackboneError("hf needs a model name or folder, e.g. hf:sentence-transformers/all-MiniLM-L6-v2")
     local = Path(name).is_dir()
     model, tok = _load_hf(name, local_only=local)
-    return HFTextBackbone(name, model, tok, int(max_length), str(normalize).lower() in ("true", "1", "yes"))
+    b = HFTextBackbone(name, model, tok, int(max_length), str(normalize).lower() in ("true", "1", "yes"))
+    return _maybe_random(b, pretrained)
+
+
+def _maybe_random(b: HFTextBackbone, pretrained: Any) -> HFTextBackbone:
+    """With ``pretrained=false`` the same architecture gets the model's own random initialisation (seed 0)."""
+    if str(pretrained).lower() in ("false", "0", "no"):
+        from transferkit.strategies.scratch import reinitialize
+
+        reinitialize(b.model, seed=0)
+        b.spec += "?pretrained=false"
+    return b
 
 
 def minilm_path() -> Path:
@@ -119,8 +130,9 @@ def minilm_path() -> Path:
 
 
 @BACKBONES.register("minilm", info=BackboneInfo("text", "all-MiniLM-L6-v2 (384-d sentence encoder), offline"))
-def minilm(max_length: int = 128, normalize: Any = False) -> Backbone:
-    """Create the embedded all-MiniLM-L6-v2 text backbone (offline)."""
+def minilm(max_length: int = 128, normalize: Any = False, pretrained: Any = True) -> Backbone:
+    """Create the embedded all-MiniLM-L6-v2 text backbone (offline); ``pretrained=false``: random weights, seed 0."""
     model, tok = _load_hf(str(minilm_path()), local_only=True)
-    return HFTextBackbone("all-MiniLM-L6-v2", model, tok, int(max_length),
-                          str(normalize).lower() in ("true", "1", "yes"), spec="minilm")
+    b = HFTextBackbone("all-MiniLM-L6-v2", model, tok, int(max_length),
+                       str(normalize).lower() in ("true", "1", "yes"), spec="minilm")
+    return _maybe_random(b, pretrained)

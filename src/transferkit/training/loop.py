@@ -117,6 +117,26 @@ class _Rows(torch.utils.data.Dataset):
         return i
 
 
+class _SeededShuffle(torch.utils.data.Sampler):
+    """A new permutation each epoch from one seeded generator, independent of DataLoader workers.
+
+    Each epoch also makes the throw-away draws that a shuffling DataLoader sharing the generator
+    made (a 64-bit worker seed before the permutation, an empty tail permutation after it), so the
+    order is the one earlier versions used and published results stay reproducible.
+    """
+
+    def __init__(self, n: int, seed: int) -> None:
+        self.n, self.gen = n, torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self) -> Any:
+        torch.empty((), dtype=torch.int64).random_(generator=self.gen)
+        yield from torch.randperm(self.n, generator=self.gen).tolist()
+        torch.randperm(self.n, generator=self.gen)
+
+
 def make_loader(model: TransferModel, data: Dataset, batch_size: int, shuffle: bool, seed: int,
                 num_workers: int = 0) -> DataLoader:
     """Batches of (prepared inputs, targets); preprocessing is the backbone's ``prepare``.
@@ -134,8 +154,7 @@ def make_loader(model: TransferModel, data: Dataset, batch_size: int, shuffle: b
 
     rows = _Rows(len(data))
     # the order comes from its own generator, so it is the same with or without (persistent) workers
-    sampler = (torch.utils.data.RandomSampler(rows, generator=torch.Generator().manual_seed(seed)) if shuffle
-               else torch.utils.data.SequentialSampler(rows))
+    sampler = _SeededShuffle(len(data), seed) if shuffle else torch.utils.data.SequentialSampler(rows)
     return DataLoader(rows, batch_size=batch_size, sampler=sampler, collate_fn=collate,
                       generator=torch.Generator().manual_seed(seed + 1),
                       drop_last=shuffle and len(data) > batch_size and len(data) % batch_size == 1,
