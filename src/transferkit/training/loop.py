@@ -175,6 +175,22 @@ def apply_batchnorm_policy(model: nn.Module) -> None:
                 m.eval()
 
 
+def average_gradients(params: list[nn.Parameter], world_size: int) -> None:
+    """Average the gradients of ``params`` over all processes (one flat all-reduce)."""
+    import torch.distributed as dist
+
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads or not dist.is_initialized():
+        return
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat)
+    flat /= world_size
+    offset = 0
+    for g in grads:
+        g.copy_(flat[offset:offset + g.numel()].view_as(g))
+        offset += g.numel()
+
+
 def _loss(model: TransferModel, out: torch.Tensor, y: torch.Tensor, weight: torch.Tensor | None,
           smoothing: float) -> torch.Tensor:
     if model.task == "classification":
@@ -250,6 +266,10 @@ def train(
     loader = make_loader(model, train_data, config.batch_size, True, config.seed, config.num_workers)
     model, optimizer, loader = accelerator.prepare(model, optimizer, loader)
     raw_model: TransferModel = accelerator.unwrap_model(model)
+    # DDP synchronises only parameters that trained when it wrapped the model; ones a strategy
+    # unfreezes later (gradual unfreezing) get their gradients averaged here instead
+    wrapped = {id(p) for p in raw_model.parameters() if p.requires_grad}
+    late: list[nn.Parameter] = []
     weight = _class_weights(raw_model, train_data, config)
     weight = weight.to(accelerator.device) if weight is not None else None
     scorer = SCORERS[config.select_metric]
@@ -274,6 +294,8 @@ def train(
                             completed=start_epoch, info="")
         for epoch in range(start_epoch, config.epochs):
             strategy.on_epoch_start(epoch, raw_model)
+            if accelerator.num_processes > 1:
+                late = [p for p in raw_model.parameters() if p.requires_grad and id(p) not in wrapped]
             model.train()
             apply_batchnorm_policy(raw_model)
             total, count = torch.zeros((), device=accelerator.device), 0  # summed on the device: no sync per step
@@ -286,6 +308,8 @@ def train(
                         loss = loss + reg
                 optimizer.zero_grad(set_to_none=True)
                 accelerator.backward(loss)
+                if late:
+                    average_gradients(late, accelerator.num_processes)
                 if config.max_grad_norm:
                     accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
                 optimizer.step()
