@@ -114,10 +114,16 @@ def test_planted_shuffled_label_source_is_negative_on_usps(data_root) -> None:  
 def test_label_efficiency_names_the_crossover(source_model: TransferModel) -> None:
     le = label_efficiency(task(), source_model, "linear_probe", budgets=[3, "all"], seeds=2, config=CFG)
     sec = le.section()
-    assert sec["budgets"] == [3, "all"] and len(sec["transfer"]["mean"]) == 2 and len(sec["verdicts"]) == 2
+    # "all" has no per-class count: the curve's x axis is the number of labelled training examples
+    n = [c.n_labelled for c in le.comparisons]
+    assert n[0] == 3 * 3 and n[1] > n[0]
+    assert sec["budgets"] == n and sec["budget_label"] == "labelled training examples"
+    assert sec["budget_labels"] == ["3 labels per class", "all labels"]
+    assert len(sec["transfer"]["mean"]) == 2 and len(sec["verdicts"]) == 2
     assert {"metric", "diff", "scratch", "crossover", "summary"} <= set(sec)
-    first_bad = next((b for b, v in zip(sec["budgets"], sec["verdicts"], strict=True) if v != "positive"), None)
-    assert sec["crossover"] == first_bad == le.crossover
+    first_bad = next((i for i, v in enumerate(sec["verdicts"]) if v != "positive"), None)
+    assert sec["crossover"] == (None if first_bad is None else n[first_bad])
+    assert le.crossover == (None if first_bad is None else [3, "all"][first_bad])
     json.dumps(to_jsonable(sec))
 
 

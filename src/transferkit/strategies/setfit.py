@@ -4,8 +4,8 @@ Tunstall et al., "Efficient Few-Shot Learning Without Prompts" (arXiv 2209.11055
 trains the encoder so that the cosine similarity of two labelled examples' embeddings is 1 when
 they share a class and 0 when they do not (mean squared error, balanced pairs); a few labels give
 many pairs. Stage 2 is the :class:`LinearProbe` on the new embeddings (optionally self-trained on
-unlabelled target examples). Defaults follow SetFit's: 20 pair iterations per example, batch 16,
-body learning rate 2e-5 with 10 % warm-up, one epoch.
+unlabelled target examples). Runs in one process (no data parallelism). Defaults follow SetFit's:
+20 pair iterations per example, batch 16, body learning rate 2e-5 with 10 % warm-up, one epoch.
 """
 
 from __future__ import annotations
