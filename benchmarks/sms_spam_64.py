@@ -10,16 +10,22 @@ else is labelled: no validation labels; heads pick their regularisation by 3-fol
 cross-validation inside the labelled set. The rest of the training part is available *without its
 labels* to the self-training arms. Arms (all on the same messages per seed):
 
-* ``setfit+st``  SetFit on all-MiniLM-L6-v2 (contrastive pairs, then a logistic head), self-trained
-  on the unlabelled training messages (2 rounds, pseudo-labels with probability >= 0.9);
+* ``setfit+st2`` SetFit on all-MiniLM-L6-v2 (contrastive pairs, then a logistic head), with the
+  encoder self-trained too: a probe labels the unlabelled training messages, those it is >= 0.9
+  sure of join the 64, and the contrastive stage runs once more on pairs drawn from them all; then
+  the head is self-trained as in ``setfit+st``;
+* ``setfit+st``  SetFit whose head only is self-trained on the unlabelled training messages
+  (2 rounds, pseudo-labels with probability >= 0.9);
 * ``setfit``     the same tuned encoder and head without self-training;
 * ``probe``      frozen MiniLM embeddings + logistic head (``probe+st``: self-trained as above);
 * ``tfidf``      word 1-2 gram TF-IDF + logistic regression (``tfidf+st``: self-trained as above);
 * ``scratch``    the MiniLM architecture from random weights, trained on the same labels.
 
 Score: F1 of the spam class on the test part. The paired differences (95 % t-interval over seeds)
-of the recommended arm (``setfit+st``, fixed before looking at any test score) against scratch and
-against TF-IDF give the verdicts; over several budgets they give the curve and the crossover.
+of the recommended arm (``setfit+st2``) against scratch and against TF-IDF give the verdicts; over
+several budgets they give the curve and the crossover. ``setfit+st2`` was added after a first run
+on seeds 0-4 in which ``setfit+st`` reached 0.899: its figure is confirmed on seeds 5-9
+(``--first-seed 5``), whose test splits that choice never saw.
 """
 
 from __future__ import annotations
@@ -34,8 +40,8 @@ from typing import Any
 import numpy as np
 import torch
 
-MAIN = "setfit+st"
-ARMS = ("setfit+st", "setfit", "probe+st", "probe", "tfidf+st", "tfidf", "scratch")
+MAIN = "setfit+st2"
+ARMS = ("setfit+st2", "setfit+st", "setfit", "probe+st", "probe", "tfidf+st", "tfidf", "scratch")
 
 
 def tfidf_arm(train_x: list[str], train_y: np.ndarray, test_x: list[str], unlabeled: list[str] | None,
@@ -124,8 +130,16 @@ def run_seed(sms: Any, budget: str, seed: int, args: argparse.Namespace) -> dict
         score("setfit+st", p3.predict(tuned, test).argmax(1))
         print(f"      ({time.perf_counter() - t0:.0f} s for SetFit; pseudo-labels per round: "
               f"{[r['per_class'] for r in st['rounds']]} ham/spam of {st['unlabeled']})", flush=True)
+        # encoder self-training continues from the same tuned encoder (stage 1 is shared)
+        sf.unlabeled = pool
+        enc = sf.self_train_encoder(tuned, lab, None, cfg, rounds=1).config["encoder_self_training"]
+        p4 = st_probe()
+        p4.fit(tuned, lab, None, cfg)
+        score("setfit+st2", p4.predict(tuned, test).argmax(1))
+        print(f"      (encoder round on {[r['per_class'] for r in enc['rounds']]} pseudo-labelled ham/spam; "
+              f"{time.perf_counter() - t0:.0f} s for all SetFit arms)", flush=True)
     else:
-        f1["setfit+st"] = f1["setfit"]  # every training message is labelled: nothing to self-train on
+        f1["setfit+st"] = f1["setfit+st2"] = f1["setfit"]  # every message is labelled: nothing to self-train on
     # classical baseline
     score("tfidf", tfidf_arm(list(lab.x), lab.y, list(test.x), None, seed))
     if pool is not None:
@@ -153,7 +167,7 @@ def summarize(budget: str, per_seed: list[dict[str, float]]) -> dict[str, Any]:
     for arm in ARMS:
         m, lo, hi = mean_ci([s[arm] for s in per_seed])
         out["arms"][arm] = {"mean": m, "ci_low": lo, "ci_high": hi}
-    for other in ("scratch", "tfidf", "tfidf+st", "probe"):
+    for other in ("scratch", "tfidf", "setfit", "probe"):
         d = paired_difference([s[MAIN] for s in per_seed], [s[other] for s in per_seed])
         out["vs"][other] = {"mean": d.mean, "ci_low": d.ci_low, "ci_high": d.ci_high,
                             "verdict": verdict(d.ci_low, d.ci_high)}
@@ -167,6 +181,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--budgets", default="64total", help="comma-separated: 64total (stratified total), 10 (per class), all")
     p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--first-seed", type=int, default=5, help="seeds run first-seed, first-seed+1, ... (0-4 were "
+                   "used to develop the recommended arm)")
     p.add_argument("--max-length", type=int, default=64, help="MiniLM tokens per message (spam fits in 64)")
     p.add_argument("--max-pairs", type=int, default=2560, help="SetFit pairs (20 per labelled message, at most this)")
     p.add_argument("--scratch-epochs", type=int, default=20)
@@ -184,7 +200,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     for b in [parse_budget(x) for x in args.budgets.split(",") if x.strip()]:
         print(f"budget {b}:", flush=True)
         t0 = time.perf_counter()
-        per_seed = [run_seed(sms, b, s, args) for s in range(args.seeds)]
+        per_seed = [run_seed(sms, b, s, args) for s in range(args.first_seed, args.first_seed + args.seeds)]
         res = summarize(str(b), per_seed)
         res["seconds"] = time.perf_counter() - t0
         results.append(res)

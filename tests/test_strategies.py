@@ -341,3 +341,27 @@ def test_auto_offers_setfit_for_text_classification() -> None:
     assert [c[0] for c in cands] == ["linear_probe", "lp_ft", "finetune", "setfit"] and "SetFit" in why
     cands, _ = default_candidates(model(), 64, cpu=True)
     assert "setfit" not in [c[0] for c in cands]
+
+
+def test_setfit_encoder_self_training_adds_a_contrastive_round_on_pseudo_labels() -> None:
+    from transferkit.strategies import SetFit
+
+    try:
+        bb = create_backbone("minilm?max_length=24")
+    except BackboneError as exc:
+        pytest.skip(f"minilm not available: {exc}")
+    unlabeled = Dataset(x=np.array(["FREE prize waiting, txt NOW to claim", "running late, see you soon",
+                                    "you won a £1000 voucher, call 0800 now", "dinner at 7?"], dtype=object),
+                        y=None, kind="text")
+    s = SetFit(max_pairs=24, batch_size=8, unlabeled=unlabeled, encoder_rounds=1, self_training_rounds=1,
+               confidence=0.5)
+    m = TransferModel(bb, 2)
+    res = s.fit(m, _sms(), None, TrainConfig(progress=False, select_metric="macro_f1"))
+    enc = res.config["encoder_self_training"]
+    assert enc["unlabeled"] == 4 and enc["rounds"][0]["pseudo_labels"] == 4  # confidence 0.5 keeps all
+    pair_epochs = [h for h in res.history if "pair_loss" in h]
+    assert len(pair_epochs) == 2 and res.config["pairs"] == 24 + 24
+    assert [h["epoch"] for h in res.history] == list(range(1, len(res.history) + 1))
+    assert res.config["probe"]["self_training"]["unlabeled"] == 4
+    with pytest.raises(ValueError, match="unlabeled"):
+        SetFit(encoder_rounds=1)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -67,15 +68,22 @@ class SetFit(Strategy):
         batch_size: pairs per step.
         lr: encoder learning rate (default 2e-5).
         head, unlabeled, self_training_rounds, confidence: passed to the :class:`LinearProbe` stage.
+        encoder_rounds: rounds of self-training for the encoder (needs ``unlabeled``): a probe on
+            the current encoder labels ``unlabeled``; the examples it is at least ``confidence``
+            sure of join the labelled ones, and the contrastive stage runs again on pairs drawn
+            from them all. Pseudo-labels never come from the test split unless you pass it.
     """
 
     name = "setfit"
 
     def __init__(self, num_iterations: int = 20, max_pairs: int = 2560, epochs: int = 1, batch_size: int = 16,
                  lr: float | None = None, head: str = "logistic", unlabeled: Dataset | None = None,
-                 self_training_rounds: int = 0, confidence: float = 0.9) -> None:
+                 self_training_rounds: int = 0, confidence: float = 0.9, encoder_rounds: int = 0) -> None:
         if num_iterations < 1 or max_pairs < 2 or epochs < 1 or batch_size < 1:
             raise ValueError("num_iterations, epochs and batch_size must be >= 1 and max_pairs >= 2")
+        if encoder_rounds < 0 or (encoder_rounds and unlabeled is None):
+            raise ValueError("encoder_rounds must be >= 0 and needs unlabeled examples (unlabeled=...)")
+        self.encoder_rounds, self.unlabeled, self.confidence = int(encoder_rounds), unlabeled, confidence
         self.num_iterations, self.max_pairs, self.epochs, self.batch_size = num_iterations, max_pairs, epochs, batch_size
         self.lr = lr
         self.probe = LinearProbe(head=head, unlabeled=unlabeled, self_training_rounds=self_training_rounds,
@@ -104,12 +112,13 @@ class SetFit(Strategy):
         device = backbone.device
         use_bf16 = device.type == "cuda" and config.mixed_precision in ("auto", "bf16")
         gen = np.random.default_rng(config.seed)
+        offset = result.history[-1]["seconds"] if result.history else 0.0
         t0 = time.perf_counter()
         backbone.train()
         with Progress(TextColumn("[bold]setfit[/] pairs"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
                       TextColumn("{task.fields[info]}"), disable=not config.progress, transient=True) as bar:
             task = bar.add_task("pairs", total=steps, info="")
-            for epoch in range(self.epochs):
+            for _ in range(self.epochs):
                 order = gen.permutation(len(pairs))
                 total = torch.zeros((), device=device)
                 for start in range(0, len(order), self.batch_size):
@@ -125,10 +134,10 @@ class SetFit(Strategy):
                     sched.step()
                     total += loss.detach() * len(b)
                     bar.update(task, advance=1, info=f"loss {float(loss.detach()):.4f}" if start == 0 else "")
-                result.history.append({"epoch": float(epoch + 1), "pair_loss": float(total) / len(pairs),
-                                       "seconds": time.perf_counter() - t0})
+                result.history.append({"epoch": float(len(result.history) + 1), "pair_loss": float(total) / len(pairs),
+                                       "seconds": offset + time.perf_counter() - t0})
         backbone.eval()
-        result.config.update(pairs=len(pairs), body_lr=lr)
+        result.config.update(pairs=result.config.get("pairs", 0) + len(pairs), body_lr=lr)
 
     def fit(self, model: TransferModel, train_data: Dataset, val_data: Dataset | None, config: TrainConfig,
             callbacks: Any = (), accelerator: Any = None) -> TrainResult:
@@ -141,6 +150,8 @@ class SetFit(Strategy):
         self.setup(model)
         result = TrainResult(config={"select_metric": config.select_metric})
         self._train_body(model, train_data, config, result)
+        if self.encoder_rounds:
+            self.self_train_encoder(model, train_data, val_data, config, self.encoder_rounds, result)
         probe = self.probe.fit(model, train_data, val_data, config)
         for h in probe.history:
             result.history.append({**h, "epoch": float(len(result.history) + 1),
@@ -150,6 +161,43 @@ class SetFit(Strategy):
         result.seconds = time.perf_counter() - t0
         return result
 
+    def self_train_encoder(self, model: TransferModel, train_data: Dataset, val_data: Dataset | None,
+                           config: TrainConfig, rounds: int = 1, result: TrainResult | None = None) -> TrainResult:
+        """Self-training rounds for an encoder already tuned on ``train_data`` (``fit`` calls this).
+
+        Each round: a probe labels ``self.unlabeled``, the confident examples join the labelled
+        ones, and the contrastive stage runs again on pairs drawn from all of them.
+        """
+        if self.unlabeled is None:
+            raise ValueError("encoder self-training needs unlabeled examples (unlabeled=...)")
+        result = result or TrainResult(config={"select_metric": config.select_metric})
+        infos = []
+        for r in range(rounds):
+            augmented, info = self._pseudo_labelled(model, train_data, val_data, config)
+            infos.append(info)
+            self.setup(model)  # the probe froze the encoder
+            self._train_body(model, augmented, replace(config, seed=config.seed + 1000 * (r + 1)), result)
+        result.config["encoder_self_training"] = {"unlabeled": len(self.unlabeled), "rounds": infos,
+                                                  "confidence": self.confidence}
+        return result
+
+    def _pseudo_labelled(self, model: TransferModel, train_data: Dataset, val_data: Dataset | None,
+                         config: TrainConfig) -> tuple[Dataset, dict[str, Any]]:
+        """The labelled examples plus the unlabelled ones a probe on the current encoder is sure of."""
+        assert self.unlabeled is not None
+        probe = LinearProbe(head=self.probe.head)
+        probe.fit(model, train_data, val_data, config)
+        with torch.no_grad():
+            proba = torch.softmax(torch.as_tensor(probe.predict(model, self.unlabeled)), 1).numpy()
+        keep = proba.max(1) >= self.confidence
+        pseudo = proba.argmax(1)[keep]
+        x = np.concatenate([np.asarray(train_data.x, dtype=object), np.asarray(self.unlabeled.x, dtype=object)[keep]])
+        y = np.concatenate([train_data.y, pseudo]).astype(np.int64)
+        data = Dataset(x=x, y=y, kind=train_data.kind, class_names=train_data.class_names,
+                       name=f"{train_data.name}+pseudo")
+        return data, {"pseudo_labels": int(keep.sum()),
+                      "per_class": np.bincount(pseudo, minlength=model.num_outputs).tolist()}
+
     def predict(self, model: TransferModel, data: Dataset, batch_size: int = 256) -> np.ndarray:
         """Head outputs on the tuned encoder's (cached) embeddings."""
         return self.probe.predict(model, data, batch_size)
@@ -157,4 +205,5 @@ class SetFit(Strategy):
     def describe(self) -> dict[str, Any]:
         """Name, pair settings and the probe's settings."""
         return {"name": self.name, "num_iterations": self.num_iterations, "max_pairs": self.max_pairs,
-                "epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr, "probe": self.probe.describe()}
+                "epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr, "encoder_rounds": self.encoder_rounds,
+                "probe": self.probe.describe()}
