@@ -146,7 +146,7 @@ def parse_comparison(d: Any) -> ComparisonInfo:
         diff_per_seed=dper, verdict=verdict,
         sentence=verdict_sentence(verdict, metric, dmean, lo, hi, n_seeds, points, hib),
         advice=str(d.get("advice") or ""), points=points, metrics=metrics,
-        time_to_scratch_best=kv_table(tts) if tts else None, budget=str(d.get("budget") or ""),
+        time_to_scratch_best=kv_table(tts) if tts else None, budget=str(d.get("budget_label") or d.get("budget") or ""),
     )
 
 
