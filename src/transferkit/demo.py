@@ -70,6 +70,7 @@ def run_demo(config: DemoConfig | None = None, on_step: Any = None) -> dict[str,
     assert task.source_splits is not None
 
     say(f"pre-training {BACKBONE} on the source task: digits 0-4, {len(task.source_splits.train)} images")
+    torch.manual_seed(0)  # the same pre-trained model on every run
     pre = TransferModel(create_backbone(BACKBONE), source.num_classes, class_names=source.class_names)
     src_res = train(pre, task.source_splits.train, task.source_splits.val,
                     TrainConfig(epochs=cfg.source_epochs, lr=2e-3, batch_size=64, patience=5, seed=0,
@@ -92,6 +93,7 @@ def run_demo(config: DemoConfig | None = None, on_step: Any = None) -> dict[str,
             tcfg = TrainConfig(epochs=cfg.target_epochs, lr=cfg.finetune_lr, batch_size=16, patience=10, seed=seed,
                                progress=cfg.progress)
             # transfer: the pre-trained backbone with a new head (the classes differ), fine-tune everything
+            torch.manual_seed(seed)  # the new head starts the same on every run of this seed
             tm = TransferModel(copy.deepcopy(pre.backbone), target.num_classes, class_names=target.class_names)
             t_res = train(tm, tr, va, tcfg)
             # scratch: the same architecture, random initialisation, the same budget
