@@ -116,3 +116,14 @@ def test_bad_inputs_are_clear(cancer):
         TrainConfig(epochs=0)
     with pytest.raises(ValueError):
         TrainConfig(select_metric="vibes")
+
+
+def test_resumed_runs_see_the_batches_of_an_uninterrupted_run(cancer):
+    from transferkit.training.loop import _SeededShuffle
+
+    full = _SeededShuffle(50, seed=3)
+    epochs = [list(full) for _ in range(4)]
+    resumed = _SeededShuffle(50, seed=3)
+    resumed.skip(2)
+    assert [list(resumed) for _ in range(2)] == epochs[2:]
+    assert epochs[0] != epochs[1]

@@ -132,9 +132,18 @@ class _SeededShuffle(torch.utils.data.Sampler):
         return self.n
 
     def __iter__(self) -> Any:
+        yield from self._epoch_order().tolist()
+
+    def _epoch_order(self) -> torch.Tensor:
         torch.empty((), dtype=torch.int64).random_(generator=self.gen)
-        yield from torch.randperm(self.n, generator=self.gen).tolist()
+        order = torch.randperm(self.n, generator=self.gen)
         torch.randperm(self.n, generator=self.gen)
+        return order
+
+    def skip(self, epochs: int) -> None:
+        """Advance the generator past ``epochs`` epochs (resuming from a checkpoint)."""
+        for _ in range(epochs):
+            self._epoch_order()
 
 
 def make_loader(model: TransferModel, data: Dataset, batch_size: int, shuffle: bool, seed: int,
@@ -264,6 +273,7 @@ def train(
     groups = [g for g in strategy.param_groups(model, config.lr, config.weight_decay) if g["params"]]
     optimizer = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
     loader = make_loader(model, train_data, config.batch_size, True, config.seed, config.num_workers)
+    shuffle = loader.sampler  # kept before Accelerate wraps the loader, to fast-forward it on resume
     model, optimizer, loader = accelerator.prepare(model, optimizer, loader)
     raw_model: TransferModel = accelerator.unwrap_model(model)
     # DDP synchronises only parameters that trained when it wrapped the model; ones a strategy
@@ -280,6 +290,8 @@ def train(
     ckpt = Path(config.checkpoint_dir) if config.checkpoint_dir else None
     if ckpt is not None and config.resume and (ckpt / "last.safetensors").exists():
         start_epoch, best_state, bad_epochs = _load_checkpoint(ckpt, raw_model, optimizer, result)
+        if isinstance(shuffle, _SeededShuffle):
+            shuffle.skip(start_epoch)  # the resumed epochs see the batches an uninterrupted run would
     state = {"model": raw_model, "config": config, "strategy": strategy, "result": result}
     for cb in callbacks:
         cb.on_train_start(state)
