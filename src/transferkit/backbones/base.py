@@ -85,6 +85,33 @@ class Backbone(nn.Module, ABC):
         return torch.device("cpu")
 
 
+def load_backbone_weights(model: nn.Module, path: Any, spec: str, skip_prefixes: tuple[str, ...] = ()) -> None:
+    """Load a local safetensors file into ``model`` (keys under ``skip_prefixes`` ignored on both sides).
+
+    A missing file, a file that is not safetensors, or weights of another architecture are errors
+    that say which; nothing is unpickled.
+    """
+    from pathlib import Path
+
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from transferkit.errors import BackboneError
+
+    path = Path(path)
+    if not path.is_file():
+        raise BackboneError(f"weights file {path} not found")
+    try:
+        state = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise BackboneError(f"{path} is not a readable safetensors file: {exc}") from exc
+    state = {k: v for k, v in state.items() if not k.startswith(skip_prefixes)}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [k for k in missing if not k.startswith(skip_prefixes)]
+    if unexpected or missing:
+        raise BackboneError(f"{path} does not match {spec}: missing {missing[:5]}, unexpected {unexpected[:5]}")
+
+
 def to_device(inputs: Any, device: torch.device | str) -> Any:
     """Move a tensor, or a dict/list of tensors, to ``device``."""
     if isinstance(inputs, torch.Tensor):

@@ -15,7 +15,7 @@ from torch import nn
 
 from transferkit.backbones._info import BACKBONES, BackboneInfo
 from transferkit.backbones._prep import finish_uint8, image_batch
-from transferkit.backbones.base import Backbone
+from transferkit.backbones.base import Backbone, load_backbone_weights
 from transferkit.errors import BackboneError
 
 
@@ -106,20 +106,8 @@ def timm_backbone(name: str | None = None, weights: str | None = None, pretraine
     except RuntimeError as exc:
         raise BackboneError(f"unknown timm model {name!r}: {exc}") from exc
     if weights:
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
         path = Path(weights)
-        if not path.is_file():
-            raise BackboneError(f"weights file {path} not found")
-        try:
-            state = load_file(str(path))
-        except (SafetensorError, OSError, ValueError) as exc:
-            raise BackboneError(f"{path} is not a readable safetensors file: {exc}") from exc
-        state = {k: v for k, v in state.items() if not k.startswith(("fc.", "head.", "classifier."))}
-        missing, unexpected = model.load_state_dict(state, strict=False)
-        if unexpected or missing:
-            raise BackboneError(f"{path} does not match timm:{name}: missing {missing[:5]}, unexpected {unexpected[:5]}")
+        load_backbone_weights(model, path, f"timm:{name}", ("fc.", "head.", "classifier."))
         source = str(path)
     elif pretrained:
         try:

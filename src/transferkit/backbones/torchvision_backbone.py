@@ -16,7 +16,7 @@ from torch import nn
 
 from transferkit.backbones._info import BACKBONES, BackboneInfo
 from transferkit.backbones._prep import finish_uint8, image_batch
-from transferkit.backbones.base import Backbone
+from transferkit.backbones.base import Backbone, load_backbone_weights
 from transferkit.backbones.timm_backbone import _ParamGroup
 from transferkit.errors import BackboneError
 
@@ -108,25 +108,6 @@ class TorchvisionBackbone(Backbone):
         return {"spec": self.spec, "weights": self.weights, "image_size": self.size[0]}
 
 
-def _load_file(model: nn.Module, path: Path, name: str) -> None:
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    if not path.is_file():
-        raise BackboneError(f"weights file {path} not found")
-    try:
-        state = load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise BackboneError(f"{path} is not a readable safetensors file: {exc}") from exc
-    heads = tuple(f"{c}." for c in _CLASSIFIERS)
-    state = {k: v for k, v in state.items() if not k.startswith(heads)}  # the classifier is replaced anyway
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    missing = [k for k in missing if not k.startswith(heads)]
-    if unexpected or missing:
-        raise BackboneError(f"{path} does not match torchvision:{name}: missing {missing[:5]}, "
-                            f"unexpected {unexpected[:5]}")
-
-
 @BACKBONES.register("torchvision", info=BackboneInfo("image", "torchvision model: torchvision:<name>"
                                                               "[?weights=FILE.safetensors|pretrained=false]",
                                                      takes_argument=True, offline=False))
@@ -148,7 +129,7 @@ def torchvision_backbone(name: str | None = None, weights: str | None = None, pr
         model = models.get_model(name, weights=None, **kwargs)
         source = "random"
         if weights:
-            _load_file(model, Path(weights), name)
+            load_backbone_weights(model, Path(weights), f"torchvision:{name}", tuple(f"{c}." for c in _CLASSIFIERS))
             source = str(weights)
     else:
         try:
