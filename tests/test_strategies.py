@@ -365,3 +365,20 @@ def test_setfit_encoder_self_training_adds_a_contrastive_round_on_pseudo_labels(
     assert res.config["probe"]["self_training"]["unlabeled"] == 4
     with pytest.raises(ValueError, match="unlabeled"):
         SetFit(encoder_rounds=1)
+
+
+def test_linear_probe_without_validation_chooses_by_cross_validation() -> None:
+    data = images(30, 0)
+    res = LinearProbe().fit(model(), data, None, TrainConfig(progress=False))
+    assert res.config["selected_on"] == "3-fold CV on the training data"
+    assert len(res.history) == 4 and all("cv_score" in h for h in res.history)
+    assert res.best_score == max(h["cv_score"] for h in res.history)
+    # regression too (plain folds), and a fixed C when there is too little data to fold
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 5)).astype(np.float32)
+    reg = Dataset(x=x, y=(2 * x[:, 0]).astype(np.float32), kind="table", task="regression")
+    m = TransferModel(create_backbone("tabmlp?hidden=8", reg), 1, task="regression")
+    res = LinearProbe().fit(m, reg, None, TrainConfig(progress=False, select_metric="neg_rmse"))
+    assert res.config["selected_on"].startswith("3-fold CV")
+    tiny = Dataset(x=data.x[:4], y=np.array([0, 1, 2, 0]), kind="image", class_names=("top", "bottom", "left"))
+    assert LinearProbe().fit(model(), tiny, None, TrainConfig(progress=False)).config["selected_on"] == "nothing (fixed C)"

@@ -77,8 +77,8 @@ def _expand(w: np.ndarray, b: np.ndarray, classes: np.ndarray, k: int) -> tuple[
 class LinearProbe(Strategy):
     """Fit a head on frozen features; the regularisation strength is picked on the validation split.
 
-    Without a validation split, it is picked by stratified 3-fold cross-validation on the training
-    labels (when every class has at least 2 examples), else the middle of ``Cs`` is used.
+    Without a validation split, it is picked by 3-fold cross-validation on the training data
+    (stratified; every class needs 2 examples), else the middle of ``Cs`` is used.
 
     Args:
         head: ``logistic`` (default), ``ridge`` or ``mlp``.
@@ -129,20 +129,26 @@ class LinearProbe(Strategy):
         return LogisticRegression(C=c, max_iter=2000, class_weight=self.class_weight)
 
     def _cv_scores(self, z: np.ndarray, y: np.ndarray, model: TransferModel, config: TrainConfig) -> list[float] | None:
-        """Mean validation-fold score of each C (stratified 3-fold), or None when classes are too small."""
-        from sklearn.model_selection import StratifiedKFold
+        """Mean validation-fold score of each C (3-fold, stratified for classes), or None when data are too few."""
+        from sklearn.model_selection import KFold, StratifiedKFold
 
-        counts = np.bincount(y)
-        folds = int(min(3, counts[counts > 0].min()))
-        if model.task != "classification" or folds < 2:
+        classification = model.task == "classification"
+        if classification:
+            counts = np.bincount(y)
+            folds = int(min(3, counts[counts > 0].min()))
+            splitter: Any = StratifiedKFold(folds, shuffle=True, random_state=config.seed) if folds >= 2 else None
+        else:
+            splitter = KFold(3, shuffle=True, random_state=config.seed) if len(y) >= 6 else None
+        if splitter is None:
             return None
         scorer = SCORERS[config.select_metric]
         scores = []
         for c in self.Cs:
             fold_scores = []
-            for tr, va in StratifiedKFold(folds, shuffle=True, random_state=config.seed).split(z, y):
+            for tr, va in splitter.split(z, y):
                 est = self._estimator(c, model.task, config.seed).fit(z[tr], y[tr])
-                head = sklearn_head(est, np.zeros(z.shape[1]), np.ones(z.shape[1]), model.num_outputs, np.unique(y[tr]))
+                head = sklearn_head(est, np.zeros(z.shape[1]), np.ones(z.shape[1]), model.num_outputs,
+                                    np.unique(y[tr]) if classification else None)
                 with torch.no_grad():
                     fold_scores.append(scorer(y[va], head(torch.as_tensor(z[va], dtype=torch.float32)).numpy()))
             scores.append(float(np.mean(fold_scores)))
@@ -170,7 +176,7 @@ class LinearProbe(Strategy):
         best: tuple[float, nn.Module, float, Any] | None = None
         cv = self._cv_scores(z_tr, y_tr, model, config) if f_va is None else None
         cs = self.Cs if (f_va is not None or cv is not None) else (float(np.median(self.Cs)),)
-        result.config["selected_on"] = "validation" if f_va is not None else ("3-fold CV on the training labels"
+        result.config["selected_on"] = "validation" if f_va is not None else ("3-fold CV on the training data"
                                                                              if cv is not None else "nothing (fixed C)")
         for i, c in enumerate(cs):
             est = self._estimator(c, model.task, config.seed).fit(z_tr, y_tr)
