@@ -257,6 +257,8 @@ def test_label_budget_and_parse():
         label_budget(skewed, "1total")
     with pytest.raises(DataError, match="has 100"):
         label_budget(skewed, "500total")
+    with pytest.raises(DataError, match="64total"):
+        label_budget(skewed, "manytotal")
 
 
 def test_transfer_task_single_class_target_and_kinds():

@@ -326,6 +326,8 @@ def test_linear_probe_self_training_uses_unlabelled_examples_only_as_inputs() ->
     assert "val_score" in info2 and isinstance(info2["kept"], bool)
     with pytest.raises(ValueError, match="unlabeled"):
         LinearProbe(self_training_rounds=1)
+    with pytest.raises(ValueError, match="at least one"):
+        LinearProbe(unlabeled=Dataset(x=pool.x[:0], y=None, kind="image"), self_training_rounds=1)
     with pytest.raises(ValueError, match="probabilities"):
         LinearProbe(head="ridge", unlabeled=unlabeled, self_training_rounds=1)
 

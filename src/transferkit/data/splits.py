@@ -101,7 +101,10 @@ def label_budget(ds: Dataset, budget: int | float | str, seed: int = 0) -> Datas
         raise DataError("a label budget needs labels")
     rng = np.random.default_rng(seed)
     if isinstance(budget, str) and budget.endswith("total"):
-        n = int(budget[: -len("total")])
+        count = budget[: -len("total")]
+        if not count.isdigit():
+            raise DataError(f"cannot read the label budget {budget!r}: write a count, e.g. 64total")
+        n = int(count)
         keep = []
         for c, k in total_counts(ds.y, n).items():
             keep.extend(rng.choice(np.flatnonzero(ds.y == c), size=k, replace=False).tolist())

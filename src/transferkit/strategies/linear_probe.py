@@ -104,8 +104,8 @@ class LinearProbe(Strategy):
             raise ValueError("self_training_rounds must be >= 0 and confidence in [0.5, 1)")
         if self_training_rounds and head == "ridge":
             raise ValueError("self-training needs class probabilities: use head='logistic' or 'mlp'")
-        if self_training_rounds and unlabeled is None:
-            raise ValueError("self-training needs unlabeled examples (unlabeled=...)")
+        if self_training_rounds and (unlabeled is None or len(unlabeled) == 0):
+            raise ValueError("self-training needs unlabeled examples (unlabeled=..., at least one)")
         self.head, self.Cs, self.class_weight, self.hidden = head, tuple(float(c) for c in Cs), class_weight, hidden
         self.unlabeled, self.self_training_rounds, self.confidence = unlabeled, int(self_training_rounds), confidence
 

@@ -81,7 +81,7 @@ class SetFit(Strategy):
                  self_training_rounds: int = 0, confidence: float = 0.9, encoder_rounds: int = 0) -> None:
         if num_iterations < 1 or max_pairs < 2 or epochs < 1 or batch_size < 1:
             raise ValueError("num_iterations, epochs and batch_size must be >= 1 and max_pairs >= 2")
-        if encoder_rounds < 0 or (encoder_rounds and unlabeled is None):
+        if encoder_rounds < 0 or (encoder_rounds and (unlabeled is None or len(unlabeled) == 0)):
             raise ValueError("encoder_rounds must be >= 0 and needs unlabeled examples (unlabeled=...)")
         self.encoder_rounds, self.unlabeled, self.confidence = int(encoder_rounds), unlabeled, confidence
         self.num_iterations, self.max_pairs, self.epochs, self.batch_size = num_iterations, max_pairs, epochs, batch_size
