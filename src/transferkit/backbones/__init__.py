@@ -19,6 +19,7 @@ from transferkit.backbones import (  # noqa: F401  (register providers)
 )
 from transferkit.backbones._info import BACKBONES, BackboneInfo
 from transferkit.backbones.base import Backbone, batch_size_of, to_device
+from transferkit.backbones.model import TransferModel, make_head, reinitialize
 from transferkit.data.dataset import Dataset
 from transferkit.errors import BackboneError
 
@@ -80,9 +81,12 @@ __all__ = [
     "BACKBONES",
     "Backbone",
     "BackboneInfo",
+    "TransferModel",
     "batch_size_of",
     "create_backbone",
     "list_backbones",
+    "make_head",
     "parse_backbone_spec",
+    "reinitialize",
     "to_device",
 ]

@@ -110,7 +110,7 @@ def hf_backbone(name: str | None = None, max_length: int = 128, normalize: Any =
 def _maybe_random(b: HFTextBackbone, pretrained: Any) -> HFTextBackbone:
     """With ``pretrained=false`` the same architecture gets the model's own random initialisation (seed 0)."""
     if str(pretrained).lower() in ("false", "0", "no"):
-        from transferkit.strategies.scratch import reinitialize
+        from transferkit.backbones.model import reinitialize
 
         reinitialize(b.model, seed=0)
         b.spec += "?pretrained=false"

@@ -293,7 +293,7 @@ def _describe_head(head: nn.Module) -> dict[str, Any]:
 
 
 def _build_head(info: dict[str, Any]) -> nn.Module:
-    from transferkit.training.model import make_head
+    from transferkit.backbones.model import make_head
 
     try:
         return make_head(
@@ -503,7 +503,7 @@ def load_zoo_model(name: str, zoo: str | os.PathLike[str] | list[Any] | None = N
     Use it to keep the source classifier when the target has the same labels (or to fine-tune it).
     Entries without a head (self-supervised) raise :class:`BackboneError`.
     """
-    from transferkit.training.model import TransferModel
+    from transferkit.backbones.model import TransferModel
 
     backbone = load_entry(name, zoo)
     head = backbone.__dict__.get("source_head")

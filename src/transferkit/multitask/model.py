@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 from transferkit.backbones import Backbone
+from transferkit.backbones.model import make_head
 from transferkit.errors import DataError
-from transferkit.training.model import make_head
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from transferkit.backbones.model import reinitialize
 from transferkit.strategies import (  # noqa: F401  (register every strategy)
     auto,
     discriminative_lr,
@@ -32,7 +33,7 @@ from transferkit.strategies.l2sp import L2SP
 from transferkit.strategies.linear_probe import LinearProbe
 from transferkit.strategies.lora import LoRA
 from transferkit.strategies.lp_ft import LPFT
-from transferkit.strategies.scratch import Scratch, reinitialize
+from transferkit.strategies.scratch import Scratch
 from transferkit.strategies.setfit import SetFit, contrastive_pairs
 
 

@@ -10,36 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
-from torch import nn
-
+from transferkit.backbones.model import reinitialize
 from transferkit.data.dataset import Dataset
 from transferkit.strategies._base import Strategy, is_transformer
 from transferkit.strategies._info import STRATEGIES, StrategyInfo
 from transferkit.training import TrainConfig, TrainResult, TransferModel, set_trainable
-
-
-def reinitialize(module: nn.Module, seed: int | None = None) -> None:
-    """Give every parameter of ``module`` fresh random values (and reset BatchNorm statistics)."""
-    if seed is not None:
-        torch.manual_seed(seed)
-    hf = [m for m in module.modules() if hasattr(m, "_init_weights") and hasattr(m, "config")]
-    if hf:
-        # transformers marks loaded weights `_is_hf_initialized` and its initialisers then skip them
-        # silently: clear the marks, or "from scratch" would quietly keep the pre-trained weights
-        for obj in [*module.modules(), *module.parameters(), *module.buffers()]:
-            if getattr(obj, "_is_hf_initialized", False):
-                obj._is_hf_initialized = False
-    done: set[int] = set()
-    for m in hf:
-        for sub in m.modules():
-            if id(sub) not in done:
-                m._init_weights(sub)
-                done.add(id(sub))
-    with torch.no_grad():
-        for m in module.modules():
-            if id(m) not in done and hasattr(m, "reset_parameters"):
-                m.reset_parameters()
 
 
 @STRATEGIES.register("scratch", info=StrategyInfo("the same architecture from random weights, same labels and "

@@ -1,5 +1,6 @@
 """Training: the model wrapper, the strategy interface, callbacks and the one training loop."""
 
+from transferkit.backbones.model import TransferModel, make_head
 from transferkit.training.callbacks import Callback
 from transferkit.training.loop import (
     SCORERS,
@@ -10,7 +11,6 @@ from transferkit.training.loop import (
     predict,
     train,
 )
-from transferkit.training.model import TransferModel, make_head
 from transferkit.training.strategy_base import TrainStrategy, set_trainable
 
 __all__ = [

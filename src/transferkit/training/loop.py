@@ -22,10 +22,10 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
+from transferkit.backbones.model import TransferModel
 from transferkit.data.dataset import Dataset
 from transferkit.errors import DataError
 from transferkit.training.callbacks import Callback
-from transferkit.training.model import TransferModel
 from transferkit.training.strategy_base import TrainStrategy
 
 

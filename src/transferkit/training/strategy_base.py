@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from transferkit.training.model import TransferModel
+from transferkit.backbones.model import TransferModel
 
 
 def set_trainable(modules: list[nn.Module] | nn.Module, flag: bool) -> None:

@@ -1,4 +1,4 @@
-"""``TransferModel``: a backbone plus a task head."""
+"""``TransferModel``: a backbone plus a task head; ``reinitialize`` for from-scratch baselines."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from transferkit.backbones import Backbone
+from transferkit.backbones.base import Backbone
 
 
 def make_head(num_features: int, num_outputs: int, kind: str = "linear", hidden: int = 128,
@@ -50,3 +50,26 @@ class TransferModel(nn.Module):
     def layer_groups(self) -> list[nn.Module]:
         """Backbone groups (input to output), then the head."""
         return [*self.backbone.layer_groups(), self.head]
+
+
+def reinitialize(module: nn.Module, seed: int | None = None) -> None:
+    """Give every parameter of ``module`` fresh random values (and reset BatchNorm statistics)."""
+    if seed is not None:
+        torch.manual_seed(seed)
+    hf = [m for m in module.modules() if hasattr(m, "_init_weights") and hasattr(m, "config")]
+    if hf:
+        # transformers marks loaded weights `_is_hf_initialized` and its initialisers then skip them
+        # silently: clear the marks, or "from scratch" would quietly keep the pre-trained weights
+        for obj in [*module.modules(), *module.parameters(), *module.buffers()]:
+            if getattr(obj, "_is_hf_initialized", False):
+                obj._is_hf_initialized = False
+    done: set[int] = set()
+    for m in hf:
+        for sub in m.modules():
+            if id(sub) not in done:
+                m._init_weights(sub)
+                done.add(id(sub))
+    with torch.no_grad():
+        for m in module.modules():
+            if id(m) not in done and hasattr(m, "reset_parameters"):
+                m.reset_parameters()
