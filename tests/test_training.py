@@ -119,7 +119,7 @@ def test_bad_inputs_are_clear(cancer):
 
 
 def test_resumed_runs_see_the_batches_of_an_uninterrupted_run(cancer):
-    from transferkit.training.loop import _SeededShuffle
+    from transferkit.training.supervised import _SeededShuffle
 
     full = _SeededShuffle(50, seed=3)
     epochs = [list(full) for _ in range(4)]

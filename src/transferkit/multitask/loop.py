@@ -30,7 +30,7 @@ from transferkit.multitask.data import TaskData
 from transferkit.multitask.model import MultiTaskModel
 from transferkit.multitask.sampler import SAMPLERS, TaskSampler
 from transferkit.multitask.weightings import Weighting, get_weighting
-from transferkit.training.loop import apply_batchnorm_policy
+from transferkit.training.trainer import apply_batchnorm_policy
 
 CLASS_METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "auroc")
 REG_METRICS = ("mae", "rmse", "r2")

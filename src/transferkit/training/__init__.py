@@ -1,28 +1,30 @@
-"""Training: the model wrapper, the strategy interface, callbacks and the one training loop."""
+"""Training: the one loop (:func:`fit`), the :class:`Trainer` interface every method implements,
+checkpoints, callbacks, and the supervised trainer behind :func:`train`."""
 
 from transferkit.backbones.model import TransferModel, make_head
 from transferkit.training.callbacks import Callback
-from transferkit.training.loop import (
-    SCORERS,
-    TrainConfig,
-    TrainResult,
-    apply_batchnorm_policy,
-    clone_model,
-    predict,
-    train,
-)
+from transferkit.training.loop import TrainConfig, TrainResult, average_gradients, fit, lr_factor, make_accelerator
 from transferkit.training.strategy_base import TrainStrategy, set_trainable
+from transferkit.training.supervised import SCORERS, SupervisedTrainer, clone_model, make_loader, predict, train
+from transferkit.training.trainer import Trainer, apply_batchnorm_policy
 
 __all__ = [
     "SCORERS",
     "Callback",
+    "SupervisedTrainer",
     "TrainConfig",
     "TrainResult",
     "TrainStrategy",
+    "Trainer",
     "TransferModel",
     "apply_batchnorm_policy",
+    "average_gradients",
     "clone_model",
+    "fit",
+    "lr_factor",
+    "make_accelerator",
     "make_head",
+    "make_loader",
     "predict",
     "set_trainable",
     "train",
