@@ -238,6 +238,8 @@ def fit(trainer: Trainer, config: TrainConfig | None = None, callbacks: list[Cal
                 raise DataError(f"the training loss became {logs['train_loss']} in epoch {epoch + 1}: lower the "
                                 "learning rate, or check the inputs and targets for extreme values")
             logs.update(trainer.evaluate())
+            info = f"loss {logs['train_loss']:.3f}" + (
+                f"  val {logs['val_score']:.3f}" if isinstance(logs.get("val_score"), float) else "")
             logs["seconds"] = time.perf_counter() - t0
             logs = trainer.epoch_logs(logs)
             result.history.append(logs)
@@ -249,15 +251,12 @@ def fit(trainer: Trainer, config: TrainConfig | None = None, callbacks: list[Cal
                 best_state = _state(trainer)
             else:
                 bad_epochs += 1
-            for cb in callbacks:
-                cb.on_epoch_end(epoch, logs, state)
             if folder is not None and accelerator.is_main_process:
                 save_checkpoint(folder, trainer.modules(), optimizer, Checkpoint(
                     epoch + 1, bad_epochs, result.best_epoch, result.best_score, result.history,
                     time.perf_counter() - t0, best_state, trainer.extra_state()))
-            info = f"loss {logs['train_loss']:.3f}" if "train_loss" in logs else ""
-            if isinstance(logs.get("val_score"), float):
-                info += f"  val {logs['val_score']:.3f}"
+            for cb in callbacks:
+                cb.on_epoch_end(epoch, logs, state)
             bar.update(task, advance=1, info=info)
             if score is not None and "val_score" in logs and config.patience is not None and bad_epochs >= config.patience:
                 result.stopped_early = True
