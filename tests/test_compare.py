@@ -11,8 +11,8 @@ from test_strategies import SPEC, images
 
 from transferkit.backbones import create_backbone
 from transferkit.data import Dataset, TransferTask
-from transferkit.evaluation.compare import compare, default_metric, pretrain_source, time_to_reach
-from transferkit.evaluation.label_efficiency import label_efficiency
+from transferkit.experiments import default_metric, time_to_reach
+from transferkit.experiments.compare import compare, label_efficiency, pretrain_source
 from transferkit.reports.run import new_results, to_jsonable, write_results
 from transferkit.training import TrainConfig, TransferModel
 
@@ -77,7 +77,7 @@ def test_test_split_labels_never_influence_selection(source_model: TransferModel
     assert _no_time(a.strategy["trials"]) == _no_time(b.strategy["trials"])
     assert _no_time(a.time_to_scratch_best) == _no_time(b.time_to_scratch_best)
     assert _no_time(a.curves) == _no_time(b.curves)
-    assert a.transfer["per_seed"] != b.transfer["per_seed"]
+    assert a.arms["transfer"].scores != b.arms["transfer"].scores
 
 
 def test_planted_negative_transfer_is_called_negative() -> None:
@@ -108,14 +108,14 @@ def test_planted_shuffled_label_source_is_negative_on_usps(data_root) -> None:  
     comp = compare(usps, model.backbone, "linear_probe", seeds=5, budget=10, metric="accuracy",
                    config=TrainConfig(epochs=15, batch_size=32, patience=None, progress=False))
     assert comp.verdict == "negative", comp.section()
-    assert comp.diff["ci_high"] < 0
+    assert comp.diff.estimate.ci_high < 0
 
 
 def test_label_efficiency_names_the_crossover(source_model: TransferModel) -> None:
     le = label_efficiency(task(), source_model, "linear_probe", budgets=[3, "all"], seeds=2, config=CFG)
-    sec = le.section()
+    sec = le.label_efficiency()
     # "all" has no per-class count: the curve's x axis is the number of labelled training examples
-    n = [c.n_labelled for c in le.comparisons]
+    n = [c.n_labelled for c in le.budgets]
     assert n[0] == 3 * 3 and n[1] > n[0]
     assert sec["budgets"] == n and sec["budget_label"] == "labelled training examples"
     assert sec["budget_labels"] == ["3 labels per class", "all labels"]
@@ -136,7 +136,7 @@ def test_regression_metrics_and_helpers() -> None:
     comp = compare(TransferTask(target=ds), src.backbone, "finetune", seeds=2, budget="all",
                    config=TrainConfig(epochs=3, batch_size=16, progress=False))
     assert comp.metric == "rmse" and comp.higher_is_better is False
-    assert set(comp.metrics) == {"mae", "rmse", "r2"} and comp.confusion_matrix is None
+    assert set(comp.arms["transfer"].metrics) == {"mae", "rmse", "r2"} and comp.confusion_matrix is None
     assert default_metric(ds) == "rmse"
     imb = Dataset(x=x, y=(np.arange(120) % 10 == 0).astype(np.int64), kind="table", class_names=("a", "b"))
     assert default_metric(imb) == "macro_f1"

@@ -13,14 +13,13 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
-from transferkit.backbones import create_backbone
-from transferkit.data import TransferTask, class_subset, label_budget, load_dataset
-from transferkit.evaluation import VERDICT_ADVICE, classification_metrics, confusion, paired_difference
-from transferkit.features import extract_features
+from transferkit.backbones import TransferModel, create_backbone
+from transferkit.data import Dataset, TransferTask, class_subset, label_budget, load_dataset
+from transferkit.evaluation import classification_metrics
+from transferkit.experiments import Arm, Split, run_experiment
+from transferkit.experiments.arms import probe_arm, trained_arm
 from transferkit.reports.run import new_results
-from transferkit.training import TrainConfig, TransferModel, predict, train
+from transferkit.training import TrainConfig, predict, train
 
 BACKBONE = "smallcnn?image_size=16&width=16&num_features=64"
 
@@ -43,21 +42,30 @@ class DemoConfig:
             raise ValueError("budgets must be labels per class, each >= 1")
 
 
-def _time_to_reach(history: list[dict[str, float]], target: float) -> dict[str, float | None]:
-    for h in history:
-        if h.get("val_score", -np.inf) >= target:
-            return {"epochs": h["epoch"], "seconds": h["seconds"]}
-    return {"epochs": None, "seconds": None}
+def _arms(pre: TransferModel, target: Dataset, cfg: DemoConfig) -> list[Arm]:
+    """Transfer (the pre-trained CNN, new head, everything fine-tuned), scratch, and a linear probe."""
+    import torch
 
+    def tcfg(seed: int) -> TrainConfig:
+        return TrainConfig(epochs=cfg.target_epochs, lr=cfg.finetune_lr, batch_size=16, patience=10, seed=seed,
+                           progress=cfg.progress)
 
-def _arm(name: str, scores: list[float]) -> dict[str, Any]:
-    return {"name": name, "per_seed": scores, "mean": float(np.mean(scores))}
+    def transferred(seed: int, train: Dataset) -> TransferModel:
+        torch.manual_seed(seed)  # the new head starts the same on every run of this seed
+        return TransferModel(copy.deepcopy(pre.backbone), target.num_classes, class_names=target.class_names)
+
+    def scratch(seed: int, train: Dataset) -> TransferModel:
+        torch.manual_seed(1000 + seed)
+        return TransferModel(create_backbone(BACKBONE), target.num_classes, class_names=target.class_names)
+
+    return [trained_arm("transfer", "fine-tuned pre-trained CNN", "transfer", transferred, tcfg),
+            trained_arm("scratch", "same CNN from scratch", "baseline", scratch, tcfg),
+            probe_arm(pre.backbone, "linear probe on frozen pre-trained features")]
 
 
 def run_demo(config: DemoConfig | None = None, on_step: Any = None) -> dict[str, Any]:
     """Run the demo and return the results dict (schema ``transferkit.results/1``)."""
     import torch
-    from sklearn.linear_model import LogisticRegression
 
     cfg = config or DemoConfig()
     say = on_step or (lambda msg: None)
@@ -78,56 +86,14 @@ def run_demo(config: DemoConfig | None = None, on_step: Any = None) -> dict[str,
     src_val = classification_metrics(task.source_splits.val.y, predict(pre, task.source_splits.val))
 
     test = task.target_splits.test
-    test_feats = extract_features(pre.backbone, test, progress=False)
-    per_budget: list[dict[str, Any]] = []
-    curves: dict[str, Any] = {}
-    cm = None
-    for budget in cfg.budgets:
-        rows: dict[str, list[float]] = {"transfer": [], "scratch": [], "linear_probe": []}
-        all_metrics: dict[str, list[dict[str, float]]] = {k: [] for k in rows}
-        speed: list[dict[str, Any]] = []
-        for seed in range(cfg.seeds):
-            tr = task.target_train(budget, seed=seed)
-            va = label_budget(task.target_splits.val, budget, seed=seed)
-            say(f"{budget} labels per class, seed {seed}: {len(tr)} target images to train, {len(va)} to validate")
-            tcfg = TrainConfig(epochs=cfg.target_epochs, lr=cfg.finetune_lr, batch_size=16, patience=10, seed=seed,
-                               progress=cfg.progress)
-            # transfer: the pre-trained backbone with a new head (the classes differ), fine-tune everything
-            torch.manual_seed(seed)  # the new head starts the same on every run of this seed
-            tm = TransferModel(copy.deepcopy(pre.backbone), target.num_classes, class_names=target.class_names)
-            t_res = train(tm, tr, va, tcfg)
-            # scratch: the same architecture, random initialisation, the same budget
-            torch.manual_seed(1000 + seed)
-            sm = TransferModel(create_backbone(BACKBONE), target.num_classes, class_names=target.class_names)
-            s_res = train(sm, tr, va, tcfg)
-            # linear probe: logistic regression on frozen pre-trained features (from the cache)
-            probe = LogisticRegression(max_iter=2000).fit(extract_features(pre.backbone, tr, progress=False), tr.y)
-            outs = {"transfer": predict(tm, test), "scratch": predict(sm, test),
-                    "linear_probe": probe.predict_proba(test_feats)}
-            for k, out in outs.items():
-                m = classification_metrics(test.y, out)
-                all_metrics[k].append(m)
-                rows[k].append(m["accuracy"])
-            if seed == 0 and budget == cfg.budgets[0]:
-                curves = {"transfer (seed 0)": t_res.curve(), "scratch (seed 0)": s_res.curve()}
-                cm = confusion(test.y, outs["transfer"], target.num_classes)
-            speed.append({"seed": seed, "scratch_best_val": s_res.best_score,
-                          "transfer": _time_to_reach(t_res.history, s_res.best_score),
-                          "scratch": _time_to_reach(s_res.history, s_res.best_score)})
-        diff = paired_difference(rows["transfer"], rows["scratch"])
-        per_budget.append({
-            "metric": "accuracy", "higher_is_better": True, "seeds": list(range(cfg.seeds)),
-            "budget": budget, "budget_label": f"{budget} labels per class",
-            "transfer": _arm("fine-tuned pre-trained CNN", rows["transfer"]),
-            "scratch": _arm("same CNN from scratch", rows["scratch"]),
-            "others": {"linear_probe": _arm("linear probe on frozen pre-trained features", rows["linear_probe"])},
-            "diff": {"mean": diff.mean, "ci_low": diff.ci_low, "ci_high": diff.ci_high, "per_seed": list(diff.per_seed)},
-            "verdict": diff.verdict, "advice": VERDICT_ADVICE[diff.verdict],
-            "metrics": {name: {k: float(np.nanmean([m[name] for m in all_metrics[k]])) for k in rows}
-                        for name in ("accuracy", "balanced_accuracy", "macro_f1", "auroc")},
-            "time_to_scratch_best": speed,
-        })
 
+    def splits(budget: Any, seed: int) -> Split:
+        return Split(task.target_train(budget, seed=seed), label_budget(task.target_splits.val, budget, seed=seed),
+                     test)
+
+    exp = run_experiment(splits, _arms(pre, target, cfg), seeds=cfg.seeds, budgets=cfg.budgets, metric="accuracy",
+                         num_outputs=target.num_classes, on_step=say)
+    first = exp.budgets[0]
     res = new_results("demo")
     res["seeds"] = list(range(cfg.seeds))
     res["config"] = {**cfg.__dict__, "backbone": BACKBONE}
@@ -135,24 +101,8 @@ def run_demo(config: DemoConfig | None = None, on_step: Any = None) -> dict[str,
                    "splits": task.describe()}
     res["models"] = {"pretrained": {"spec": BACKBONE, "fingerprint": pre.backbone.fingerprint()[:16],
                                     "source_val_accuracy": src_val["accuracy"], "source_epochs": src_res.best_epoch}}
-    res["sections"]["comparison"] = per_budget[0]
-    res["sections"]["label_efficiency"] = label_efficiency_section(per_budget)
-    res["sections"]["curves"] = curves
-    res["sections"]["confusion_matrix"] = {"labels": list(target.class_names), "matrix": cm,
-                                           "model": f"transfer, {cfg.budgets[0]} labels per class, seed 0"}
+    res["sections"]["comparison"] = first.section()
+    res["sections"]["label_efficiency"] = exp.label_efficiency()
+    res["sections"]["curves"] = first.curves
+    res["sections"]["confusion_matrix"] = first.confusion_matrix
     return res
-
-
-def label_efficiency_section(per_budget: list[dict[str, Any]]) -> dict[str, Any]:
-    """The label-efficiency curve (transfer vs scratch per budget) and where transfer stops helping."""
-    from transferkit.evaluation import mean_ci
-
-    out: dict[str, Any] = {"metric": per_budget[0]["metric"], "budgets": [b["budget"] for b in per_budget],
-                           "budget_label": "labels per class",
-                           "verdicts": [b["verdict"] for b in per_budget],
-                           "diff": [{k: b["diff"][k] for k in ("mean", "ci_low", "ci_high")} for b in per_budget]}
-    for arm in ("transfer", "scratch"):
-        stats = [mean_ci(b[arm]["per_seed"]) for b in per_budget]
-        out[arm] = {"mean": [s[0] for s in stats], "ci_low": [s[1] for s in stats], "ci_high": [s[2] for s in stats]}
-    out["crossover"] = next((b["budget"] for b in per_budget if b["verdict"] != "positive"), None)
-    return out

@@ -53,8 +53,7 @@ def run_fit(target: str, backbone: str, strategy: str = "auto", budgets: str = "
             workers: int = 0) -> dict[str, Any]:
     """Everything ``transferkit fit`` does except printing and writing; returns the results dict."""
     from transferkit.data import TransferTask, load_dataset, parse_budget
-    from transferkit.evaluation.compare import pretrain_source
-    from transferkit.evaluation.label_efficiency import label_efficiency
+    from transferkit.experiments.compare import label_efficiency, pretrain_source
     from transferkit.reports.run import new_results
     from transferkit.strategies import get_strategy
     from transferkit.training import TrainConfig
@@ -86,7 +85,7 @@ def run_fit(target: str, backbone: str, strategy: str = "auto", budgets: str = "
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, patience=patience, progress=progress, num_workers=workers)
     le = label_efficiency(task, bb_or_model, strategy, budgets=blist, seeds=seeds, config=cfg, lr=lr, metric=metric,
                           others=[o for o in others.split(",") if o.strip()], keep_source_head=keep_head, on_step=say)
-    first = le.comparisons[0]
+    first = le.budgets[0]
     from accelerate import PartialState
 
     out = new_results("fit")
@@ -99,11 +98,11 @@ def run_fit(target: str, backbone: str, strategy: str = "auto", budgets: str = "
                    **({"source": src.describe()} if src is not None else {})}
     out["models"] = models
     out["sections"]["comparison"] = first.section()
-    out["sections"]["label_efficiency"] = le.section()
+    out["sections"]["label_efficiency"] = le.label_efficiency()
     out["sections"]["curves"] = first.curves
     if first.confusion_matrix is not None:
         out["sections"]["confusion_matrix"] = first.confusion_matrix
-    out["comparisons_by_budget"] = [c.section() for c in le.comparisons]
+    out["comparisons_by_budget"] = [c.section() for c in le.budgets]
     return out
 
 

@@ -1,0 +1,163 @@
+"""``compare`` and ``label_efficiency``: a transfer strategy against the same network from scratch.
+
+Per seed the arms get the same labelled target examples, the same validation examples and the
+same training budget; each keeps its best validation epoch. Only the final models touch the test
+split. The per-seed difference (transfer minus scratch, on the chosen metric) gives a 95%
+confidence interval and the verdict: positive, inconclusive, or negative transfer (the whole
+interval below zero). Both are front ends of :func:`~transferkit.experiments.run_experiment`.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from transferkit.backbones import Backbone, TransferModel, create_backbone
+from transferkit.data import Dataset, TransferTask, label_budget
+from transferkit.experiments.arms import scratch_arm, source_arm, strategy_arm
+from transferkit.experiments.records import BudgetResult, ExperimentResult
+from transferkit.experiments.runner import Split, default_metric, run_budget
+from transferkit.training import TrainConfig, TrainResult, train
+
+
+def _as_task(target: TransferTask | Dataset) -> TransferTask:
+    if isinstance(target, TransferTask):
+        return target
+    if isinstance(target, Dataset):
+        return TransferTask(target=target)
+    raise TypeError("target must be a TransferTask or a Dataset")
+
+
+def select_metric(metric: str, task: str) -> str:
+    """The validation score the loop selects epochs by for a compared test ``metric``."""
+    if task == "regression":
+        return "neg_rmse"
+    return metric if metric in ("accuracy", "balanced_accuracy", "macro_f1") else "accuracy"
+
+
+def pretrain_source(source: Dataset | TransferTask, backbone: str | Backbone, config: TrainConfig | None = None,
+                    progress: bool = False) -> tuple[TransferModel, TrainResult]:
+    """Train ``backbone`` + a head on a labelled source data set (best epoch on a source validation split)."""
+    import torch
+
+    cfg = config or TrainConfig(epochs=10, lr=2e-3, batch_size=64, patience=3, progress=progress)
+    task = source if isinstance(source, TransferTask) else TransferTask(target=source, test_size=0.0, val_size=0.1)
+    sp = task.target_splits
+    torch.manual_seed(cfg.seed)  # the same source model on every run
+    bb = create_backbone(backbone, data=sp.train) if isinstance(backbone, str) else backbone
+    bb.fit_preprocessing(sp.train.x)
+    model = TransferModel(bb, max(sp.train.num_classes, 1) if sp.train.task == "classification" else 1,
+                          task=sp.train.task, class_names=sp.train.class_names)
+    return model, train(model, sp.train, sp.val, cfg)
+
+
+def _strategy_advice(verdict: str, chosen: str) -> str:
+    from transferkit.strategies import STRATEGIES
+
+    if verdict == "positive" or chosen not in STRATEGIES:
+        return ""
+    advice = getattr(STRATEGIES.info(chosen), "advice", None)
+    return f" Next: {advice}." if advice else ""
+
+
+def compare(
+    target: TransferTask | Dataset,
+    backbone: str | Backbone | TransferModel,
+    strategy: Any = "auto",
+    *,
+    seeds: int | Sequence[int] = 5,
+    budget: int | float | str = "all",
+    config: TrainConfig | None = None,
+    lr: float | None = None,
+    scratch_lr: float | None = None,
+    metric: str | None = None,
+    others: Sequence[Any] = (),
+    keep_source_head: bool | str = "auto",
+    scratch: bool = True,
+    on_step: Callable[[str], None] | None = None,
+) -> BudgetResult:
+    """Run ``strategy`` and the scratch baseline over paired seeds at one label ``budget``.
+
+    Args:
+        target: a :class:`TransferTask` (its target splits are used) or a target :class:`Dataset`.
+        backbone: the pre-trained backbone (object or spec), or a source :class:`TransferModel`; with a
+            source model whose class names equal the target's, its zero-label score is reported as the
+            ``source_only`` arm and its head is kept (``keep_source_head="auto"``).
+        strategy: a strategy name or object (``auto`` chooses on validation, once per budget).
+        seeds: number of paired seeds (or the seed values).
+        budget: labelled target examples per class (int), a fraction (float), ``"64total"`` or ``"all"``;
+            the validation split is cut to the same budget (few labels means few validation labels too).
+        config: epochs, batch size, patience... (``lr`` and ``seed`` are set per arm and seed).
+        lr, scratch_lr: learning rates (default: each strategy's own default for the backbone).
+        metric: the compared test metric (default :func:`default_metric`).
+        others: extra strategies reported beside transfer (e.g. ``["linear_probe", "l2sp"]``).
+        scratch: False skips the baseline (then there is no verdict: it is reported as inconclusive).
+    """
+    from transferkit.strategies import get_strategy
+
+    task = _as_task(target)
+    sp = task.target_splits
+    source_model = backbone if isinstance(backbone, TransferModel) else None
+    bb = source_model.backbone if source_model is not None else (
+        create_backbone(backbone, data=sp.train) if isinstance(backbone, str) else backbone)
+    kind = sp.train.task
+    k = sp.train.num_classes if kind == "classification" else (1 if np.ndim(sp.train.y) == 1 else sp.train.y.shape[1])
+    names = sp.train.class_names
+    shared = source_model is not None and kind == "classification" and source_model.class_names == names
+    keep_head = shared and keep_source_head in (True, "auto")
+    metric = metric or default_metric(sp.train)
+    cfg = replace(config or TrainConfig(progress=False), select_metric=select_metric(metric, kind))
+
+    def new_model(seed: int) -> TransferModel:
+        import torch
+
+        torch.manual_seed(seed)  # the new head starts the same on every run of this seed
+        head = copy.deepcopy(source_model.head) if keep_head and source_model is not None else "linear"
+        return TransferModel(copy.deepcopy(bb), k, head=head, task=kind, class_names=names)
+
+    main = get_strategy(copy.deepcopy(strategy) if not isinstance(strategy, str) else strategy)
+    extra = [get_strategy(copy.deepcopy(o) if not isinstance(o, str) else o) for o in others]
+    arms = [strategy_arm("transfer", f"{bb.spec} + {main.name}", "transfer", new_model, main, cfg, lr)]
+    if scratch:
+        arms.append(scratch_arm(new_model, cfg, f"{bb.spec} from scratch", scratch_lr))
+    arms += [strategy_arm(s.name, f"{bb.spec} + {s.name}", "reference", new_model, s, cfg) for s in extra]
+    if shared and source_model is not None:
+        arms.append(source_arm(source_model))
+
+    def splits(b: Any, seed: int) -> Split:
+        return Split(task.target_train(b, seed=seed), label_budget(sp.val, b, seed=seed), sp.test)
+
+    res = run_budget(splits, arms, _seeds(seeds), budget, metric, k, on_step=on_step)
+    res.strategy = main.describe()
+    chosen = (res.strategy.get("chosen") or {}).get("name", main.name) if main.name == "auto" else main.name
+    if chosen != main.name:
+        res.arms["transfer"] = replace(res.arms["transfer"], name=f"{bb.spec} + {main.name} -> {chosen}")
+    res.advice += _strategy_advice(res.verdict, chosen)
+    return res
+
+
+def _seeds(seeds: int | Sequence[int]) -> list[int]:
+    from transferkit.errors import DataError
+
+    seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    if not seed_list:
+        raise DataError("need at least one seed")
+    return seed_list
+
+
+def label_efficiency(target: Any, backbone: Any, strategy: Any = "auto",
+                     budgets: Sequence[int | float | str] = (2, 5, 10, "all"), **compare_kwargs: Any) -> ExperimentResult:
+    """Run :func:`compare` at each budget (per-class counts, fractions, totals or ``"all"``), same seeds each time.
+
+    ``compare_kwargs`` go to :func:`compare` (``seeds``, ``config``, ``others``, ``on_step``...).
+    A strategy given as an object is copied per budget, so ``auto`` chooses afresh at each budget.
+    """
+    from transferkit.errors import DataError
+
+    if not budgets:
+        raise DataError("give at least one label budget")
+    return ExperimentResult([compare(target, backbone, strategy, budget=b, **compare_kwargs) for b in budgets])
