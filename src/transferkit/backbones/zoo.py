@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from transferkit._io import to_jsonable
 from transferkit.backbones._info import BACKBONES, BackboneInfo
 from transferkit.backbones.base import Backbone, to_device
 from transferkit.errors import BackboneError
@@ -200,8 +201,6 @@ def save_entry(
     temporary names and renamed, so a crash never leaves a half-written entry that looks complete.
     """
     from safetensors.torch import save_file
-
-    from transferkit.reports.run import to_jsonable
 
     folder = Path(folder)
     name = check_name(folder.name)

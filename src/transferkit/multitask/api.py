@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from transferkit._io import new_results
 from transferkit.data import Dataset, label_budget, load_dataset, train_val_test_split
 from transferkit.data.splits import stratified_indices
 from transferkit.errors import DataError
@@ -18,7 +19,6 @@ from transferkit.multitask.data import TaskData
 from transferkit.multitask.evaluate import compare_tasks
 from transferkit.multitask.loop import MultiTaskResult, predict_task, task_metrics, train_multitask
 from transferkit.multitask.model import HeadSpec, MultiTaskModel
-from transferkit.reports.run import new_results
 
 
 @dataclasses.dataclass

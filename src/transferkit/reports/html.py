@@ -17,8 +17,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from transferkit._io import atomic_write_text, read_results
+from transferkit._version import __version__
 from transferkit.reports import _info as I
-from transferkit.reports.run import atomic_write_text, read_results
 
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 
@@ -279,8 +280,6 @@ def render_report(results: dict[str, Any]) -> str:
         body.append('<p class="note">This run recorded no result sections.</p>')
     body.append(f'<section id="sec-reproducibility"><h2>Reproducibility</h2>{_repro(info.repro, info.schema)}'
                 "</section>")
-    from transferkit import __version__
-
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'

@@ -1,136 +1,48 @@
-"""Run folders: every command that produces results writes ``results.json`` (and a report).
+"""Run folders: every command that produces results writes ``results.json`` and ``report.html``.
 
-``results.json`` is plain JSON with a versioned schema::
-
-    {
-      "schema": "transferkit.results/1",
-      "command": "fit",                  # demo, rank, similarity, fit, adapt, multitask, pretrain
-      "argv": ["transferkit", "fit", ...],
-      "created": "2026-11-28T18:00:00+00:00",
-      "versions": {"transferkit": ..., "torch": ..., "python": ...},
-      "seeds": [0, 1, 2],
-      "data": {...},                     # Dataset.describe() of what was used
-      "models": {...},                   # backbone names and fingerprints
-      "sections": {...}                  # command-specific results, see reports/README
-    }
+The ``results.json`` format itself (schema header, run folders, atomic writes, JSON conversion) lives
+on the ground floor in :mod:`transferkit._io`, so that lower layers can write results without
+importing the reports package; it is re-exported here under its old names. This module adds the one
+step that needs the renderer: write the results *and* the page.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import os
-import platform
-import re
-import sys
-import tempfile
-from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from transferkit._io import (
+    SCHEMA,
+    atomic_write_text,
+    make_run_dir,
+    new_results,
+    read_results,
+    to_jsonable,
+    versions,
+)
+from transferkit.reports.html import write_report
 
-SCHEMA = "transferkit.results/1"
-
-
-def versions() -> dict[str, str]:
-    """Versions of transferkit, Python and the main libraries (read from package metadata, no imports)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"python": platform.python_version(), "platform": platform.platform()}
-    for dist in ("transferkit", "torch", "numpy", "scikit-learn", "timm", "transformers", "accelerate"):
-        try:
-            out[dist] = version(dist)
-        except PackageNotFoundError:  # pragma: no cover - optional packages
-            continue
-    return out
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Convert dataclasses, numpy values and paths into plain JSON data."""
-    if is_dataclass(obj) and not isinstance(obj, type):
-        return to_jsonable(asdict(obj))
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return to_jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return to_jsonable(obj.item())
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
-
-
-def new_results(command: str, **fields: Any) -> dict[str, Any]:
-    """A results dict with the schema header filled in."""
-    res: dict[str, Any] = {
-        "schema": SCHEMA,
-        "command": command,
-        "argv": [Path(sys.argv[0]).name, *sys.argv[1:]] if sys.argv else [],
-        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "versions": versions(),
-        "seeds": [],
-        "data": {},
-        "models": {},
-        "sections": {},
-    }
-    res.update(fields)
-    return res
-
-
-def make_run_dir(command: str, root: str | os.PathLike[str] | None = None, name: str | None = None) -> Path:
-    """Create ``<root>/<timestamp>-<command>[-name]`` (root: ``$TRANSFERKIT_RUNS`` or ``runs``)."""
-    base = Path(root or os.environ.get("TRANSFERKIT_RUNS", "runs"))
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{stamp}-{command}" + (f"-{name}" if name else ""))
-    path = base / slug
-    i = 1
-    while path.exists():
-        i += 1
-        path = base / f"{slug}-{i}"
-    path.mkdir(parents=True)
-    return path
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (temp file + rename in the same folder)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+__all__ = [
+    "SCHEMA",
+    "atomic_write_text",
+    "make_run_dir",
+    "new_results",
+    "read_results",
+    "to_jsonable",
+    "versions",
+    "write_results",
+]
 
 
 def write_results(run_dir: str | os.PathLike[str], results: dict[str, Any]) -> Path:
-    """Write ``results.json`` into ``run_dir`` and, when the HTML renderer exists, ``report.html``."""
+    """Write ``results.json`` into ``run_dir``, then render ``report.html`` from it."""
     run_dir = Path(run_dir)
     data = to_jsonable(results)
     if data.get("schema") != SCHEMA:
         raise ValueError(f"results must carry schema {SCHEMA!r}")
     out = run_dir / "results.json"
     atomic_write_text(out, json.dumps(data, indent=2, allow_nan=False))
-    try:
-        from transferkit.reports.html import write_report
-    except ImportError:
-        return out
     write_report(run_dir)
     return out
-
-
-def read_results(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read and check ``results.json`` from a run folder."""
-    path = Path(run_dir) / "results.json"
-    if not path.exists():
-        raise FileNotFoundError(f"{path} not found: pass a run folder written by a transferkit command")
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(data, dict) or not str(data.get("schema", "")).startswith("transferkit.results/"):
-        raise ValueError(f"{path} is not a transferkit results file (no 'schema' field)")
-    return data

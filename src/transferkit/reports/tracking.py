@@ -25,9 +25,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from transferkit._io import read_results
 from transferkit.errors import TransferkitError
 from transferkit.reports._info import command_line
-from transferkit.reports.run import read_results
 
 _ROW_KEYS = ("model", "task", "arm", "name", "run", "method")
 _STEP_KEYS = ("epoch", "budgets", "step")
