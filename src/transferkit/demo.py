@@ -18,7 +18,7 @@ from transferkit.data import Dataset, TransferTask, class_subset, label_budget, 
 from transferkit.evaluation import classification_metrics
 from transferkit.experiments import Arm, Split, run_experiment
 from transferkit.experiments.arms import probe_arm, trained_arm
-from transferkit.reports.run import new_results
+from transferkit._io import new_results
 from transferkit.training import TrainConfig, predict, train
 
 BACKBONE = "smallcnn?image_size=16&width=16&num_features=64"
