@@ -32,6 +32,17 @@ from transferkit.biosignals.splits import subject_few_shot_split
 from transferkit.data.dataset import Dataset
 from transferkit.data.signal_transforms import SIGNAL_NORMS, normalize_dataset
 from transferkit.errors import DataError
+from transferkit.experiments import (
+    Arm,
+    ArmResult,
+    BudgetResult,
+    Difference,
+    Estimate,
+    Split,
+    label_efficiency_section,
+    run_experiment,
+)
+from transferkit.experiments.arms import source_arm, trained_arm
 
 DEFAULT_BACKBONE = "signalcnn?width=16&num_features=64"
 
@@ -81,12 +92,6 @@ def _by_subject(ds: Dataset, subjects: tuple[int, ...], what: str) -> Dataset:
     return ds.subset(np.flatnonzero(np.isin(ds.groups, subjects)), f"{ds.name}[{what}]")
 
 
-def _accuracy(model: Any, ds: Dataset) -> float:
-    from transferkit.training import predict
-
-    return float(np.mean(predict(model, ds).argmax(1) == ds.y))
-
-
 def pretrain_source(source: Dataset, cfg: CrossSubjectConfig) -> tuple[Any, dict[str, Any]]:
     """Pre-train the backbone + head on the (normalised) source subjects; returns the model and a summary."""
     import torch
@@ -106,24 +111,27 @@ def pretrain_source(source: Dataset, cfg: CrossSubjectConfig) -> tuple[Any, dict
                    "best_epoch": res.best_epoch, "val_accuracy": res.best_score, "seconds": res.seconds}
 
 
-def _fit_target(cfg: CrossSubjectConfig, pre: Any, train_ds: Dataset, val_ds: Dataset,
-                seed: int) -> tuple[Any, Any]:
-    """Fine-tune a copy of ``pre`` and train the same architecture from scratch; same data and epochs."""
+def _arms(cfg: CrossSubjectConfig, pre: Any) -> list[Arm]:
+    """Transfer (the pre-trained CNN with its head, fine-tuned), scratch (same net, random init), source-only."""
     import torch
 
-    from transferkit.backbones import create_backbone
-    from transferkit.training import TrainConfig, TransferModel, train
+    from transferkit.backbones import TransferModel, create_backbone
+    from transferkit.training import TrainConfig
 
-    base = dict(epochs=cfg.target_epochs, batch_size=cfg.batch_size, patience=cfg.patience, seed=seed,
-                progress=cfg.progress)
-    tm = copy.deepcopy(pre)
-    train(tm, train_ds, val_ds, TrainConfig(lr=cfg.finetune_lr, **base))
-    torch.manual_seed(1000 + seed)
-    bb = create_backbone(cfg.backbone)
-    bb.fit_preprocessing(train_ds.x)
-    sm = TransferModel(bb, pre.num_outputs, class_names=pre.class_names)
-    train(sm, train_ds, val_ds, TrainConfig(lr=cfg.scratch_lr, **base))
-    return tm, sm
+    def tcfg(lr: float) -> Any:
+        return lambda seed: TrainConfig(lr=lr, epochs=cfg.target_epochs, batch_size=cfg.batch_size,
+                                        patience=cfg.patience, seed=seed, progress=cfg.progress)
+
+    def scratch(seed: int, train: Dataset) -> Any:
+        torch.manual_seed(1000 + seed)
+        bb = create_backbone(cfg.backbone)
+        bb.fit_preprocessing(train.x)
+        return TransferModel(bb, pre.num_outputs, class_names=pre.class_names)
+
+    return [trained_arm("transfer", "pre-trained CNN, fine-tuned", "transfer", lambda seed, tr: copy.deepcopy(pre),
+                        tcfg(cfg.finetune_lr)),
+            trained_arm("scratch", "same CNN from scratch", "baseline", scratch, tcfg(cfg.scratch_lr)),
+            source_arm(pre, "pre-trained CNN as is, zero target labels")]
 
 
 def run_cross_subject(data: Dataset, cfg: CrossSubjectConfig | None = None,
@@ -149,8 +157,6 @@ def run_cross_subject(data: Dataset, cfg: CrossSubjectConfig | None = None,
 
 
 def _run(data: Dataset, cfg: CrossSubjectConfig, say: Callable[[str], None]) -> dict[str, Any]:
-    from transferkit.evaluation import VERDICT_ADVICE, mean_ci, paired_difference
-
     t0 = time.perf_counter()
     src = normalize_dataset(_by_subject(data, cfg.source_subjects, "source"), cfg.norm)
     tgt = normalize_dataset(_by_subject(data, cfg.target_subjects, "target"), cfg.norm)
@@ -159,53 +165,25 @@ def _run(data: Dataset, cfg: CrossSubjectConfig, say: Callable[[str], None]) -> 
     pre, src_info = pretrain_source(src, cfg)
     say(f"source validation accuracy {src_info['val_accuracy']:.3f} (epoch {src_info['best_epoch']})")
 
+    arms = _arms(cfg, pre)
     per_subject: list[dict[str, Any]] = []
+    by_k: dict[int, list[BudgetResult]] = {k: [] for k in cfg.shots}
     for subject in cfg.target_subjects:
         sub = tgt.subset(np.flatnonzero(tgt.groups == subject), f"subject {subject}")
-        acc: dict[int, dict[str, list[float]]] = {k: {"transfer": [], "scratch": [], "source_only": []}
-                                                   for k in cfg.shots}
-        for seed in range(cfg.seeds):
-            for k in cfg.shots:
-                parts = subject_few_shot_split(sub, k, seed, cfg.test_fraction, cfg.val_per_class)
-                tm, sm = _fit_target(cfg, pre, parts.train, parts.val, seed)
-                acc[k]["transfer"].append(_accuracy(tm, parts.test))
-                acc[k]["scratch"].append(_accuracy(sm, parts.test))
-                acc[k]["source_only"].append(_accuracy(pre, parts.test))
-        for k in cfg.shots:
-            a = acc[k]
-            d = paired_difference(a["transfer"], a["scratch"])
-            vs_src = paired_difference(a["transfer"], a["source_only"])
-            per_subject.append({
-                "subject": int(subject), "k": int(k), "windows": len(sub),
-                **{arm: {"per_seed": v, "mean": float(np.mean(v))} for arm, v in a.items()},
-                "diff": {"mean": d.mean, "ci_low": d.ci_low, "ci_high": d.ci_high,
-                         "per_seed": list(d.per_seed)},
-                "verdict": d.verdict,
-                "vs_source_only": {"mean": vs_src.mean, "ci_low": vs_src.ci_low, "ci_high": vs_src.ci_high,
-                                   "verdict": vs_src.verdict},
-            })
-        row = [r for r in per_subject if r["subject"] == subject]
-        say(f"subject {subject}: " + ", ".join(
-            f"k={r['k']} transfer {r['transfer']['mean']:.2f} scratch {r['scratch']['mean']:.2f} "
-            f"source-only {r['source_only']['mean']:.2f} ({r['verdict']})" for r in row))
 
-    summary: list[dict[str, Any]] = []
-    for k in cfg.shots:
-        rows = [r for r in per_subject if r["k"] == k]
-        means = {arm: [r[arm]["mean"] for r in rows] for arm in ("transfer", "scratch", "source_only")}
-        over = paired_difference(means["transfer"], means["scratch"])
-        counts = {v: sum(r["verdict"] == v for r in rows) for v in ("positive", "inconclusive", "negative")}
-        summary.append({
-            "k": int(k), "subjects": len(rows),
-            **{arm: {"mean": mean_ci(v)[0], "ci_low": mean_ci(v)[1], "ci_high": mean_ci(v)[2]}
-               for arm, v in means.items()},
-            "diff_over_subjects": {"mean": over.mean, "ci_low": over.ci_low, "ci_high": over.ci_high,
-                                   "verdict": over.verdict},
-            "verdict_counts": counts,
-            "negative_subjects": [r["subject"] for r in rows if r["verdict"] == "negative"],
-            "worse_than_scratch_on_average": [r["subject"] for r in rows if r["diff"]["mean"] < 0],
-            "advice": VERDICT_ADVICE[over.verdict],
-        })
+        def splits(k: Any, seed: int, sub: Dataset = sub) -> Split:
+            parts = subject_few_shot_split(sub, k, seed, cfg.test_fraction, cfg.val_per_class)
+            return Split(parts.train, parts.val, parts.test)
+
+        exp = run_experiment(splits, arms, seeds=cfg.seeds, budgets=cfg.shots, metric="accuracy",
+                             num_outputs=pre.num_outputs)
+        for b in exp.budgets:
+            by_k[b.budget].append(b)
+            per_subject.append(_subject_row(int(subject), len(sub), b))
+        say(f"subject {subject}: " + ", ".join(
+            f"k={b.budget} transfer {b.arms['transfer'].mean:.2f} scratch {b.arms['scratch'].mean:.2f} "
+            f"source-only {b.arms['source_only'].mean:.2f} ({b.verdict})" for b in exp.budgets))
+    summary = [_summary_row(k, rows, [r["subject"] for r in per_subject if r["k"] == k]) for k, rows in by_k.items()]
     return {
         "dataset": data.name,
         "settings": {**asdict(cfg),
@@ -214,21 +192,43 @@ def _run(data: Dataset, cfg: CrossSubjectConfig, say: Callable[[str], None]) -> 
                                            "(target test windows included, labels never used)"},
         "source": {"subjects": list(cfg.source_subjects), "windows": len(src), **src_info},
         "per_subject": per_subject,
-        "summary": summary,
+        "summary": [row for row, _ in summary],
+        "label_efficiency": label_efficiency_section([rec for _, rec in summary]),
         "seconds": time.perf_counter() - t0,
     }
 
 
+def _subject_row(subject: int, windows: int, b: BudgetResult) -> dict[str, Any]:
+    """One held-out subject at one k: each arm per seed, transfer - scratch and transfer - source-only."""
+    assert b.diff is not None
+    vs = b.versus["source_only"]
+    return {"subject": subject, "k": int(b.budget), "windows": windows,
+            **{key: {"per_seed": list(a.scores), "mean": a.mean} for key, a in b.arms.items()},
+            "diff": b.diff.estimate.to_dict(), "verdict": b.verdict,
+            "vs_source_only": {**vs.estimate.to_dict(), "verdict": vs.verdict}}
+
+
+def _summary_row(k: int, rows: list[BudgetResult], subjects: list[int]) -> tuple[dict[str, Any], BudgetResult]:
+    """Over subjects at one k: each arm's mean over subjects, the paired difference with subjects as pairs."""
+    means = {key: [r.arms[key].mean for r in rows] for key in ("transfer", "scratch", "source_only")}
+    arms = {key: ArmResult(key, key, role, tuple(means[key]), {"accuracy": float(np.mean(means[key]))})
+            for key, role in (("transfer", "transfer"), ("scratch", "baseline"), ("source_only", "source_only"))}
+    over = Difference.paired("transfer", "scratch", means["transfer"], means["scratch"])
+    rec = BudgetResult(k, f"{k} labels per class", "accuracy", True, list(subjects), arms, over,
+                       n_labelled=rows[0].n_labelled if rows else 0)
+    counts = {v: sum(r.verdict == v for r in rows) for v in ("positive", "inconclusive", "negative")}
+    row = {"k": int(k), "subjects": len(rows),
+           **{key: {f: getattr(Estimate.of(v), f) for f in ("mean", "ci_low", "ci_high")} for key, v in means.items()},
+           "diff_over_subjects": {**{f: getattr(over.estimate, f) for f in ("mean", "ci_low", "ci_high")},
+                                  "verdict": over.verdict},
+           "verdict_counts": counts,
+           "negative_subjects": [s for s, r in zip(subjects, rows, strict=True) if r.verdict == "negative"],
+           "worse_than_scratch_on_average": [s for s, r in zip(subjects, rows, strict=True)
+                                             if r.diff is not None and (r.diff.estimate.mean or 0.0) < 0],
+           "advice": over.advice}
+    return row, rec
+
+
 def label_efficiency(section: dict[str, Any]) -> dict[str, Any]:
     """Transfer vs scratch per ``k`` in the report's ``label_efficiency`` format (subjects are the pairs)."""
-    from transferkit.demo import label_efficiency_section
-
-    per_budget = []
-    for s in section["summary"]:
-        rows = [r for r in section["per_subject"] if r["k"] == s["k"]]
-        d = s["diff_over_subjects"]
-        per_budget.append({"metric": "accuracy", "budget": s["k"], "verdict": d["verdict"],
-                           "transfer": {"per_seed": [r["transfer"]["mean"] for r in rows]},
-                           "scratch": {"per_seed": [r["scratch"]["mean"] for r in rows]},
-                           "diff": {k: d[k] for k in ("mean", "ci_low", "ci_high")}})
-    return label_efficiency_section(per_budget)
+    return section["label_efficiency"]
