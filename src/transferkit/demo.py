@@ -13,12 +13,12 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
+from transferkit._io import new_results
 from transferkit.backbones import TransferModel, create_backbone
 from transferkit.data import Dataset, TransferTask, class_subset, label_budget, load_dataset
 from transferkit.evaluation import classification_metrics
 from transferkit.experiments import Arm, Split, run_experiment
 from transferkit.experiments.arms import probe_arm, trained_arm
-from transferkit._io import new_results
 from transferkit.training import TrainConfig, predict, train
 
 BACKBONE = "smallcnn?image_size=16&width=16&num_features=64"
