@@ -28,8 +28,8 @@ def main(argv: list[str] | None = None) -> dict:
     from rich.console import Console
 
     from transferkit.biosignals import CrossSubjectConfig, run_cross_subject
-    from transferkit.cli.biosignals_cmd import har_table
     from transferkit.data import load_dataset
+    from transferkit.reports.terminal import har_table
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--small", action="store_true", help="a reduced run (2 held-out subjects, 3 source subjects)")

@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> dict:
     from rich.console import Console
 
     from transferkit.agents import AgentsConfig, run_agents
-    from transferkit.cli.agents_cmd import agents_table
+    from transferkit.reports.terminal import agents_table
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--small", action="store_true", help="a tiny run (1 variant, 2 seeds, a few thousand steps)")

@@ -18,7 +18,7 @@ from transferkit.agents import (  # noqa: E402
     jumpstart,
     parse_variant,
     parse_variants,
-    run_agents,
+    run_agents_experiment,
     summarize_variant,
     time_to_threshold,
     transfer_ratio,
@@ -115,10 +115,21 @@ def test_transfer_weights_copies_networks() -> None:
     assert not torch.equal(c.policy.state_dict()["value_net.weight"], a.policy.state_dict()["value_net.weight"])
 
 
-def test_tiny_end_to_end_run() -> None:
+def test_tiny_end_to_end_run(tmp_path) -> None:
+    from rich.console import Console
+
+    from transferkit.reports.run import finish_run
+
     cfg = AgentsConfig(variants=("length=1.0", "gravity=19.6"), seeds=2, source_steps=256, target_steps=128,
                        eval_every=64, eval_episodes=1, n_envs=2, net_arch=(8, 8))
-    sec = run_agents(cfg)
+    res = run_agents_experiment(cfg)  # what `transferkit agents` runs
+    sec = res["sections"]["agents"]
+    assert res["command"] == "agents" and res["seeds"] == [0, 1] and res["data"]["targets"] == ["length=1", "gravity=19.6"]
+    out = Console(record=True, width=200)
+    finish_run(tmp_path, res, out=out)
+    text = out.export_text()
+    assert "PPO on CartPole-v1: source [default] -> target variants" in text and "gravity=19.6" in text
+    assert (tmp_path / "results.json").exists() and (tmp_path / "report.html").exists()
     assert sec["settings"]["threshold"] == 475.0  # CartPole-v1's reward threshold
     assert [r["variant"] for r in sec["variants"]] == ["length=1", "gravity=19.6"]
     for r in sec["variants"]:

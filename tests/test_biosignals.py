@@ -7,7 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from transferkit.biosignals import CrossSubjectConfig, label_efficiency, run_cross_subject, subject_few_shot_split
+from transferkit.biosignals import (
+    CrossSubjectConfig,
+    label_efficiency,
+    run_cross_subject,
+    run_har,
+    subject_few_shot_split,
+)
 from transferkit.data import Dataset
 from transferkit.errors import DataError
 
@@ -63,12 +69,14 @@ def test_config_rejects_overlap_and_bad_norm() -> None:
         CrossSubjectConfig(norm="zscore")
 
 
-def test_protocol_on_synthetic_subjects() -> None:
+def test_protocol_on_synthetic_subjects(tmp_path) -> None:
     ds = _subjects(4, per_class=30)
     cfg = CrossSubjectConfig(source_subjects=(1, 2, 3), target_subjects=(4,), shots=(1, 5), seeds=2, norm="channel",
                              backbone="signalcnn?in_channels=3&width=8&num_features=16", source_epochs=8,
                              target_epochs=6, patience=6, val_per_class=3)
-    sec = run_cross_subject(ds, cfg)
+    res = run_har(ds, cfg)  # what `transferkit har` runs: run_cross_subject + the results dict
+    sec = res["sections"]["biosignals"]
+    assert res["command"] == "har" and res["seeds"] == [0, 1] and res["data"]["dataset"]["name"] == "toy-subjects"
     assert sec["source"]["val_accuracy"] > 0.8  # the shift is removed by per-subject normalisation
     assert [s["k"] for s in sec["summary"]] == [1, 5]
     for row in sec["per_subject"]:
@@ -81,6 +89,17 @@ def test_protocol_on_synthetic_subjects() -> None:
     assert s1["source_only"]["mean"] > 0.6
     le = label_efficiency(sec)
     assert le["budgets"] == [1, 5] and len(le["transfer"]["mean"]) == 2
+    assert res["sections"]["label_efficiency"] == le
+
+    from rich.console import Console
+
+    from transferkit.reports.run import finish_run
+
+    out = Console(record=True, width=200)
+    finish_run(tmp_path, res, out=out)
+    text = out.export_text()
+    assert "Cross-subject transfer, toy-subjects: mean accuracy over 1 held-out subjects" in text
+    assert (tmp_path / "results.json").exists() and (tmp_path / "report.html").exists()
 
 
 def test_missing_subject_is_an_error() -> None:

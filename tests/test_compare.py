@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 import torch
-from test_strategies import SPEC, images
 
 from transferkit.backbones import create_backbone
 from transferkit.data import Dataset, TransferTask
@@ -22,17 +21,20 @@ COMPARISON_KEYS = {"metric", "higher_is_better", "seeds", "budget", "transfer", 
 
 
 @pytest.fixture(scope="module")
-def source_model() -> TransferModel:
+def source_model(images, tiny_cnn) -> TransferModel:
     """A small CNN pre-trained on the same three-class image task (same label set as the target)."""
-    model, _ = pretrain_source(images(150, 5), SPEC, TrainConfig(epochs=6, lr=3e-3, batch_size=32, progress=False))
+    model, _ = pretrain_source(images(150, 5), tiny_cnn, TrainConfig(epochs=6, lr=3e-3, batch_size=32,
+                                                                      progress=False))
     return model
 
 
-def task(seed: int = 0) -> TransferTask:
-    return TransferTask(target=images(150, 10 + seed), target_test=images(90, 99), seed=0)
+@pytest.fixture
+def task(images):
+    """A builder of the three-class image target task: ``task(seed=0)``, a fresh one per call."""
+    return lambda seed=0: TransferTask(target=images(150, 10 + seed), target_test=images(90, 99), seed=0)
 
 
-def test_compare_section_has_the_report_keys_and_is_json(source_model: TransferModel, tmp_path) -> None:
+def test_compare_section_has_the_report_keys_and_is_json(source_model: TransferModel, tmp_path, task) -> None:
     comp = compare(task(), source_model, "linear_probe", seeds=3, budget=5, config=CFG, others=["finetune"])
     sec = comp.section()
     assert COMPARISON_KEYS <= set(sec)
@@ -63,7 +65,7 @@ def _no_time(obj: object) -> object:
     return obj
 
 
-def test_test_split_labels_never_influence_selection(source_model: TransferModel) -> None:
+def test_test_split_labels_never_influence_selection(source_model: TransferModel, task) -> None:
     """Shuffling the test labels changes the test scores but not one validation number or choice."""
     t1 = task()
     t2 = task()
@@ -80,10 +82,10 @@ def test_test_split_labels_never_influence_selection(source_model: TransferModel
     assert a.arms["transfer"].scores != b.arms["transfer"].scores
 
 
-def test_planted_negative_transfer_is_called_negative() -> None:
+def test_planted_negative_transfer_is_called_negative(task, tiny_cnn) -> None:
     """A source model whose features are dead (constant): its probe is at chance, scratch learns."""
     torch.manual_seed(0)
-    bb = create_backbone(SPEC)
+    bb = create_backbone(tiny_cnn)
     with torch.no_grad():
         last = bb.block3[-2]
         last.weight.zero_()
@@ -111,7 +113,7 @@ def test_planted_shuffled_label_source_is_negative_on_usps(data_root) -> None:  
     assert comp.diff.estimate.ci_high < 0
 
 
-def test_label_efficiency_names_the_crossover(source_model: TransferModel) -> None:
+def test_label_efficiency_names_the_crossover(source_model: TransferModel, task) -> None:
     le = label_efficiency(task(), source_model, "linear_probe", budgets=[3, "all"], seeds=2, config=CFG)
     sec = le.label_efficiency()
     # "all" has no per-class count: the curve's x axis is the number of labelled training examples
@@ -145,7 +147,7 @@ def test_regression_metrics_and_helpers() -> None:
     assert time_to_reach(hist, 0.95) == {"epochs": None, "seconds": None}
 
 
-def test_bad_inputs_get_clear_errors(source_model: TransferModel) -> None:
+def test_bad_inputs_get_clear_errors(source_model: TransferModel, task) -> None:
     with pytest.raises(ValueError, match="unknown metric"):
         compare(task(), source_model, "linear_probe", seeds=2, budget=3, metric="acc", config=CFG)
     with pytest.raises(ValueError, match="at least one seed"):

@@ -28,21 +28,6 @@ from transferkit.training import TrainConfig, TransferModel, apply_batchnorm_pol
 SPEC = "smallcnn?image_size=8&width=4&num_features=8"
 
 
-def images(n: int = 60, seed: int = 0) -> Dataset:
-    """Three classes of 8x8 images: bright top, bottom or left half, plus noise."""
-    rng = np.random.default_rng(seed)
-    y = np.arange(n) % 3
-    x = rng.uniform(0, 0.3, size=(n, 1, 8, 8)).astype(np.float32)
-    for i, c in enumerate(y):
-        if c == 0:
-            x[i, 0, :4] += 0.7
-        elif c == 1:
-            x[i, 0, 4:] += 0.7
-        else:
-            x[i, 0, :, :4] += 0.7
-    return Dataset(x=np.clip(x, 0, 1), y=y.astype(np.int64), kind="image", class_names=("top", "bottom", "left"))
-
-
 def model() -> TransferModel:
     torch.manual_seed(0)
     return TransferModel(create_backbone(SPEC), 3, class_names=("top", "bottom", "left"))
@@ -82,7 +67,7 @@ def test_param_groups_cover_trainable_parameters_exactly_once(name: str) -> None
     assert all(g["lr"] > 0 for g in groups)
 
 
-def test_frozen_batchnorm_keeps_its_running_statistics() -> None:
+def test_frozen_batchnorm_keeps_its_running_statistics(images) -> None:
     m = model()
     before = bn_stats(m.backbone.block1)
     before_free = bn_stats(m.backbone.block3)
@@ -125,7 +110,7 @@ def test_gradual_unfreezing_goes_from_the_top_down() -> None:
     assert seen == [(), (), (2,), (2,), (1, 2), (1, 2), (0, 1, 2), (0, 1, 2)]
 
 
-def test_l2sp_penalty_is_zero_at_start_and_grows_with_distance() -> None:
+def test_l2sp_penalty_is_zero_at_start_and_grows_with_distance(images) -> None:
     m = model()
     s = L2SP(alpha=0.1)
     s.setup(m)
@@ -156,7 +141,7 @@ def test_discriminative_learning_rates_decrease_toward_the_input() -> None:
     assert flat == pytest.approx([0.1] * 4)
 
 
-def test_scratch_reinitialises_weights_and_batchnorm() -> None:
+def test_scratch_reinitialises_weights_and_batchnorm(images) -> None:
     m = model()
     train(m, images(), None, TrainConfig(epochs=1, batch_size=16, progress=False))
     w0 = m.backbone.block1[0].weight.detach().clone()
@@ -168,7 +153,7 @@ def test_scratch_reinitialises_weights_and_batchnorm() -> None:
     assert s.default_lr(m) > FineTune().default_lr(m)
 
 
-def test_linear_probe_head_reproduces_scikit_learn() -> None:
+def test_linear_probe_head_reproduces_scikit_learn(images) -> None:
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
@@ -191,7 +176,7 @@ def test_linear_probe_head_reproduces_scikit_learn() -> None:
     np.testing.assert_allclose(s.predict(m, val), predict(m, val), atol=1e-4)
 
 
-def test_linear_probe_binary_and_mlp_heads() -> None:
+def test_linear_probe_binary_and_mlp_heads(images) -> None:
     data = images(60)
     keep = data.y < 2
     binary = Dataset(x=data.x[keep], y=data.y[keep], kind="image", class_names=("top", "bottom"))
@@ -203,7 +188,7 @@ def test_linear_probe_binary_and_mlp_heads() -> None:
         assert np.mean(out.argmax(1) == binary.y) > 0.9, head
 
 
-def test_auto_chooses_on_validation_and_says_why() -> None:
+def test_auto_chooses_on_validation_and_says_why(images) -> None:
     data, val = images(60, 0), images(30, 1)
     cands = [("finetune", {"freeze": "backbone"}, 1e-9), ("linear_probe", {}, None)]
     s = get_strategy("auto", candidates=cands)
@@ -309,7 +294,7 @@ def test_setfit_tunes_the_encoder_then_fits_a_head() -> None:
         SetFit().fit(reg, data, None, TrainConfig(progress=False))
 
 
-def test_linear_probe_self_training_uses_unlabelled_examples_only_as_inputs() -> None:
+def test_linear_probe_self_training_uses_unlabelled_examples_only_as_inputs(images) -> None:
     data, val = images(12, 0), images(30, 1)
     pool = images(90, 2)
     unlabeled = Dataset(x=pool.x, y=None, kind="image")
@@ -369,7 +354,7 @@ def test_setfit_encoder_self_training_adds_a_contrastive_round_on_pseudo_labels(
         SetFit(encoder_rounds=1)
 
 
-def test_linear_probe_without_validation_chooses_by_cross_validation() -> None:
+def test_linear_probe_without_validation_chooses_by_cross_validation(images) -> None:
     data = images(30, 0)
     res = LinearProbe().fit(model(), data, None, TrainConfig(progress=False))
     assert res.config["selected_on"] == "3-fold CV on the training data"

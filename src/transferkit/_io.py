@@ -18,7 +18,8 @@ layer has to reach up into :mod:`transferkit.reports` for them. Standard library
       "sections": {...}                  # command-specific results, see reports/README
     }
 
-Writing a run folder together with its ``report.html`` is :func:`transferkit.reports.run.write_results`.
+Ending a run (``results.json``, ``report.html`` from the same dict, the terminal summary, MLflow) is
+:func:`transferkit.reports.run.finish_run`.
 """
 
 from __future__ import annotations

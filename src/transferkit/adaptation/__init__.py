@@ -2,7 +2,8 @@
 
 ``transferkit.adaptation.adapt`` is the entry point; shallow methods live in
 :mod:`transferkit.adaptation.shallow` (feature arrays), deep ones in
-:mod:`transferkit.adaptation.deep` (torch, imported on first use).
+:mod:`transferkit.adaptation.deep` (torch, imported on first use). ``run_adapt`` is what
+``transferkit adapt`` runs: two data sets in, the results dict out.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from transferkit.adaptation import shallow  # noqa: F401  (registers the shallow methods)
 from transferkit.adaptation._info import DEEP_METHODS, SHALLOW_METHODS, MethodInfo
 from transferkit.adaptation.api import AdaptationResult, adapt
+from transferkit.adaptation.run import adaptation_section, run_adapt
 
 
 def list_methods() -> list[dict[str, str]]:
@@ -31,4 +33,13 @@ def list_methods() -> list[dict[str, str]]:
     return out
 
 
-__all__ = ["DEEP_METHODS", "SHALLOW_METHODS", "AdaptationResult", "MethodInfo", "adapt", "list_methods"]
+__all__ = [
+    "DEEP_METHODS",
+    "SHALLOW_METHODS",
+    "AdaptationResult",
+    "MethodInfo",
+    "adapt",
+    "adaptation_section",
+    "list_methods",
+    "run_adapt",
+]

@@ -292,3 +292,20 @@ def run_agents(cfg: AgentsConfig | None = None, on_step: Callable[[str], None] |
         "negative_jumpstart": worse_start,
         "seconds": time.perf_counter() - t0,
     }
+
+
+def run_agents_experiment(cfg: AgentsConfig | None = None,
+                          on_step: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """What ``transferkit agents`` runs: :func:`run_agents`, as a results dict (section ``agents``)."""
+    from transferkit._io import new_results
+
+    cfg = cfg or AgentsConfig()
+    section = run_agents(cfg, on_step=on_step)
+    res = new_results("agents", seeds=list(range(cfg.seeds)))
+    res["config"] = section["settings"]
+    res["data"] = {"env": cfg.env_id, "source": section["source"]["variant"],
+                   "targets": [r["variant"] for r in section["variants"]]}
+    res["models"] = {"source_agent": {"algo": cfg.algo, "net_arch": list(cfg.net_arch),
+                                      "final_return": section["source"]["final_return"]}}
+    res["sections"]["agents"] = section
+    return res

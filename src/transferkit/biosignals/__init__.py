@@ -6,6 +6,7 @@ from transferkit.biosignals.har import (
     label_efficiency,
     pretrain_source,
     run_cross_subject,
+    run_har,
 )
 from transferkit.biosignals.splits import subject_few_shot_split
 
@@ -15,5 +16,6 @@ __all__ = [
     "label_efficiency",
     "pretrain_source",
     "run_cross_subject",
+    "run_har",
     "subject_few_shot_split",
 ]

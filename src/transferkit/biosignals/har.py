@@ -232,3 +232,26 @@ def _summary_row(k: int, rows: list[BudgetResult], subjects: list[int]) -> tuple
 def label_efficiency(section: dict[str, Any]) -> dict[str, Any]:
     """Transfer vs scratch per ``k`` in the report's ``label_efficiency`` format (subjects are the pairs)."""
     return section["label_efficiency"]
+
+
+def run_har(data: str | Dataset = "uci-har", cfg: CrossSubjectConfig | None = None,
+            on_step: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """What ``transferkit har`` runs: :func:`run_cross_subject` on ``data``, as a results dict.
+
+    ``data``: a signal data set with subject ids as groups (a named set such as ``"uci-har"``, a
+    path, or a ``Dataset``). The results hold the ``biosignals`` section and its label-efficiency curve.
+    """
+    from transferkit._io import new_results
+    from transferkit.data import load_dataset
+
+    cfg = cfg or CrossSubjectConfig()
+    ds = load_dataset(data)
+    section = run_cross_subject(ds, cfg, on_step=on_step)
+    res = new_results("har", seeds=list(range(cfg.seeds)))
+    res["config"] = section["settings"]
+    res["data"] = {"dataset": ds.describe(), "source_subjects": list(cfg.source_subjects),
+                   "target_subjects": list(cfg.target_subjects)}
+    res["models"] = {"pretrained": {"spec": cfg.backbone, **section["source"]}}
+    res["sections"]["biosignals"] = section
+    res["sections"]["label_efficiency"] = label_efficiency(section)
+    return res

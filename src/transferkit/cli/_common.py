@@ -1,15 +1,17 @@
-"""Helpers shared by CLI commands: error reporting and option parsing."""
+"""Helpers shared by CLI commands: error reporting, shared options, and the common ending of a run."""
 
 from __future__ import annotations
 
 import functools
 import os
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
 
-from transferkit.cli._app import err_console
+from transferkit.cli._app import console, err_console
 from transferkit.errors import TransferkitError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -41,3 +43,20 @@ def set_data_root(data_root: str | None) -> None:
 DATA_ROOT_OPTION = typer.Option(None, "--data-root", help="Folder holding the named data sets "
                                 "(default: $TRANSFERKIT_DATA, else ../shared/data or ./data).")
 RUNS_OPTION = typer.Option(None, "--runs", help="Folder for run folders (default: $TRANSFERKIT_RUNS or ./runs).")
+MLFLOW_OPTION = typer.Option(
+    None, "--mlflow", metavar="URI",
+    help="Also log parameters, metrics and the report to MLflow at URI (e.g. file:./mlruns). "
+    "Needs the mlflow extra.",
+)
+
+
+def finish_run(run_dir: str | os.PathLike[str], results: dict[str, Any], mlflow: str | None = None,
+               started: float | None = None) -> Path:
+    """End a command that produced results: :func:`transferkit.reports.run.finish_run` on the CLI's console.
+
+    ``started``: the ``time.perf_counter()`` at the start of the run, to print how long it took.
+    """
+    from transferkit.reports.run import finish_run as finish
+
+    seconds = None if started is None else time.perf_counter() - started
+    return finish(run_dir, results, mlflow, console, seconds=seconds)

@@ -1,4 +1,8 @@
-"""``transferkit har``: cross-subject transfer on UCI HAR (or any subject-grouped signal set)."""
+"""``transferkit har``: cross-subject transfer on UCI HAR (or any subject-grouped signal set).
+
+Parses the options and calls :func:`transferkit.biosignals.run_har`; :func:`finish_run` writes the
+run folder and prints the table.
+"""
 
 from __future__ import annotations
 
@@ -6,30 +10,16 @@ import time
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from transferkit.cli._app import app, console
-from transferkit.cli._common import DATA_ROOT_OPTION, RUNS_OPTION, friendly_errors, set_data_root
-
-_STYLE = {"positive": "green", "inconclusive": "yellow", "negative": "bold red"}
-
-
-def har_table(section: dict) -> Table:
-    """Mean test accuracy over held-out subjects per k, and subjects per verdict."""
-    t = Table(title=f"Cross-subject transfer, {section['dataset']}: mean accuracy over "
-                    f"{len(section['settings']['target_subjects'])} held-out subjects "
-                    f"(norm={section['settings']['norm']}, {section['settings']['seeds']} seeds each)")
-    for col in ("k/class", "transfer", "scratch", "source-only", "transfer - scratch [95% CI, subjects]",
-                "subjects +/~/-"):
-        t.add_column(col, justify="right")
-    for s in section["summary"]:
-        d, c = s["diff_over_subjects"], s["verdict_counts"]
-        t.add_row(str(s["k"]), f"{s['transfer']['mean']:.3f}", f"{s['scratch']['mean']:.3f}",
-                  f"{s['source_only']['mean']:.3f}",
-                  f"[{_STYLE[d['verdict']]}]{d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}][/]",
-                  f"{c['positive']}/{c['inconclusive']}/[{_STYLE['negative'] if c['negative'] else 'dim'}]"
-                  f"{c['negative']}[/]")
-    return t
+from transferkit.cli._common import (
+    DATA_ROOT_OPTION,
+    MLFLOW_OPTION,
+    RUNS_OPTION,
+    finish_run,
+    friendly_errors,
+    set_data_root,
+)
 
 
 @app.command("har")
@@ -48,13 +38,13 @@ def har(
     data_root: str = DATA_ROOT_OPTION,
     runs: str = RUNS_OPTION,
     quiet: bool = typer.Option(False, "--quiet", help="Less output."),
+    mlflow: str | None = MLFLOW_OPTION,
 ) -> None:
     """Pre-train on some subjects, transfer to each held-out subject with k labels per class, vs scratch
     and source-only, with the per-subject negative-transfer verdict."""
-    from transferkit.biosignals import CrossSubjectConfig, label_efficiency, run_cross_subject
-    from transferkit.data import load_dataset
+    from transferkit.biosignals import CrossSubjectConfig, run_har
     from transferkit.data.public import parse_subjects
-    from transferkit.reports.run import make_run_dir, new_results, write_results
+    from transferkit.reports.run import make_run_dir
 
     set_data_root(data_root)
     cfg = CrossSubjectConfig(source_subjects=tuple(parse_subjects(source_subjects)),
@@ -62,20 +52,5 @@ def har(
                              shots=tuple(int(k) for k in shots.split(",") if k.strip()), seeds=seeds, norm=norm,
                              backbone=backbone, source_epochs=source_epochs, target_epochs=target_epochs)
     t0 = time.perf_counter()
-    data = load_dataset(dataset)
-    section = run_cross_subject(data, cfg, on_step=None if quiet else (lambda m: console.print(f"[dim]·[/] {escape(m)}")))
-    res = new_results("har", seeds=list(range(seeds)))
-    res["config"] = section["settings"]
-    res["data"] = {"dataset": data.describe(), "source_subjects": list(cfg.source_subjects),
-                   "target_subjects": list(cfg.target_subjects)}
-    res["models"] = {"pretrained": {"spec": cfg.backbone, **section["source"]}}
-    res["sections"]["biosignals"] = section
-    res["sections"]["label_efficiency"] = label_efficiency(section)
-    run_dir = make_run_dir("har", runs)
-    write_results(run_dir, res)
-    console.print(har_table(section))
-    for s in section["summary"]:
-        if s["negative_subjects"]:
-            console.print(f"[bold red]negative transfer[/] at k={s['k']} for subjects {s['negative_subjects']}: "
-                          "for them, scratch training was better.")
-    console.print(f"Results: [bold]{run_dir}/results.json[/]; {time.perf_counter() - t0:.0f} s.")
+    res = run_har(dataset, cfg, on_step=None if quiet else (lambda m: console.print(f"[dim]·[/] {escape(m)}")))
+    finish_run(make_run_dir("har", runs), res, mlflow, started=t0)

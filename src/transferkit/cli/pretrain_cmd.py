@@ -1,4 +1,8 @@
-"""``transferkit pretrain`` (build a zoo entry) and ``transferkit zoo`` (list the entries found)."""
+"""``transferkit pretrain`` (build a zoo entry) and ``transferkit zoo`` (list the entries found).
+
+``pretrain`` parses the options and calls :func:`transferkit.pretraining.run_pretrain`;
+:func:`finish_run` writes the run folder and prints the entry's metrics.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,14 @@ import typer
 from rich.table import Table
 
 from transferkit.cli._app import app, console
-from transferkit.cli._common import DATA_ROOT_OPTION, RUNS_OPTION, friendly_errors, set_data_root
+from transferkit.cli._common import (
+    DATA_ROOT_OPTION,
+    MLFLOW_OPTION,
+    RUNS_OPTION,
+    finish_run,
+    friendly_errors,
+    set_data_root,
+)
 
 ZOO_OPTION = typer.Option(
     None, "--zoo", help="Zoo folder (default: first folder of $TRANSFERKIT_ZOO, else ./zoo)."
@@ -43,66 +54,22 @@ def pretrain_command(
     runs: str = RUNS_OPTION,
     data_root: str = DATA_ROOT_OPTION,
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+    mlflow: str | None = MLFLOW_OPTION,
 ) -> None:
     """Pre-train a backbone on SOURCE and save it as a zoo entry (safetensors weights + model card)."""
     from transferkit.backbones.zoo import use_zoo_dir
-    from transferkit.pretraining import default_zoo_dir, pretrain, pretrain_summary
-    from transferkit.reports.run import make_run_dir, new_results, write_results
+    from transferkit.pretraining import default_zoo_dir, run_pretrain
+    from transferkit.reports.run import make_run_dir
 
     set_data_root(data_root)
     zoo_dir = zoo or str(default_zoo_dir())
     t0 = time.perf_counter()
     console.print(f"[bold]pretrain[/] {backbone} on {source} ({objective}) -> {zoo_dir}/{name}")
-    res = pretrain(
-        backbone,
-        source,
-        objective,
-        name=name,
-        zoo_dir=zoo_dir,
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        seed=seed,
-        max_samples=max_samples,
-        resume=resume,
-        progress=not quiet,
-        description=description,
-    )
+    results = run_pretrain(backbone, source, objective, name=name, zoo_dir=zoo_dir, epochs=epochs,
+                           batch_size=batch_size, lr=lr, seed=seed, max_samples=max_samples, resume=resume,
+                           progress=not quiet, description=description)
     use_zoo_dir(zoo_dir)
-    card = res.card
-    results = new_results(
-        "pretrain",
-        seeds=[seed],
-        data={"source": card["source"]},
-        models={
-            f"zoo:{name}": {
-                "fingerprint": card["backbone_fingerprint"][:16],
-                "architecture": card["architecture"],
-            }
-        },
-    )
-    results["sections"]["pretrain"] = pretrain_summary(res)
-    run_dir = make_run_dir("pretrain", runs, name=name)
-    write_results(run_dir, results)
-
-    t = Table(title=f"zoo:{name} ({card['objective']} on {card['source']['dataset']})")
-    t.add_column("source metric")
-    t.add_column("value", justify="right")
-    for k, v in card["metrics"].items():
-        if k != "primary":
-            t.add_row(k + (" (primary)" if k == card["metrics"].get("primary") else ""), _fmt(v))
-    console.print(t)
-    if card["training"].get("resumed"):
-        console.print("[dim]resumed from an interrupted run[/]")
-    console.print(
-        f"entry:   {res.entry} (weights sha256 {card['weights']['sha256'][:16]}..., "
-        f"{card['weights']['bytes'] / 1e6:.2f} MB)"
-    )
-    console.print(f"results: {run_dir / 'results.json'}  ({time.perf_counter() - t0:.0f} s)")
-    console.print(
-        f"use it:  --backbone zoo:{name} with TRANSFERKIT_ZOO={zoo_dir} (or --backbone "
-        f"'zoo:{name}?dir={zoo_dir}')"
-    )
+    finish_run(make_run_dir("pretrain", runs, name=name), results, mlflow, started=t0)
 
 
 @app.command("zoo")

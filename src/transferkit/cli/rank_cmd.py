@@ -1,4 +1,8 @@
-"""``transferkit rank``: score candidate backbones on a target data set and rank them."""
+"""``transferkit rank``: score candidate backbones on a target data set and rank them.
+
+Parses the options and calls :func:`transferkit.transferability.run_rank`; :func:`finish_run`
+writes the run folder and prints the ranking.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,15 @@ import re
 
 import typer
 
-from transferkit.cli._app import app, console
-from transferkit.cli._common import DATA_ROOT_OPTION, RUNS_OPTION, friendly_errors, set_data_root
-from transferkit.cli.report_cmd import MLFLOW_OPTION, finish_run
-from transferkit.errors import TransferkitError
+from transferkit.cli._app import app
+from transferkit.cli._common import (
+    DATA_ROOT_OPTION,
+    MLFLOW_OPTION,
+    RUNS_OPTION,
+    finish_run,
+    friendly_errors,
+    set_data_root,
+)
 from transferkit.transferability.rank import DEFAULT_SCORES
 
 
@@ -49,34 +58,11 @@ def rank_command(
     mlflow: str | None = MLFLOW_OPTION,
 ) -> None:
     """Rank backbones for TARGET with transferability scores; write a run folder with results.json."""
-    from transferkit.data import load_dataset
-    from transferkit.reports.run import make_run_dir, new_results
-    from transferkit.transferability import SCORES, rank
+    from transferkit.reports.run import make_run_dir
+    from transferkit.transferability import run_rank
 
     set_data_root(data_root)
     names = [s.strip() for s in scores.split(",") if s.strip()]
-    for s in names + ([rank_by] if rank_by else []):
-        if s not in SCORES:
-            raise TransferkitError(f"unknown score {s!r}; known: {', '.join(SCORES.names())}")
-    dataset = load_dataset(target)
-    table = rank(split_specs(models), dataset, scores=names, rank_by=rank_by, max_samples=max_samples, seed=seed)
-
-    for r in table.rows:
-        for note in r.notes:
-            console.print(f"[dim]{r.model}: {note}[/dim]")
-    for note in table.notes:
-        console.print(f"[dim]{note}[/dim]")
-
-    section = table.to_section()
-    for row in section["rows"]:  # flat values render best in the report
-        row["seconds"] = round(sum(row["seconds"].values()), 3)
-        row["notes"] = "; ".join(row["notes"])
-    results = new_results(
-        "rank",
-        seeds=[seed],
-        data={"target": dataset.describe(), "max_samples": max_samples},
-        models={r.model: {"fingerprint": r.fingerprint, "num_features": r.num_features} for r in table.rows},
-    )
-    results["sections"]["ranking"] = section
-    run_dir = make_run_dir("rank", root=runs, name=dataset.name)
-    finish_run(run_dir, results, mlflow)  # writes results.json + report.html, prints the ranking table
+    results = run_rank(target, split_specs(models), names, rank_by=rank_by, max_samples=max_samples, seed=seed)
+    run_dir = make_run_dir("rank", root=runs, name=results["data"]["target"]["name"])
+    finish_run(run_dir, results, mlflow)

@@ -7,7 +7,14 @@ set and saves it as a zoo entry (safetensors weights + model card), loadable eve
 
 from transferkit.pretraining import denoise, simclr, supervised  # noqa: F401  (register objectives)
 from transferkit.pretraining._info import OBJECTIVES, ObjectiveInfo, ObjectiveResult, PretrainSettings
-from transferkit.pretraining.api import PretrainResult, default_zoo_dir, pretrain, pretrain_summary, subsample
+from transferkit.pretraining.api import (
+    PretrainResult,
+    default_zoo_dir,
+    pretrain,
+    pretrain_summary,
+    run_pretrain,
+    subsample,
+)
 
 __all__ = [
     "OBJECTIVES",
@@ -18,5 +25,6 @@ __all__ = [
     "default_zoo_dir",
     "pretrain",
     "pretrain_summary",
+    "run_pretrain",
     "subsample",
 ]

@@ -204,4 +204,29 @@ def pretrain_summary(result: PretrainResult) -> dict[str, Any]:
     }
 
 
-__all__ = ["PretrainResult", "default_zoo_dir", "pretrain", "pretrain_summary", "subsample"]
+def run_pretrain(backbone: str | Backbone, source: str | Dataset, objective: str = "supervised", *, name: str,
+                 seed: int = 0, **kwargs: Any) -> dict[str, Any]:
+    """What ``transferkit pretrain`` runs: :func:`pretrain` (same arguments), as a results dict.
+
+    The ``pretrain`` section holds the source, the metrics, the model card and where the entry is.
+    """
+    from transferkit._io import new_results
+
+    res = pretrain(backbone, source, objective, name=name, seed=seed, **kwargs)
+    card = res.card
+    results = new_results(
+        "pretrain",
+        seeds=[seed],
+        data={"source": card["source"]},
+        models={
+            f"zoo:{name}": {
+                "fingerprint": card["backbone_fingerprint"][:16],
+                "architecture": card["architecture"],
+            }
+        },
+    )
+    results["sections"]["pretrain"] = pretrain_summary(res)
+    return results
+
+
+__all__ = ["PretrainResult", "default_zoo_dir", "pretrain", "pretrain_summary", "run_pretrain", "subsample"]

@@ -3,8 +3,8 @@
 :func:`render_report` lays out the plain objects of :mod:`transferkit.reports._info`; every piece of
 text that came from the user (class, model, file and column names, section keys) goes through
 :func:`html.escape`, and the page's Content-Security-Policy forbids scripts and remote loads as a
-second line of defence. :func:`write_report` rebuilds ``report.html`` from a run folder's
-``results.json``.
+second line of defence. :func:`write_report` writes ``report.html`` from a results dict, or
+rebuilds it from a run folder's ``results.json``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from transferkit._io import atomic_write_text, read_results
+from transferkit._io import atomic_write_text, read_results, to_jsonable
 from transferkit._version import __version__
 from transferkit.reports import _info as I
 
@@ -293,10 +293,14 @@ def render_report(results: dict[str, Any]) -> str:
     )
 
 
-def write_report(run_dir: str | os.PathLike[str]) -> Path:
-    """Rebuild ``report.html`` in ``run_dir`` from its ``results.json``; returns the page's path."""
+def write_report(run_dir: str | os.PathLike[str], results: dict[str, Any] | None = None) -> Path:
+    """Write ``report.html`` into ``run_dir``; returns the page's path.
+
+    The page is rendered from ``results`` (a results dict, held in memory by the command that just
+    ran), or, when None, from the folder's ``results.json`` (``transferkit report RUN``).
+    """
     run_dir = Path(run_dir)
-    page = render_report(read_results(run_dir))
+    page = render_report(read_results(run_dir) if results is None else to_jsonable(results))
     out = run_dir / "report.html"
     atomic_write_text(out, page)
     return out

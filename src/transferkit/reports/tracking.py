@@ -1,6 +1,6 @@
 """Optional experiment tracking: log a run folder to MLflow (``--mlflow URI``).
 
-What is logged, from ``results.json``:
+What is logged, from the run's results (``results.json``):
 
 - parameters: the command, its exact command line, seeds, schema, data names/sizes/fingerprints,
   model fingerprints and library versions;
@@ -130,10 +130,12 @@ def _file_store_opt_in(uri: str) -> Iterator[None]:
 
 
 def log_run(run_dir: str | os.PathLike[str], uri: str, experiment: str = "transferkit",
-            run_name: str | None = None) -> str:
+            run_name: str | None = None, results: dict[str, Any] | None = None) -> str:
     """Log a run folder (params, metrics, tags, ``report.html`` and ``results.json``) to MLflow at ``uri``.
 
-    Returns the MLflow run id. Writes ``report.html`` first when the folder has none.
+    ``results``: the run's results dict when the caller holds it (it is what ``results.json`` holds);
+    None reads ``results.json``. Returns the MLflow run id. Writes ``report.html`` first when the
+    folder has none.
     """
     try:
         from mlflow.entities import Metric, Param, RunTag
@@ -143,12 +145,13 @@ def log_run(run_dir: str | os.PathLike[str], uri: str, experiment: str = "transf
             "--mlflow needs the mlflow package: pip install 'transferkit[mlflow]' (mlflow-skinny is enough)"
         ) from exc
     run_dir = Path(run_dir)
-    results = read_results(run_dir)
+    if results is None:
+        results = read_results(run_dir)
     report = run_dir / "report.html"
     if not report.exists():
         from transferkit.reports.html import write_report
 
-        write_report(run_dir)
+        write_report(run_dir, results)
     metrics, tags = flatten_metrics(results)
     params = flatten_params(results)
     now = int(time.time() * 1000)

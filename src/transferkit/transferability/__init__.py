@@ -20,7 +20,7 @@ from transferkit.transferability._nleep import nleep
 from transferkit.transferability._reg_hscore import regularized_h_score
 from transferkit.transferability._transrate import transrate
 from transferkit.transferability.kendall import weighted_kendall_tau
-from transferkit.transferability.rank import DEFAULT_SCORES, Candidate, RankRow, RankTable, rank
+from transferkit.transferability.rank import DEFAULT_SCORES, Candidate, RankRow, RankTable, rank, run_rank
 
 __all__ = [
     "DEFAULT_SCORES",
@@ -39,6 +39,7 @@ __all__ = [
     "nleep",
     "rank",
     "regularized_h_score",
+    "run_rank",
     "transrate",
     "weighted_kendall_tau",
 ]

@@ -198,6 +198,43 @@ def rank(
     return RankTable(rows=rows, scores=names, rank_by=main, target=target_name, notes=table_notes)
 
 
+def run_rank(
+    target: Any,
+    models: Sequence[Any],
+    scores: Sequence[str] = DEFAULT_SCORES,
+    *,
+    rank_by: str | None = None,
+    max_samples: int | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """What ``transferkit rank`` runs: :func:`rank` of ``models`` on ``target``, as a results dict.
+
+    ``target`` is a data spec or a ``Dataset``; ``models`` are backbone specs (``"raw"``: the
+    inputs themselves) or anything else :func:`rank` takes. The ``ranking`` section holds one row
+    per model (scores, rank, fingerprint, feature count, seconds and notes, flattened for the report).
+    """
+    from transferkit._io import new_results
+    from transferkit.errors import TransferkitError
+
+    for s in [*scores, *([rank_by] if rank_by else [])]:
+        if s not in SCORES:
+            raise TransferkitError(f"unknown score {s!r}; known: {', '.join(SCORES.names())}")
+    dataset = _load_target(target)
+    table = rank(models, dataset, scores=scores, rank_by=rank_by, max_samples=max_samples, seed=seed)
+    section = table.to_section()
+    for row in section["rows"]:  # flat values render best in the report
+        row["seconds"] = round(sum(row["seconds"].values()), 3)
+        row["notes"] = "; ".join(row["notes"])
+    results = new_results(
+        "rank",
+        seeds=[seed],
+        data={"target": dataset.describe(), "max_samples": max_samples},
+        models={r.model: {"fingerprint": r.fingerprint, "num_features": r.num_features} for r in table.rows},
+    )
+    results["sections"]["ranking"] = section
+    return results
+
+
 RAW = "raw"
 
 

@@ -1,0 +1,165 @@
+"""``measure_similarity``: how far apart a source and a target data set are, seen by one backbone.
+
+What ``transferkit similarity`` runs, as a function: subsample both sides (class-stratified),
+extract features with the backbone (or take the raw inputs), compute the registered distances, the
+class-conditional ones and the label relation, and return the results dict.
+:func:`similarity_section` is the same record from two feature arrays you already have.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from transferkit.errors import DataError, TransferkitError
+from transferkit.similarity._info import DISTANCES
+from transferkit.similarity._mmd import mmd_test
+from transferkit.similarity.class_conditional import class_conditional
+from transferkit.similarity.label_relation import label_relation_from_features
+from transferkit.transferability._validate import stratified_sample
+
+DEFAULT_MEASURES: tuple[str, ...] = ("mmd", "proxy_a", "coral", "frechet")
+
+
+def stratified_subset(y: np.ndarray | None, n: int, max_samples: int | None, seed: int) -> np.ndarray | None:
+    """Indices of a (class-stratified when labelled) random subset, or None to keep everything."""
+    if max_samples is None or max_samples >= n:
+        return None
+    if y is None or len(np.unique(y)) < 2:
+        return np.sort(np.random.default_rng(seed).choice(n, max_samples, replace=False))
+    return stratified_sample(y, max_samples, seed)
+
+
+def similarity_section(
+    xs: np.ndarray,
+    xt: np.ndarray,
+    ys: np.ndarray | None,
+    yt: np.ndarray | None,
+    *,
+    source_classes: tuple[str, ...] | None = None,
+    target_classes: tuple[str, ...] | None = None,
+    measures: tuple[str, ...] = DEFAULT_MEASURES,
+    class_measures: tuple[str, ...] = ("mmd",),
+    permutations: int = 200,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """The ``results["sections"]["similarity"]`` record for two feature samples (and labels)."""
+    out: dict[str, Any] = {"measures": {}, "class_conditional": {}, "label_relation": None}
+    for name in measures:
+        entry = DISTANCES.entry(name)
+        if entry.name == "mmd":
+            r = mmd_test(xs, xt, n_permutations=permutations, seed=seed)
+            note = f"{r.estimator} estimator, bandwidth {r.bandwidth:.4g}, {permutations} permutations"
+            out["measures"]["mmd"] = {"value": r.value, "p_value": r.p_value, "note": note}
+        else:
+            kwargs = {"seed": seed} if entry.info.randomized else {}
+            value = float(entry.obj(xs, xt, **kwargs))
+            out["measures"][entry.name] = {"value": value, "p_value": None, "note": entry.info.summary}
+    if ys is None or yt is None:
+        return out
+    s_names = np.array(source_classes, dtype=object)[ys] if source_classes else ys
+    t_names = np.array(target_classes, dtype=object)[yt] if target_classes else yt
+    for name in class_measures:
+        try:
+            cc = class_conditional(name, xs, s_names, xt, t_names, min_count=10)
+        except DataError as exc:
+            out["class_conditional"][name] = {"error": str(exc)}
+            continue
+        out["class_conditional"][name] = cc.to_dict()
+    if len(np.unique(ys)) >= 2:
+        rel = label_relation_from_features(xs, s_names, xt, t_names)
+        out["label_relation"] = rel.to_dict()
+    return out
+
+
+def _labels(ds: Any) -> np.ndarray | None:
+    if ds.y is None or ds.task != "classification":
+        return None
+    return np.asarray(ds.y)
+
+
+def _names(v: str | Sequence[str]) -> tuple[str, ...]:
+    return tuple(m.strip() for m in (v.split(",") if isinstance(v, str) else v) if m.strip())
+
+
+def measure_similarity(
+    source: Any,
+    target: Any,
+    backbone: str = "raw",
+    *,
+    measures: str | Sequence[str] = DEFAULT_MEASURES,
+    class_measures: str | Sequence[str] = ("mmd",),
+    max_samples: int | None = 2000,
+    permutations: int = 200,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Domain distances between ``source`` and ``target`` features, per class, and their label relation.
+
+    Args:
+        source, target: data sets (named sets such as ``"mnist@test"``, paths, or ``Dataset`` objects).
+        backbone: the backbone spec whose features are compared; ``"raw"`` compares the inputs themselves.
+        measures: registered distances (see ``transferkit.similarity.DISTANCES``).
+        class_measures: distances computed class by class (empty: none).
+        max_samples: a random (class-stratified) subset of this many per side; None or 0 keeps everything.
+        permutations: permutations of the MMD test.
+
+    Returns the results dict (``results["sections"]["similarity"]`` holds ``measures``,
+    ``class_conditional`` and ``label_relation``), the same that ``transferkit similarity`` writes.
+    """
+    from transferkit._io import new_results
+    from transferkit.backbones import create_backbone
+    from transferkit.data import load_dataset
+    from transferkit.features import extract_features
+    from transferkit.transferability.rank import RAW, raw_features
+
+    names, per_class = _names(measures), _names(class_measures)
+    for m in names + per_class:
+        if m not in DISTANCES:
+            raise TransferkitError(f"unknown distance {m!r}; known: {', '.join(DISTANCES.names())}")
+    ds, dt = load_dataset(source), load_dataset(target)
+    if ds.kind != dt.kind:
+        raise TransferkitError(f"source is {ds.kind} data but target is {dt.kind} data: one backbone cannot read both")
+    limit = max_samples or None
+    keep_s = stratified_subset(_labels(ds), len(ds), limit, seed)
+    keep_t = stratified_subset(_labels(dt), len(dt), limit, seed)
+    ds = ds if keep_s is None else ds.subset(keep_s)
+    dt = dt if keep_t is None else dt.subset(keep_t)
+    if backbone.strip().lower() == RAW:
+        model = None
+        xs, xt = raw_features(ds), raw_features(dt)
+        if xs.shape[1] != xt.shape[1]:
+            raise DataError(
+                f"raw inputs differ in size ({xs.shape[1]} vs {xt.shape[1]} values): pick a backbone "
+                "that maps both to the same features (it resizes images)"
+            )
+    else:
+        model = create_backbone(backbone, data=ds)
+        xs = np.asarray(extract_features(model, ds), dtype=np.float64)
+        xt = np.asarray(extract_features(model, dt), dtype=np.float64)
+    section = similarity_section(
+        xs,
+        xt,
+        _labels(ds),
+        _labels(dt),
+        source_classes=ds.class_names,
+        target_classes=dt.class_names,
+        measures=names,
+        class_measures=per_class,
+        permutations=permutations,
+        seed=seed,
+    )
+    results = new_results(
+        "similarity",
+        seeds=[seed],
+        data={"source": ds.describe(), "target": dt.describe(), "max_samples": max_samples},
+        models={
+            backbone: {
+                "fingerprint": model.fingerprint()[:16] if model is not None else None,
+                "num_features": int(xs.shape[1]),
+            }
+        },
+    )
+    results["sections"]["similarity"] = section
+    return results
