@@ -32,6 +32,7 @@ from transferkit.multitask import (
     train_multitask,
 )
 from transferkit.multitask.weightings import cagrad_direction, dwa_weights, pcgrad_project
+from transferkit.training.callbacks import Callback
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -126,6 +127,62 @@ def test_gradnorm_lowers_the_weight_of_the_task_with_the_larger_gradient() -> No
     weights = w.weights()
     assert math.isclose(weights.sum(), 2.0, rel_tol=1e-5)
     assert weights[1] < 0.5 < 1.5 < weights[0]
+
+
+# ----------------------------------------------------------------------------- checkpoints and resume
+class _StopAfter(Callback):
+    """Interrupts the run at the end of epoch ``epoch`` (0-based), after the loop saved its checkpoint."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch: int, logs: dict, state: dict) -> None:
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+def _resume_run(name: str, folder: Path | None, resume: bool = False, stop: int | None = None):
+    tasks = _regression_pair((0.1, 1.0), n=160)
+    tasks.append(TaskData("c", tasks[0].x, (tasks[0].x[:, 2] > 0).astype(np.int64), num_outputs=2))
+    train, val = [t.hide_labels(np.arange(160) >= 120) for t in tasks], [t.hide_labels(np.arange(160) < 120) for t in tasks]
+    torch.manual_seed(0)
+    trunk = create_backbone("tabmlp?hidden=16&dropout=0.2", in_features=4)  # dropout: the torch RNG must resume too
+    trunk.fit_preprocessing(tasks[0].x)
+    model = MultiTaskModel(trunk, [HeadSpec(t.name, t.num_outputs, t.kind) for t in tasks])
+    w = get_weighting(name)
+    cfg = MultiTaskTrainConfig(epochs=5, batch_size=32, lr=0.02, seed=3, patience=None, max_grad_norm=1.0,
+                               checkpoint_dir=str(folder) if folder else None, resume=resume)
+    res = train_multitask(model, train, val, w, cfg, callbacks=[_StopAfter(stop)] if stop is not None else ())
+    return model, w, res
+
+
+@pytest.mark.parametrize("name", ["equal", "uncertainty", "dwa", "gradnorm", "pcgrad"])
+def test_a_killed_and_resumed_run_ends_as_an_uninterrupted_one(tmp_path: Path, name: str) -> None:
+    full_model, full_w, full = _resume_run(name, None)
+    with pytest.raises(KeyboardInterrupt):
+        _resume_run(name, tmp_path, stop=1)
+    model, w, res = _resume_run(name, tmp_path, resume=True)
+    assert res.resumed_from == 2 and [h["epoch"] for h in res.history] == [1, 2, 3, 4, 5]
+    drop = lambda h: [{k: v for k, v in e.items() if k != "seconds"} for e in h]  # noqa: E731
+    assert drop(res.history) == drop(full.history)
+    assert (res.best_epoch, res.best_score) == (full.best_epoch, full.best_score)
+    for k, v in full_model.state_dict().items():
+        torch.testing.assert_close(model.state_dict()[k], v, rtol=0, atol=0)
+    np.testing.assert_array_equal(w.weights(), full_w.weights())
+    for k, v in full_w.state_tensors().items():
+        torch.testing.assert_close(w.state_tensors()[k], v, rtol=0, atol=0)
+    if name in ("uncertainty", "gradnorm"):  # learned task weights moved, and were restored, not re-initialised
+        assert not np.allclose(w.weights(), 1.0)
+
+
+def test_the_sampler_skips_to_the_batches_of_a_later_epoch() -> None:
+    rows = {"a": np.arange(30), "b": np.arange(100, 107)}
+    full = TaskSampler(rows, batch_size=8, seed=2)
+    epochs = [list(full.epoch()) for _ in range(3)]
+    resumed = TaskSampler(rows, batch_size=8, seed=2)
+    resumed.skip(2)
+    again = list(resumed.epoch())
+    assert all(np.array_equal(s[k], t[k]) for s, t in zip(again, epochs[2], strict=True) for k in rows)
 
 
 # ----------------------------------------------------------------------------- gradient surgery

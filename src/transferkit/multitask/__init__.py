@@ -21,6 +21,7 @@ from transferkit.multitask.evaluate import DELTA_M_NOTE, compare_tasks, delta_m
 from transferkit.multitask.loop import (
     MultiTaskResult,
     MultiTaskTrainConfig,
+    MultiTaskTrainer,
     predict_task,
     task_loss,
     task_metrics,
@@ -38,6 +39,7 @@ __all__ = [
     "MultiTaskModel",
     "MultiTaskResult",
     "MultiTaskTrainConfig",
+    "MultiTaskTrainer",
     "MultitaskConfig",
     "MultitaskConfigError",
     "TaskData",

@@ -108,3 +108,13 @@ class TaskSampler:
         """One epoch of steps; each step maps task name -> row indices."""
         for _ in range(self.steps_per_epoch):
             yield {k: self._take(k, int(c)) for k, c in zip(self.names, self.counts, strict=True)}
+
+    def skip(self, epochs: int) -> None:
+        """Draw and drop ``epochs`` epochs of steps (a resumed run then sees an uninterrupted run's batches).
+
+        The row orders come from one generator seeded once, so the steps of epoch ``e`` depend on
+        every draw before it; replaying the draws (indices only, no data) restores that state.
+        """
+        for _ in range(epochs):
+            for _ in self.epoch():
+                pass
