@@ -27,12 +27,20 @@ from transferkit.multitask.loop import (
     train_multitask,
 )
 from transferkit.multitask.model import HeadSpec, MultiTaskModel
-from transferkit.multitask.sampler import SAMPLERS, TaskSampler, allocate, task_probabilities
+from transferkit.multitask.sampler import (
+    SAMPLERS,
+    TASK_SAMPLERS,
+    SamplerInfo,
+    TaskSampler,
+    allocate,
+    task_probabilities,
+)
 from transferkit.multitask.weightings import WEIGHTINGS, Weighting, WeightingInfo, get_weighting
 
 __all__ = [
     "DELTA_M_NOTE",
     "SAMPLERS",
+    "TASK_SAMPLERS",
     "WEIGHTINGS",
     "HeadSpec",
     "MultiTaskModel",
@@ -40,6 +48,7 @@ __all__ = [
     "MultiTaskTrainConfig",
     "MultitaskConfig",
     "MultitaskConfigError",
+    "SamplerInfo",
     "TaskData",
     "TaskSampler",
     "TaskSpec",

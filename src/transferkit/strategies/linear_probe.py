@@ -73,7 +73,10 @@ def _expand(w: np.ndarray, b: np.ndarray, classes: np.ndarray, k: int) -> tuple[
 
 @STRATEGIES.register("linear_probe", info=StrategyInfo("frozen pre-trained features + a new head (logistic, ridge "
                                                        "or small MLP) fitted by scikit-learn", uses_backbone_training=False,
-                                                       torch_loop=False), aliases=("probe", "feature_extraction"))
+                                                       torch_loop=False,
+                                                       advice="try lp_ft or finetune with a small learning rate when "
+                                                              "more labels are available"),
+                     aliases=("probe", "feature_extraction"))
 class LinearProbe(Strategy):
     """Fit a head on frozen features; the regularisation strength is picked on the validation split.
 
