@@ -11,6 +11,7 @@ from test_strategies import SPEC, images
 
 from transferkit.backbones import create_backbone
 from transferkit.data import Dataset, TransferTask
+from transferkit.errors import UnknownName
 from transferkit.experiments import default_metric, time_to_reach
 from transferkit.experiments.compare import compare, label_efficiency, pretrain_source
 from transferkit.reports.run import new_results, to_jsonable, write_results
@@ -150,5 +151,5 @@ def test_bad_inputs_get_clear_errors(source_model: TransferModel) -> None:
         compare(task(), source_model, "linear_probe", seeds=2, budget=3, metric="acc", config=CFG)
     with pytest.raises(ValueError, match="at least one seed"):
         compare(task(), source_model, "linear_probe", seeds=0, budget=3, config=CFG)
-    with pytest.raises(ValueError, match="unknown strategy"):
+    with pytest.raises(UnknownName, match="unknown strategy 'nope'"):
         compare(task(), source_model, "nope", seeds=2, budget=3, config=CFG)

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from transferkit.backbones import create_backbone
-from transferkit.errors import DataError
+from transferkit.errors import DataError, UnknownName
+from transferkit.evaluation import METRICS
 from transferkit.multitask import (
     WEIGHTINGS,
     HeadSpec,
@@ -31,6 +32,7 @@ from transferkit.multitask import (
     task_probabilities,
     train_multitask,
 )
+from transferkit.multitask.config import CLASS_METRICS, REG_METRICS
 from transferkit.multitask.weightings import cagrad_direction, dwa_weights, pcgrad_project
 from transferkit.training.callbacks import Callback
 
@@ -239,7 +241,7 @@ def test_sampler_probabilities_allocation_and_cycling() -> None:
     counts = allocate(64, task_probabilities([303, 294, 123, 200]))
     assert counts.sum() == 64 and counts.min() >= 1
     assert allocate(2, np.array([0.98, 0.01, 0.01])).tolist() == [1, 1, 1]
-    with pytest.raises(DataError, match="unknown sampler"):
+    with pytest.raises(UnknownName, match="unknown multi-task sampler 'random'; known: proportional"):
         task_probabilities([3, 4], "random")
     with pytest.raises(DataError, match="at least one labelled"):
         task_probabilities([3, 0])
@@ -356,20 +358,42 @@ _GOOD = {
         ({"tasks": [{"name": "a b", "data": "d"}, {"name": "c", "data": "d"}]}, "letters, digits"),
         ({"tasks": [{"name": "a", "data": "d", "budget": 0}, {"name": "b", "data": "d"}]}, "budget must be"),
         ({"tasks": [{"name": "a", "data": "d", "max_rows": 5}, {"name": "b", "data": "d"}]}, "max_rows must be"),
-        ({"weightings": ["equal", "magic"]}, "unknown weighting 'magic'; known: cagrad"),
         ({"weightings": ["equal", "equal"]}, "listed twice"),
         ({"seeds": 1}, "at least 2 seeds"),
         ({"seeds": "many"}, "'seeds' must be a count"),
         ({"epochs": 0}, "epochs must be an integer >= 1"),
         ({"lr": "fast"}, "lr must be a number"),
-        ({"sampler": "random"}, "sampler must be one of"),
-        ({"metric": "f2"}, "metric must be one of"),
         ({"val_size": 0.5, "test_size": 0.6}, "sum below 1"),
     ],
 )
 def test_bad_configs_get_clear_errors(change: dict, message: str) -> None:
     with pytest.raises(MultitaskConfigError, match=message):
         config_from_dict({**_GOOD, **change})
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"weightings": ["equal", "magic"]}, r"unknown multi-task weighting 'magic'; known: cagrad.* \(weightings\)"),
+        ({"sampler": "random"}, r"unknown multi-task sampler 'random'; known: proportional, temperature, uniform"),
+        ({"metric": "f2"}, r"unknown multi-task metric 'f2'; known: accuracy, auroc"),
+        ({"metric": "f1"}, r"unknown multi-task metric 'f1'; known: .*macro_f1"),  # binary-only: not for multitask
+        ({"report_metrics": ["accuracy", "auc"]}, r"did you mean 'auroc'.*\(report_metrics\)"),
+        ({"tasks": [{"name": "a", "data": "d", "metric": "rsme"}, {"name": "b", "data": "d"}]},
+         r"did you mean 'rmse'.*task 'a'"),
+    ],
+)
+def test_unknown_names_in_configs_say_what_exists(change: dict, message: str) -> None:
+    with pytest.raises(UnknownName, match=message):
+        config_from_dict({**_GOOD, **change})
+
+
+def test_config_names_are_canonical_and_metrics_come_from_the_registry() -> None:
+    cfg = config_from_dict({**_GOOD, "sampler": "Uniform", "metric": "Balanced_Accuracy"})
+    assert cfg.sampler == "uniform" and cfg.metric == "balanced_accuracy"
+    assert CLASS_METRICS == ("accuracy", "balanced_accuracy", "macro_f1", "auroc")
+    assert REG_METRICS == ("mae", "rmse", "r2")
+    assert all(METRICS.info(m).task == "classification" for m in CLASS_METRICS)
 
 
 def test_config_from_yaml_and_overrides(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import torch
 
 from transferkit.backbones import create_backbone
 from transferkit.data import Dataset
-from transferkit.errors import BackboneError
+from transferkit.errors import BackboneError, UnknownName
 from transferkit.strategies import (
     L2SP,
     STRATEGIES,
@@ -59,8 +59,8 @@ def test_registry_has_every_strategy_by_name_and_alias() -> None:
     assert isinstance(get_strategy("layer_decay", decay=0.5), DiscriminativeLR)
     obj = FineTune(freeze=1)
     assert get_strategy(obj) is obj
-    with pytest.raises(ValueError, match="unknown strategy"):
-        get_strategy("fine_tuning_typo")
+    with pytest.raises(UnknownName, match="unknown strategy 'fine_tunning'; did you mean 'fine_tune'"):
+        get_strategy("fine_tunning")
     with pytest.raises(TypeError, match="not a strategy"):
         get_strategy(42)  # type: ignore[arg-type]
 

@@ -6,7 +6,7 @@ import torch
 
 from transferkit.backbones import create_backbone
 from transferkit.data import Dataset, load_dataset, train_val_test_split
-from transferkit.errors import DataError
+from transferkit.errors import DataError, UnknownName
 from transferkit.training import (
     Callback,
     TrainConfig,
@@ -114,7 +114,7 @@ def test_bad_inputs_are_clear(cancer):
         train(m, three)
     with pytest.raises(ValueError):
         TrainConfig(epochs=0)
-    with pytest.raises(ValueError):
+    with pytest.raises(UnknownName, match="did you mean|known"):
         TrainConfig(select_metric="vibes")
 
 

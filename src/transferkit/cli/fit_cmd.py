@@ -18,8 +18,6 @@ from transferkit.cli._app import app, console
 from transferkit.cli._common import DATA_ROOT_OPTION, RUNS_OPTION, friendly_errors, set_data_root
 from transferkit.errors import TransferkitError
 
-RANDOM_INIT = ("smallcnn", "signalcnn", "tabmlp")
-
 
 def _subsample(ds: Any, limit: int | None, seed: int = 0) -> Any:
     from transferkit.data import label_budget
@@ -33,18 +31,6 @@ def _subsample(ds: Any, limit: int | None, seed: int = 0) -> Any:
     return ds.subset(np.sort(np.random.default_rng(seed).choice(len(ds), limit, replace=False)))
 
 
-def needs_pretrained_message(backbone: str, kind: str) -> str | None:
-    """Why a randomly initialised built-in backbone cannot be 'transferred' (None when it can)."""
-    from transferkit.backbones import parse_backbone_spec
-
-    provider, _, query = parse_backbone_spec(backbone)
-    if provider in RANDOM_INIT and "weights" not in query:
-        return (f"{backbone!r} is a built-in {kind} network with random weights, so there is nothing to transfer: "
-                "a pre-trained backbone is needed. Pass --source DATA to pre-train it on a labelled source data set "
-                "first, or use a pre-trained model such as zoo:NAME (see `transferkit models`).")
-    return None
-
-
 def run_fit(target: str, backbone: str, strategy: str = "auto", budgets: str = "10,50,all", seeds: int = 5,
             source: str | None = None, target_test: str | None = None, epochs: int = 20, lr: float | None = None,
             metric: str | None = None, others: str = "", source_max: int | None = 10000,
@@ -52,6 +38,7 @@ def run_fit(target: str, backbone: str, strategy: str = "auto", budgets: str = "
             patience: int | None = None, keep_head: bool = True, on_step: Any = None, progress: bool = False,
             workers: int = 0) -> dict[str, Any]:
     """Everything ``transferkit fit`` does except printing and writing; returns the results dict."""
+    from transferkit.backbones import needs_pretrained_message
     from transferkit.data import TransferTask, load_dataset, parse_budget
     from transferkit.experiments.compare import label_efficiency, pretrain_source
     from transferkit.reports.run import new_results

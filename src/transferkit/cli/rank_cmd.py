@@ -9,7 +9,6 @@ import typer
 from transferkit.cli._app import app, console
 from transferkit.cli._common import DATA_ROOT_OPTION, RUNS_OPTION, friendly_errors, set_data_root
 from transferkit.cli.report_cmd import MLFLOW_OPTION, finish_run
-from transferkit.errors import TransferkitError
 from transferkit.transferability.rank import DEFAULT_SCORES
 
 
@@ -56,8 +55,7 @@ def rank_command(
     set_data_root(data_root)
     names = [s.strip() for s in scores.split(",") if s.strip()]
     for s in names + ([rank_by] if rank_by else []):
-        if s not in SCORES:
-            raise TransferkitError(f"unknown score {s!r}; known: {', '.join(SCORES.names())}")
+        SCORES.canonical(s)  # an unknown name fails now, before any feature extraction
     dataset = load_dataset(target)
     table = rank(split_specs(models), dataset, scores=names, rank_by=rank_by, max_samples=max_samples, seed=seed)
 

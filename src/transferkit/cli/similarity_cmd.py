@@ -116,8 +116,7 @@ def similarity_command(
     names = tuple(m.strip() for m in measures.split(",") if m.strip())
     per_class = tuple(m.strip() for m in class_measures.split(",") if m.strip())
     for m in names + per_class:
-        if m not in DISTANCES:
-            raise TransferkitError(f"unknown distance {m!r}; known: {', '.join(DISTANCES.names())}")
+        DISTANCES.canonical(m)  # an unknown name fails now, before any feature extraction
     ds, dt = load_dataset(source), load_dataset(target)
     if ds.kind != dt.kind:
         raise TransferkitError(f"source is {ds.kind} data but target is {dt.kind} data: one backbone cannot read both")

@@ -28,12 +28,20 @@ from transferkit.multitask.loop import (
     train_multitask,
 )
 from transferkit.multitask.model import HeadSpec, MultiTaskModel
-from transferkit.multitask.sampler import SAMPLERS, TaskSampler, allocate, task_probabilities
+from transferkit.multitask.sampler import (
+    SAMPLERS,
+    TASK_SAMPLERS,
+    SamplerInfo,
+    TaskSampler,
+    allocate,
+    task_probabilities,
+)
 from transferkit.multitask.weightings import WEIGHTINGS, Weighting, WeightingInfo, get_weighting
 
 __all__ = [
     "DELTA_M_NOTE",
     "SAMPLERS",
+    "TASK_SAMPLERS",
     "WEIGHTINGS",
     "HeadSpec",
     "MultiTaskModel",
@@ -42,6 +50,7 @@ __all__ = [
     "MultiTaskTrainer",
     "MultitaskConfig",
     "MultitaskConfigError",
+    "SamplerInfo",
     "TaskData",
     "TaskSampler",
     "TaskSpec",

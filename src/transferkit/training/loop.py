@@ -20,12 +20,12 @@ from typing import Any
 import torch
 
 from transferkit.errors import DataError
+from transferkit.evaluation.metrics import METRICS
 from transferkit.training.callbacks import Callback
 from transferkit.training.checkpoint import Checkpoint, has_checkpoint, load_checkpoint, save_checkpoint
 from transferkit.training.trainer import Trainer
 
 SCHEDULES = ("constant", "dann", "linear_warmup", "cosine")
-SELECT_METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "neg_rmse")
 
 
 @dataclass(frozen=True)
@@ -72,8 +72,8 @@ class TrainConfig:
             raise ValueError("patience must be >= 1 (or None for no early stopping)")
         if self.mixed_precision not in ("auto", "no", "bf16", "fp16"):
             raise ValueError("mixed_precision must be auto, no, bf16 or fp16")
-        if self.select_metric not in SELECT_METRICS:
-            raise ValueError(f"select_metric must be one of {list(SELECT_METRICS)}")
+        if self.select_metric != "neg_rmse":
+            METRICS.canonical(self.select_metric, context="select_metric")
         if self.class_weight not in (None, "balanced"):
             raise ValueError("class_weight must be None or 'balanced'")
         if self.optimizer not in ("adamw", "sgd"):

@@ -171,7 +171,8 @@ def rank(
             fn = SCORES.get(s)
             t0 = time.perf_counter()
             if info.input == "features":
-                value = fn(f, y, regression=True) if (regression and s == "logme") else fn(f, y)
+                # a score registered for regression targets takes ``regression=True`` (ScoreInfo.task)
+                value = fn(f, y, regression=True) if (regression and info.task != "classification") else fn(f, y)
             elif probs is None:
                 row.scores[s] = None
                 row.notes.append(f"{s} skipped: {name} has no source classifier head")
