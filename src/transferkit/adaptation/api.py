@@ -10,6 +10,7 @@ enter this module: ``adapt`` takes target inputs only, and evaluation is a separ
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -129,7 +130,9 @@ def adapt(
         val_fraction: share of the source held out for the label-free scores.
         backbone: deep methods: ``"lenet"`` (default for images), a ``create_backbone`` spec, or
             a backbone module.
-        deep_config: a :class:`~transferkit.adaptation.deep.DeepConfig` (steps, lr, ...).
+        deep_config: a :class:`~transferkit.adaptation.deep.DeepConfig` (steps, lr, ...); with its
+            ``checkpoint_dir`` each (model, seed) run checkpoints into ``<checkpoint_dir>/<method>-seed<seed>``
+            and ``resume`` continues each one (finished runs are loaded, not retrained).
         base_estimator: shallow methods: the classifier after adaptation.
         refit: shallow methods: refit both models on all source rows after scoring.
         **method_params: passed to the method's constructor.
@@ -275,6 +278,8 @@ class _DeepRunner:
         )
         net = AdaptationNetwork(backbone, int(np.max(ys)) + 1)
         cfg = dataclasses.replace(self.config, seed=seed)
+        if cfg.checkpoint_dir is not None:  # one folder per model and seed; resume skips the finished ones
+            cfg = dataclasses.replace(cfg, checkpoint_dir=str(Path(cfg.checkpoint_dir) / f"{key}-seed{seed}"))
         train_adaptation(net, DEEP_METHODS.get(key)(**params), self.xs[idx], ys[idx], self.xt, cfg)
         return net
 
