@@ -101,14 +101,19 @@ class PretrainTrainer(Trainer):
         return self.backbone.spec
 
 
+def objective_config(settings: PretrainSettings, checkpoint_dir: Path, resume: bool) -> TrainConfig:
+    """The loop settings of a self-supervised objective: AdamW, clipping at 5, no early stopping."""
+    s = settings
+    return TrainConfig(epochs=s.epochs, batch_size=s.batch_size, lr=s.lr, weight_decay=s.weight_decay, seed=s.seed,
+                       patience=None, max_grad_norm=5.0, checkpoint_dir=str(checkpoint_dir), resume=resume,
+                       progress=s.progress)
+
+
 def run_objective(trainer: PretrainTrainer, val_ds: Dataset, test_ds: Dataset, checkpoint_dir: Path, resume: bool,
                   details: dict[str, Any]) -> ObjectiveResult:
     """Train ``trainer`` with :func:`fit`, then report the final loss and the linear-probe source metric."""
     s = trainer.settings
-    config = TrainConfig(epochs=s.epochs, batch_size=s.batch_size, lr=s.lr, weight_decay=s.weight_decay, seed=s.seed,
-                         patience=None, max_grad_norm=5.0, checkpoint_dir=str(checkpoint_dir), resume=resume,
-                         progress=s.progress)
-    res = fit(trainer, config)
+    res = fit(trainer, objective_config(s, checkpoint_dir, resume))
     t0 = time.perf_counter()
     metrics: dict[str, Any] = {"final_loss": res.history[-1]["train_loss"] if res.history else None}
     metrics.update(linear_probe_metrics(trainer.backbone, trainer.data, test_ds if len(test_ds) else val_ds,
