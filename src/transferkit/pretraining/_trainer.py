@@ -102,11 +102,16 @@ class PretrainTrainer(Trainer):
 
 
 def objective_config(settings: PretrainSettings, checkpoint_dir: Path, resume: bool) -> TrainConfig:
-    """The loop settings of a self-supervised objective: AdamW, clipping at 5, no early stopping."""
+    """The loop settings of a self-supervised objective: AdamW, clipping at 5, no early stopping.
+
+    They run on the CPU, where they always have (so zoo entries built before the engine are rebuilt
+    bit for bit); the trainer moves inputs to the device, so ``device="auto"`` is the one change
+    that would put them on a GPU (with other numbers).
+    """
     s = settings
     return TrainConfig(epochs=s.epochs, batch_size=s.batch_size, lr=s.lr, weight_decay=s.weight_decay, seed=s.seed,
                        patience=None, max_grad_norm=5.0, checkpoint_dir=str(checkpoint_dir), resume=resume,
-                       progress=s.progress)
+                       progress=s.progress, device="cpu")
 
 
 def run_objective(trainer: PretrainTrainer, val_ds: Dataset, test_ds: Dataset, checkpoint_dir: Path, resume: bool,
