@@ -284,6 +284,15 @@ def test_contrastive_pairs_are_balanced_and_correct() -> None:
         contrastive_pairs(np.array([0, 1]), 10, 0)
 
 
+def test_setfit_schedule_warms_up_for_a_tenth_of_the_steps_rounded_down_but_at_least_one() -> None:
+    from transferkit.training import lr_factor
+
+    # SetFit's pair stage runs with schedule="linear_warmup", warmup=0.1
+    assert [lr_factor("linear_warmup", s, 4, 0.1) for s in range(4)] == [1.0, 1.0, 2 / 3, 1 / 3]
+    assert [lr_factor("linear_warmup", s, 26, 0.1) for s in range(3)] == [0.5, 1.0, 24 / 24]
+    assert lr_factor("linear_warmup", 25, 26, 0.1) == 1 / 24
+
+
 def test_setfit_tunes_the_encoder_then_fits_a_head() -> None:
     from transferkit.errors import DataError
     from transferkit.strategies import SetFit
