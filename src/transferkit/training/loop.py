@@ -33,9 +33,10 @@ class TrainConfig:
     """Settings of one training run (validated; saved to JSON with the results).
 
     ``schedule``: ``constant``; ``dann`` (``lr / (1 + 10 p) ** 0.75``, p = fraction of steps done,
-    Ganin et al.); ``linear_warmup`` (linear rise over ``warmup`` of the steps, then linear decay);
-    ``cosine`` (after the same warm-up). ``optimizer``: ``adamw`` or ``sgd`` (``momentum``,
-    ``nesterov``). ``device``: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
+    Ganin et al.); ``linear_warmup`` (linear rise over ``warmup`` of the steps, rounded down but at
+    least one step when ``warmup`` > 0, then linear decay to 0); ``cosine`` (after the same warm-up).
+    ``optimizer``: ``adamw`` or ``sgd`` (``momentum``, ``nesterov``). ``device``: ``auto`` (CUDA when
+    present), ``cpu`` or ``cuda``.
     """
 
     epochs: int = 30
@@ -135,11 +136,13 @@ def lr_factor(schedule: str, step: int, total: int, warmup: float = 0.0) -> floa
         return (1.0 + 10.0 * p) ** -0.75
     if schedule == "constant":
         return 1.0
-    w = int(round(warmup * total))
+    w = max(1, int(warmup * total)) if warmup > 0 else 0  # warm-up steps: floor, at least one
     if step < w:
         return (step + 1) / w
+    if schedule == "linear_warmup":
+        return max(0.0, (total - step) / max(total - w, 1))
     rest = (step - w) / max(total - w, 1)
-    return max(0.0, 1.0 - rest) if schedule == "linear_warmup" else 0.5 * (1.0 + math.cos(math.pi * min(rest, 1.0)))
+    return 0.5 * (1.0 + math.cos(math.pi * min(rest, 1.0)))
 
 
 def average_gradients(params: list[torch.nn.Parameter], world_size: int) -> None:
