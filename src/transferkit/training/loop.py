@@ -208,8 +208,12 @@ def _resume(trainer: Trainer, config: TrainConfig, optimizer: Any, schedule: Any
     ck = load_checkpoint(folder, trainer.modules(), optimizer)
     trainer.load_extra_state(ck.extra, ck.epoch)
     if schedule is not None:
-        for _ in range(sum(trainer.num_steps(e) for e in range(ck.epoch))):
-            schedule.step()
+        import warnings
+
+        with warnings.catch_warnings():  # replaying the schedule before any optimiser step is intended here
+            warnings.simplefilter("ignore", UserWarning)
+            for _ in range(sum(trainer.num_steps(e) for e in range(ck.epoch))):
+                schedule.step()
     return ck
 
 
