@@ -57,7 +57,8 @@ def prepared(name: str, split: str, root: str | None) -> tuple[torch.Tensor, np.
     return x, np.asarray(ds.y)
 
 
-def run_one(method: str, src: tuple, tgt_train_x: torch.Tensor, tgt_test: tuple, seed: int, steps: int) -> dict:
+def run_one(method: str, src: tuple, tgt_train_x: torch.Tensor, tgt_test: tuple, seed: int, steps: int,
+            device: str = "cpu") -> dict:
     """Train one (method, seed) and return its target test accuracy."""
     torch.manual_seed(seed)
     net = AdaptationNetwork(LeNet(image_size=16), 10)
@@ -67,7 +68,7 @@ def run_one(method: str, src: tuple, tgt_train_x: torch.Tensor, tgt_test: tuple,
         src[0],
         src[1],
         tgt_train_x,
-        DeepConfig(steps=steps, batch_size=64, seed=seed),
+        DeepConfig(steps=steps, batch_size=64, seed=seed, device=device),
     )
     _, probs = predict_outputs(net, tgt_test[0])  # test labels are read only below
     acc = float(np.mean(probs.argmax(1) == tgt_test[1]))
@@ -99,6 +100,7 @@ def main() -> None:
     ap.add_argument("--methods", nargs="+", default=list(METHODS))
     ap.add_argument("--directions", nargs="+", default=["mnist->usps", "usps->mnist"])
     ap.add_argument("--data-root", default=None)
+    ap.add_argument("--device", default="cpu", help="cpu (the published protocol), cuda or auto")
     ap.add_argument("--json", default=None, help="also write the per-run rows to this file")
     ap.add_argument(
         "--summarize", nargs="+", default=None, help="only print the table from --json files of earlier runs"
@@ -123,6 +125,7 @@ def main() -> None:
                     data[(t_name, "test")],
                     seed,
                     args.steps,
+                    args.device,
                 )
                 r["direction"] = direction
                 rows.append(r)

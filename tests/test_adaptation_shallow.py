@@ -29,7 +29,7 @@ from transferkit.adaptation.shallow import (
     kmm_weights,
     stack_domains,
 )
-from transferkit.errors import DataError
+from transferkit.errors import DataError, UnknownName
 
 
 @pytest.fixture(autouse=True)
@@ -270,8 +270,10 @@ def test_adapt_never_takes_target_test_labels() -> None:
 
 def test_adapt_rejects_unknown_methods_and_the_baseline_as_method() -> None:
     xs, ys, xt, _ = translated()
-    with pytest.raises(DataError, match="unknown adaptation method"):
+    with pytest.raises(UnknownName, match="unknown adaptation method 'no-such-method'; known: .*coral.*dann"):
         adapt((xs, ys), xt, "no-such-method")
+    with pytest.raises(UnknownName, match="did you mean 'coral'"):
+        adapt((xs, ys), xt, "corall")
     with pytest.raises(DataError, match="baseline"):
         adapt((xs, ys), xt, "source_only")
 

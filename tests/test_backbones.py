@@ -6,7 +6,7 @@ import torch
 
 from transferkit.backbones import BACKBONES, Backbone, create_backbone, parse_backbone_spec
 from transferkit.data import Dataset, load_dataset
-from transferkit.errors import BackboneError
+from transferkit.errors import BackboneError, UnknownName
 
 RNG = np.random.default_rng(0)
 SAMPLES = {
@@ -59,8 +59,10 @@ def test_spec_parsing_and_data_fills_shapes():
     assert create_backbone("tabmlp", heart).in_features == 7
     with pytest.raises(BackboneError, match="reads image inputs"):
         create_backbone("smallcnn", heart)
-    with pytest.raises(BackboneError, match="unknown backbone"):
+    with pytest.raises(UnknownName, match=r"unknown backbone 'resnet9000'.*known: .*tabmlp.*transferkit models"):
         create_backbone("resnet9000")
+    with pytest.raises(UnknownName, match="did you mean 'tabmlp'"):
+        create_backbone("tabmpl?hidden=8")
     with pytest.raises(BackboneError, match="in_features"):
         create_backbone("tabmlp")
 

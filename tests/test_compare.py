@@ -10,6 +10,7 @@ import torch
 
 from transferkit.backbones import create_backbone
 from transferkit.data import Dataset, TransferTask
+from transferkit.errors import UnknownName
 from transferkit.experiments import default_metric, time_to_reach
 from transferkit.experiments.compare import compare, label_efficiency, pretrain_source
 from transferkit.reports.run import new_results, to_jsonable, write_results
@@ -152,5 +153,5 @@ def test_bad_inputs_get_clear_errors(source_model: TransferModel, task) -> None:
         compare(task(), source_model, "linear_probe", seeds=2, budget=3, metric="acc", config=CFG)
     with pytest.raises(ValueError, match="at least one seed"):
         compare(task(), source_model, "linear_probe", seeds=0, budget=3, config=CFG)
-    with pytest.raises(ValueError, match="unknown strategy"):
+    with pytest.raises(UnknownName, match="unknown strategy 'nope'"):
         compare(task(), source_model, "nope", seeds=2, budget=3, config=CFG)

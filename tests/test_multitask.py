@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from transferkit.backbones import create_backbone
-from transferkit.errors import DataError
+from transferkit.errors import DataError, UnknownName
+from transferkit.evaluation import METRICS
 from transferkit.multitask import (
     WEIGHTINGS,
     HeadSpec,
@@ -31,7 +32,9 @@ from transferkit.multitask import (
     task_probabilities,
     train_multitask,
 )
+from transferkit.multitask.config import CLASS_METRICS, REG_METRICS
 from transferkit.multitask.weightings import cagrad_direction, dwa_weights, pcgrad_project
+from transferkit.training.callbacks import Callback
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -128,6 +131,62 @@ def test_gradnorm_lowers_the_weight_of_the_task_with_the_larger_gradient() -> No
     assert weights[1] < 0.5 < 1.5 < weights[0]
 
 
+# ----------------------------------------------------------------------------- checkpoints and resume
+class _StopAfter(Callback):
+    """Interrupts the run at the end of epoch ``epoch`` (0-based), after the loop saved its checkpoint."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch: int, logs: dict, state: dict) -> None:
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+def _resume_run(name: str, folder: Path | None, resume: bool = False, stop: int | None = None):
+    tasks = _regression_pair((0.1, 1.0), n=160)
+    tasks.append(TaskData("c", tasks[0].x, (tasks[0].x[:, 2] > 0).astype(np.int64), num_outputs=2))
+    train, val = [t.hide_labels(np.arange(160) >= 120) for t in tasks], [t.hide_labels(np.arange(160) < 120) for t in tasks]
+    torch.manual_seed(0)
+    trunk = create_backbone("tabmlp?hidden=16&dropout=0.2", in_features=4)  # dropout: the torch RNG must resume too
+    trunk.fit_preprocessing(tasks[0].x)
+    model = MultiTaskModel(trunk, [HeadSpec(t.name, t.num_outputs, t.kind) for t in tasks])
+    w = get_weighting(name)
+    cfg = MultiTaskTrainConfig(epochs=5, batch_size=32, lr=0.02, seed=3, patience=None, max_grad_norm=1.0,
+                               checkpoint_dir=str(folder) if folder else None, resume=resume)
+    res = train_multitask(model, train, val, w, cfg, callbacks=[_StopAfter(stop)] if stop is not None else ())
+    return model, w, res
+
+
+@pytest.mark.parametrize("name", ["equal", "uncertainty", "dwa", "gradnorm", "pcgrad"])
+def test_a_killed_and_resumed_run_ends_as_an_uninterrupted_one(tmp_path: Path, name: str) -> None:
+    full_model, full_w, full = _resume_run(name, None)
+    with pytest.raises(KeyboardInterrupt):
+        _resume_run(name, tmp_path, stop=1)
+    model, w, res = _resume_run(name, tmp_path, resume=True)
+    assert res.resumed_from == 2 and [h["epoch"] for h in res.history] == [1, 2, 3, 4, 5]
+    drop = lambda h: [{k: v for k, v in e.items() if k != "seconds"} for e in h]  # noqa: E731
+    assert drop(res.history) == drop(full.history)
+    assert (res.best_epoch, res.best_score) == (full.best_epoch, full.best_score)
+    for k, v in full_model.state_dict().items():
+        torch.testing.assert_close(model.state_dict()[k], v, rtol=0, atol=0)
+    np.testing.assert_array_equal(w.weights(), full_w.weights())
+    for k, v in full_w.state_tensors().items():
+        torch.testing.assert_close(w.state_tensors()[k], v, rtol=0, atol=0)
+    if name in ("uncertainty", "gradnorm"):  # learned task weights moved, and were restored, not re-initialised
+        assert not np.allclose(w.weights(), 1.0)
+
+
+def test_the_sampler_skips_to_the_batches_of_a_later_epoch() -> None:
+    rows = {"a": np.arange(30), "b": np.arange(100, 107)}
+    full = TaskSampler(rows, batch_size=8, seed=2)
+    epochs = [list(full.epoch()) for _ in range(3)]
+    resumed = TaskSampler(rows, batch_size=8, seed=2)
+    resumed.skip(2)
+    again = list(resumed.epoch())
+    assert all(np.array_equal(s[k], t[k]) for s, t in zip(again, epochs[2], strict=True) for k in rows)
+
+
 # ----------------------------------------------------------------------------- gradient surgery
 def test_pcgrad_projects_out_conflicting_components() -> None:
     g = torch.tensor([[1.0, 0.0], [-1.0, 1.0]])  # conflicting: dot = -1
@@ -182,7 +241,7 @@ def test_sampler_probabilities_allocation_and_cycling() -> None:
     counts = allocate(64, task_probabilities([303, 294, 123, 200]))
     assert counts.sum() == 64 and counts.min() >= 1
     assert allocate(2, np.array([0.98, 0.01, 0.01])).tolist() == [1, 1, 1]
-    with pytest.raises(DataError, match="unknown sampler"):
+    with pytest.raises(UnknownName, match="unknown multi-task sampler 'random'; known: proportional"):
         task_probabilities([3, 4], "random")
     with pytest.raises(DataError, match="at least one labelled"):
         task_probabilities([3, 0])
@@ -299,20 +358,42 @@ _GOOD = {
         ({"tasks": [{"name": "a b", "data": "d"}, {"name": "c", "data": "d"}]}, "letters, digits"),
         ({"tasks": [{"name": "a", "data": "d", "budget": 0}, {"name": "b", "data": "d"}]}, "budget must be"),
         ({"tasks": [{"name": "a", "data": "d", "max_rows": 5}, {"name": "b", "data": "d"}]}, "max_rows must be"),
-        ({"weightings": ["equal", "magic"]}, "unknown weighting 'magic'; known: cagrad"),
         ({"weightings": ["equal", "equal"]}, "listed twice"),
         ({"seeds": 1}, "at least 2 seeds"),
         ({"seeds": "many"}, "'seeds' must be a count"),
         ({"epochs": 0}, "epochs must be an integer >= 1"),
         ({"lr": "fast"}, "lr must be a number"),
-        ({"sampler": "random"}, "sampler must be one of"),
-        ({"metric": "f2"}, "metric must be one of"),
         ({"val_size": 0.5, "test_size": 0.6}, "sum below 1"),
     ],
 )
 def test_bad_configs_get_clear_errors(change: dict, message: str) -> None:
     with pytest.raises(MultitaskConfigError, match=message):
         config_from_dict({**_GOOD, **change})
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"weightings": ["equal", "magic"]}, r"unknown multi-task weighting 'magic'; known: cagrad.* \(weightings\)"),
+        ({"sampler": "random"}, r"unknown multi-task sampler 'random'; known: proportional, temperature, uniform"),
+        ({"metric": "f2"}, r"unknown multi-task metric 'f2'; known: accuracy, auroc"),
+        ({"metric": "f1"}, r"unknown multi-task metric 'f1'; known: .*macro_f1"),  # binary-only: not for multitask
+        ({"report_metrics": ["accuracy", "auc"]}, r"did you mean 'auroc'.*\(report_metrics\)"),
+        ({"tasks": [{"name": "a", "data": "d", "metric": "rsme"}, {"name": "b", "data": "d"}]},
+         r"did you mean 'rmse'.*task 'a'"),
+    ],
+)
+def test_unknown_names_in_configs_say_what_exists(change: dict, message: str) -> None:
+    with pytest.raises(UnknownName, match=message):
+        config_from_dict({**_GOOD, **change})
+
+
+def test_config_names_are_canonical_and_metrics_come_from_the_registry() -> None:
+    cfg = config_from_dict({**_GOOD, "sampler": "Uniform", "metric": "Balanced_Accuracy"})
+    assert cfg.sampler == "uniform" and cfg.metric == "balanced_accuracy"
+    assert CLASS_METRICS == ("accuracy", "balanced_accuracy", "macro_f1", "auroc")
+    assert REG_METRICS == ("mae", "rmse", "r2")
+    assert all(METRICS.info(m).task == "classification" for m in CLASS_METRICS)
 
 
 def test_config_from_yaml_and_overrides(tmp_path: Path) -> None:

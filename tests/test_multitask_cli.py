@@ -61,6 +61,6 @@ def test_multitask_command_reports_config_errors_cleanly(cli, tmp_path: Path) ->
     cfg.write_text(TINY.replace("weightings: [equal, uncertainty]", "weightings: [equal, wishful]"))
     r = cli("multitask", str(cfg))
     assert r.exit_code == 2
-    assert "unknown weighting 'wishful'" in " ".join(r.output.split()) and "Traceback" not in r.output
+    assert "unknown multi-task weighting 'wishful'" in " ".join(r.output.split()) and "Traceback" not in r.output
     r = cli("multitask", str(tmp_path / "nowhere.yaml"))
     assert r.exit_code == 2 and "not found" in " ".join(r.output.split())

@@ -15,7 +15,10 @@ from transferkit.data import Dataset, load_dataset
 from transferkit.errors import BackboneError, DataError, TransferkitError
 from transferkit.pretraining import OBJECTIVES, PretrainSettings, pretrain
 from transferkit.pretraining._augment import augment, corrupt
-from transferkit.pretraining.simclr import nt_xent
+from transferkit.pretraining._trainer import PretrainTrainer, objective_config
+from transferkit.pretraining.denoise import DenoiseTrainer
+from transferkit.pretraining.simclr import SimCLRTrainer, nt_xent
+from transferkit.training import Callback, TrainResult, fit
 
 TINY_CNN = "smallcnn?image_size=8&width=4&num_features=16"
 
@@ -107,7 +110,8 @@ def test_nt_xent_prefers_matching_views() -> None:
     assert aligned < shuffled
 
 
-def test_interrupted_run_resumes_to_the_same_weights(tmp_path: Path) -> None:
+@pytest.mark.parametrize("objective", ["simclr", "denoise"])
+def test_interrupted_run_resumes_to_the_same_weights(objective: str, tmp_path: Path) -> None:
     ds = _signals(32)
     settings = {"batch_size": 16, "lr": 3e-3, "progress": False}
 
@@ -115,16 +119,56 @@ def test_interrupted_run_resumes_to_the_same_weights(tmp_path: Path) -> None:
         torch.manual_seed(0)
         bb = create_backbone("signalcnn?in_channels=3&width=4&num_features=8")
         bb.fit_preprocessing(ds.x)
-        out = OBJECTIVES.get("simclr")(bb, ds, ds.subset([]), ds.subset([]), PretrainSettings(epochs=epochs, **settings),
-                                       ckpt, resume)
+        out = OBJECTIVES.get(objective)(bb, ds, ds.subset([]), ds.subset([]),
+                                        PretrainSettings(epochs=epochs, **settings), ckpt, resume)
         return bb, out
 
-    straight, _ = run(3, tmp_path / "a", False)
+    straight, first = run(3, tmp_path / "a", True)  # resume with nothing to resume from: a fresh run
+    assert not first.resumed
     run(1, tmp_path / "b", False)  # "interrupted" after one epoch
     resumed, out = run(3, tmp_path / "b", True)
     assert out.resumed and [h["epoch"] for h in out.history] == [1.0, 2.0, 3.0]
     for (k, v), w in zip(straight.state_dict().items(), resumed.state_dict().values()):
         torch.testing.assert_close(v, w, msg=k)
+
+
+class _Kill(Callback):
+    """Stops the run after epoch ``at`` (0-based) is done and checkpointed, like Ctrl-C would."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def on_epoch_end(self, epoch: int, logs: dict, state: dict) -> None:
+        if epoch == self.at:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("trainer_cls", [SimCLRTrainer, DenoiseTrainer])
+def test_killed_run_resumes_to_identical_weights_and_history(trainer_cls: type, tmp_path: Path) -> None:
+    """Through the engine's checkpoint: modules, optimiser, torch RNG (the MLP's dropout) and the epoch."""
+    rng = np.random.default_rng(0)
+    ds = Dataset(x=rng.normal(size=(40, 6)).astype(np.float32), y=None, kind="table", name="rows")
+    settings = PretrainSettings(epochs=4, batch_size=16, lr=3e-3, seed=2, progress=False)
+
+    def run(ckpt: Path, resume: bool, callbacks: tuple = ()) -> tuple[PretrainTrainer, TrainResult]:
+        torch.manual_seed(0)
+        bb = create_backbone("tabmlp?hidden=8,4", data=ds)  # has dropout: resume must restore the RNG
+        bb.fit_preprocessing(ds.x)
+        trainer = trainer_cls(bb, ds, settings)
+        return trainer, fit(trainer, objective_config(settings, ckpt, resume), callbacks)
+
+    straight, res = run(tmp_path / "a", False)
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path / "b", False, (_Kill(1),))
+    assert json.loads((tmp_path / "b" / "state.json").read_text())["epoch"] == 2
+    resumed, res2 = run(tmp_path / "b", True)
+    assert res2.resumed_from == 2 and len(res2.history) == 4
+    assert [{k: v for k, v in h.items() if k != "seconds"} for h in res.history] == \
+        [{k: v for k, v in h.items() if k != "seconds"} for h in res2.history]
+    for name, module in straight.modules().items():
+        other = resumed.modules()[name].state_dict()
+        for k, v in module.state_dict().items():
+            assert torch.equal(v, other[k]), f"{name}.{k}"
 
 
 def test_resume_with_other_settings_is_refused(tmp_path: Path) -> None:

@@ -75,7 +75,8 @@ def test_rank_cli_writes_results(cli, tmp_path: Path) -> None:
 def test_rank_cli_unknown_score_is_a_clear_error(cli) -> None:
     res = cli("rank", "--target", "breast-cancer", "--models", "raw", "--scores", "logmee")
     assert res.exit_code == 2
-    assert "unknown score 'logmee'" in res.output
+    out = " ".join(res.output.split())
+    assert "unknown transferability score 'logmee'; did you mean 'logme'?" in out and "Traceback" not in out
 
 
 def test_similarity_cli_on_real_domains(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

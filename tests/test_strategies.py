@@ -10,7 +10,7 @@ import torch
 
 from transferkit.backbones import create_backbone
 from transferkit.data import Dataset
-from transferkit.errors import BackboneError
+from transferkit.errors import BackboneError, UnknownName
 from transferkit.strategies import (
     L2SP,
     STRATEGIES,
@@ -44,8 +44,8 @@ def test_registry_has_every_strategy_by_name_and_alias() -> None:
     assert isinstance(get_strategy("layer_decay", decay=0.5), DiscriminativeLR)
     obj = FineTune(freeze=1)
     assert get_strategy(obj) is obj
-    with pytest.raises(ValueError, match="unknown strategy"):
-        get_strategy("fine_tuning_typo")
+    with pytest.raises(UnknownName, match="unknown strategy 'fine_tunning'; did you mean 'fine_tune'"):
+        get_strategy("fine_tunning")
     with pytest.raises(TypeError, match="not a strategy"):
         get_strategy(42)  # type: ignore[arg-type]
 
@@ -269,6 +269,15 @@ def test_contrastive_pairs_are_balanced_and_correct() -> None:
         contrastive_pairs(np.array([0, 1]), 10, 0)
 
 
+def test_setfit_schedule_warms_up_for_a_tenth_of_the_steps_rounded_down_but_at_least_one() -> None:
+    from transferkit.training import lr_factor
+
+    # SetFit's pair stage runs with schedule="linear_warmup", warmup=0.1
+    assert [lr_factor("linear_warmup", s, 4, 0.1) for s in range(4)] == [1.0, 1.0, 2 / 3, 1 / 3]
+    assert [lr_factor("linear_warmup", s, 26, 0.1) for s in range(3)] == [0.5, 1.0, 24 / 24]
+    assert lr_factor("linear_warmup", 25, 26, 0.1) == 1 / 24
+
+
 def test_setfit_tunes_the_encoder_then_fits_a_head() -> None:
     from transferkit.errors import DataError
     from transferkit.strategies import SetFit
@@ -284,6 +293,11 @@ def test_setfit_tunes_the_encoder_then_fits_a_head() -> None:
     res = s.fit(m, data, None, TrainConfig(progress=False, select_metric="macro_f1"))
     assert not torch.equal(w0, m.backbone.model.encoder.layer[0].attention.self.query.weight)
     assert res.history[0]["pair_loss"] > 0 and res.config["pairs"] == 48
+    # the pair stage ran through the engine: its own TrainResult, with SetFit's schedule
+    (pair,) = s.pair_results
+    assert pair.config["schedule"] == "linear_warmup" and pair.config["warmup"] == 0.1
+    assert pair.config["lr"] == 2e-5 and pair.config["weight_decay"] == 0.01 and pair.config["max_grad_norm"] is None
+    assert [h["train_loss"] for h in pair.history] == [res.history[0]["pair_loss"]]
     assert res.config["probe"]["selected_on"].startswith("3-fold CV")  # no validation labels: CV inside the labels
     out = s.predict(m, data)
     np.testing.assert_allclose(out, predict(m, data), atol=1e-4)  # the head sits on the tuned encoder
@@ -348,6 +362,8 @@ def test_setfit_encoder_self_training_adds_a_contrastive_round_on_pseudo_labels(
     assert enc["unlabeled"] == 4 and enc["rounds"][0]["pseudo_labels"] == 4  # confidence 0.5 keeps all
     pair_epochs = [h for h in res.history if "pair_loss" in h]
     assert len(pair_epochs) == 2 and res.config["pairs"] == 24 + 24
+    assert [len(r.history) for r in s.pair_results] == [1, 1]  # the same pair trainer, run again on pseudo-labels
+    assert [r.history[0]["train_loss"] for r in s.pair_results] == [h["pair_loss"] for h in pair_epochs]
     assert [h["epoch"] for h in res.history] == list(range(1, len(res.history) + 1))
     assert res.config["probe"]["self_training"]["unlabeled"] == 4
     with pytest.raises(ValueError, match="unlabeled"):

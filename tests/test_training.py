@@ -6,7 +6,7 @@ import torch
 
 from transferkit.backbones import create_backbone
 from transferkit.data import Dataset, load_dataset, train_val_test_split
-from transferkit.errors import DataError
+from transferkit.errors import DataError, UnknownName
 from transferkit.training import (
     Callback,
     TrainConfig,
@@ -114,7 +114,7 @@ def test_bad_inputs_are_clear(cancer):
         train(m, three)
     with pytest.raises(ValueError):
         TrainConfig(epochs=0)
-    with pytest.raises(ValueError):
+    with pytest.raises(UnknownName, match="did you mean|known"):
         TrainConfig(select_metric="vibes")
 
 
@@ -127,3 +127,90 @@ def test_resumed_runs_see_the_batches_of_an_uninterrupted_run(cancer):
     resumed.skip(2)
     assert [list(resumed) for _ in range(2)] == epochs[2:]
     assert epochs[0] != epochs[1]
+
+
+class _Stop(Callback):
+    """Simulates a killed run: raises after ``at`` epochs (the loop saved that epoch's checkpoint first)."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def on_epoch_end(self, epoch, logs, state):
+        if epoch + 1 == self.at:
+            raise KeyboardInterrupt
+
+
+def test_killed_and_resumed_run_equals_an_uninterrupted_one(tmp_path, cancer):
+    """Weights, history and best epoch after kill + resume are those of a run that was never stopped
+    (model weights, optimiser state, batch order and the dropout RNG are all in the checkpoint)."""
+    spec = "tabmlp?hidden=32,16&dropout=0.3"
+    cfg = TrainConfig(epochs=6, lr=3e-3, patience=None, progress=False, seed=1)
+
+    def model():
+        torch.manual_seed(0)
+        b = create_backbone(spec, cancer.train)
+        b.fit_preprocessing(cancer.train.x)
+        return TransferModel(b, 2, head="mlp")
+
+    full = model()
+    ref = train(full, cancer.train, cancer.val, cfg)
+    killed = model()
+    ck = TrainConfig(**{**cfg.__dict__, "checkpoint_dir": str(tmp_path)})
+    with pytest.raises(KeyboardInterrupt):
+        train(killed, cancer.train, cancer.val, ck, callbacks=[_Stop(3)])
+    resumed = model()
+    res = train(resumed, cancer.train, cancer.val, TrainConfig(**{**ck.__dict__, "resume": True}))
+    assert res.resumed_from == 3
+    assert [h["train_loss"] for h in res.history] == [h["train_loss"] for h in ref.history]
+    assert res.best_epoch == ref.best_epoch
+    for k, v in full.state_dict().items():
+        assert torch.equal(v, resumed.state_dict()[k]), k
+
+
+def test_checkpoint_of_another_run_is_refused(tmp_path, cancer):
+    from transferkit.training import Trainer, fit
+
+    train(_mlp(cancer.train), cancer.train, None, TrainConfig(epochs=1, progress=False, checkpoint_dir=str(tmp_path)))
+
+    class Other(Trainer):
+        def __init__(self):
+            super().__init__()
+            self.net = torch.nn.Linear(2, 1)
+
+        def modules(self):
+            return {"net": self.net}
+
+        def num_steps(self, epoch):
+            return 1
+
+        def batches(self, epoch):
+            return [torch.ones(4, 2)]
+
+        def step(self, batch):
+            return self.net(batch).pow(2).mean(), {"n": 4}
+
+    with pytest.raises(DataError, match="resume with the same settings"):
+        fit(Other(), TrainConfig(epochs=2, progress=False, checkpoint_dir=str(tmp_path), resume=True))
+
+
+def test_learning_rate_schedules():
+    from transferkit.training import lr_factor
+
+    assert lr_factor("constant", 50, 100) == 1.0
+    assert lr_factor("dann", 0, 100) == 1.0
+    assert lr_factor("dann", 50, 100) == pytest.approx((1 + 10 * 0.5) ** -0.75)
+    assert lr_factor("linear_warmup", 0, 100, 0.1) == pytest.approx(0.1)
+    assert lr_factor("linear_warmup", 9, 100, 0.1) == pytest.approx(1.0)
+    assert lr_factor("linear_warmup", 55, 100, 0.1) == pytest.approx(0.5)
+    assert lr_factor("cosine", 10, 100, 0.1) == pytest.approx(1.0)
+    assert lr_factor("cosine", 100, 100, 0.1) == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="schedule"):
+        TrainConfig(schedule="step")
+
+
+def test_a_nan_loss_stops_the_run_with_a_clear_error(cancer):
+    bad = cancer.train.subset(range(64))
+    bad.x = bad.x.copy()
+    m = _mlp(cancer.train)
+    with pytest.raises(DataError, match="training loss became nan"):
+        train(m, bad, None, TrainConfig(epochs=1, lr=1e30, max_grad_norm=None, progress=False))

@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from transferkit.errors import UnknownName
+
 T = TypeVar("T")
 
 
@@ -36,12 +38,15 @@ class Entry(Generic[T]):
 class Registry(Generic[T]):
     """A name -> object map with info records, aliases and wildcard listing.
 
-    Duplicate names raise :class:`ValueError`; unknown names raise :class:`KeyError` with the
-    list of known names, so a typo tells the user what exists.
+    Duplicate names raise :class:`ValueError`; unknown names raise
+    :class:`~transferkit.errors.UnknownName` (a :class:`KeyError`) with the closest names and the
+    list of known names, so a typo tells the user what exists. ``hint`` is appended to that
+    message (e.g. ``"see `transferkit models`"``).
     """
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, hint: str = "") -> None:
         self.kind = kind
+        self.hint = hint
         self._entries: dict[str, Entry[T]] = {}
         self._aliases: dict[str, str] = {}
 
@@ -66,13 +71,21 @@ class Registry(Generic[T]):
         for a in aliases:
             self._aliases[a.lower()] = key
 
-    def _key(self, name: str) -> str:
-        key = name.lower()
+    def canonical(self, name: str, *, context: str | None = None) -> str:
+        """The registered name of ``name`` or one of its aliases.
+
+        Raises :class:`~transferkit.errors.UnknownName` for a name nothing is registered under;
+        ``context`` (default: the registry's ``hint``) is appended to its message.
+        """
+        key = name.lower() if isinstance(name, str) else name
         key = self._aliases.get(key, key)
         if key not in self._entries:
-            known = ", ".join(sorted(self._entries)) or "(none)"
-            raise KeyError(f"unknown {self.kind} {name!r}; known: {known}")
+            raise UnknownName(
+                self.kind, name, self._entries, self.hint if context is None else context, aliases=self._aliases
+            )
         return key
+
+    _key = canonical
 
     def get(self, name: str) -> T:
         """The object registered under ``name`` (or an alias)."""
@@ -92,9 +105,10 @@ class Registry(Generic[T]):
             return self.get(name_or_obj)
         return name_or_obj
 
-    def names(self, pattern: str = "*") -> list[str]:
-        """Sorted registered names matching a shell-style ``pattern``."""
-        return sorted(n for n in self._entries if fnmatch.fnmatch(n, pattern.lower()))
+    def names(self, pattern: str = "*", *, sort: bool = True) -> list[str]:
+        """Registered names matching a shell-style ``pattern``: sorted, or in registration order."""
+        found = [n for n in self._entries if fnmatch.fnmatch(n, pattern.lower())]
+        return sorted(found) if sort else found
 
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):

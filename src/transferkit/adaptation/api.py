@@ -10,6 +10,7 @@ enter this module: ``adapt`` takes target inputs only, and evaluation is a separ
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,11 +21,8 @@ from transferkit.adaptation.selection import (
     LABEL_FREE_SCORES,
     Verdict,
     adaptation_verdict,
-    importance_weighted_accuracy,
-    prediction_entropy,
     select,
-    soft_neighborhood_density,
-    source_val_accuracy,
+    selection_score,
     target_val_accuracy,
 )
 from transferkit.adaptation.shallow import stack_domains
@@ -32,7 +30,7 @@ from transferkit.adaptation.shallow._base import TARGET_ID, check_features
 from transferkit.adaptation.shallow.importance_weighting import domain_classifier_weights
 from transferkit.data.dataset import Dataset
 from transferkit.data.splits import stratified_indices
-from transferkit.errors import DataError
+from transferkit.errors import DataError, UnknownName
 
 SOURCE_ONLY = "source-only"
 
@@ -97,8 +95,9 @@ def _is_deep(method: str, kind: str, backbone: Any) -> bool:
         import transferkit.adaptation.deep  # noqa: F401  (registers the deep methods; needs torch)
     in_shallow, in_deep = method in SHALLOW_METHODS, method in DEEP_METHODS
     if not in_shallow and not in_deep:
-        known = ", ".join(sorted(set(SHALLOW_METHODS.names()) | set(DEEP_METHODS.names())))
-        raise DataError(f"unknown adaptation method {method!r}; known: {known}")
+        known = set(SHALLOW_METHODS.names()) | set(DEEP_METHODS.names())
+        aliases = {a for reg in (SHALLOW_METHODS, DEEP_METHODS) for e in reg for a in e.aliases}
+        raise UnknownName("adaptation method", method, known, aliases=aliases)
     if in_shallow and in_deep:
         return backbone is not None or kind != "table"
     return in_deep
@@ -131,7 +130,9 @@ def adapt(
         val_fraction: share of the source held out for the label-free scores.
         backbone: deep methods: ``"lenet"`` (default for images), a ``create_backbone`` spec, or
             a backbone module.
-        deep_config: a :class:`~transferkit.adaptation.deep.DeepConfig` (steps, lr, ...).
+        deep_config: a :class:`~transferkit.adaptation.deep.DeepConfig` (steps, lr, ...); with its
+            ``checkpoint_dir`` each (model, seed) run checkpoints into ``<checkpoint_dir>/<method>-seed<seed>``
+            and ``resume`` continues each one (finished runs are loaded, not retrained).
         base_estimator: shallow methods: the classifier after adaptation.
         refit: shallow methods: refit both models on all source rows after scoring.
         **method_params: passed to the method's constructor.
@@ -163,10 +164,9 @@ def adapt(
             p_val = runner.proba(model, "source_val", va)
             p_t = runner.proba(model, "target", None)
             scores = {
-                "source_val_accuracy": source_val_accuracy(ys[va], p_val),
-                "importance_weighted_accuracy": importance_weighted_accuracy(ys[va], p_val, weights),
-                "prediction_entropy": prediction_entropy(p_t),
-                "soft_neighborhood_density": soft_neighborhood_density(p_t, seed=seed),
+                score: selection_score(score, y_val=ys[va], proba_val=p_val, weights=weights, proba_target=p_t,
+                                       seed=seed)
+                for score in LABEL_FREE_SCORES
             }
             row: dict[str, Any] = {"model": name, "seed": int(seed), "selection_scores": scores}
             if xv is not None:
@@ -278,6 +278,8 @@ class _DeepRunner:
         )
         net = AdaptationNetwork(backbone, int(np.max(ys)) + 1)
         cfg = dataclasses.replace(self.config, seed=seed)
+        if cfg.checkpoint_dir is not None:  # one folder per model and seed; resume skips the finished ones
+            cfg = dataclasses.replace(cfg, checkpoint_dir=str(Path(cfg.checkpoint_dir) / f"{key}-seed{seed}"))
         train_adaptation(net, DEEP_METHODS.get(key)(**params), self.xs[idx], ys[idx], self.xt, cfg)
         return net
 

@@ -1,51 +1,62 @@
 """Model selection for domain adaptation: label-free scores, few-label selection, the verdict.
 
-Label-free scores (higher is better for each) only see source labels and unlabelled target
-predictions. None of them is reliable: each carries the caveat the literature gives, and every
-result that uses one repeats that caveat. When a few labelled target examples exist, they
-decide instead, and the adapted model is compared against source-only on them.
+Selection scores are registered in :data:`SELECTION_SCORES` with a :class:`SelectionScoreInfo`
+(what they read, higher-is-better, the caveat). Label-free scores (higher is better for each)
+only see source labels and unlabelled target predictions. None of them is reliable: each
+carries the caveat the literature gives, and every result that uses one repeats that caveat.
+When a few labelled target examples exist, they decide instead, and the adapted model is
+compared against source-only on them.
 
 These functions take predictions, never a model and never target test data.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Literal
 
 import numpy as np
 
+from transferkit._registry import Registry
 from transferkit.errors import DataError
 from transferkit.evaluation.stats import paired_difference
 
-CAVEATS: dict[str, str] = {
-    "source_val_accuracy": (
-        "Accuracy on held-out source rows: it measures fit to the source, not the target. A method "
-        "can lower it and still help the target, or keep it and hurt the target (DomainBed's "
-        "'training-domain validation'; Gulrajani and Lopez-Paz 2021)."
-    ),
-    "importance_weighted_accuracy": (
-        "Source validation accuracy weighted by an estimated p_t/p_s (Sugiyama et al. 2007). Valid "
-        "only under covariate shift with overlapping support, high variance with extreme weights; "
-        "a mapping that moves both domains alike keeps the source score, so it cannot reward "
-        "mapping methods. Best of seven label-free scorers in SKADA-Bench's deep runs, still "
-        "below oracle selection."
-    ),
-    "prediction_entropy": (
-        "Negative mean entropy of target predictions (Morerio et al. 2018). Rewards confidence, "
-        "not correctness: a model that puts every target row in one class scores best. It chose "
-        "source-only over a far better CORAL on skada's conditional-shift toy."
-    ),
-    "soft_neighborhood_density": (
-        "Entropy of soft neighbourhoods of target predictions (Saito et al. ICCV 2021). Rewards "
-        "dense prediction clusters, right or wrong; worst of seven scorers in SKADA-Bench's deep "
-        "runs and picked the worst candidate on skada's covariate-shift toy."
-    ),
-    "target_val_accuracy": (
-        "Accuracy on the few labelled target examples you supplied: unbiased but noisy with few "
-        "examples; the verdict below carries its confidence interval."
-    ),
-}
+Reads = Literal["source_val", "weighted_source_val", "target", "target_val"]
+
+
+@dataclass(frozen=True)
+class SelectionScoreInfo:
+    """What a model-selection score reads and how far to trust it.
+
+    Attributes:
+        reads: ``source_val`` (held-out source labels and predictions), ``weighted_source_val``
+            (the same plus importance weights), ``target`` (unlabelled target predictions) or
+            ``target_val`` (the few labelled target examples the user supplied).
+        caveat: the literature's warning, repeated in every result that uses the score.
+        summary: one line for listings.
+        higher_is_better: whether a larger value means a better model.
+        randomized: takes a ``seed`` (a seeded subsample).
+    """
+
+    reads: Reads
+    caveat: str
+    summary: str
+    higher_is_better: bool = True
+    randomized: bool = False
+
+    def __post_init__(self) -> None:
+        if self.reads not in ("source_val", "weighted_source_val", "target", "target_val"):
+            raise ValueError(f"SelectionScoreInfo.reads: unknown input {self.reads!r}")
+
+    @property
+    def label_free(self) -> bool:
+        """True when the score needs no target label."""
+        return self.reads != "target_val"
+
+
+SELECTION_SCORES: Registry[Callable[..., float]] = Registry("selection score")
 
 
 def _check_proba(proba: np.ndarray, name: str = "probabilities") -> np.ndarray:
@@ -57,6 +68,13 @@ def _check_proba(proba: np.ndarray, name: str = "probabilities") -> np.ndarray:
     return p
 
 
+@SELECTION_SCORES.register("source_val_accuracy", info=SelectionScoreInfo(
+    "source_val",
+    "Accuracy on held-out source rows: it measures fit to the source, not the target. A method "
+    "can lower it and still help the target, or keep it and hurt the target (DomainBed's "
+    "'training-domain validation'; Gulrajani and Lopez-Paz 2021).",
+    "accuracy on held-out source rows",
+))
 def source_val_accuracy(y_val: np.ndarray, proba_val: np.ndarray) -> float:
     """Accuracy on held-out labelled *source* rows.
 
@@ -71,6 +89,15 @@ def source_val_accuracy(y_val: np.ndarray, proba_val: np.ndarray) -> float:
     return float(np.mean(p.argmax(1) == y))
 
 
+@SELECTION_SCORES.register("importance_weighted_accuracy", info=SelectionScoreInfo(
+    "weighted_source_val",
+    "Source validation accuracy weighted by an estimated p_t/p_s (Sugiyama et al. 2007). Valid "
+    "only under covariate shift with overlapping support, high variance with extreme weights; "
+    "a mapping that moves both domains alike keeps the source score, so it cannot reward "
+    "mapping methods. Best of seven label-free scorers in SKADA-Bench's deep runs, still "
+    "below oracle selection.",
+    "held-out source accuracy weighted by p_t/p_s",
+))
 def importance_weighted_accuracy(y_val: np.ndarray, proba_val: np.ndarray, weights: np.ndarray) -> float:
     """Held-out source accuracy with each row weighted by its density ratio ``p_t/p_s``.
 
@@ -89,6 +116,13 @@ def importance_weighted_accuracy(y_val: np.ndarray, proba_val: np.ndarray, weigh
     return float(np.sum(w * (p.argmax(1) == y)) / w.sum())
 
 
+@SELECTION_SCORES.register("prediction_entropy", info=SelectionScoreInfo(
+    "target",
+    "Negative mean entropy of target predictions (Morerio et al. 2018). Rewards confidence, "
+    "not correctness: a model that puts every target row in one class scores best. It chose "
+    "source-only over a far better CORAL on skada's conditional-shift toy.",
+    "negative mean entropy of target predictions",
+))
 def prediction_entropy(proba_target: np.ndarray) -> float:
     """Negative mean entropy of the target predictions (higher = more confident).
 
@@ -99,6 +133,14 @@ def prediction_entropy(proba_target: np.ndarray) -> float:
     return float(np.mean(np.sum(p * np.log(p), axis=1)))
 
 
+@SELECTION_SCORES.register("soft_neighborhood_density", info=SelectionScoreInfo(
+    "target",
+    "Entropy of soft neighbourhoods of target predictions (Saito et al. ICCV 2021). Rewards "
+    "dense prediction clusters, right or wrong; worst of seven scorers in SKADA-Bench's deep "
+    "runs and picked the worst candidate on skada's covariate-shift toy.",
+    "soft neighbourhood density of target predictions",
+    randomized=True,
+))
 def soft_neighborhood_density(
     proba_target: np.ndarray, temperature: float = 0.05, max_rows: int = 3000, seed: int = 0
 ) -> float:
@@ -125,6 +167,12 @@ def soft_neighborhood_density(
     return float(-np.mean(np.sum(q * np.log(np.clip(q, 1e-12, 1.0)), axis=1)))
 
 
+@SELECTION_SCORES.register("target_val_accuracy", info=SelectionScoreInfo(
+    "target_val",
+    "Accuracy on the few labelled target examples you supplied: unbiased but noisy with few "
+    "examples; the verdict below carries its confidence interval.",
+    "accuracy on the few labelled target examples",
+))
 def target_val_accuracy(y_target_val: np.ndarray, proba_target_val: np.ndarray) -> float:
     """Accuracy on the few labelled *target* validation examples the user supplied.
 
@@ -133,22 +181,50 @@ def target_val_accuracy(y_target_val: np.ndarray, proba_target_val: np.ndarray) 
     return source_val_accuracy(y_target_val, proba_target_val)
 
 
-LABEL_FREE_SCORES: dict[str, Callable[..., float]] = {
-    "source_val_accuracy": source_val_accuracy,
-    "importance_weighted_accuracy": importance_weighted_accuracy,
-    "prediction_entropy": prediction_entropy,
-    "soft_neighborhood_density": soft_neighborhood_density,
-}
+# derived from the registry (registration order), for older imports
+LABEL_FREE_SCORES: Mapping[str, Callable[..., float]] = MappingProxyType(
+    {n: SELECTION_SCORES.get(n) for n in SELECTION_SCORES.names(sort=False) if SELECTION_SCORES.info(n).label_free}
+)
+CAVEATS: Mapping[str, str] = MappingProxyType(
+    {n: SELECTION_SCORES.info(n).caveat for n in SELECTION_SCORES.names(sort=False)}
+)
 DEFAULT_LABEL_FREE_SCORE = "importance_weighted_accuracy"
 
 
+def selection_score(
+    name: str,
+    *,
+    y_val: np.ndarray | None = None,
+    proba_val: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
+    proba_target: np.ndarray | None = None,
+    y_target_val: np.ndarray | None = None,
+    proba_target_val: np.ndarray | None = None,
+    seed: int = 0,
+) -> float:
+    """Compute the registered selection score ``name`` from the inputs its info says it reads."""
+    entry = SELECTION_SCORES.entry(name)
+    info: SelectionScoreInfo = entry.info
+    args: tuple[Any, ...] = {
+        "source_val": (y_val, proba_val),
+        "weighted_source_val": (y_val, proba_val, weights),
+        "target": (proba_target,),
+        "target_val": (y_target_val, proba_target_val),
+    }[info.reads]
+    if any(a is None for a in args):
+        raise DataError(f"selection score {entry.name!r} reads {info.reads} inputs, which were not given")
+    return float(entry.obj(*args, **({"seed": seed} if info.randomized else {})))
+
+
 def select(candidates: dict[str, dict[str, float]], score: str, baseline: str = "source-only") -> str:
-    """The candidate with the highest ``score``; ties go to ``baseline`` (the safe choice)."""
+    """The candidate with the best ``score`` (highest, or lowest for a registered lower-is-better
+    score); ties go to ``baseline`` (the safe choice)."""
     valid = {k: v[score] for k, v in candidates.items() if score in v and np.isfinite(v[score])}
     if not valid:
         raise DataError(f"no candidate has a finite {score!r} score")
-    best = max(valid.values())
-    tied = [k for k, v in valid.items() if v >= best - 1e-12]
+    sign = -1.0 if score in SELECTION_SCORES and not SELECTION_SCORES.info(score).higher_is_better else 1.0
+    best = max(sign * v for v in valid.values())
+    tied = [k for k, v in valid.items() if sign * v >= best - 1e-12]
     return baseline if baseline in tied else tied[0]
 
 

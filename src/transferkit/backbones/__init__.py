@@ -34,29 +34,22 @@ def parse_backbone_spec(spec: str) -> tuple[str, str | None, dict[str, str]]:
     return provider.strip().lower(), (arg or None), query
 
 
-_DATA_ARGS = {"tabmlp": ("in_features", lambda d: d.x.shape[1]),
-              "signalcnn": ("in_channels", lambda d: d.x.shape[1]),
-              "smallcnn": ("in_chans", lambda d: d.x.shape[1] if d.x.dtype != object else 3)}
-
-
 def create_backbone(spec: str | Backbone, data: Dataset | None = None, **options: Any) -> Backbone:
     """Create a backbone from a spec string (or pass a :class:`Backbone` through).
 
-    With ``data``, built-in nets take their input width/channels from it, and the data kind is
-    checked against what the backbone reads.
+    With ``data``, built-in nets take their input width/channels from it (``BackboneInfo.from_data``),
+    and the data kind is checked against what the backbone reads. An unknown provider raises
+    :class:`~transferkit.errors.UnknownName`.
     """
     if isinstance(spec, Backbone):
         backbone = spec
     else:
         provider, arg, query = parse_backbone_spec(spec)
-        try:
-            entry = BACKBONES.entry(provider)
-        except KeyError as exc:
-            raise BackboneError(f"{exc.args[0]} (spec {spec!r}; see `transferkit models`)") from None
+        entry = BACKBONES.entry(BACKBONES.canonical(provider, context=f"spec {spec!r}; see `transferkit models`"))
         kwargs: dict[str, Any] = {**query, **options}
-        if data is not None and provider in _DATA_ARGS:
-            key, fn = _DATA_ARGS[provider]
-            kwargs.setdefault(key, fn(data))
+        if data is not None and entry.info.from_data is not None:
+            for key, value in entry.info.from_data(data).items():
+                kwargs.setdefault(key, value)
         if entry.info.takes_argument:
             kwargs["name"] = arg
         elif arg:
@@ -69,6 +62,21 @@ def create_backbone(spec: str | Backbone, data: Dataset | None = None, **options
         raise BackboneError(f"backbone {backbone.spec!r} reads {backbone.input_kind} inputs but {data.name!r} is "
                             f"{data.kind} data: pick a {data.kind} backbone (see `transferkit models`)")
     return backbone
+
+
+def needs_pretrained_message(spec: str, kind: str) -> str | None:
+    """Why ``spec`` cannot be transferred as it is (None when it can).
+
+    A provider that is not pre-trained by default (``BackboneInfo.pretrained_by_default``, the
+    built-in nets) has random weights unless ``?weights=`` is given: there is nothing to transfer
+    until it is pre-trained on a source. ``kind`` is the data kind, for the message.
+    """
+    provider, _, query = parse_backbone_spec(spec)
+    if provider not in BACKBONES or BACKBONES.info(provider).pretrained_by_default or "weights" in query:
+        return None
+    return (f"{spec!r} is a built-in {kind} network with random weights, so there is nothing to transfer: "
+            "a pre-trained backbone is needed. Pass --source DATA to pre-train it on a labelled source data set "
+            "first, or use a pre-trained model such as zoo:NAME (see `transferkit models`).")
 
 
 def list_backbones() -> list[dict[str, Any]]:
@@ -86,6 +94,7 @@ __all__ = [
     "create_backbone",
     "list_backbones",
     "make_head",
+    "needs_pretrained_message",
     "parse_backbone_spec",
     "reinitialize",
     "to_device",

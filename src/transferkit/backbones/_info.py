@@ -4,20 +4,40 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from transferkit._registry import Registry
 from transferkit.backbones.base import Backbone
 
+if TYPE_CHECKING:
+    from transferkit.data.dataset import Dataset
+
 
 @dataclass(frozen=True)
 class BackboneInfo:
-    """What a backbone provider reads and whether it needs anything from outside."""
+    """What a backbone provider reads and whether it needs anything from outside.
 
-    input_kind: str  # image / text / table / signal, or "any" for providers such as timm/zoo
+    Attributes:
+        input_kind: ``image`` / ``text`` / ``table`` / ``signal``, or ``any`` (timm, zoo).
+        description: one line for ``transferkit models``.
+        takes_argument: the spec has a ``provider:<argument>`` part (``timm:resnet18``).
+        offline: works with no network and no extra files.
+        pretrained_by_default: the weights are pre-trained unless asked otherwise (False: a
+            built-in net with random weights unless ``?weights=`` is given, so nothing to transfer).
+        from_data: options taken from a data set when one is given (input width or channels),
+            ``data -> {option: value}``; an explicit option wins.
+        lightweight: built from code alone in well under a second on a CPU (no files, no
+            downloads, no ``:argument``); contract tests build every lightweight provider.
+    """
+
+    input_kind: str
     description: str
-    takes_argument: bool = False  # provider:<argument>, e.g. timm:resnet18
-    offline: bool = True  # works with no network and no extra files
+    takes_argument: bool = False
+    offline: bool = True
+    pretrained_by_default: bool = True
+    from_data: Callable[[Dataset], dict[str, Any]] | None = None
+    lightweight: bool = False
 
 
 Factory = Callable[..., Backbone]
-BACKBONES: Registry[Factory] = Registry("backbone")
+BACKBONES: Registry[Factory] = Registry("backbone", hint="see `transferkit models`")

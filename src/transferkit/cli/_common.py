@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
+from rich.markup import escape
 
 from transferkit.cli._app import console, err_console
 from transferkit.errors import TransferkitError
@@ -18,7 +19,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def friendly_errors(fn: F) -> F:
-    """Turn transferkit errors (bad data, missing weights...) into a red message and exit code 2."""
+    """Turn transferkit errors (bad data, missing weights, unknown names...) into a red message and exit code 2.
+
+    :class:`~transferkit.errors.UnknownName` (a typo in a backbone, strategy, score... name) is a
+    user error like the others: its plain message lists the closest and the known names.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -27,8 +32,9 @@ def friendly_errors(fn: F) -> F:
         except (TransferkitError, FileNotFoundError, KeyError, ValueError) as exc:
             if os.environ.get("TRANSFERKIT_DEBUG"):
                 raise
-            msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-            err_console.print(f"[bold red]error:[/] {msg}", markup=True, highlight=False)
+            plain_key_error = isinstance(exc, KeyError) and not isinstance(exc, TransferkitError) and exc.args
+            msg = exc.args[0] if plain_key_error else str(exc)
+            err_console.print(f"[bold red]error:[/] {escape(str(msg))}", markup=True, highlight=False)
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]

@@ -7,7 +7,7 @@ from typing import Any
 
 from transferkit.data.dataset import Dataset, encode_labels
 from transferkit.data.paths import data_root
-from transferkit.data.public import DATASETS, is_named, load_named, parse_spec
+from transferkit.data.public import DATASETS, is_named, load_named, looks_named, parse_spec
 from transferkit.data.readers import (
     from_hf_dataset,
     read_image_folder,
@@ -24,12 +24,16 @@ def load_dataset(spec: str | Dataset, root: str | Path | None = None, **kwargs: 
     """Load a data set from a named spec (``usps@test``, ``heart-disease:va``) or a path.
 
     A :class:`Dataset` passes through unchanged. ``root`` is the data root for named sets
-    (default ``$TRANSFERKIT_DATA`` or ``../shared/data``); ``kwargs`` go to the reader.
+    (default ``$TRANSFERKIT_DATA`` or ``../shared/data``); ``kwargs`` go to the reader. A spec
+    that reads as a name (no folder, no suffix) but is neither registered nor an existing path
+    raises :class:`~transferkit.errors.UnknownName` with the closest names.
     """
     if isinstance(spec, Dataset):
         return spec
     if is_named(spec):
         return load_named(spec, root, **kwargs)
+    if looks_named(spec) and not Path(spec).exists():  # a typo in a name, not a missing file
+        DATASETS.canonical(parse_spec(spec)[0], context="nor a file or folder; see `transferkit datasets`")
     return read_path(spec, **kwargs)
 
 

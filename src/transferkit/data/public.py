@@ -39,7 +39,7 @@ class Loader(Protocol):
     def __call__(self, root: str | Path | None, domain: str | None, split: str) -> Dataset: ...
 
 
-DATASETS: Registry[Loader] = Registry("data set")
+DATASETS: Registry[Loader] = Registry("data set", hint="see `transferkit datasets`")
 
 
 def _check_split(name: str, split: str, allowed: tuple[str, ...]) -> None:
@@ -371,7 +371,14 @@ def is_named(spec: str) -> bool:
     return parse_spec(spec)[0] in DATASETS
 
 
+def looks_named(spec: str) -> bool:
+    """Whether ``spec`` reads as ``NAME[:DOMAIN][@SPLIT]`` rather than a path (no folder part, no file suffix)."""
+    name = parse_spec(spec)[0]
+    return bool(name) and not any(c in spec for c in "/\\") and not Path(name).suffix and not name.startswith(".")
+
+
 def load_named(spec: str, root: str | Path | None = None, **kwargs: Any) -> Dataset:
-    """Load a named data set from a spec string (see module docstring)."""
+    """Load a named data set from a spec string (see module docstring); an unknown name raises
+    :class:`~transferkit.errors.UnknownName`."""
     name, domain, split = parse_spec(spec)
     return DATASETS.get(name)(root, domain, split, **kwargs)

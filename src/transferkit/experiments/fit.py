@@ -14,22 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from transferkit.backbones import needs_pretrained_message
 from transferkit.data import Dataset, TransferTask, label_budget, load_dataset, parse_budget
 from transferkit.errors import TransferkitError
-
-RANDOM_INIT = ("smallcnn", "signalcnn", "tabmlp")
-
-
-def needs_pretrained_message(backbone: str, kind: str) -> str | None:
-    """Why a randomly initialised built-in backbone cannot be 'transferred' (None when it can)."""
-    from transferkit.backbones import parse_backbone_spec
-
-    provider, _, query = parse_backbone_spec(backbone)
-    if provider in RANDOM_INIT and "weights" not in query:
-        return (f"{backbone!r} is a built-in {kind} network with random weights, so there is nothing to transfer: "
-                "a pre-trained backbone is needed. Pass --source DATA to pre-train it on a labelled source data set "
-                "first, or use a pre-trained model such as zoo:NAME (see `transferkit models`).")
-    return None
 
 
 def _subsample(ds: Dataset, limit: int | None, seed: int = 0) -> Dataset:

@@ -21,25 +21,36 @@ from transferkit.multitask.evaluate import DELTA_M_NOTE, compare_tasks, delta_m
 from transferkit.multitask.loop import (
     MultiTaskResult,
     MultiTaskTrainConfig,
+    MultiTaskTrainer,
     predict_task,
     task_loss,
     task_metrics,
     train_multitask,
 )
 from transferkit.multitask.model import HeadSpec, MultiTaskModel
-from transferkit.multitask.sampler import SAMPLERS, TaskSampler, allocate, task_probabilities
+from transferkit.multitask.sampler import (
+    SAMPLERS,
+    TASK_SAMPLERS,
+    SamplerInfo,
+    TaskSampler,
+    allocate,
+    task_probabilities,
+)
 from transferkit.multitask.weightings import WEIGHTINGS, Weighting, WeightingInfo, get_weighting
 
 __all__ = [
     "DELTA_M_NOTE",
     "SAMPLERS",
+    "TASK_SAMPLERS",
     "WEIGHTINGS",
     "HeadSpec",
     "MultiTaskModel",
     "MultiTaskResult",
     "MultiTaskTrainConfig",
+    "MultiTaskTrainer",
     "MultitaskConfig",
     "MultitaskConfigError",
+    "SamplerInfo",
     "TaskData",
     "TaskSampler",
     "TaskSpec",

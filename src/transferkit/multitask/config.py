@@ -21,11 +21,22 @@ from pathlib import Path
 from typing import Any
 
 from transferkit.data.public import is_named
-from transferkit.errors import TransferkitError
-from transferkit.multitask.sampler import SAMPLERS
+from transferkit.errors import TransferkitError, UnknownName
+from transferkit.evaluation.metrics import METRICS, metric_names
+from transferkit.multitask.sampler import TASK_SAMPLERS
 
-CLASS_METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "auroc")
-REG_METRICS = ("mae", "rmse", "r2")
+# the registered metrics a multi-task run reports, per task kind (binary-only ones such as f1 left out)
+CLASS_METRICS: tuple[str, ...] = metric_names("classification")
+REG_METRICS: tuple[str, ...] = metric_names("regression")
+
+
+def multitask_metric(name: str, context: str = "") -> str:
+    """The registered name of a metric a multi-task run can use; :class:`UnknownName` otherwise."""
+    key = METRICS.canonical(name) if name in METRICS else name
+    allowed = (*CLASS_METRICS, *REG_METRICS)
+    if key not in allowed:
+        raise UnknownName("multi-task metric", name, allowed, context)
+    return key
 
 
 class MultitaskConfigError(TransferkitError, ValueError):
@@ -71,10 +82,8 @@ class TaskSpec:
             )
         if self.max_rows is not None and (not isinstance(self.max_rows, int) or self.max_rows < 10):
             raise MultitaskConfigError(f"{where}: max_rows must be an integer >= 10 or null, got {self.max_rows!r}")
-        if self.metric is not None and self.metric not in (*CLASS_METRICS, *REG_METRICS):
-            raise MultitaskConfigError(
-                f"{where}: unknown metric {self.metric!r}; use one of {(*CLASS_METRICS, *REG_METRICS)}"
-            )
+        if self.metric is not None:
+            object.__setattr__(self, "metric", multitask_metric(self.metric, f"{where}: metric"))
 
 
 @dataclass(frozen=True)
@@ -141,8 +150,7 @@ class MultitaskConfig:
         if len(set(labels)) != len(labels):
             raise MultitaskConfigError(f"weightings are listed twice: {labels}")
         for w in self.weightings:
-            if w.name not in WEIGHTINGS:
-                raise MultitaskConfigError(f"unknown weighting {w.name!r}; known: {', '.join(WEIGHTINGS.names())}")
+            WEIGHTINGS.canonical(w.name, context="weightings")
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise MultitaskConfigError(f"seeds must be distinct integers, got {list(self.seeds)}")
         if self.single_task and len(self.seeds) < 2:
@@ -157,17 +165,15 @@ class MultitaskConfig:
             raise MultitaskConfigError(f"lr must be > 0, got {self.lr!r}")
         if self.patience is not None and (not isinstance(self.patience, int) or self.patience < 1):
             raise MultitaskConfigError(f"patience must be an integer >= 1 or null, got {self.patience!r}")
-        if self.sampler not in SAMPLERS:
-            raise MultitaskConfigError(f"sampler must be one of {SAMPLERS}, got {self.sampler!r}")
+        object.__setattr__(self, "sampler", TASK_SAMPLERS.canonical(self.sampler, context="sampler"))
         if not self.temperature > 0:
             raise MultitaskConfigError("temperature must be > 0")
         if self.class_weight not in (None, "balanced"):
             raise MultitaskConfigError("class_weight must be null or 'balanced'")
-        if self.metric not in (*CLASS_METRICS, *REG_METRICS):
-            raise MultitaskConfigError(f"metric must be one of {(*CLASS_METRICS, *REG_METRICS)}, got {self.metric!r}")
-        bad = [m for m in self.report_metrics if m not in (*CLASS_METRICS, *REG_METRICS)]
-        if bad:
-            raise MultitaskConfigError(f"unknown report_metrics {bad}")
+        object.__setattr__(self, "metric", multitask_metric(self.metric, "metric"))
+        object.__setattr__(
+            self, "report_metrics", tuple(multitask_metric(m, "report_metrics") for m in self.report_metrics)
+        )
         if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
             raise MultitaskConfigError(f"threads must be an integer >= 1 or null, got {self.threads!r}")
         if not (0 < self.val_size < 1 and 0 < self.test_size < 1 and self.val_size + self.test_size < 1):

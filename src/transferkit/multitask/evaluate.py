@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from transferkit.errors import DataError
-from transferkit.evaluation import HIGHER_IS_BETTER, mean_ci, paired_difference
+from transferkit.evaluation import HIGHER_IS_BETTER
+from transferkit.experiments.records import Difference, Estimate
 
 DELTA_M_NOTE = (
     "Delta-m % = mean over tasks of the relative change of the multi-task metric vs single-task, "
@@ -48,7 +49,6 @@ def compare_tasks(
     single: Mapping[str, Sequence[float]],
     multi: Mapping[str, Mapping[str, Sequence[float]]],
     metric: Mapping[str, str] | str,
-    confidence: float = 0.95,
 ) -> dict[str, Any]:
     """The ``multitask`` results section from per-seed test scores.
 
@@ -56,7 +56,6 @@ def compare_tasks(
         single: task -> per-seed scores of the single-task models.
         multi: weighting -> task -> per-seed scores of the multi-task model (same seeds, same order).
         metric: the metric name of every task (one name, or task -> name).
-        confidence: level of the paired confidence intervals.
 
     Returns:
         ``{"tasks", "metric", "rows": [{"task", "single", "multi_<w>"..., "diff": {w: mean},
@@ -77,21 +76,14 @@ def compare_tasks(
         raise DataError(f"every task and arm needs the same number of seeds, got {sorted(n_seeds)}")
     rows = []
     for t in tasks:
-        row: dict[str, Any] = {
-            "task": t,
-            "metric": metric_of[t],
-            "single": float(np.mean(single[t])),
-            "diff": {},
-            "diff_ci": {},
-            "verdict": {},
-            "negative": {},
-            "per_seed": {"single": [float(v) for v in single[t]]},
-        }
+        row: dict[str, Any] = {"task": t, "metric": metric_of[t], "single": float(np.mean(single[t])), "diff": {},
+                               "diff_ci": {}, "verdict": {}, "negative": {},
+                               "per_seed": {"single": [float(v) for v in single[t]]}}
         for w, scores in multi.items():
-            d = paired_difference(scores[t], single[t], confidence, higher_is_better=hib[t])
+            d = Difference.paired(f"multi_{w}", "single", list(scores[t]), list(single[t]), hib[t])
             row[f"multi_{w}"] = float(np.mean(scores[t]))
-            row["diff"][w] = d.mean
-            row["diff_ci"][w] = [d.ci_low, d.ci_high]
+            row["diff"][w] = d.estimate.mean
+            row["diff_ci"][w] = [d.estimate.ci_low, d.estimate.ci_high]
             row["verdict"][w] = d.verdict
             row["negative"][w] = d.verdict == "negative"
             row["per_seed"][w] = [float(v) for v in scores[t]]
@@ -105,9 +97,8 @@ def compare_tasks(
         )
         per = _per_seed_dm(scores, single, hib)
         dm_seed[w] = per
-        finite = [v for v in per if np.isfinite(v)]
-        _, lo, hi = mean_ci(finite, confidence) if finite else (np.nan, np.nan, np.nan)
-        dm_ci[w] = [lo, hi]
+        est = Estimate.of([v for v in per if np.isfinite(v)])
+        dm_ci[w] = [est.ci_low if est.mean is not None else np.nan, est.ci_high if est.mean is not None else np.nan]
     return {
         "tasks": tasks,
         "metric": metric if isinstance(metric, str) else dict(metric_of),
@@ -118,7 +109,7 @@ def compare_tasks(
         "delta_m_note": DELTA_M_NOTE,
         "diff_note": "diff = multi - single (sign-flipped for lower-is-better metrics): positive = "
         "multi-task "
-        f"better; {int(confidence * 100)}% paired t intervals over seeds; negative transfer = the "
+        "better; 95% paired t intervals over seeds; negative transfer = the "
         "interval lies wholly below 0.",
     }
 

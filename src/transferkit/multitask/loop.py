@@ -1,10 +1,13 @@
-"""The one visible multi-task training loop, on HF Accelerate.
+"""Multi-task training on the one training loop: :class:`MultiTaskTrainer` and :func:`train_multitask`.
 
-Read it top to bottom: seed -> optimiser over the model (and the weighting's own parameters)
--> for each epoch: the weighting's epoch hook (DWA), steps from the task sampler (every step holds
-rows of every task), per-task masked losses, the weighting fills the gradients, clip, step ->
-validate every task, the mean task score picks the best epoch, early stopping. The test split
-never enters this file.
+The trainer gives :func:`transferkit.training.fit` what is multi-task: the optimiser groups (the
+model, and the weighting's own parameters without weight decay), the task sampler's steps (every
+step holds rows of every task), the per-task masked losses (a ``(K,)`` vector; the loop's
+training loss is their sum), the weighting filling the gradients (GradNorm, PCGrad and CAGrad take
+per-task gradients), the weighting's epoch hook (DWA reads the loss history), validation of every
+task and the mean signed task score that picks the best epoch. The loop does the rest: seeding,
+Accelerate, clipping, best state, patience, checkpoints and resume. The test split never enters
+this file.
 
 Gradient methods (GradNorm, PCGrad, CAGrad) call ``torch.autograd.grad`` per task on the unwrapped
 model: run them in one process (CPU or one GPU); fp16 loss scaling is not supported (bf16 is).
@@ -12,16 +15,15 @@ model: run them in one process (CPU or one GPU); fp16 loss scaling is not suppor
 
 from __future__ import annotations
 
-import copy
 import math
-import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from transferkit.backbones import to_device
 from transferkit.errors import DataError
@@ -30,15 +32,18 @@ from transferkit.multitask.data import TaskData
 from transferkit.multitask.model import MultiTaskModel
 from transferkit.multitask.sampler import SAMPLERS, TaskSampler
 from transferkit.multitask.weightings import Weighting, get_weighting
-from transferkit.training.trainer import apply_batchnorm_policy
-
-CLASS_METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "auroc")
-REG_METRICS = ("mae", "rmse", "r2")
+from transferkit.training.callbacks import Callback
+from transferkit.training.loop import TrainConfig, fit
+from transferkit.training.trainer import Trainer, apply_batchnorm_policy
 
 
 @dataclass(frozen=True)
 class MultiTaskTrainConfig:
-    """Settings of one multi-task training run."""
+    """Settings of one multi-task training run.
+
+    With ``checkpoint_dir`` every epoch is checkpointed (model, optimiser, the weighting's state,
+    the loss history); ``resume`` continues from it and ends as an uninterrupted run would.
+    """
 
     epochs: int = 50
     batch_size: int = 64
@@ -53,6 +58,8 @@ class MultiTaskTrainConfig:
     mixed_precision: str = "auto"
     eval_batch_size: int = 512
     progress: bool = False
+    checkpoint_dir: str | None = None
+    resume: bool = False
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.eval_batch_size < 1:
@@ -70,6 +77,23 @@ class MultiTaskTrainConfig:
                 "mixed_precision must be auto, no or bf16 (fp16 loss scaling does not mix with per-task gradients)"
             )
 
+    def loop_config(self) -> TrainConfig:
+        """The settings of the shared loop (AdamW, constant learning rate, this run's clipping and patience)."""
+        return TrainConfig(
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            patience=self.patience,
+            seed=self.seed,
+            mixed_precision=self.mixed_precision,
+            max_grad_norm=self.max_grad_norm,
+            checkpoint_dir=self.checkpoint_dir,
+            resume=self.resume,
+            progress=self.progress,
+            eval_batch_size=self.eval_batch_size,
+        )
+
 
 @dataclass
 class MultiTaskResult:
@@ -81,6 +105,7 @@ class MultiTaskResult:
     seconds: float = 0.0
     stopped_early: bool = False
     config: dict[str, Any] = field(default_factory=dict)
+    resumed_from: int = 0  # epochs restored from a checkpoint
 
     def curve(self) -> dict[str, list[float]]:
         """Epoch, mean training loss and mean validation score per epoch (the report's curve format)."""
@@ -173,6 +198,185 @@ def _check(model: MultiTaskModel, tasks: Sequence[TaskData], what: str) -> None:
             )
 
 
+class MultiTaskTrainer(Trainer):
+    """A :class:`MultiTaskModel` trained on every task at once, a :class:`Weighting` filling the gradients.
+
+    ``step`` returns the ``(K,)`` vector of task losses (the loop sums it for its training loss);
+    the history entry per epoch holds the mean loss and weight of each task, each task's
+    validation score and their mean signed score ``val_score``.
+    """
+
+    name = "multitask"
+
+    def __init__(
+        self,
+        model: MultiTaskModel,
+        train_tasks: Sequence[TaskData],
+        val_tasks: Sequence[TaskData] | None,
+        weighting: Weighting,
+        config: MultiTaskTrainConfig,
+        metrics: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__()
+        _check(model, train_tasks, "training")
+        for t in train_tasks:
+            t.require_trainable()
+        if val_tasks is not None:
+            _check(model, val_tasks, "validation")
+        self.model, self.weighting, self.config = model, weighting, config
+        self.val_tasks = val_tasks
+        self.names = tuple(t.name for t in train_tasks)
+        self.by_name = {t.name: t for t in train_tasks}
+        self.metric_of = {
+            t.name: (metrics or {}).get(t.name) or ("accuracy" if t.kind == "classification" else "rmse")
+            for t in train_tasks
+        }
+        self.sampler = TaskSampler(
+            {t.name: np.flatnonzero(t.labelled) for t in train_tasks},
+            config.batch_size,
+            config.sampler,
+            config.temperature,
+            config.seed,
+        )
+        self.net: nn.Module = model
+        self.device = torch.device("cpu")
+        self.class_weights: dict[str, torch.Tensor | None] = {}
+        self.loss_history: list[np.ndarray] = []  # per-task mean training loss of each epoch (DWA reads it)
+        self._sums, self._steps, self._epoch = np.zeros(len(self.names)), 0, 0
+
+    def modules(self) -> dict[str, nn.Module]:
+        """The multi-task model (the weighting's state travels in :meth:`extra_state`)."""
+        return {"model": self.model}
+
+    def setup(self, device: torch.device) -> None:
+        """Model to ``device``, the weighting set up on it, class weights per task."""
+        self.device = device
+        self.model.to(device)
+        self.weighting.setup(self.model, self.names)
+        balanced = self.config.class_weight == "balanced"
+        self.class_weights = {
+            t.name: _class_weights(t).to(device) if balanced and t.kind == "classification" else None
+            for t in self.by_name.values()
+        }
+
+    def param_groups(self, lr: float, weight_decay: float) -> list[dict[str, Any]]:
+        """The model's trainable parameters, then the weighting's own (no weight decay)."""
+        groups = [
+            {"params": [p for p in self.model.parameters() if p.requires_grad], "lr": lr,
+             "weight_decay": weight_decay, "name": "model"}
+        ]
+        if self.weighting.parameters():
+            groups.append({"params": self.weighting.parameters(), "lr": lr, "weight_decay": 0.0, "name": "weighting"})
+        return groups
+
+    def prepare(self, accelerator: Any, optimizer: torch.optim.Optimizer) -> torch.optim.Optimizer:
+        """Model and optimiser through Accelerate."""
+        self.net, optimizer = accelerator.prepare(self.model, optimizer)
+        self.ddp_synced = {id(p) for p in self.model.parameters() if p.requires_grad}
+        return optimizer
+
+    def num_steps(self, epoch: int) -> int:
+        """Sampler steps per epoch."""
+        return self.sampler.steps_per_epoch
+
+    def on_epoch_start(self, epoch: int) -> None:
+        """The weighting's epoch hook with the loss history (DWA); the epoch's loss sums restart."""
+        self.weighting.on_epoch_start(epoch, self.loss_history)
+        self._sums, self._steps, self._epoch = np.zeros(len(self.names)), 0, epoch
+
+    def train_mode(self) -> None:
+        """Training mode; frozen BatchNorm layers keep their statistics."""
+        self.net.train()
+        apply_batchnorm_policy(self.model)
+
+    def batches(self, epoch: int) -> Iterator[tuple[dict[str, Any], dict[str, torch.Tensor]]]:
+        """The sampler's steps as prepared inputs and labels of every task, on the device."""
+        for step in self.sampler.epoch():
+            inputs = {k: to_device(self.model.trunk.prepare(self.by_name[k].x[idx]), self.device)
+                      for k, idx in step.items()}
+            labels = {k: torch.as_tensor(self.by_name[k].y[idx], device=self.device) for k, idx in step.items()}
+            yield inputs, labels
+
+    def step(self, batch: Any) -> tuple[torch.Tensor, dict[str, Any]]:
+        """The ``(K,)`` task losses of one step; a non-finite one stops the run naming its task(s).
+
+        Every step counts once in the epoch means (``n = 1``), whatever the rows per task.
+        """
+        inputs, labels = batch
+        outs = self.model.forward_tasks(inputs)
+        losses = torch.stack(
+            [task_loss(outs[k], labels[k], self.by_name[k].kind, self.class_weights[k]) for k in self.names]
+        )
+        values = losses.detach().float().cpu().numpy()
+        if not np.isfinite(values).all():
+            bad = [k for k, v in zip(self.names, values.tolist(), strict=True) if not math.isfinite(v)]
+            raise DataError(
+                f"training loss is not finite for task(s) {bad} at epoch {self._epoch + 1}: lower lr, "
+                "check the targets' scale"
+            )
+        # the per-task epoch means are summed here in float64 (the loop's device sums are float32)
+        self._sums += values
+        self._steps += 1
+        return losses, {"n": 1}
+
+    def backward(self, loss: torch.Tensor, backward: Callable[[torch.Tensor], None]) -> None:
+        """The weighting turns the task losses into gradients (loss weights or gradient surgery)."""
+        self.weighting.backward(loss, self.model, backward)
+
+    def evaluate(self) -> dict[str, Any]:
+        """Each validation task's score (``val``) and their mean signed score (``val_score``)."""
+        if self.val_tasks is None:
+            return {}
+        vals = {
+            t.name: validation_score(
+                t, predict_task(self.model, t.name, t.x, self.config.eval_batch_size), self.metric_of[t.name]
+            )
+            for t in self.val_tasks
+        }
+        finite = [signed(self.metric_of[k], v) for k, v in vals.items() if v is not None and math.isfinite(v)]
+        return {"val": vals, "val_score": float(np.mean(finite)) if finite else float("nan")}
+
+    def epoch_logs(self, logs: dict[str, Any]) -> dict[str, Any]:
+        """The history entry: epoch, per-task training loss and weight, per-task validation, seconds.
+
+        The epoch's per-task mean losses join :attr:`loss_history` here (once per epoch).
+        """
+        self.loss_history.append(self._sums / max(self._steps, 1))
+        entry: dict[str, Any] = {
+            "epoch": int(logs["epoch"]),
+            "train_loss": dict(zip(self.names, self.loss_history[-1].tolist(), strict=True)),
+            "weights": dict(zip(self.names, self.weighting.weights().tolist(), strict=True)),
+        }
+        if "val" in logs:
+            entry["val"], entry["val_score"] = logs["val"], logs["val_score"]
+        entry["seconds"] = logs["seconds"]
+        return entry
+
+    def monitor(self, logs: dict[str, Any]) -> float:
+        """The mean signed validation score, else minus the summed training losses."""
+        if "val_score" in logs:
+            return float(logs["val_score"])
+        return -float(np.sum(self.loss_history[-1]))
+
+    def extra_state(self) -> dict[str, torch.Tensor]:
+        """The loss history (float64) and the weighting's state (learned weights, optimiser, generator)."""
+        out = {"loss_history": torch.from_numpy(np.stack(self.loss_history))} if self.loss_history else {}
+        out.update({f"weighting.{k}": v for k, v in self.weighting.state_tensors().items()})
+        return out
+
+    def load_extra_state(self, tensors: dict[str, torch.Tensor], epoch: int) -> None:
+        """Restore the loss history and the weighting; the sampler skips the epochs already run."""
+        hist = tensors.get("loss_history")
+        self.loss_history = [row.numpy().copy() for row in hist] if hist is not None else []
+        prefix = "weighting."
+        self.weighting.load_state_tensors({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
+        self.sampler.skip(epoch)
+
+    def describe(self) -> str:
+        """Tasks and weighting."""
+        return f"{len(self.names)} tasks ({self.weighting.name})"
+
+
 def train_multitask(
     model: MultiTaskModel,
     train_tasks: Sequence[TaskData],
@@ -181,125 +385,25 @@ def train_multitask(
     config: MultiTaskTrainConfig | None = None,
     metrics: Mapping[str, str] | None = None,
     accelerator: Any = None,
+    callbacks: Sequence[Callback] = (),
 ) -> MultiTaskResult:
     """Train ``model`` on all ``train_tasks`` at once and load the weights of the best epoch.
 
     The best epoch maximises the mean over tasks of each task's validation ``metrics[task]``
     (default accuracy / RMSE; lower-is-better metrics are negated). Without validation tasks the
-    last epoch is kept. ``weighting`` is a registered name or a :class:`Weighting` object.
+    epoch with the lowest summed training loss is kept. ``weighting`` is a registered name or a
+    :class:`Weighting` object.
     """
-    from accelerate import Accelerator
-    from accelerate.utils import set_seed
-
     config = config or MultiTaskTrainConfig()
     weighting = get_weighting(weighting) if isinstance(weighting, str) else weighting
-    _check(model, train_tasks, "training")
-    for t in train_tasks:
-        t.require_trainable()
-    if val_tasks is not None:
-        _check(model, val_tasks, "validation")
-    names = tuple(t.name for t in train_tasks)
-    metric_of = {
-        t.name: (metrics or {}).get(t.name) or ("accuracy" if t.kind == "classification" else "rmse")
-        for t in train_tasks
-    }
-    set_seed(config.seed)
-    if accelerator is None:
-        mp = config.mixed_precision
-        if mp == "auto":
-            mp = "bf16" if torch.cuda.is_available() else "no"
-        accelerator = Accelerator(mixed_precision=mp, cpu=not torch.cuda.is_available())
-    device = accelerator.device
-    model.to(device)
-    weighting.setup(model, names)
-    groups = [{"params": [p for p in model.parameters() if p.requires_grad], "weight_decay": config.weight_decay}]
-    if weighting.parameters():
-        groups.append({"params": weighting.parameters(), "weight_decay": 0.0})
-    optimizer = torch.optim.AdamW(groups, lr=config.lr)
-    model, optimizer = accelerator.prepare(model, optimizer)
-    raw: MultiTaskModel = accelerator.unwrap_model(model)
-    by_name = {t.name: t for t in train_tasks}
-    cweights = {
-        t.name: _class_weights(t).to(device)
-        if config.class_weight == "balanced" and t.kind == "classification"
-        else None
-        for t in train_tasks
-    }
-    sampler = TaskSampler(
-        {t.name: np.flatnonzero(t.labelled) for t in train_tasks},
-        config.batch_size,
-        config.sampler,
-        config.temperature,
-        config.seed,
+    trainer = MultiTaskTrainer(model, train_tasks, val_tasks, weighting, config, metrics)
+    res = fit(trainer, config.loop_config(), list(callbacks), accelerator)
+    return MultiTaskResult(
+        history=res.history,
+        best_epoch=res.best_epoch,
+        best_score=res.best_score,
+        seconds=res.seconds,
+        stopped_early=res.stopped_early,
+        config=asdict(config) | {"weighting": weighting.name, "metrics": trainer.metric_of},
+        resumed_from=res.resumed_from,
     )
-
-    result = MultiTaskResult(config=asdict(config) | {"weighting": weighting.name, "metrics": metric_of})
-    loss_history: list[np.ndarray] = []
-    best_state: dict[str, torch.Tensor] | None = None
-    bad_epochs = 0
-    t0 = time.perf_counter()
-    for epoch in range(config.epochs):
-        weighting.on_epoch_start(epoch, loss_history)
-        model.train()
-        apply_batchnorm_policy(raw)
-        sums, steps = np.zeros(len(names)), 0
-        for step in sampler.epoch():
-            inputs = {k: to_device(raw.trunk.prepare(by_name[k].x[idx]), device) for k, idx in step.items()}
-            with accelerator.autocast():
-                outs = raw.forward_tasks(inputs)
-                losses = torch.stack(
-                    [
-                        task_loss(
-                            outs[k],
-                            torch.as_tensor(by_name[k].y[step[k]], device=device),
-                            by_name[k].kind,
-                            cweights[k],
-                        )
-                        for k in names
-                    ]
-                )
-            if not torch.isfinite(losses).all():
-                bad = [k for k, v in zip(names, losses.detach().cpu().tolist(), strict=True) if not math.isfinite(v)]
-                raise DataError(
-                    f"training loss is not finite for task(s) {bad} at epoch {epoch + 1}: lower lr, "
-                    "check the targets' scale"
-                )
-            optimizer.zero_grad(set_to_none=True)
-            for p in weighting.parameters():
-                p.grad = None
-            weighting.backward(losses, raw, accelerator.backward)
-            if config.max_grad_norm:
-                accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-            optimizer.step()
-            sums += losses.detach().float().cpu().numpy()
-            steps += 1
-        loss_history.append(sums / max(steps, 1))
-        logs: dict[str, Any] = {
-            "epoch": epoch + 1,
-            "train_loss": dict(zip(names, loss_history[-1].tolist(), strict=True)),
-            "weights": dict(zip(names, weighting.weights().tolist(), strict=True)),
-        }
-        if val_tasks is not None:
-            vals = {
-                t.name: validation_score(t, predict_task(raw, t.name, t.x, config.eval_batch_size), metric_of[t.name])
-                for t in val_tasks
-            }
-            logs["val"] = vals
-            finite = [signed(metric_of[k], v) for k, v in vals.items() if v is not None and math.isfinite(v)]
-            logs["val_score"] = float(np.mean(finite)) if finite else float("nan")
-        logs["seconds"] = time.perf_counter() - t0
-        result.history.append(logs)
-        score = logs.get("val_score", -float(np.sum(loss_history[-1])))
-        if best_state is None or (math.isfinite(score) and score > result.best_score + 1e-12):
-            result.best_score, result.best_epoch, bad_epochs = score, epoch + 1, 0
-            best_state = copy.deepcopy({k: v.detach().clone() for k, v in raw.state_dict().items()})
-        else:
-            bad_epochs += 1
-        if val_tasks is not None and config.patience is not None and bad_epochs >= config.patience:
-            result.stopped_early = True
-            break
-    result.seconds = time.perf_counter() - t0
-    if best_state is not None:
-        raw.load_state_dict(best_state)
-    raw.eval()
-    return result

@@ -13,32 +13,60 @@ An epoch is ``ceil(N / B)`` steps, ``N`` the labelled rows over all tasks.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
+from transferkit._registry import Registry
 from transferkit.errors import DataError
 
-SAMPLERS = ("proportional", "uniform", "temperature")
+
+@dataclass(frozen=True)
+class SamplerInfo:
+    """What a task sampler does: a one-line description and whether it reads ``temperature``."""
+
+    description: str
+    uses_temperature: bool = False
+
+
+# sizes (K,) float, temperature -> unnormalised sampling weights (K,), all > 0
+SamplerFn = Callable[[np.ndarray, float], np.ndarray]
+TASK_SAMPLERS: Registry[SamplerFn] = Registry("multi-task sampler")
+
+
+@TASK_SAMPLERS.register("proportional", info=SamplerInfo("p_k = n_k / N: each task's data about once per epoch"))
+def proportional(sizes: np.ndarray, temperature: float) -> np.ndarray:
+    """Weights proportional to the tasks' sizes."""
+    return sizes
+
+
+@TASK_SAMPLERS.register("uniform", info=SamplerInfo("p_k = 1 / K: small tasks are revisited more often"))
+def uniform(sizes: np.ndarray, temperature: float) -> np.ndarray:
+    """Equal weights."""
+    return np.ones_like(sizes)
+
+
+@TASK_SAMPLERS.register("temperature", info=SamplerInfo(
+    "p_k ~ n_k^(1/T): T = 1 is proportional, large T tends to uniform", uses_temperature=True))
+def temperature_weights(sizes: np.ndarray, temperature: float) -> np.ndarray:
+    """Sizes to the power ``1 / temperature``."""
+    if not temperature > 0:
+        raise DataError(f"sampling temperature must be > 0, got {temperature}")
+    return sizes ** (1.0 / temperature)
+
+
+SAMPLERS: tuple[str, ...] = tuple(TASK_SAMPLERS.names(sort=False))  # the names, for older imports
 
 
 def task_probabilities(
     sizes: list[int] | np.ndarray, mode: str = "proportional", temperature: float = 2.0
 ) -> np.ndarray:
-    """Sampling probabilities of tasks with ``sizes`` labelled rows."""
+    """Sampling probabilities of tasks with ``sizes`` labelled rows (``mode``: a name in :data:`TASK_SAMPLERS`)."""
     n = np.asarray(sizes, dtype=np.float64)
     if n.ndim != 1 or len(n) == 0 or np.any(n <= 0):
         raise DataError(f"every task needs at least one labelled row, got sizes {n.tolist()}")
-    if mode == "proportional":
-        p = n
-    elif mode == "uniform":
-        p = np.ones_like(n)
-    elif mode == "temperature":
-        if not temperature > 0:
-            raise DataError(f"sampling temperature must be > 0, got {temperature}")
-        p = n ** (1.0 / temperature)
-    else:
-        raise DataError(f"unknown sampler {mode!r}; choose from {SAMPLERS}")
+    p = np.asarray(TASK_SAMPLERS.get(mode)(n, temperature), dtype=np.float64)
     return p / p.sum()
 
 
@@ -63,7 +91,7 @@ class TaskSampler:
     Args:
         labelled: task name -> indices of its labelled training rows.
         batch_size: rows per step over all tasks.
-        mode: ``proportional``, ``uniform`` or ``temperature``.
+        mode: a name in :data:`TASK_SAMPLERS` (``proportional``, ``uniform``, ``temperature``).
         temperature: ``T`` of temperature sampling.
         seed: random seed of the row orders.
     """
@@ -108,3 +136,13 @@ class TaskSampler:
         """One epoch of steps; each step maps task name -> row indices."""
         for _ in range(self.steps_per_epoch):
             yield {k: self._take(k, int(c)) for k, c in zip(self.names, self.counts, strict=True)}
+
+    def skip(self, epochs: int) -> None:
+        """Draw and drop ``epochs`` epochs of steps (a resumed run then sees an uninterrupted run's batches).
+
+        The row orders come from one generator seeded once, so the steps of epoch ``e`` depend on
+        every draw before it; replaying the draws (indices only, no data) restores that state.
+        """
+        for _ in range(epochs):
+            for _ in self.epoch():
+                pass

@@ -103,9 +103,10 @@ def pretrain(
     spec = source if isinstance(source, str) else None
     full = load_dataset(source)
     if entry.info.needs_labels and full.y is None:
+        unlabelled = " or ".join(n for n in OBJECTIVES.names() if not OBJECTIVES.info(n).needs_labels)
         raise DataError(
             f"{objective} pre-training needs labels, but {full.name!r} has none: "
-            "use --objective simclr or denoise for unlabelled sources"
+            f"use --objective {unlabelled} for unlabelled sources"
         )
     ds, sub_note = subsample(full, max_samples, seed)
     has_labels = ds.y is not None

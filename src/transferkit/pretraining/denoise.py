@@ -8,23 +8,43 @@ reconstruct the clean (normalised) input from the features. The decoder is dropp
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from transferkit.backbones import Backbone
+from transferkit.backbones import Backbone, to_device
 from transferkit.data.dataset import Dataset
 from transferkit.pretraining._augment import corrupt
 from transferkit.pretraining._info import OBJECTIVES, ObjectiveInfo, ObjectiveResult, PretrainSettings
-from transferkit.pretraining._loop_utils import (
-    epoch_batches,
-    linear_probe_metrics,
-    load_checkpoint,
-    save_checkpoint,
-)
+from transferkit.pretraining._trainer import PretrainTrainer, run_objective
+
+
+class DenoiseTrainer(PretrainTrainer):
+    """Backbone + MLP decoder; the loss is the squared error of reconstructing clean inputs from corrupted ones."""
+
+    name = "denoise"
+    head_name = "decoder"
+
+    def input_size(self) -> int:
+        """Values in one prepared input (the decoder's output size)."""
+        return math.prod(tuple(self.inputs(np.arange(min(2, len(self.data)))).shape[1:]))
+
+    def make_head(self) -> nn.Module:
+        """``Linear(features, 256) - ReLU - Linear(256, input size)``."""
+        return nn.Sequential(nn.Linear(self.backbone.num_features, 256), nn.ReLU(), nn.Linear(256, self.input_size()))
+
+    def step(self, batch: np.ndarray) -> tuple[torch.Tensor, dict[str, Any]]:
+        """Reconstruction error of the rows ``batch`` from a masked, noisy copy."""
+        assert self.head is not None
+        s = self.settings
+        clean = self.inputs(batch)
+        noisy = corrupt(clean, self.backbone.input_kind, self.gen, s.mask_ratio, s.noise_std)
+        recon = self.head(self.features(noisy))
+        return F.mse_loss(recon, to_device(clean, self.device).reshape(len(batch), -1)), {"n": len(batch)}
 
 
 @OBJECTIVES.register(
@@ -40,73 +60,10 @@ def denoise(
     resume: bool,
 ) -> ObjectiveResult:
     """Denoising pre-training; labels (if any) are used only to report a linear-probe source metric."""
-    from rich.progress import BarColumn, Progress, TextColumn
-
-    torch.manual_seed(settings.seed)
-    shape = tuple(backbone.finish(backbone.prepare(train_ds.x[:2])).shape[1:])
-    dim = math.prod(shape)
-    decoder = nn.Sequential(nn.Linear(backbone.num_features, 256), nn.ReLU(), nn.Linear(256, dim))
-    params = [*backbone.parameters(), *decoder.parameters()]
-    opt = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
-    modules = {"backbone": backbone, "decoder": decoder}
-    state = load_checkpoint(checkpoint_dir, modules, opt) if resume else None
-    start, history = (state["epoch"], state["history"]) if state else (0, [])
-    t0 = time.perf_counter() - (state["seconds"] if state else 0.0)
-    with Progress(
-        TextColumn("[bold]denoise[/] {task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} epochs {task.fields[info]}"),
-        disable=not settings.progress,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(backbone.spec, total=settings.epochs, completed=start, info="")
-        for epoch in range(start, settings.epochs):
-            gen = torch.Generator().manual_seed(settings.seed * 100_003 + epoch)
-            backbone.train()
-            decoder.train()
-            total, count = 0.0, 0
-            for idx in epoch_batches(len(train_ds), settings.batch_size, settings.seed, epoch):
-                clean = backbone.finish(backbone.prepare(train_ds.x[idx]))
-                noisy = corrupt(clean, backbone.input_kind, gen, settings.mask_ratio, settings.noise_std)
-                recon = decoder(backbone.forward_features(noisy))
-                loss = F.mse_loss(recon, clean.reshape(len(idx), -1))
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(params, 5.0)
-                opt.step()
-                total += float(loss.detach()) * len(idx)
-                count += len(idx)
-            history.append(
-                {
-                    "epoch": float(epoch + 1),
-                    "train_loss": total / max(count, 1),
-                    "seconds": time.perf_counter() - t0,
-                }
-            )
-            save_checkpoint(
-                checkpoint_dir,
-                modules,
-                opt,
-                {"epoch": epoch + 1, "history": history, "seconds": time.perf_counter() - t0},
-            )
-            bar.update(task, advance=1, info=f"mse {history[-1]['train_loss']:.3f}")
-    backbone.eval()
-    metrics = {"final_loss": history[-1]["train_loss"] if history else None}
-    metrics.update(
-        linear_probe_metrics(backbone, train_ds, test_ds if len(test_ds) else val_ds, seed=settings.seed)
-    )
-    metrics["primary"] = (
-        "linear_probe_test_accuracy" if "linear_probe_test_accuracy" in metrics else "final_loss"
-    )
-    return ObjectiveResult(
-        head=None,
-        history=history,
-        metrics=metrics,
-        resumed=bool(state),
-        details={
-            "mask_ratio": settings.mask_ratio,
-            "noise_std": settings.noise_std,
-            "decoder": f"MLP {backbone.num_features}-256-{dim}",
-            "seconds": time.perf_counter() - t0,
-        },
-    )
+    trainer = DenoiseTrainer(backbone, train_ds, settings)
+    details = {
+        "mask_ratio": settings.mask_ratio,
+        "noise_std": settings.noise_std,
+        "decoder": f"MLP {backbone.num_features}-256-{trainer.input_size()}",
+    }
+    return run_objective(trainer, val_ds, test_ds, checkpoint_dir, resume, details)

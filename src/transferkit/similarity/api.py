@@ -116,8 +116,7 @@ def measure_similarity(
 
     names, per_class = _names(measures), _names(class_measures)
     for m in names + per_class:
-        if m not in DISTANCES:
-            raise TransferkitError(f"unknown distance {m!r}; known: {', '.join(DISTANCES.names())}")
+        DISTANCES.canonical(m)  # an unknown name fails now, before any feature extraction
     ds, dt = load_dataset(source), load_dataset(target)
     if ds.kind != dt.kind:
         raise TransferkitError(f"source is {ds.kind} data but target is {dt.kind} data: one backbone cannot read both")

@@ -24,7 +24,7 @@ from transferkit.strategies import (  # noqa: F401  (register every strategy)
 )
 from transferkit.strategies._base import Strategy, is_transformer
 from transferkit.strategies._features import clear_memo, features_for, warm_features
-from transferkit.strategies._info import STRATEGIES, StrategyInfo
+from transferkit.strategies._info import STRATEGIES, StrategyInfo, strategy_advice
 from transferkit.strategies.auto import Auto
 from transferkit.strategies.discriminative_lr import DiscriminativeLR, layerwise_groups
 from transferkit.strategies.finetune import FineTune, freeze_by_spec
@@ -38,13 +38,12 @@ from transferkit.strategies.setfit import SetFit, contrastive_pairs
 
 
 def get_strategy(name_or_obj: str | Strategy, **options: Any) -> Strategy:
-    """A new strategy object from a registered name (with ``options``), or the object itself."""
+    """A new strategy object from a registered name (with ``options``), or the object itself.
+
+    An unknown name raises :class:`~transferkit.errors.UnknownName`.
+    """
     if isinstance(name_or_obj, str):
-        try:
-            cls = STRATEGIES.get(name_or_obj)
-        except KeyError as exc:
-            raise ValueError(exc.args[0]) from None
-        return cls(**options)
+        return STRATEGIES.get(name_or_obj)(**options)
     if not hasattr(name_or_obj, "fit") or not hasattr(name_or_obj, "param_groups"):
         raise TypeError(f"{name_or_obj!r} is not a strategy: pass a name ({', '.join(STRATEGIES.names())}) or a "
                         "Strategy object")
@@ -79,5 +78,6 @@ __all__ = [
     "layerwise_groups",
     "list_strategies",
     "reinitialize",
+    "strategy_advice",
     "warm_features",
 ]

@@ -18,6 +18,8 @@ class StrategyInfo:
         needs_pretrained: only meaningful with pre-trained weights (False for ``scratch``).
         transformer_only: needs attention layers (LoRA).
         torch_loop: trains through :func:`transferkit.training.train` (False: scikit-learn on features).
+        advice: what to try next when this strategy does not beat training from scratch (a
+            short clause such as ``"try lp_ft ..."``), or None.
     """
 
     description: str
@@ -26,6 +28,15 @@ class StrategyInfo:
     needs_pretrained: bool = True
     transformer_only: bool = False
     torch_loop: bool = True
+    advice: str | None = None
 
 
 STRATEGIES: Registry[type] = Registry("strategy")
+
+
+def strategy_advice(name: str) -> str | None:
+    """What to try next when strategy ``name`` (or an alias) did not beat scratch; None if it has no advice.
+
+    Raises :class:`~transferkit.errors.UnknownName` for a name that is not registered.
+    """
+    return STRATEGIES.info(name).advice

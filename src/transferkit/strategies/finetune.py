@@ -36,7 +36,9 @@ def freeze_by_spec(model: TransferModel, freeze: str | int | Sequence[str] | Non
 
 
 @STRATEGIES.register("finetune", info=StrategyInfo("fine-tune the pre-trained backbone and a head (optional freeze "
-                                                   "spec: 'backbone', first k layer groups, or module names)"),
+                                                   "spec: 'backbone', first k layer groups, or module names)",
+                                                   advice="try l2sp or lp_ft (they keep closer to the pre-trained "
+                                                          "weights), or freeze the first layer groups"),
                      aliases=("fine_tune",))
 class FineTune(Strategy):
     """Fine-tune everything except what ``freeze`` names (frozen BatchNorm keeps its statistics).

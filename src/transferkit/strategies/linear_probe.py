@@ -17,10 +17,11 @@ from torch import nn
 
 from transferkit.data.dataset import Dataset
 from transferkit.errors import DataError
+from transferkit.evaluation.metrics import validation_score
 from transferkit.strategies._base import Strategy
 from transferkit.strategies._features import features_for
 from transferkit.strategies._info import STRATEGIES, StrategyInfo
-from transferkit.training import SCORERS, TrainConfig, TrainResult, TransferModel, set_trainable
+from transferkit.training import TrainConfig, TrainResult, TransferModel, set_trainable
 
 
 def _linear(w: np.ndarray, b: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> nn.Linear:
@@ -73,7 +74,10 @@ def _expand(w: np.ndarray, b: np.ndarray, classes: np.ndarray, k: int) -> tuple[
 
 @STRATEGIES.register("linear_probe", info=StrategyInfo("frozen pre-trained features + a new head (logistic, ridge "
                                                        "or small MLP) fitted by scikit-learn", uses_backbone_training=False,
-                                                       torch_loop=False), aliases=("probe", "feature_extraction"))
+                                                       torch_loop=False,
+                                                       advice="try lp_ft or finetune with a small learning rate when "
+                                                              "more labels are available"),
+                     aliases=("probe", "feature_extraction"))
 class LinearProbe(Strategy):
     """Fit a head on frozen features; the regularisation strength is picked on the validation split.
 
@@ -141,7 +145,7 @@ class LinearProbe(Strategy):
             splitter = KFold(3, shuffle=True, random_state=config.seed) if len(y) >= 6 else None
         if splitter is None:
             return None
-        scorer = SCORERS[config.select_metric]
+        scorer = lambda y, out: validation_score(config.select_metric, y, out)  # noqa: E731
         scores = []
         for c in self.Cs:
             fold_scores = []
@@ -171,7 +175,7 @@ class LinearProbe(Strategy):
         mean, scale = f_tr.mean(0), f_tr.std(0)
         scale = np.where(scale > 1e-8, scale, 1.0)
         z_tr = (f_tr - mean) / scale
-        scorer = SCORERS[config.select_metric]
+        scorer = lambda y, out: validation_score(config.select_metric, y, out)  # noqa: E731
         result = TrainResult(config={"select_metric": config.select_metric, "head": self.head})
         best: tuple[float, nn.Module, float, Any] | None = None
         cv = self._cv_scores(z_tr, y_tr, model, config) if f_va is None else None
@@ -228,7 +232,7 @@ class LinearProbe(Strategy):
         info: dict[str, Any] = {"unlabeled": len(self.unlabeled), "rounds": rounds, "confidence": self.confidence}
         if f_va is not None and val_data is not None:
             with torch.no_grad():
-                st_score = SCORERS[config.select_metric](val_data.y, head(torch.as_tensor(f_va)).numpy())
+                st_score = validation_score(config.select_metric, val_data.y, head(torch.as_tensor(f_va)).numpy())
             info["val_score"] = st_score
             info["kept"] = bool(st_score >= score - 1e-12)
             if not info["kept"]:

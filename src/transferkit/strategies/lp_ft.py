@@ -16,7 +16,8 @@ from transferkit.training import TrainConfig, TrainResult, TransferModel, set_tr
 
 
 @STRATEGIES.register("lp_ft", info=StrategyInfo("linear probe, then fine-tune everything from the probe's head "
-                                                "(LP-FT)"))
+                                                "(LP-FT)", advice="try a smaller learning rate for the fine-tuning "
+                                                                  "stage, or the linear probe alone"))
 class LPFT(Strategy):
     """Stage 1: :class:`LinearProbe` (``head``); stage 2: full fine-tuning at the configured learning rate."""
 

@@ -4,28 +4,32 @@ Tunstall et al., "Efficient Few-Shot Learning Without Prompts" (arXiv 2209.11055
 trains the encoder so that the cosine similarity of two labelled examples' embeddings is 1 when
 they share a class and 0 when they do not (mean squared error, balanced pairs); a few labels give
 many pairs. Stage 2 is the :class:`LinearProbe` on the new embeddings (optionally self-trained on
-unlabelled target examples). Runs in one process (no data parallelism). Defaults follow SetFit's:
+unlabelled target examples). Stage 1 is a :class:`PairTrainer` run through the one training loop
+(:func:`transferkit.training.fit`), in one process (no data parallelism). Defaults follow SetFit's:
 20 pair iterations per example, batch 16, body learning rate 2e-5 with 10 % warm-up, one epoch.
 """
 
 from __future__ import annotations
 
 import math
+import random
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from transferkit.backbones import to_device
+from transferkit.backbones import Backbone, to_device
 from transferkit.data.dataset import Dataset
 from transferkit.errors import DataError
 from transferkit.strategies._base import Strategy
 from transferkit.strategies._info import STRATEGIES, StrategyInfo
 from transferkit.strategies.linear_probe import LinearProbe
-from transferkit.training import TrainConfig, TrainResult, TransferModel, set_trainable
+from transferkit.training import TrainConfig, Trainer, TrainResult, TransferModel, fit, set_trainable
 
 
 def contrastive_pairs(y: np.ndarray, num_pairs: int, seed: int) -> np.ndarray:
@@ -56,6 +60,78 @@ def contrastive_pairs(y: np.ndarray, num_pairs: int, seed: int) -> np.ndarray:
     return np.asarray(rows, dtype=np.int64)
 
 
+def _random_streams() -> dict[str, Any]:
+    """The states of torch's (CPU and CUDA), numpy's and Python's global random generators."""
+    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+
+
+def _set_random_streams(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+    if state["cuda"] is not None:
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+class PairTrainer(Trainer):
+    """SetFit's stage 1 for :func:`fit`: the encoder learns cosine similarity 1 for same-class pairs, 0 otherwise.
+
+    Batches are ``batch_size`` pairs in an order drawn per epoch from one numpy generator seeded
+    with ``seed``; the last epoch is kept. Dropout draws continue the caller's random streams (the
+    loop's seeding is undone in :meth:`setup`), as the pair stage always has, so SetFit results
+    stay the same.
+    """
+
+    name = "setfit"
+
+    def __init__(self, backbone: Backbone, data: Dataset, pairs: np.ndarray, batch_size: int, seed: int) -> None:
+        super().__init__()
+        self.backbone, self.data, self.pairs, self.batch_size = backbone, data, pairs, batch_size
+        self.rng, self.orders = np.random.default_rng(seed), []
+        self.device = backbone.device
+        self.streams = _random_streams()
+
+    def modules(self) -> dict[str, nn.Module]:
+        """The encoder."""
+        return {"backbone": self.backbone}
+
+    def setup(self, device: torch.device) -> None:
+        """Back to the caller's random streams, then the encoder to ``device``."""
+        _set_random_streams(self.streams)
+        self.device = device
+        super().setup(device)
+
+    def param_groups(self, lr: float, weight_decay: float) -> list[dict[str, Any]]:
+        """The encoder's trainable parameters."""
+        return [{"params": [p for p in self.backbone.parameters() if p.requires_grad], "lr": lr,
+                 "weight_decay": weight_decay, "name": "encoder"}]
+
+    def num_steps(self, epoch: int) -> int:
+        """Batches of pairs per epoch."""
+        return math.ceil(len(self.pairs) / self.batch_size)
+
+    def batches(self, epoch: int) -> Iterator[np.ndarray]:
+        """Rows ``(i, j, same)`` of the pairs, shuffled per epoch."""
+        while len(self.orders) <= epoch:
+            self.orders.append(self.rng.permutation(len(self.pairs)))
+        order = self.orders[epoch]
+        for start in range(0, len(order), self.batch_size):
+            yield self.pairs[order[start:start + self.batch_size]]
+
+    def step(self, batch: np.ndarray) -> tuple[torch.Tensor, dict[str, Any]]:
+        """Squared error between the pairs' cosine similarity and their same-class indicator."""
+        x = np.concatenate([self.data.x[batch[:, 0]], self.data.x[batch[:, 1]]])
+        emb = self.backbone.forward_features(to_device(self.backbone.prepare(x), self.device)).float()
+        cos = F.cosine_similarity(emb[: len(batch)], emb[len(batch):])
+        loss = F.mse_loss(cos, torch.as_tensor(batch[:, 2], dtype=torch.float32, device=self.device))
+        return loss, {"n": len(batch)}
+
+    def monitor(self, logs: dict[str, Any]) -> float | None:
+        """No model selection: the last epoch is kept."""
+        return None
+
+
 @STRATEGIES.register("setfit", info=StrategyInfo("contrastive fine-tuning of a sentence encoder on pairs of labelled "
                                                  "examples, then a logistic head (SetFit)"), aliases=("contrastive",))
 class SetFit(Strategy):
@@ -72,6 +148,10 @@ class SetFit(Strategy):
             the current encoder labels ``unlabeled``; the examples it is at least ``confidence``
             sure of join the labelled ones, and the contrastive stage runs again on pairs drawn
             from them all. Pseudo-labels never come from the test split unless you pass it.
+
+    Attributes:
+        pair_results: the :class:`TrainResult` of each contrastive stage of the last :meth:`fit`
+            (each one a :class:`PairTrainer` run through :func:`transferkit.training.fit`).
     """
 
     name = "setfit"
@@ -86,6 +166,7 @@ class SetFit(Strategy):
         self.encoder_rounds, self.unlabeled, self.confidence = int(encoder_rounds), unlabeled, confidence
         self.num_iterations, self.max_pairs, self.epochs, self.batch_size = num_iterations, max_pairs, epochs, batch_size
         self.lr = lr
+        self.pair_results: list[TrainResult] = []
         self.probe = LinearProbe(head=head, unlabeled=unlabeled, self_training_rounds=self_training_rounds,
                                  confidence=confidence)
 
@@ -98,45 +179,21 @@ class SetFit(Strategy):
         return 2e-5
 
     def _train_body(self, model: TransferModel, data: Dataset, config: TrainConfig, result: TrainResult) -> None:
-        from rich.progress import BarColumn, Progress, TextColumn
-
+        """One contrastive stage through :func:`fit`; its epochs join ``result.history`` as ``pair_loss`` rows."""
         backbone = model.backbone
-        n = len(data)
-        pairs = contrastive_pairs(data.y, min(self.max_pairs, 2 * self.num_iterations * n), config.seed)
+        pairs = contrastive_pairs(data.y, min(self.max_pairs, 2 * self.num_iterations * len(data)), config.seed)
         lr = self.lr or self.default_lr(model)
-        opt = torch.optim.AdamW([p for p in backbone.parameters() if p.requires_grad], lr=lr, weight_decay=0.01)
-        steps = self.epochs * math.ceil(len(pairs) / self.batch_size)
-        warm = max(1, int(0.1 * steps))
-        sched = torch.optim.lr_scheduler.LambdaLR(
-            opt, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm))))
-        device = backbone.device
-        use_bf16 = device.type == "cuda" and config.mixed_precision in ("auto", "bf16")
-        gen = np.random.default_rng(config.seed)
+        pair_config = TrainConfig(
+            epochs=self.epochs, batch_size=self.batch_size, lr=lr, weight_decay=0.01, patience=None, seed=config.seed,
+            max_grad_norm=None, schedule="linear_warmup", warmup=0.1, progress=config.progress,
+            mixed_precision="auto" if config.mixed_precision in ("auto", "bf16") else "no",
+            device="cuda" if backbone.device.type == "cuda" else "cpu")
+        res = fit(PairTrainer(backbone, data, pairs, self.batch_size, config.seed), pair_config)
+        self.pair_results.append(res)
         offset = result.history[-1]["seconds"] if result.history else 0.0
-        t0 = time.perf_counter()
-        backbone.train()
-        with Progress(TextColumn("[bold]setfit[/] pairs"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
-                      TextColumn("{task.fields[info]}"), disable=not config.progress, transient=True) as bar:
-            task = bar.add_task("pairs", total=steps, info="")
-            for _ in range(self.epochs):
-                order = gen.permutation(len(pairs))
-                total = torch.zeros((), device=device)
-                for start in range(0, len(order), self.batch_size):
-                    b = pairs[order[start:start + self.batch_size]]
-                    x = np.concatenate([data.x[b[:, 0]], data.x[b[:, 1]]])
-                    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
-                        emb = backbone.forward_features(to_device(backbone.prepare(x), device)).float()
-                    cos = F.cosine_similarity(emb[: len(b)], emb[len(b):])
-                    loss = F.mse_loss(cos, torch.as_tensor(b[:, 2], dtype=torch.float32, device=device))
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
-                    sched.step()
-                    total += loss.detach() * len(b)
-                    bar.update(task, advance=1, info=f"loss {float(loss.detach()):.4f}" if start == 0 else "")
-                result.history.append({"epoch": float(len(result.history) + 1), "pair_loss": float(total) / len(pairs),
-                                       "seconds": offset + time.perf_counter() - t0})
-        backbone.eval()
+        for h in res.history:
+            result.history.append({"epoch": float(len(result.history) + 1), "pair_loss": h["train_loss"],
+                                   "seconds": offset + h["seconds"]})
         result.config.update(pairs=result.config.get("pairs", 0) + len(pairs), body_lr=lr)
 
     def fit(self, model: TransferModel, train_data: Dataset, val_data: Dataset | None, config: TrainConfig,
@@ -148,6 +205,7 @@ class SetFit(Strategy):
             raise DataError(f"training data {train_data.name!r} has no labels")
         t0 = time.perf_counter()
         self.setup(model)
+        self.pair_results = []
         result = TrainResult(config={"select_metric": config.select_metric})
         self._train_body(model, train_data, config, result)
         if self.encoder_rounds:

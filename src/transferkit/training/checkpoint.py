@@ -83,6 +83,8 @@ def save_checkpoint(folder: Path, modules: dict[str, nn.Module], optimizer: torc
     tensors.update(_optimizer_tensors(optimizer))
     tensors.update({f"extra.{k}": v.detach().cpu().contiguous() for k, v in state.extra.items()})
     tensors["rng.torch"] = torch.get_rng_state()
+    if torch.cuda.is_available():
+        tensors.update({f"rng.cuda.{i}": t for i, t in enumerate(torch.cuda.get_rng_state_all())})
     _save(tensors, folder / "last.safetensors")
     if state.best_state is not None:
         _save(_flat(state.best_state, "best."), folder / "best.safetensors")
@@ -115,6 +117,9 @@ def load_checkpoint(folder: Path, modules: dict[str, nn.Module], optimizer: torc
     _load_optimizer_tensors(optimizer, tensors)
     if "rng.torch" in tensors:
         torch.set_rng_state(tensors["rng.torch"])
+    cuda = [tensors[k] for k in sorted(tensors) if k.startswith("rng.cuda.")]
+    if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(cuda)
     best = None
     if (folder / "best.safetensors").exists():
         best = _unflat(load_file(str(folder / "best.safetensors")), "best.", list(modules))

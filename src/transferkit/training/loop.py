@@ -20,12 +20,12 @@ from typing import Any
 import torch
 
 from transferkit.errors import DataError
+from transferkit.evaluation.metrics import METRICS
 from transferkit.training.callbacks import Callback
 from transferkit.training.checkpoint import Checkpoint, has_checkpoint, load_checkpoint, save_checkpoint
 from transferkit.training.trainer import Trainer
 
 SCHEDULES = ("constant", "dann", "linear_warmup", "cosine")
-SELECT_METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "neg_rmse")
 
 
 @dataclass(frozen=True)
@@ -33,9 +33,10 @@ class TrainConfig:
     """Settings of one training run (validated; saved to JSON with the results).
 
     ``schedule``: ``constant``; ``dann`` (``lr / (1 + 10 p) ** 0.75``, p = fraction of steps done,
-    Ganin et al.); ``linear_warmup`` (linear rise over ``warmup`` of the steps, then linear decay);
-    ``cosine`` (after the same warm-up). ``optimizer``: ``adamw`` or ``sgd`` (``momentum``,
-    ``nesterov``). ``device``: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
+    Ganin et al.); ``linear_warmup`` (linear rise over ``warmup`` of the steps, rounded down but at
+    least one step when ``warmup`` > 0, then linear decay to 0); ``cosine`` (after the same warm-up).
+    ``optimizer``: ``adamw`` or ``sgd`` (``momentum``, ``nesterov``). ``device``: ``auto`` (CUDA when
+    present), ``cpu`` or ``cuda``.
     """
 
     epochs: int = 30
@@ -72,8 +73,8 @@ class TrainConfig:
             raise ValueError("patience must be >= 1 (or None for no early stopping)")
         if self.mixed_precision not in ("auto", "no", "bf16", "fp16"):
             raise ValueError("mixed_precision must be auto, no, bf16 or fp16")
-        if self.select_metric not in SELECT_METRICS:
-            raise ValueError(f"select_metric must be one of {list(SELECT_METRICS)}")
+        if self.select_metric != "neg_rmse":
+            METRICS.canonical(self.select_metric, context="select_metric")
         if self.class_weight not in (None, "balanced"):
             raise ValueError("class_weight must be None or 'balanced'")
         if self.optimizer not in ("adamw", "sgd"):
@@ -135,11 +136,13 @@ def lr_factor(schedule: str, step: int, total: int, warmup: float = 0.0) -> floa
         return (1.0 + 10.0 * p) ** -0.75
     if schedule == "constant":
         return 1.0
-    w = int(round(warmup * total))
+    w = max(1, int(warmup * total)) if warmup > 0 else 0  # warm-up steps: floor, at least one
     if step < w:
         return (step + 1) / w
+    if schedule == "linear_warmup":
+        return max(0.0, (total - step) / max(total - w, 1))
     rest = (step - w) / max(total - w, 1)
-    return max(0.0, 1.0 - rest) if schedule == "linear_warmup" else 0.5 * (1.0 + math.cos(math.pi * min(rest, 1.0)))
+    return 0.5 * (1.0 + math.cos(math.pi * min(rest, 1.0)))
 
 
 def average_gradients(params: list[torch.nn.Parameter], world_size: int) -> None:
@@ -162,6 +165,66 @@ def _state(trainer: Trainer) -> dict[str, dict[str, torch.Tensor]]:
     return {n: {k: v.detach().clone() for k, v in m.state_dict().items()} for n, m in trainer.modules().items()}
 
 
+def _train_epoch(trainer: Trainer, epoch: int, optimizer: Any, schedule: Any, accelerator: Any,
+                 config: TrainConfig) -> dict[str, float]:
+    """One pass over the trainer's batches; returns the epoch means of the loss and the step logs."""
+    late = [p for m in trainer.modules().values() for p in m.parameters()
+            if p.requires_grad and id(p) not in trainer.ddp_synced] if accelerator.num_processes > 1 else []
+    trainer.train_mode()
+    sums: dict[str, Any] = {}
+    count = 0
+    for batch in trainer.batches(epoch):
+        with accelerator.autocast():
+            loss, logs = trainer.step(batch)
+        optimizer.zero_grad(set_to_none=True)
+        trainer.backward(loss, accelerator.backward)
+        if late:
+            average_gradients(late, accelerator.num_processes)
+        if config.max_grad_norm:
+            params = [p for m in trainer.modules().values() for p in m.parameters()]
+            accelerator.clip_grad_norm_(params, config.max_grad_norm)
+        optimizer.step()
+        if schedule is not None:
+            schedule.step()
+        n = int(logs.pop("n", 1))
+        # summed on the device: no host sync per step
+        for k, v in {"train_loss": loss.detach().float().sum(), **logs}.items():
+            v = v.detach().float() if isinstance(v, torch.Tensor) else torch.tensor(float(v))
+            sums[k] = sums.get(k, 0.0) + v * n
+        count += n
+    logs = {"epoch": float(epoch + 1), **{k: float(v) / max(count, 1) for k, v in sums.items()}}
+    if not math.isfinite(logs.get("train_loss", 0.0)):
+        raise DataError(f"the training loss became {logs['train_loss']} in epoch {epoch + 1}: lower the "
+                        "learning rate, or check the inputs and targets for extreme values")
+    return logs
+
+
+def _resume(trainer: Trainer, config: TrainConfig, optimizer: Any, schedule: Any) -> Checkpoint:
+    """The checkpoint to continue from (an empty one when not resuming)."""
+    folder = Path(config.checkpoint_dir) if config.checkpoint_dir else None
+    if not (config.resume and has_checkpoint(folder)):
+        return Checkpoint(0, 0, -1, -math.inf, [], 0.0)
+    assert folder is not None
+    ck = load_checkpoint(folder, trainer.modules(), optimizer)
+    trainer.load_extra_state(ck.extra, ck.epoch)
+    if schedule is not None:
+        import warnings
+
+        with warnings.catch_warnings():  # replaying the schedule before any optimiser step is intended here
+            warnings.simplefilter("ignore", UserWarning)
+            for _ in range(sum(trainer.num_steps(e) for e in range(ck.epoch))):
+                schedule.step()
+    return ck
+
+
+def _progress(show: bool) -> Any:
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    return Progress(TextColumn("[bold]{task.fields[name]}[/] {task.description}"), BarColumn(),
+                    TextColumn("{task.completed}/{task.total} epochs"), TextColumn("{task.fields[info]}"),
+                    disable=not show, transient=True)
+
+
 def fit(trainer: Trainer, config: TrainConfig | None = None, callbacks: list[Callback] | tuple[Callback, ...] = (),
         accelerator: Any = None) -> TrainResult:
     """Train ``trainer``'s modules in place; the best epoch's weights are loaded at the end.
@@ -171,7 +234,6 @@ def fit(trainer: Trainer, config: TrainConfig | None = None, callbacks: list[Cal
     ``config.checkpoint_dir`` every epoch is checkpointed; ``config.resume`` continues from it.
     """
     from accelerate.utils import set_seed
-    from rich.progress import BarColumn, Progress, TextColumn
 
     config = config or TrainConfig()
     set_seed(config.seed)
@@ -184,59 +246,18 @@ def fit(trainer: Trainer, config: TrainConfig | None = None, callbacks: list[Cal
     if config.schedule != "constant":
         schedule = torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda s: lr_factor(config.schedule, s, total_steps, config.warmup))
-
-    result = TrainResult(config=asdict(config))
-    ck = Checkpoint(0, 0, -1, -math.inf, [], 0.0)
-    folder = Path(config.checkpoint_dir) if config.checkpoint_dir else None
-    if config.resume and folder is not None and has_checkpoint(folder):
-        ck = load_checkpoint(folder, trainer.modules(), optimizer)
-        trainer.load_extra_state(ck.extra, ck.epoch)
-        result.resumed_from = ck.epoch
-        if schedule is not None:
-            for _ in range(sum(trainer.num_steps(e) for e in range(ck.epoch))):
-                schedule.step()
-    result.history, result.best_epoch, result.best_score = ck.history, ck.best_epoch, ck.best_score
+    ck = _resume(trainer, config, optimizer, schedule)
+    result = TrainResult(ck.history, ck.best_epoch, ck.best_score, resumed_from=ck.epoch, config=asdict(config))
     best_state, bad_epochs = ck.best_state, ck.bad_epochs
     state = {"trainer": trainer, "model": next(iter(trainer.modules().values())), "config": config, "result": result}
     for cb in callbacks:
         cb.on_train_start(state)
-
     t0 = time.perf_counter() - ck.seconds
-    show = config.progress and accelerator.is_main_process
-    with Progress(TextColumn("[bold]{task.fields[name]}[/] {task.description}"), BarColumn(),
-                  TextColumn("{task.completed}/{task.total} epochs"), TextColumn("{task.fields[info]}"),
-                  disable=not show, transient=True) as bar:
+    with _progress(config.progress and accelerator.is_main_process) as bar:
         task = bar.add_task(trainer.describe(), total=config.epochs, completed=ck.epoch, info="", name=trainer.name)
         for epoch in range(ck.epoch, config.epochs):
             trainer.on_epoch_start(epoch)
-            late = [p for m in trainer.modules().values() for p in m.parameters()
-                    if p.requires_grad and id(p) not in trainer.ddp_synced] if accelerator.num_processes > 1 else []
-            trainer.train_mode()
-            sums: dict[str, torch.Tensor] = {}
-            count = 0
-            for batch in trainer.batches(epoch):
-                with accelerator.autocast():
-                    loss, logs = trainer.step(batch)
-                optimizer.zero_grad(set_to_none=True)
-                trainer.backward(loss, accelerator.backward)
-                if late:
-                    average_gradients(late, accelerator.num_processes)
-                if config.max_grad_norm:
-                    params = [p for m in trainer.modules().values() for p in m.parameters()]
-                    accelerator.clip_grad_norm_(params, config.max_grad_norm)
-                optimizer.step()
-                if schedule is not None:
-                    schedule.step()
-                n = int(logs.pop("n", 1))
-                # summed on the device: no host sync per step
-                for k, v in {"train_loss": loss.detach().float().sum(), **logs}.items():
-                    v = v.detach().float() if isinstance(v, torch.Tensor) else torch.tensor(float(v))
-                    sums[k] = sums.get(k, 0.0) + v * n
-                count += n
-            logs = {"epoch": float(epoch + 1), **{k: float(v) / max(count, 1) for k, v in sums.items()}}
-            if not math.isfinite(logs.get("train_loss", 0.0)):
-                raise DataError(f"the training loss became {logs['train_loss']} in epoch {epoch + 1}: lower the "
-                                "learning rate, or check the inputs and targets for extreme values")
+            logs = _train_epoch(trainer, epoch, optimizer, schedule, accelerator, config)
             logs.update(trainer.evaluate())
             info = f"loss {logs['train_loss']:.3f}" + (
                 f"  val {logs['val_score']:.3f}" if isinstance(logs.get("val_score"), float) else "")
@@ -251,8 +272,8 @@ def fit(trainer: Trainer, config: TrainConfig | None = None, callbacks: list[Cal
                 best_state = _state(trainer)
             else:
                 bad_epochs += 1
-            if folder is not None and accelerator.is_main_process:
-                save_checkpoint(folder, trainer.modules(), optimizer, Checkpoint(
+            if config.checkpoint_dir and accelerator.is_main_process:
+                save_checkpoint(Path(config.checkpoint_dir), trainer.modules(), optimizer, Checkpoint(
                     epoch + 1, bad_epochs, result.best_epoch, result.best_score, result.history,
                     time.perf_counter() - t0, best_state, trainer.extra_state()))
             for cb in callbacks:

@@ -20,34 +20,11 @@ from transferkit.backbones import to_device
 from transferkit.backbones.model import TransferModel
 from transferkit.data.dataset import Dataset
 from transferkit.errors import DataError
+from transferkit.evaluation.metrics import validation_score
 from transferkit.training.callbacks import Callback
 from transferkit.training.loop import TrainConfig, TrainResult, fit
 from transferkit.training.strategy_base import TrainStrategy
 from transferkit.training.trainer import Trainer, apply_batchnorm_policy
-
-
-def _accuracy(y: np.ndarray, out: np.ndarray) -> float:
-    return float(np.mean(out.argmax(1) == y))
-
-
-def _balanced_accuracy(y: np.ndarray, out: np.ndarray) -> float:
-    pred = out.argmax(1)
-    recalls = [np.mean(pred[y == c] == c) for c in np.unique(y)]
-    return float(np.mean(recalls))
-
-
-def _macro_f1(y: np.ndarray, out: np.ndarray) -> float:
-    from sklearn.metrics import f1_score
-
-    return float(f1_score(y, out.argmax(1), average="macro", labels=np.unique(y), zero_division=0))
-
-
-def _neg_rmse(y: np.ndarray, out: np.ndarray) -> float:
-    return -float(np.sqrt(np.mean((out.reshape(len(y), -1) - y.reshape(len(y), -1)) ** 2)))
-
-
-SCORERS = {"accuracy": _accuracy, "balanced_accuracy": _balanced_accuracy, "macro_f1": _macro_f1,
-           "neg_rmse": _neg_rmse}
 
 
 class _Rows(torch.utils.data.Dataset):
@@ -225,7 +202,7 @@ class SupervisedTrainer(Trainer):
             return {}
         out = predict(self.model, self.val_data, self.config.eval_batch_size, self.accelerator)
         y = torch.as_tensor(self.val_data.y, dtype=torch.long if self.model.task == "classification" else torch.float32)
-        return {"val_score": SCORERS[self.config.select_metric](self.val_data.y, out),
+        return {"val_score": validation_score(self.config.select_metric, self.val_data.y, out),
                 "val_loss": float(supervised_loss(self.model, torch.from_numpy(out), y))}
 
     def load_extra_state(self, tensors: dict[str, torch.Tensor], epoch: int) -> None:

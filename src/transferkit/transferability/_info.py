@@ -19,7 +19,8 @@ class ScoreInfo:
     Attributes:
         input: ``features`` (penultimate-layer features ``(N, D)``), ``probs`` (source-model
             softmax ``(N, C_s)``) or ``preds`` (source-model hard predictions ``(N,)``).
-        task: target task kinds the score supports.
+        task: target task kinds the score supports; a ``regression`` or ``both`` score takes
+            ``regression=True`` for real-valued targets.
         higher_is_better: whether a larger value predicts better transfer.
         summary: one line shown in listings.
     """

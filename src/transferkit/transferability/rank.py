@@ -171,7 +171,8 @@ def rank(
             fn = SCORES.get(s)
             t0 = time.perf_counter()
             if info.input == "features":
-                value = fn(f, y, regression=True) if (regression and s == "logme") else fn(f, y)
+                # a score registered for regression targets takes ``regression=True`` (ScoreInfo.task)
+                value = fn(f, y, regression=True) if (regression and info.task != "classification") else fn(f, y)
             elif probs is None:
                 row.scores[s] = None
                 row.notes.append(f"{s} skipped: {name} has no source classifier head")
@@ -214,11 +215,9 @@ def run_rank(
     per model (scores, rank, fingerprint, feature count, seconds and notes, flattened for the report).
     """
     from transferkit._io import new_results
-    from transferkit.errors import TransferkitError
 
     for s in [*scores, *([rank_by] if rank_by else [])]:
-        if s not in SCORES:
-            raise TransferkitError(f"unknown score {s!r}; known: {', '.join(SCORES.names())}")
+        SCORES.canonical(s)  # an unknown name fails now, before any feature extraction
     dataset = _load_target(target)
     table = rank(models, dataset, scores=scores, rank_by=rank_by, max_samples=max_samples, seed=seed)
     section = table.to_section()

@@ -1,17 +1,18 @@
-"""The one training loop every deep adaptation method shares.
+"""Deep domain adaptation on the one training loop: a :class:`~transferkit.training.Trainer` for two streams.
 
-Two data streams: labelled source batches and unlabelled target batches. At each step the loop
-runs the network on both (one concatenated forward pass), adds the source cross-entropy to the
-method's adaptation loss, and takes one SGD step with the DANN learning-rate annealing
-``lr_p = lr / (1 + 10 p) ** 0.75``. The loop never receives target labels: its signature has
-no place for them.
+Two data streams: labelled source batches and unlabelled target batches, drawn from one seeded
+generator. At each step the trainer runs the network on both (one concatenated forward pass) and
+adds the source cross-entropy to the method's adaptation loss; the loop
+(:func:`transferkit.training.fit`) takes one SGD step (Nesterov momentum) with the DANN
+learning-rate annealing ``lr_p = lr / (1 + 10 p) ** 0.75``. One loop "epoch" is ``log_every``
+steps (one history entry, the means over those steps). The trainer never receives target
+labels: :func:`train_adaptation` has no place for them, and there is no validation, so the last
+state is kept.
 """
 
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -22,6 +23,8 @@ from torch import nn
 
 from transferkit.adaptation.deep._base import DeepMethod, StepOutputs
 from transferkit.errors import DataError
+from transferkit.training.loop import TrainConfig, fit
+from transferkit.training.trainer import Trainer
 
 
 @dataclass
@@ -36,8 +39,13 @@ class DeepConfig:
         weight_decay: L2 penalty.
         anneal_lr: use ``lr / (1 + 10 p) ** 0.75`` (Ganin et al.) instead of a constant rate.
         seed: seed of initialisation, batch order and dropout.
-        device: torch device.
-        log_every: steps between history entries.
+        device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
+        log_every: steps between history entries (each entry holds the means over those steps).
+        mixed_precision: ``no`` (full precision: the methods' covariances and kernels as published)
+            or ``bf16`` autocast (``auto``: bf16 on CUDA, none on CPU).
+        checkpoint_dir: a folder to checkpoint into every ``log_every`` steps.
+        resume: continue from the checkpoint in ``checkpoint_dir`` (same settings).
+        progress: show a progress bar.
     """
 
     steps: int = 1000
@@ -47,13 +55,27 @@ class DeepConfig:
     weight_decay: float = 5e-4
     anneal_lr: bool = True
     seed: int = 0
-    device: str = "cpu"
+    device: str = "auto"
     log_every: int = 100
+    mixed_precision: str = "no"
+    checkpoint_dir: str | None = None
+    resume: bool = False
+    progress: bool = False
+
+    def train_config(self) -> TrainConfig:
+        """The loop's settings: SGD with Nesterov momentum, no clipping, no patience, the last state kept."""
+        return TrainConfig(
+            epochs=math.ceil(self.steps / self.log_every), batch_size=self.batch_size, lr=self.lr,
+            weight_decay=self.weight_decay, patience=None, seed=self.seed, mixed_precision=self.mixed_precision,
+            max_grad_norm=None, checkpoint_dir=self.checkpoint_dir, resume=self.resume, progress=self.progress,
+            optimizer="sgd", momentum=self.momentum, nesterov=True, schedule="dann" if self.anneal_lr else "constant",
+            device=self.device,
+        )
 
 
 @dataclass
 class DeepResult:
-    """A trained network with its method, settings, loss history and wall time."""
+    """A trained network with its method, settings, loss history (one entry per ``log_every`` steps) and wall time."""
 
     network: nn.Module
     method: DeepMethod
@@ -62,17 +84,39 @@ class DeepResult:
     seconds: float = 0.0
 
     def summary(self) -> dict[str, Any]:
-        """JSON-friendly settings and timing."""
+        """JSON-friendly settings, timing and the means over the last ``log_every`` steps."""
         return {"config": asdict(self.config), "seconds": self.seconds, "last": self.history[-1:] or None}
 
 
-def _index_stream(n: int, batch_size: int, gen: torch.Generator) -> Iterator[torch.Tensor]:
-    """Endless shuffled index batches (a new permutation each pass)."""
-    bs = min(batch_size, n)
-    while True:
-        perm = torch.randperm(n, generator=gen)
-        for i in range(0, n - bs + 1, bs):
-            yield perm[i : i + bs]
+class _IndexStream:
+    """Endless shuffled index batches (a new permutation each pass), drawn lazily from a shared generator.
+
+    The permutation and the position in it are state (see :meth:`state`), so a resumed run
+    continues the exact sequence of batches.
+    """
+
+    def __init__(self, n: int, batch_size: int, gen: torch.Generator) -> None:
+        self.n, self.bs, self.gen = n, min(batch_size, n), gen
+        self.perm: torch.Tensor | None = None
+        self.pos = 0
+
+    def next(self) -> torch.Tensor:
+        """The next batch of indices (a new permutation once this pass's full batches are used)."""
+        if self.perm is None or self.pos >= self.n // self.bs:
+            self.perm, self.pos = torch.randperm(self.n, generator=self.gen), 0
+        self.pos += 1
+        return self.perm[(self.pos - 1) * self.bs : self.pos * self.bs]
+
+    def state(self, prefix: str) -> dict[str, torch.Tensor]:
+        """The current permutation and position."""
+        if self.perm is None:
+            return {}
+        return {f"{prefix}.perm": self.perm, f"{prefix}.pos": torch.tensor(self.pos)}
+
+    def load_state(self, tensors: dict[str, torch.Tensor], prefix: str) -> None:
+        """Restore :meth:`state`."""
+        if f"{prefix}.perm" in tensors:
+            self.perm, self.pos = tensors[f"{prefix}.perm"].clone(), int(tensors[f"{prefix}.pos"])
 
 
 def _as_inputs(x: Any, name: str) -> torch.Tensor:
@@ -82,6 +126,127 @@ def _as_inputs(x: Any, name: str) -> torch.Tensor:
     if not torch.isfinite(t).all():
         raise DataError(f"{name} contains NaN or infinite values")
     return t
+
+
+def _check_inputs(network: nn.Module, method: DeepMethod, source_x: Any, source_y: Any,
+                  target_x: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Source inputs and labels, and target inputs (None when the method reads no target), checked."""
+    xs = _as_inputs(source_x, "source inputs")
+    ys = torch.as_tensor(np.asarray(source_y), dtype=torch.long)
+    if ys.ndim != 1 or len(ys) != len(xs):
+        raise DataError(f"{len(xs)} source inputs but {len(ys)} source labels")
+    k = int(getattr(network, "num_classes", 0))
+    if ys.min() < 0 or ys.max() >= k:
+        raise DataError(f"source labels must lie in [0, {k}); got {int(ys.min())}..{int(ys.max())}")
+    if len(torch.unique(ys)) < 2:
+        raise DataError("source labels hold a single class: at least 2 classes are needed")
+    xt = None
+    if method.uses_target:
+        if target_x is None:
+            raise DataError(f"{type(method).__name__} needs unlabelled target inputs")
+        xt = _as_inputs(target_x, "target inputs")
+        if xt.shape[1:] != xs.shape[1:]:
+            raise DataError(f"source inputs have shape {tuple(xs.shape[1:])}, target {tuple(xt.shape[1:])}")
+    return xs, ys, xt
+
+
+class AdaptationTrainer(Trainer):
+    """A network (``x -> (features, logits)``) and a deep method trained on a source and a target stream.
+
+    Loop epoch ``e`` is steps ``e * log_every`` up to ``(e + 1) * log_every`` (the last one shorter
+    when ``steps`` is not a multiple). The method sees the progress ``step / steps`` of the step.
+    """
+
+    name = "adapt"
+
+    def __init__(self, network: nn.Module, method: DeepMethod, source_x: torch.Tensor, source_y: torch.Tensor,
+                 target_x: torch.Tensor | None, config: DeepConfig) -> None:
+        super().__init__()
+        self.network, self.method, self.config = network, method, config
+        self.xs, self.ys, self.xt = source_x, source_y, target_x
+        self.gen = torch.Generator().manual_seed(config.seed)
+        self.source = _IndexStream(len(source_x), config.batch_size, self.gen)
+        self.target = _IndexStream(len(target_x), config.batch_size, self.gen) if target_x is not None else None
+        self.done = 0  # steps taken
+        self.lr = config.lr
+        self.device = torch.device("cpu")
+        self.optimizer: torch.optim.Optimizer | None = None
+
+    def modules(self) -> dict[str, nn.Module]:
+        """The network and the method (its discriminators, if any)."""
+        return {"network": self.network, "method": self.method}
+
+    def setup(self, device: torch.device) -> None:
+        """Create the method's modules (after the loop seeded) and move everything to ``device``."""
+        self.method.setup(int(self.network.num_features), int(self.network.num_classes))
+        self.device = device
+        self.network.to(device)
+        self.method.to(device)
+
+    def param_groups(self, lr: float, weight_decay: float) -> list[dict[str, Any]]:
+        """Every trainable parameter of the network and the method, one group."""
+        params = [p for m in self.modules().values() for p in m.parameters() if p.requires_grad]
+        return [{"params": params, "lr": lr, "weight_decay": weight_decay, "name": "all"}]
+
+    def prepare(self, accelerator: Any, optimizer: torch.optim.Optimizer) -> torch.optim.Optimizer:
+        """The optimiser through Accelerate; kept to log the learning rate of each step."""
+        self.optimizer = accelerator.prepare(optimizer)
+        return self.optimizer
+
+    def num_steps(self, epoch: int) -> int:
+        """``log_every`` steps, fewer in the last epoch."""
+        return min(self.config.log_every, self.config.steps - epoch * self.config.log_every)
+
+    def batches(self, epoch: int) -> Any:
+        """Index batches of both streams (source first, then target, from the one generator)."""
+        for _ in range(self.num_steps(epoch)):
+            si = self.source.next()
+            yield si, (self.target.next() if self.target is not None else None)
+
+    def step(self, batch: Any) -> tuple[torch.Tensor, dict[str, Any]]:
+        """Source cross-entropy plus the method's loss on one concatenated forward pass."""
+        si, ti = batch
+        progress = self.done / self.config.steps
+        self.done += 1
+        if self.optimizer is not None:
+            self.lr = self.optimizer.param_groups[0]["lr"]
+        bx, by = self.xs[si].to(self.device), self.ys[si].to(self.device)
+        if ti is not None:
+            f, logits = self.network(torch.cat([bx, self.xt[ti].to(self.device)]))  # type: ignore[index]
+            n = len(bx)
+            out = StepOutputs(f[:n], f[n:], logits[:n], logits[n:], by)
+        else:
+            f, logits = self.network(bx)
+            out = StepOutputs(f, None, logits, None, by)
+        ce = F.cross_entropy(out.logits_s.float(), by)
+        extra, logs = self.method(out, progress)
+        return ce + extra, {"n": len(by), "source_ce": ce.detach(), **logs}
+
+    def monitor(self, logs: dict[str, Any]) -> float | None:
+        """None: no validation (no target labels), the last state is kept."""
+        return None
+
+    def epoch_logs(self, logs: dict[str, Any]) -> dict[str, Any]:
+        """The loop's means, plus the steps taken and the learning rate of the last one."""
+        return {**logs, "step": self.done, "lr": self.lr}
+
+    def extra_state(self) -> dict[str, torch.Tensor]:
+        """The shared batch generator and both streams' positions (an exact resume)."""
+        return {"gen": self.gen.get_state(), **self.source.state("source"),
+                **(self.target.state("target") if self.target is not None else {})}
+
+    def load_extra_state(self, tensors: dict[str, torch.Tensor], epoch: int) -> None:
+        """Restore the generator and the streams; ``epoch`` loop epochs are done."""
+        if "gen" in tensors:
+            self.gen.set_state(tensors["gen"])
+        self.source.load_state(tensors, "source")
+        if self.target is not None:
+            self.target.load_state(tensors, "target")
+        self.done = sum(self.num_steps(e) for e in range(epoch))
+
+    def describe(self) -> str:
+        """The method's class name."""
+        return type(self.method).__name__
 
 
 def train_adaptation(
@@ -105,65 +270,11 @@ def train_adaptation(
     cfg = config or DeepConfig()
     if cfg.steps < 1 or cfg.batch_size < 2:
         raise ValueError("steps must be >= 1 and batch_size >= 2")
-    xs = _as_inputs(source_x, "source inputs")
-    ys = torch.as_tensor(np.asarray(source_y), dtype=torch.long)
-    if ys.ndim != 1 or len(ys) != len(xs):
-        raise DataError(f"{len(xs)} source inputs but {len(ys)} source labels")
-    k = int(getattr(network, "num_classes", 0))
-    if ys.min() < 0 or ys.max() >= k:
-        raise DataError(f"source labels must lie in [0, {k}); got {int(ys.min())}..{int(ys.max())}")
-    if len(torch.unique(ys)) < 2:
-        raise DataError("source labels hold a single class: at least 2 classes are needed")
-    xt = None
-    if method.uses_target:
-        if target_x is None:
-            raise DataError(f"{type(method).__name__} needs unlabelled target inputs")
-        xt = _as_inputs(target_x, "target inputs")
-        if xt.shape[1:] != xs.shape[1:]:
-            raise DataError(f"source inputs have shape {tuple(xs.shape[1:])}, target {tuple(xt.shape[1:])}")
-
-    torch.manual_seed(cfg.seed)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    device = torch.device(cfg.device)
-    method.setup(int(network.num_features), k)
-    network.to(device)
-    method.to(device)
-    params = [p for p in list(network.parameters()) + list(method.parameters()) if p.requires_grad]
-    opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, nesterov=True)
-    src_stream = _index_stream(len(xs), cfg.batch_size, gen)
-    tgt_stream = _index_stream(len(xt), cfg.batch_size, gen) if xt is not None else None
-    history: list[dict[str, float]] = []
-    start = time.perf_counter()
-    network.train()
-    method.train()
-    for step in range(cfg.steps):
-        progress = step / cfg.steps
-        lr = cfg.lr / (1.0 + 10.0 * progress) ** 0.75 if cfg.anneal_lr else cfg.lr
-        for group in opt.param_groups:
-            group["lr"] = lr
-        si = next(src_stream)
-        bx, by = xs[si].to(device), ys[si].to(device)
-        if tgt_stream is not None:
-            bt = xt[next(tgt_stream)].to(device)  # type: ignore[index]
-            f, logits = network(torch.cat([bx, bt]))
-            n = len(bx)
-            out = StepOutputs(f[:n], f[n:], logits[:n], logits[n:], by)
-        else:
-            f, logits = network(bx)
-            out = StepOutputs(f, None, logits, None, by)
-        ce = F.cross_entropy(out.logits_s, by)
-        extra, logs = method(out, progress)
-        loss = ce + extra
-        if not math.isfinite(loss.item()):
-            raise FloatingPointError(f"loss became {loss.item()} at step {step}: lower the learning rate")
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if step % cfg.log_every == 0 or step == cfg.steps - 1:
-            history.append({"step": step, "lr": lr, "source_ce": ce.item(), "loss": loss.item(), **logs})
-    network.eval()
-    method.eval()
-    return DeepResult(network, method, cfg, history, time.perf_counter() - start)
+    if cfg.log_every < 1:
+        raise ValueError("log_every must be >= 1")
+    xs, ys, xt = _check_inputs(network, method, source_x, source_y, target_x)
+    result = fit(AdaptationTrainer(network, method, xs, ys, xt, cfg), cfg.train_config())
+    return DeepResult(network, method, cfg, result.history, result.seconds)
 
 
 @torch.no_grad()
@@ -175,6 +286,6 @@ def predict_outputs(network: nn.Module, x: Any, batch_size: int = 512) -> tuple[
     feats, probs = [], []
     for i in range(0, len(xx), batch_size):
         f, logits = network(xx[i : i + batch_size].to(device))
-        feats.append(f.cpu().numpy())
-        probs.append(F.softmax(logits, dim=1).cpu().numpy())
+        feats.append(f.float().cpu().numpy())
+        probs.append(F.softmax(logits.float(), dim=1).cpu().numpy())
     return np.concatenate(feats), np.concatenate(probs)

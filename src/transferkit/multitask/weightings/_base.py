@@ -7,6 +7,7 @@ weightings (equal, uncertainty, DWA) combine the losses into one scalar; gradien
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -72,6 +73,20 @@ class Weighting:
         """The task weights used in the last step (or last epoch), for logs."""
         return np.asarray(self._weights, dtype=np.float64).copy()
 
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        """Tensors a resumed run needs to continue as an uninterrupted one (default: :meth:`parameters`).
+
+        Parameters trained by the main optimiser keep their optimiser state in the loop's checkpoint;
+        a weighting with its own optimiser or random generator adds those here.
+        """
+        return {f"param{i}": p.detach() for i, p in enumerate(self.parameters())}
+
+    def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Restore :meth:`state_tensors` (after :meth:`setup`)."""
+        with torch.no_grad():
+            for i, p in enumerate(self.parameters()):
+                p.copy_(tensors[f"param{i}"])
+
 
 def get_weighting(name: str, **options: float) -> Weighting:
     """A fresh weighting object from its registered name and options (e.g. ``temperature=2``)."""
@@ -119,3 +134,13 @@ def surgery_backward(
     grads = per_task_gradients(losses, shared)
     backward(losses.sum())
     set_flat_gradient(shared, combine_shared(grads))
+
+
+def generator_state(rng: np.random.Generator) -> torch.Tensor:
+    """A numpy generator's state as a uint8 tensor (its JSON), for safetensors checkpoints."""
+    return torch.frombuffer(bytearray(json.dumps(rng.bit_generator.state).encode()), dtype=torch.uint8)
+
+
+def set_generator_state(rng: np.random.Generator, state: torch.Tensor) -> None:
+    """Restore a state written by :func:`generator_state`."""
+    rng.bit_generator.state = json.loads(state.numpy().tobytes().decode())

@@ -87,3 +87,24 @@ class GradNorm(Weighting):
         w_now = self.task_weights().detach()
         self._weights = w_now.cpu().numpy().astype(np.float64)
         backward((w_now.to(losses.dtype) * losses).sum())
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        """``theta``, the first step's losses and the weight optimiser's moments."""
+        assert self._opt is not None
+        out = {"theta": self.theta.detach()}
+        if self.initial is not None:
+            out["initial"] = self.initial
+        for key, value in self._opt.state_dict()["state"].get(0, {}).items():
+            out[f"adam.{key}"] = value if isinstance(value, torch.Tensor) else torch.tensor(value)
+        return out
+
+    def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Restore ``theta``, the initial losses and the weight optimiser (after :meth:`setup`)."""
+        assert self._opt is not None
+        with torch.no_grad():
+            self.theta.copy_(tensors["theta"])
+        self.initial = tensors["initial"].to(self.theta.device) if "initial" in tensors else None
+        adam = {k[len("adam."):]: v for k, v in tensors.items() if k.startswith("adam.")}
+        sd = self._opt.state_dict()
+        sd["state"] = {0: adam} if adam else {}
+        self._opt.load_state_dict(sd)

@@ -12,6 +12,8 @@ from transferkit.multitask.weightings._base import (
     Backward,
     Weighting,
     WeightingInfo,
+    generator_state,
+    set_generator_state,
     surgery_backward,
 )
 
@@ -63,3 +65,11 @@ class PCGrad(Weighting):
     def backward(self, losses: torch.Tensor, model: MultiTaskModel, backward: Backward) -> None:
         """Per-task trunk gradients, projected, summed."""
         surgery_backward(losses, model, backward, lambda g: pcgrad_project(g, self.rng).sum(0))
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        """The generator of the projection order."""
+        return {"rng": generator_state(self.rng)}
+
+    def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Continue the projection order where the checkpoint left it."""
+        set_generator_state(self.rng, tensors["rng"])
