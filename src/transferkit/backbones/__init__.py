@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from transferkit.backbones import (  # noqa: F401  (register providers)
+    efficientnet_lite,
     hf_text,
     small_nets,
     timm_backbone,

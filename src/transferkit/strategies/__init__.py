@@ -12,6 +12,7 @@ from typing import Any
 from transferkit.backbones.model import reinitialize
 from transferkit.strategies import (  # noqa: F401  (register every strategy)
     auto,
+    bitfit,
     discriminative_lr,
     finetune,
     gradual_unfreeze,

@@ -18,6 +18,7 @@ from transferkit.transferability._logme import logme
 from transferkit.transferability._nce import nce
 from transferkit.transferability._nleep import nleep
 from transferkit.transferability._reg_hscore import regularized_h_score
+from transferkit.transferability._sfda import sfda
 from transferkit.transferability._transrate import transrate
 from transferkit.transferability.kendall import weighted_kendall_tau
 from transferkit.transferability.rank import DEFAULT_SCORES, Candidate, RankRow, RankTable, rank, run_rank
@@ -40,6 +41,7 @@ __all__ = [
     "rank",
     "regularized_h_score",
     "run_rank",
+    "sfda",
     "transrate",
     "weighted_kendall_tau",
 ]
