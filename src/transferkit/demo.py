@@ -68,9 +68,18 @@ def run_demo(config: DemoConfig | None = None, on_step: Any = None) -> dict[str,
     import torch
 
     cfg = config or DemoConfig()
-    say = on_step or (lambda msg: None)
     # the demo's nets are tiny: one intra-op thread is faster than two, and far faster on a busy machine
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    try:
+        return _run_demo(cfg, on_step or (lambda msg: None))
+    finally:
+        torch.set_num_threads(threads)  # a library call leaves the process as it found it
+
+
+def _run_demo(cfg: DemoConfig, say: Any) -> dict[str, Any]:
+    import torch
+
     digits = load_dataset("digits")
     source = class_subset(digits, list("01234"), "digits[0-4]")
     target = class_subset(digits, list("56789"), "digits[5-9]")
