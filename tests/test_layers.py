@@ -27,3 +27,18 @@ def test_import_contracts_are_kept():
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"lint-imports failed (exit {proc.returncode}):\n{out}"
     assert "0 broken" in out, out
+
+
+def test_engine_and_runner_functions_stay_short():
+    """The loop and the runner are read top to bottom: no function in training/ or experiments/ over 80 lines."""
+    import ast
+
+    long = []
+    for folder in ("training", "experiments"):
+        for path in sorted((ROOT / "src" / "transferkit" / folder).glob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    n = node.end_lineno - node.lineno + 1
+                    if n > 80:
+                        long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({n} lines)")
+    assert not long, "split these functions:\n" + "\n".join(long)
