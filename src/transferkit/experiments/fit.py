@@ -90,7 +90,14 @@ def run_fit(target: str | Dataset, backbone: str, strategy: str = "auto",
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, patience=patience, progress=progress, num_workers=workers)
     le = label_efficiency(task, bb_or_model, strategy, budgets=blist, seeds=seeds, config=cfg, lr=lr, metric=metric,
                           others=extra, keep_source_head=keep_head, on_step=say)
-    first = le.budgets[0]
+    return _results(le, task, tgt, src, test, models, dict(
+        target=target, target_test=target_test, source=source, backbone=backbone, strategy=strategy, budgets=blist,
+        epochs=epochs, patience=patience, lr=lr, batch_size=batch_size, source_max=source_max, target_max=target_max))
+
+
+def _results(le: Any, task: TransferTask, tgt: Dataset, src: Dataset | None, test: Dataset | None,
+             models: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
+    """The ``fit`` results dict from the label-efficiency records."""
     from accelerate import PartialState
 
     from transferkit._io import new_results
@@ -98,12 +105,11 @@ def run_fit(target: str | Dataset, backbone: str, strategy: str = "auto",
     def spec(d: str | Dataset | None, loaded: Dataset | None) -> str | None:
         return d if isinstance(d, str) or d is None else (loaded.name if loaded is not None else d.name)
 
+    first = le.budgets[0]
     out = new_results("fit")
     out["seeds"] = first.seeds
-    out["config"] = {"target": spec(target, tgt), "target_test": spec(target_test, test), "source": spec(source, src),
-                     "backbone": backbone, "strategy": strategy, "budgets": blist, "epochs": epochs,
-                     "patience": patience, "lr": lr, "batch_size": batch_size, "metric": first.metric,
-                     "source_max": source_max, "target_max": target_max,
+    out["config"] = {**args, "target": spec(args["target"], tgt), "target_test": spec(args["target_test"], test),
+                     "source": spec(args["source"], src), "metric": first.metric,
                      "num_processes": PartialState().num_processes}
     out["data"] = {"target": tgt.describe(), "splits": task.describe(),
                    **({"source": src.describe()} if src is not None else {})}
