@@ -6,13 +6,14 @@ set and saves it as a zoo entry (safetensors weights + model card), loadable eve
 """
 
 from transferkit.pretraining import denoise, simclr, supervised  # noqa: F401  (register objectives)
-from transferkit.pretraining._info import OBJECTIVES, ObjectiveInfo, ObjectiveResult, PretrainSettings
+from transferkit.pretraining._info import OBJECTIVES, ObjectiveInfo, ObjectiveResult, ObjectiveRun, PretrainSettings
 from transferkit.pretraining.api import PretrainResult, default_zoo_dir, pretrain, pretrain_summary, subsample
 
 __all__ = [
     "OBJECTIVES",
     "ObjectiveInfo",
     "ObjectiveResult",
+    "ObjectiveRun",
     "PretrainResult",
     "PretrainSettings",
     "default_zoo_dir",
