@@ -112,10 +112,9 @@ def predict(model: TransferModel, data: Dataset, batch_size: int = 256, accelera
     return np.concatenate(outs) if outs else np.zeros((0, model.num_outputs), dtype=np.float32)
 
 
-def _class_weights(model: TransferModel, data: Dataset, config: TrainConfig) -> torch.Tensor | None:
-    if model.task != "classification" or config.class_weight != "balanced":
-        return None
-    counts = np.bincount(data.y, minlength=model.num_outputs).astype(np.float64)
+def balanced_class_weights(y: np.ndarray, num_classes: int) -> torch.Tensor:
+    """Loss weights by inverse class frequency (mean 1 over the classes present; absent classes 0)."""
+    counts = np.bincount(y, minlength=num_classes).astype(np.float64)
     w = np.where(counts > 0, counts.sum() / np.maximum(counts, 1) / max((counts > 0).sum(), 1), 0.0)
     return torch.tensor(w, dtype=torch.float32)
 
@@ -165,7 +164,8 @@ class SupervisedTrainer(Trainer):
         self.accelerator = accelerator
         self.net, optimizer, self.loader = accelerator.prepare(self.model, optimizer, self.loader)
         self.ddp_synced = {id(p) for p in self.model.parameters() if p.requires_grad}
-        w = _class_weights(self.model, self.train_data, self.config)
+        w = (balanced_class_weights(self.train_data.y, self.model.num_outputs)
+             if self.model.task == "classification" and self.config.class_weight == "balanced" else None)
         self.weight = w.to(accelerator.device) if w is not None else None
         return optimizer
 
