@@ -25,6 +25,11 @@ def check_pair(source: Any, target: Any, min_rows: int = 2) -> tuple[np.ndarray,
     return xs, xt
 
 
+def label_strings(labels: Any) -> np.ndarray:
+    """Labels as strings, one per row (so ``3`` and ``"3"`` name the same class)."""
+    return np.array([str(v) for v in np.asarray(labels, dtype=object).ravel()])
+
+
 def covariance(x: np.ndarray) -> np.ndarray:
     """Unbiased covariance of the rows of ``x`` (``n - 1`` denominator)."""
     xc = x - x.mean(axis=0)
