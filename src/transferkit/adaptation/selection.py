@@ -73,8 +73,7 @@ def _check_proba(proba: np.ndarray, name: str = "probabilities") -> np.ndarray:
     "Accuracy on held-out source rows: it measures fit to the source, not the target. A method "
     "can lower it and still help the target, or keep it and hurt the target (DomainBed's "
     "'training-domain validation'; Gulrajani and Lopez-Paz 2021).",
-    "accuracy on held-out source rows",
-))
+    "accuracy on held-out source rows"))
 def source_val_accuracy(y_val: np.ndarray, proba_val: np.ndarray) -> float:
     """Accuracy on held-out labelled *source* rows.
 
@@ -96,8 +95,7 @@ def source_val_accuracy(y_val: np.ndarray, proba_val: np.ndarray) -> float:
     "a mapping that moves both domains alike keeps the source score, so it cannot reward "
     "mapping methods. Best of seven label-free scorers in SKADA-Bench's deep runs, still "
     "below oracle selection.",
-    "held-out source accuracy weighted by p_t/p_s",
-))
+    "held-out source accuracy weighted by p_t/p_s"))
 def importance_weighted_accuracy(y_val: np.ndarray, proba_val: np.ndarray, weights: np.ndarray) -> float:
     """Held-out source accuracy with each row weighted by its density ratio ``p_t/p_s``.
 
@@ -121,8 +119,7 @@ def importance_weighted_accuracy(y_val: np.ndarray, proba_val: np.ndarray, weigh
     "Negative mean entropy of target predictions (Morerio et al. 2018). Rewards confidence, "
     "not correctness: a model that puts every target row in one class scores best. It chose "
     "source-only over a far better CORAL on skada's conditional-shift toy.",
-    "negative mean entropy of target predictions",
-))
+    "negative mean entropy of target predictions"))
 def prediction_entropy(proba_target: np.ndarray) -> float:
     """Negative mean entropy of the target predictions (higher = more confident).
 
@@ -138,9 +135,7 @@ def prediction_entropy(proba_target: np.ndarray) -> float:
     "Entropy of soft neighbourhoods of target predictions (Saito et al. ICCV 2021). Rewards "
     "dense prediction clusters, right or wrong; worst of seven scorers in SKADA-Bench's deep "
     "runs and picked the worst candidate on skada's covariate-shift toy.",
-    "soft neighbourhood density of target predictions",
-    randomized=True,
-))
+    "soft neighbourhood density of target predictions", randomized=True))
 def soft_neighborhood_density(
     proba_target: np.ndarray, temperature: float = 0.05, max_rows: int = 3000, seed: int = 0
 ) -> float:
@@ -171,8 +166,7 @@ def soft_neighborhood_density(
     "target_val",
     "Accuracy on the few labelled target examples you supplied: unbiased but noisy with few "
     "examples; the verdict below carries its confidence interval.",
-    "accuracy on the few labelled target examples",
-))
+    "accuracy on the few labelled target examples"))
 def target_val_accuracy(y_target_val: np.ndarray, proba_target_val: np.ndarray) -> float:
     """Accuracy on the few labelled *target* validation examples the user supplied.
 

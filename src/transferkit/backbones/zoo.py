@@ -519,12 +519,8 @@ def load_zoo_model(name: str, zoo: str | os.PathLike[str] | list[Any] | None = N
     )
 
 
-@BACKBONES.register(
-    "zoo",
-    info=BackboneInfo(
-        "any", "an entry of our own pre-trained zoo (see `transferkit pretrain`)", takes_argument=True
-    ),
-)
+@BACKBONES.register("zoo", info=BackboneInfo(
+    "any", "an entry of our own pre-trained zoo (see `transferkit pretrain`)", takes_argument=True))
 def zoo(name: str | None = None, dir: str | None = None, refit_preprocessing: Any = False) -> Backbone:  # noqa: A002
     """``zoo:<name>[?dir=FOLDER&refit_preprocessing=1]``: a verified zoo entry."""
     refit = str(refit_preprocessing).lower() in ("1", "true", "yes")

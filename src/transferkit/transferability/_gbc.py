@@ -21,10 +21,8 @@ def pca_project(f: np.ndarray, n_components: int) -> np.ndarray:
     return fc @ vt[:n_components].T
 
 
-@SCORES.register(
-    "gbc",
-    info=ScoreInfo(input="features", summary="minus the summed Bhattacharyya overlap of class Gaussians"),
-)
+@SCORES.register("gbc", info=ScoreInfo(
+    input="features", summary="minus the summed Bhattacharyya overlap of class Gaussians"))
 def gbc(
     features: Any,
     labels: Sequence[Hashable] | np.ndarray,

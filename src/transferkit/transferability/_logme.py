@@ -171,10 +171,8 @@ def max_evidence(
     return evidence / n, alpha, beta
 
 
-@SCORES.register(
-    "logme",
-    info=ScoreInfo(input="features", task="both", summary="maximum log evidence of a Bayesian linear head"),
-)
+@SCORES.register("logme", info=ScoreInfo(
+    input="features", task="both", summary="maximum log evidence of a Bayesian linear head"))
 def logme(
     features: Any,
     labels: Sequence[Hashable] | np.ndarray,

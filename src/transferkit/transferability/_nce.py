@@ -11,10 +11,7 @@ from transferkit.transferability._info import SCORES, ScoreInfo
 from transferkit.transferability._validate import check_labels, encode
 
 
-@SCORES.register(
-    "nce",
-    info=ScoreInfo(input="preds", summary="negative conditional entropy -H(Y | source prediction)"),
-)
+@SCORES.register("nce", info=ScoreInfo(input="preds", summary="negative conditional entropy -H(Y | source prediction)"))
 def nce(source_preds: Sequence[Hashable] | np.ndarray, labels: Sequence[Hashable] | np.ndarray) -> float:
     """``-H(Y | Z)`` for hard source predictions ``z`` (any hashables) and target labels (``<= 0``)."""
     preds = np.asarray(source_preds)

@@ -14,10 +14,8 @@ from transferkit.transferability._leep import leep
 from transferkit.transferability._validate import canonical_order, check_features, check_labels
 
 
-@SCORES.register(
-    "nleep",
-    info=ScoreInfo(input="features", summary="LEEP on posteriors of a Gaussian mixture fitted to the features"),
-)
+@SCORES.register("nleep", info=ScoreInfo(
+    input="features", summary="LEEP on posteriors of a Gaussian mixture fitted to the features"))
 def nleep(
     features: Any,
     labels: Sequence[Hashable] | np.ndarray,

@@ -16,16 +16,9 @@ from transferkit.adaptation.deep._base import (
 )
 
 
-@DEEP_METHODS.register(
-    "cdan",
-    info=MethodInfo(
-        "adversarial",
-        "discriminator on the multilinear map features x predictions, entropy-weighted (CDAN+E)",
-        "Long et al. Conditional adversarial domain adaptation. NeurIPS 2018",
-        needs="network",
-    ),
-    aliases=("cdan+e", "cdan_e"),
-)
+@DEEP_METHODS.register("cdan", aliases=("cdan+e", "cdan_e"), info=MethodInfo(
+    "adversarial", "discriminator on the multilinear map features x predictions, entropy-weighted (CDAN+E)",
+    "Long et al. Conditional adversarial domain adaptation. NeurIPS 2018", needs="network"))
 class CDAN(DeepMethod):
     """Conditional domain-adversarial network.
 

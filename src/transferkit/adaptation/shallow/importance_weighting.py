@@ -58,15 +58,9 @@ def clip_weights(w: np.ndarray, max_weight: float) -> np.ndarray:
     return np.minimum(w, max_weight)
 
 
-@SHALLOW_METHODS.register(
-    "importance_weighting",
-    info=MethodInfo(
-        "reweighting",
-        "weight source rows by p_t/p_s estimated with a cross-fitted domain classifier",
-        "Bickel, Brueckner, Scheffer. Discriminative learning under covariate shift. JMLR 2009",
-    ),
-    aliases=("iw", "discriminator_reweight"),
-)
+@SHALLOW_METHODS.register("importance_weighting", aliases=("iw", "discriminator_reweight"), info=MethodInfo(
+    "reweighting", "weight source rows by p_t/p_s estimated with a cross-fitted domain classifier",
+    "Bickel, Brueckner, Scheffer. Discriminative learning under covariate shift. JMLR 2009"))
 class ImportanceWeighting(DomainAdaptationClassifier):
     """Covariate-shift correction: fit the classifier on source rows weighted by ``p_t/p_s``.
 

@@ -15,16 +15,10 @@ from transferkit.adaptation.shallow._base import DomainAdaptationClassifier, def
 from transferkit.adaptation.shallow.importance_weighting import clip_weights
 
 
-@SHALLOW_METHODS.register(
-    "joint_reweight",
-    info=MethodInfo(
-        "reweighting",
-        "down-weight source rows whose (x, y) pair is unlike the target's (pseudo-labelled) pairs",
-        "Wang, Dai, Poczos, Carbonell. Characterizing and avoiding negative transfer. CVPR 2019",
-        against_negative_transfer=True,
-    ),
-    aliases=("discriminator_gate",),
-)
+@SHALLOW_METHODS.register("joint_reweight", aliases=("discriminator_gate",), info=MethodInfo(
+    "reweighting", "down-weight source rows whose (x, y) pair is unlike the target's (pseudo-labelled) pairs",
+    "Wang, Dai, Poczos, Carbonell. Characterizing and avoiding negative transfer. CVPR 2019",
+    against_negative_transfer=True))
 class JointReweight(DomainAdaptationClassifier):
     """Estimate ``P_T(x, y) / P_S(x, y)`` at each source row and train on re-weighted source.
 

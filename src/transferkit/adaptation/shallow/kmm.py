@@ -58,14 +58,9 @@ def kmm_weights(
     return w * ns / w.sum()
 
 
-@SHALLOW_METHODS.register(
-    "kmm",
-    info=MethodInfo(
-        "reweighting",
-        "weight source rows so their RBF kernel mean matches the target's (a QP)",
-        "Huang et al. Correcting sample selection bias by unlabeled data. NIPS 2006",
-    ),
-)
+@SHALLOW_METHODS.register("kmm", info=MethodInfo(
+    "reweighting", "weight source rows so their RBF kernel mean matches the target's (a QP)",
+    "Huang et al. Correcting sample selection bias by unlabeled data. NIPS 2006"))
 class KMM(DomainAdaptationClassifier):
     """Kernel mean matching: source weights from a quadratic programme, then a weighted fit.
 

@@ -17,14 +17,9 @@ from transferkit.adaptation.shallow._mmd_embedding import (
 from transferkit.adaptation.shallow.kmm import median_gamma
 
 
-@SHALLOW_METHODS.register(
-    "tca",
-    info=MethodInfo(
-        "subspace",
-        "shared projection that keeps variance and shrinks the marginal MMD between domains",
-        "Pan et al. Domain adaptation via transfer component analysis. IEEE TNN 2011",
-    ),
-)
+@SHALLOW_METHODS.register("tca", info=MethodInfo(
+    "subspace", "shared projection that keeps variance and shrinks the marginal MMD between domains",
+    "Pan et al. Domain adaptation via transfer component analysis. IEEE TNN 2011"))
 class TCA(DomainAdaptationClassifier):
     """Transfer component analysis: one projection for both domains, learnt without labels.
 

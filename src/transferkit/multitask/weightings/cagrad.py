@@ -58,15 +58,9 @@ def cagrad_direction(grads: torch.Tensor, c: float = 0.4, rescale: bool = True) 
     return d / (1.0 + c**2) if rescale else d
 
 
-@WEIGHTINGS.register(
-    "cagrad",
-    info=WeightingInfo(
-        "gradient",
-        "moves along the mean gradient while improving the worst task as much as possible",
-        "Liu et al., NeurIPS 2021",
-        per_task_backward=True,
-    ),
-)
+@WEIGHTINGS.register("cagrad", info=WeightingInfo(
+    "gradient", "moves along the mean gradient while improving the worst task as much as possible",
+    "Liu et al., NeurIPS 2021", per_task_backward=True))
 class CAGrad(Weighting):
     """Trunk update = ``K`` x the CAGrad direction (so its scale matches the summed losses)."""
 

@@ -23,14 +23,9 @@ def dwa_weights(loss_history: list[np.ndarray], temperature: float = 2.0) -> np.
     return k * e / e.sum()
 
 
-@WEIGHTINGS.register(
-    "dwa",
-    info=WeightingInfo(
-        "loss",
-        "weights follow how fast each task's loss falls (slow tasks get more)",
-        "Liu, Johns & Davison, CVPR 2019 (MTAN)",
-    ),
-)
+@WEIGHTINGS.register("dwa", info=WeightingInfo(
+    "loss", "weights follow how fast each task's loss falls (slow tasks get more)",
+    "Liu, Johns & Davison, CVPR 2019 (MTAN)"))
 class DWA(Weighting):
     """Per-epoch weights from the ratio of the last two epoch-average losses, temperature ``T = 2``."""
 

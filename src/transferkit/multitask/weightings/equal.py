@@ -7,11 +7,8 @@ import torch
 from transferkit.multitask.weightings._base import WEIGHTINGS, Weighting, WeightingInfo
 
 
-@WEIGHTINGS.register(
-    "equal",
-    aliases=("ls", "ew"),
-    info=WeightingInfo("loss", "sum of the task losses, every weight 1 (the baseline to beat)", "linear scalarisation"),
-)
+@WEIGHTINGS.register("equal", aliases=("ls", "ew"), info=WeightingInfo(
+    "loss", "sum of the task losses, every weight 1 (the baseline to beat)", "linear scalarisation"))
 class Equal(Weighting):
     """``L = sum_k L_k``."""
 

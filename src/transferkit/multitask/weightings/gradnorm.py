@@ -24,16 +24,9 @@ def gradnorm_objective(
     return (grad_norms - target).abs().sum()
 
 
-@WEIGHTINGS.register(
-    "gradnorm",
-    info=WeightingInfo(
-        "gradient",
-        "task weights tuned so each task's gradient on the last shared layer grows with its "
-        "relative inverse training rate",
-        "Chen et al., ICML 2018",
-        per_task_backward=True,
-    ),
-)
+@WEIGHTINGS.register("gradnorm", info=WeightingInfo(
+    "gradient", "task weights tuned so each task's gradient on the last shared layer grows with its relative "
+    "inverse training rate", "Chen et al., ICML 2018", per_task_backward=True))
 class GradNorm(Weighting):
     """Weights ``w = K softmax(theta)`` (they sum to ``K``), updated every step by their own Adam on
     the GradNorm objective, where ``G_k = ||grad_W (w_k L_k)||`` on the trunk's last layer group W.

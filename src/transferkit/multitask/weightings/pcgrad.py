@@ -44,15 +44,9 @@ def pcgrad_project(grads: torch.Tensor, generator: np.random.Generator | None = 
     return g
 
 
-@WEIGHTINGS.register(
-    "pcgrad",
-    info=WeightingInfo(
-        "gradient",
-        "removes the part of each task's trunk gradient that conflicts with another task's",
-        "Yu et al., NeurIPS 2020",
-        per_task_backward=True,
-    ),
-)
+@WEIGHTINGS.register("pcgrad", info=WeightingInfo(
+    "gradient", "removes the part of each task's trunk gradient that conflicts with another task's",
+    "Yu et al., NeurIPS 2020", per_task_backward=True))
 class PCGrad(Weighting):
     """Trunk update = sum of the PCGrad-projected task gradients; heads get their own task's gradient."""
 
