@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -33,7 +33,7 @@ from transferkit.multitask.model import MultiTaskModel
 from transferkit.multitask.sampler import SAMPLERS, TaskSampler
 from transferkit.multitask.weightings import Weighting, get_weighting
 from transferkit.training.callbacks import Callback
-from transferkit.training.loop import TrainConfig, fit
+from transferkit.training.loop import TrainConfig, TrainResult, fit
 from transferkit.training.supervised import balanced_class_weights
 from transferkit.training.trainer import Trainer, apply_batchnorm_policy
 
@@ -79,16 +79,8 @@ class MultiTaskTrainConfig:
 
 
 @dataclass
-class MultiTaskResult:
-    """Per-epoch history (per-task losses, validation scores, task weights), the best epoch and its score."""
-
-    history: list[dict[str, Any]] = field(default_factory=list)
-    best_epoch: int = -1
-    best_score: float = -math.inf
-    seconds: float = 0.0
-    stopped_early: bool = False
-    config: dict[str, Any] = field(default_factory=dict)
-    resumed_from: int = 0  # epochs restored from a checkpoint
+class MultiTaskResult(TrainResult):
+    """A :class:`TrainResult` whose history holds per-task losses, validation scores and task weights."""
 
     def curve(self) -> dict[str, list[float]]:
         """Epoch, mean training loss and mean validation score per epoch (the report's curve format)."""
@@ -335,6 +327,5 @@ def train_multitask(model: MultiTaskModel, train_tasks: Sequence[TaskData], val_
     weighting = get_weighting(weighting) if isinstance(weighting, str) else weighting
     trainer = MultiTaskTrainer(model, train_tasks, val_tasks, weighting, config, metrics)
     res = fit(trainer, config.loop_config(), list(callbacks), accelerator)
-    return MultiTaskResult(history=res.history, best_epoch=res.best_epoch, best_score=res.best_score,
-                           seconds=res.seconds, stopped_early=res.stopped_early, resumed_from=res.resumed_from,
-                           config=asdict(config) | {"weighting": weighting.name, "metrics": trainer.metric_of})
+    return MultiTaskResult(**vars(res) | {"config": asdict(config) | {"weighting": weighting.name,
+                                                                      "metrics": trainer.metric_of}})
