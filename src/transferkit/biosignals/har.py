@@ -43,6 +43,7 @@ from transferkit.experiments import (
     run_experiment,
 )
 from transferkit.experiments.arms import source_arm, trained_arm
+from transferkit.training.loop import torch_threads
 
 DEFAULT_BACKBONE = "signalcnn?width=16&num_features=64"
 
@@ -145,15 +146,8 @@ def run_cross_subject(data: Dataset, cfg: CrossSubjectConfig | None = None,
     say = on_step or (lambda msg: None)
     if data.kind != "signal" or data.y is None:
         raise DataError(f"{data.name}: cross-subject transfer needs labelled signals (N, C, T)")
-    import torch
-
-    threads = torch.get_num_threads()
-    if cfg.torch_threads:
-        torch.set_num_threads(cfg.torch_threads)
-    try:
+    with torch_threads(cfg.torch_threads):
         return _run(data, cfg, say)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _run(data: Dataset, cfg: CrossSubjectConfig, say: Callable[[str], None]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from transferkit.multitask.data import TaskData
 from transferkit.multitask.evaluate import compare_tasks
 from transferkit.multitask.loop import MultiTaskResult, predict_task, task_metrics, train_multitask
 from transferkit.multitask.model import HeadSpec, MultiTaskModel
+from transferkit.training.loop import torch_threads
 
 
 @dataclasses.dataclass
@@ -125,17 +126,9 @@ def run_multitask(
     scores, paired differences with 95% CIs, negative-transfer flags, Delta-m % per weighting),
     ``sections.multitask_metrics`` (the other metrics) and ``sections.curves``.
     """
-
-    import torch
-
     cfg = config if isinstance(config, MultitaskConfig) else load_config(config)
-    threads = torch.get_num_threads()
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    try:
+    with torch_threads(cfg.threads):
         return _run(cfg, on_step, accelerator)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _run(cfg: MultitaskConfig, on_step: Callable[[str], None] | None, accelerator: Any) -> dict[str, Any]:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,6 +120,18 @@ def make_accelerator(config: TrainConfig) -> Any:
         mp = "bf16" if cuda else "no"
     return Accelerator(mixed_precision=mp, cpu=not cuda,
                        dataloader_config=DataLoaderConfiguration(non_blocking=config.num_workers > 0))
+
+
+@contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run the block with ``n`` torch intra-op threads (the count is unchanged when ``n`` is None or 0)."""
+    before = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def make_optimizer(groups: list[dict[str, Any]], config: TrainConfig) -> torch.optim.Optimizer:
