@@ -71,13 +71,8 @@ class KMM(DomainAdaptationClassifier):
         eps: slack on the weight sum (default ``(sqrt(n_s)-1)/sqrt(n_s)``).
     """
 
-    def __init__(
-        self,
-        base_estimator: Any = None,
-        gamma: float | None = None,
-        B: float = 1000.0,
-        eps: float | None = None,
-    ) -> None:
+    def __init__(self, base_estimator: Any = None, gamma: float | None = None, B: float = 1000.0,
+                 eps: float | None = None) -> None:
         self.base_estimator = base_estimator
         self.gamma = gamma
         self.B = B

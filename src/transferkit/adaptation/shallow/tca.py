@@ -32,14 +32,8 @@ class TCA(DomainAdaptationClassifier):
         gamma: RBF width (default: median heuristic).
     """
 
-    def __init__(
-        self,
-        base_estimator: Any = None,
-        n_components: int = 30,
-        mu: float = 1.0,
-        kernel: str = "linear",
-        gamma: float | None = None,
-    ) -> None:
+    def __init__(self, base_estimator: Any = None, n_components: int = 30, mu: float = 1.0, kernel: str = "linear",
+                 gamma: float | None = None) -> None:
         self.base_estimator = base_estimator
         self.n_components = n_components
         self.mu = mu
