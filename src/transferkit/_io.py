@@ -92,17 +92,10 @@ def versions() -> dict[str, str]:
 
 def new_results(command: str, **fields: Any) -> dict[str, Any]:
     """A results dict with the schema header filled in."""
-    res: dict[str, Any] = {
-        "schema": SCHEMA,
-        "command": command,
-        "argv": [Path(sys.argv[0]).name, *sys.argv[1:]] if sys.argv else [],
-        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "versions": versions(),
-        "seeds": [],
-        "data": {},
-        "models": {},
-        "sections": {},
-    }
+    res: dict[str, Any] = {"schema": SCHEMA, "command": command,
+                           "argv": [Path(sys.argv[0]).name, *sys.argv[1:]] if sys.argv else [],
+                           "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"), "versions": versions(),
+                           "seeds": [], "data": {}, "models": {}, "sections": {}}
     res.update(fields)
     return res
 

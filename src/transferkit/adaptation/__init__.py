@@ -20,13 +20,8 @@ def list_methods() -> list[dict[str, str]]:
     for kind, reg in (("shallow", SHALLOW_METHODS), ("deep", DEEP_METHODS)):
         for e in reg:
             out.append(
-                {
-                    "name": e.name,
-                    "kind": kind,
-                    "family": e.info.family,
-                    "summary": e.info.summary,
-                    "reference": e.info.reference,
-                }
+                {"name": e.name, "kind": kind, "family": e.info.family, "summary": e.info.summary,
+                 "reference": e.info.reference}
             )
     return out
 

@@ -103,20 +103,10 @@ def _is_deep(method: str, kind: str, backbone: Any) -> bool:
     return in_deep
 
 
-def adapt(
-    source: Any,
-    target: Any,
-    method: str = "coral",
-    *,
-    target_val: Any = None,
-    seeds: tuple[int, ...] | list[int] = (0,),
-    val_fraction: float = 0.2,
-    backbone: Any = None,
-    deep_config: Any = None,
-    base_estimator: Any = None,
-    refit: bool = True,
-    **method_params: Any,
-) -> AdaptationResult:
+def adapt(source: Any, target: Any, method: str = "coral", *, target_val: Any = None,
+          seeds: tuple[int, ...] | list[int] = (0,), val_fraction: float = 0.2, backbone: Any = None,
+          deep_config: Any = None, base_estimator: Any = None, refit: bool = True,
+          **method_params: Any) -> AdaptationResult:
     """Adapt from a labelled ``source`` to an unlabelled ``target``, with source-only alongside.
 
     Args:
@@ -150,9 +140,8 @@ def adapt(
     method_key = (DEEP_METHODS if deep else SHALLOW_METHODS).entry(method).name
     if method_key == "source_only":
         raise DataError("method is the source-only baseline, which every run includes anyway: pick a method")
-    runner = (
-        _DeepRunner(xs, xt, xv, backbone, deep_config, kind) if deep else _ShallowRunner(xs, xt, xv, base_estimator)
-    )
+    runner = (_DeepRunner(xs, xt, xv, backbone, deep_config, kind) if deep
+              else _ShallowRunner(xs, xt, xv, base_estimator))
     rows: list[dict[str, Any]] = []
     models: dict[tuple[str, int], Any] = {}
     val_correct: dict[str, list[np.ndarray]] = {}
@@ -189,16 +178,8 @@ def adapt(
     else:
         verdict = adaptation_verdict(method_key, None, None)
     caveats = {k: CAVEATS[k] for k in (*LABEL_FREE_SCORES, *(["target_val_accuracy"] if xv is not None else []))}
-    return AdaptationResult(
-        method_key,
-        "deep" if deep else "shallow",
-        rows,
-        verdict,
-        choice,
-        caveats,
-        models,
-        getattr(runner, "prepare", None),
-    )
+    return AdaptationResult(method_key, "deep" if deep else "shallow", rows, verdict, choice, caveats, models,
+                            getattr(runner, "prepare", None))
 
 
 class _ShallowRunner:

@@ -136,9 +136,8 @@ def prediction_entropy(proba_target: np.ndarray) -> float:
     "dense prediction clusters, right or wrong; worst of seven scorers in SKADA-Bench's deep "
     "runs and picked the worst candidate on skada's covariate-shift toy.",
     "soft neighbourhood density of target predictions", randomized=True))
-def soft_neighborhood_density(
-    proba_target: np.ndarray, temperature: float = 0.05, max_rows: int = 3000, seed: int = 0
-) -> float:
+def soft_neighborhood_density(proba_target: np.ndarray, temperature: float = 0.05, max_rows: int = 3000,
+                              seed: int = 0) -> float:
     """Soft neighbourhood density (Saito et al. 2021) of target predictions (higher = denser).
 
     Caveat: rewards dense prediction clusters whether right or wrong; worst of seven scorers in
@@ -177,34 +176,21 @@ def target_val_accuracy(y_target_val: np.ndarray, proba_target_val: np.ndarray) 
 
 # derived from the registry (registration order), for older imports
 LABEL_FREE_SCORES: Mapping[str, Callable[..., float]] = MappingProxyType(
-    {n: SELECTION_SCORES.get(n) for n in SELECTION_SCORES.names(sort=False) if SELECTION_SCORES.info(n).label_free}
-)
+    {n: SELECTION_SCORES.get(n) for n in SELECTION_SCORES.names(sort=False) if SELECTION_SCORES.info(n).label_free})
 CAVEATS: Mapping[str, str] = MappingProxyType(
-    {n: SELECTION_SCORES.info(n).caveat for n in SELECTION_SCORES.names(sort=False)}
-)
+    {n: SELECTION_SCORES.info(n).caveat for n in SELECTION_SCORES.names(sort=False)})
 DEFAULT_LABEL_FREE_SCORE = "importance_weighted_accuracy"
 
 
-def selection_score(
-    name: str,
-    *,
-    y_val: np.ndarray | None = None,
-    proba_val: np.ndarray | None = None,
-    weights: np.ndarray | None = None,
-    proba_target: np.ndarray | None = None,
-    y_target_val: np.ndarray | None = None,
-    proba_target_val: np.ndarray | None = None,
-    seed: int = 0,
-) -> float:
+def selection_score(name: str, *, y_val: np.ndarray | None = None, proba_val: np.ndarray | None = None,
+                    weights: np.ndarray | None = None, proba_target: np.ndarray | None = None,
+                    y_target_val: np.ndarray | None = None, proba_target_val: np.ndarray | None = None,
+                    seed: int = 0) -> float:
     """Compute the registered selection score ``name`` from the inputs its info says it reads."""
     entry = SELECTION_SCORES.entry(name)
     info: SelectionScoreInfo = entry.info
-    args: tuple[Any, ...] = {
-        "source_val": (y_val, proba_val),
-        "weighted_source_val": (y_val, proba_val, weights),
-        "target": (proba_target,),
-        "target_val": (y_target_val, proba_target_val),
-    }[info.reads]
+    args: tuple[Any, ...] = {"source_val": (y_val, proba_val), "weighted_source_val": (y_val, proba_val, weights),
+                             "target": (proba_target,), "target_val": (y_target_val, proba_target_val)}[info.reads]
     if any(a is None for a in args):
         raise DataError(f"selection score {entry.name!r} reads {info.reads} inputs, which were not given")
     return float(entry.obj(*args, **({"seed": seed} if info.randomized else {})))
@@ -234,11 +220,8 @@ class Verdict:
     advice: str
 
 
-def adaptation_verdict(
-    method: str,
-    adapted_correct: Sequence[Sequence[float]] | np.ndarray | None,
-    source_only_correct: Sequence[Sequence[float]] | np.ndarray | None,
-) -> Verdict:
+def adaptation_verdict(method: str, adapted_correct: Sequence[Sequence[float]] | np.ndarray | None,
+                       source_only_correct: Sequence[Sequence[float]] | np.ndarray | None) -> Verdict:
     """Compare ``method`` with source-only on the labelled target validation examples.
 
     ``adapted_correct`` and ``source_only_correct`` are ``(n_seeds, n_val)`` 0/1 arrays: whether
@@ -250,16 +233,10 @@ def adaptation_verdict(
     ``unverified`` and source-only is the safer recommendation.
     """
     if adapted_correct is None or source_only_correct is None or np.size(adapted_correct) == 0:
-        return Verdict(
-            "unverified",
-            "source-only",
-            None,
-            None,
-            None,
-            "No labelled target data: label-free scores cannot confirm that adaptation helped (see "
-            "their caveats). Label a few target examples per class and rerun with --target-labels N; "
-            "until then source-only is the safer choice.",
-        )
+        return Verdict("unverified", "source-only", None, None, None,
+                       "No labelled target data: label-free scores cannot confirm that adaptation helped (see "
+                       "their caveats). Label a few target examples per class and rerun with --target-labels N; "
+                       "until then source-only is the safer choice.")
     a = np.atleast_2d(np.asarray(adapted_correct, dtype=float))
     b = np.atleast_2d(np.asarray(source_only_correct, dtype=float))
     if a.shape != b.shape:
@@ -268,31 +245,13 @@ def adaptation_verdict(
     diff = paired_difference(a.mean(0), b.mean(0))
     gain = diff.mean
     if diff.verdict == "positive":
-        return Verdict(
-            "adaptation helped",
-            method,
-            gain,
-            diff.ci_low,
-            diff.ci_high,
-            f"{method} beats source-only on {n_val} labelled target examples ({gain:+.3f}): use {method}.",
-        )
+        return Verdict("adaptation helped", method, gain, diff.ci_low, diff.ci_high,
+                       f"{method} beats source-only on {n_val} labelled target examples ({gain:+.3f}): use {method}.")
     if diff.verdict == "negative":
-        return Verdict(
-            "negative transfer",
-            "source-only",
-            gain,
-            diff.ci_low,
-            diff.ci_high,
-            f"{method} is worse than source-only on {n_val} labelled target examples "
-            f"({gain:+.3f}): use the source-only model, or try another method.",
-        )
+        return Verdict("negative transfer", "source-only", gain, diff.ci_low, diff.ci_high,
+                       f"{method} is worse than source-only on {n_val} labelled target examples "
+                       f"({gain:+.3f}): use the source-only model, or try another method.")
     better = method if gain > 0 else "source-only"
-    return Verdict(
-        "inconclusive",
-        better,
-        gain,
-        diff.ci_low,
-        diff.ci_high,
-        f"The difference ({gain:+.3f}) is within noise on {n_val} labelled target examples and "
-        f"{a.shape[0]} seed(s): {better} has the higher mean; label more target examples to decide.",
-    )
+    return Verdict("inconclusive", better, gain, diff.ci_low, diff.ci_high,
+                   f"The difference ({gain:+.3f}) is within noise on {n_val} labelled target examples and "
+                   f"{a.shape[0]} seed(s): {better} has the higher mean; label more target examples to decide.")

@@ -140,9 +140,8 @@ class TabMLP(_Standardized):
         self.spec = "tabmlp"
         self._init_stats((in_features,))
         dims = (in_features, *self.hidden)
-        self.layers = nn.ModuleList(
-            nn.Sequential(nn.Linear(a, b), nn.ReLU(inplace=True), nn.Dropout(dropout)) for a, b in zip(dims, dims[1:])
-        )
+        self.layers = nn.ModuleList(nn.Sequential(nn.Linear(a, b), nn.ReLU(inplace=True), nn.Dropout(dropout)) for a,
+                                    b in zip(dims, dims[1:]))
 
     def prepare(self, batch: Any) -> torch.Tensor:
         """Check width, standardise per column."""

@@ -138,8 +138,7 @@ def torchvision_backbone(name: str | None = None, weights: str | None = None, pr
             raise BackboneError(
                 f"could not get pretrained weights for torchvision:{name} ({type(exc).__name__}: {exc}). Go online, "
                 f"pass torchvision:{name}?weights=FILE.safetensors, or ask for random weights with "
-                f"torchvision:{name}?pretrained=false"
-            ) from exc
+                f"torchvision:{name}?pretrained=false") from exc
         source = "torchvision-default"
     num_features = strip_classifier(model)
     size = int(image_size or getattr(model, "image_size", 224))

@@ -90,17 +90,13 @@ def build_model(cfg: MultitaskConfig, tasks: list[TaskData], train_sets: list[Da
     trunk = create_backbone(cfg.backbone, data=train_sets[0])
     for t, ds in zip(tasks, train_sets, strict=True):
         if ds.kind != trunk.input_kind:
-            raise DataError(
-                f"task {t.name!r} holds {ds.kind} data but the trunk {cfg.backbone!r} reads "
-                f"{trunk.input_kind} inputs: all tasks must fit one shared trunk"
-            )
+            raise DataError(f"task {t.name!r} holds {ds.kind} data but the trunk {cfg.backbone!r} reads "
+                            f"{trunk.input_kind} inputs: all tasks must fit one shared trunk")
         try:
             trunk.prepare(t.x[:2])
         except Exception as exc:
-            raise DataError(
-                f"task {t.name!r}: its inputs {tuple(np.shape(t.x)[1:])} do not fit the shared trunk "
-                f"{cfg.backbone!r}: {exc}"
-            ) from None
+            raise DataError(f"task {t.name!r}: its inputs {tuple(np.shape(t.x)[1:])} do not fit the shared trunk "
+                            f"{cfg.backbone!r}: {exc}") from None
     shapes = {np.shape(t.x)[1:] for t in tasks}
     if len(shapes) == 1 and tasks[0].x.dtype != object:
         trunk.fit_preprocessing(np.concatenate([t.x for t in tasks]))
@@ -115,11 +111,8 @@ def _score(model: MultiTaskModel, tasks: list[TaskData]) -> dict[str, dict[str, 
     return {t.name: task_metrics(t, predict_task(model, t.name, t.x)) for t in tasks}
 
 
-def run_multitask(
-    config: MultitaskConfig | str | Path,
-    on_step: Callable[[str], None] | None = None,
-    accelerator: Any = None,
-) -> dict[str, Any]:
+def run_multitask(config: MultitaskConfig | str | Path, on_step: Callable[[str], None] | None = None,
+                  accelerator: Any = None) -> dict[str, Any]:
     """Train single-task baselines and one multi-task model per weighting for every seed, and compare.
 
     Returns the results dict (schema ``transferkit.results/1``) with ``sections.multitask`` (per-task
@@ -147,10 +140,8 @@ def _run(cfg: MultitaskConfig, on_step: Callable[[str], None] | None, accelerato
     for seed in cfg.seeds:
         st = split_tasks(cfg, datasets, seed)
         if not sizes:
-            sizes = {
-                t.name: {"train_labelled": tr.n_labelled, "train": len(tr), "val": len(va), "test": len(te)}
-                for t, tr, va, te in zip(cfg.tasks, st.train, st.val, st.test, strict=True)
-            }
+            sizes = {t.name: {"train_labelled": tr.n_labelled, "train": len(tr), "val": len(va), "test": len(te)} for t,
+                     tr, va, te in zip(cfg.tasks, st.train, st.val, st.test, strict=True)}
         tcfg = cfg.train_config(seed)
         if cfg.single_task:
             for i, name in enumerate(names):
@@ -183,20 +174,16 @@ def _run(cfg: MultitaskConfig, on_step: Callable[[str], None] | None, accelerato
     res_dict["models"] = {"trunk": {"spec": cfg.backbone, "fingerprint_seed0": fingerprint}}
     multi_arms = [w.label for w in cfg.weightings]
     if cfg.single_task:
-        section = compare_tasks(
-            {n: [s[metric_of[n]] for s in scores["single"][n]] for n in names},
-            {a: {n: [s[metric_of[n]] for s in scores[a][n]] for n in names} for a in multi_arms},
-            metric_of,
-        )
+        section = compare_tasks({n: [s[metric_of[n]] for s in scores["single"][n]] for n in names},
+                                {a: {n: [s[metric_of[n]] for s in scores[a][n]] for n in names} for a in multi_arms},
+                                metric_of)
     else:
         section = {
             "tasks": names,
             "metric": metric_of,
             "rows": [
-                {
-                    "task": n,
-                    **{f"multi_{a}": float(np.mean([s[metric_of[n]] for s in scores[a][n]])) for a in multi_arms},
-                }
+                {"task": n,
+                 **{f"multi_{a}": float(np.mean([s[metric_of[n]] for s in scores[a][n]])) for a in multi_arms}}
                 for n in names
             ],
         }
@@ -216,8 +203,7 @@ def _run(cfg: MultitaskConfig, on_step: Callable[[str], None] | None, accelerato
             for a in arms:
                 vals = np.asarray(per_seed(a, m)[n], dtype=float)
                 row["single" if a == "single" else f"multi_{a}"] = (
-                    float(np.nanmean(vals)) if np.isfinite(vals).any() else None
-                )
+                    float(np.nanmean(vals)) if np.isfinite(vals).any() else None)
             other.append(row)
     res_dict["sections"]["multitask_metrics"] = other
     res_dict["sections"]["curves"] = curves

@@ -78,8 +78,7 @@ class TaskSpec:
         )
         if not ok:
             raise MultitaskConfigError(
-                f"{where}: budget must be 'all', labels per class (int >= 1) or a fraction in (0, 1], got {b!r}"
-            )
+                f"{where}: budget must be 'all', labels per class (int >= 1) or a fraction in (0, 1], got {b!r}")
         if self.max_rows is not None and (not isinstance(self.max_rows, int) or self.max_rows < 10):
             raise MultitaskConfigError(f"{where}: max_rows must be an integer >= 10 or null, got {self.max_rows!r}")
         if self.metric is not None:
@@ -137,8 +136,7 @@ class MultitaskConfig:
 
         if not isinstance(self.backbone, str) or not self.backbone:
             raise MultitaskConfigError(
-                "'backbone' must be a backbone spec such as tabmlp or signalcnn (see `transferkit models`)"
-            )
+                "'backbone' must be a backbone spec such as tabmlp or signalcnn (see `transferkit models`)")
         if len(self.tasks) < 2:
             raise MultitaskConfigError(f"a multi-task run needs at least 2 tasks, got {len(self.tasks)}")
         names = [t.name for t in self.tasks]
@@ -155,8 +153,7 @@ class MultitaskConfig:
             raise MultitaskConfigError(f"seeds must be distinct integers, got {list(self.seeds)}")
         if self.single_task and len(self.seeds) < 2:
             raise MultitaskConfigError(
-                "the multi-task vs single-task comparison needs at least 2 seeds for a confidence interval"
-            )
+                "the multi-task vs single-task comparison needs at least 2 seeds for a confidence interval")
         for key in ("epochs", "batch_size"):
             v = getattr(self, key)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
@@ -171,9 +168,8 @@ class MultitaskConfig:
         if self.class_weight not in (None, "balanced"):
             raise MultitaskConfigError("class_weight must be null or 'balanced'")
         object.__setattr__(self, "metric", multitask_metric(self.metric, "metric"))
-        object.__setattr__(
-            self, "report_metrics", tuple(multitask_metric(m, "report_metrics") for m in self.report_metrics)
-        )
+        object.__setattr__(self, "report_metrics",
+                           tuple(multitask_metric(m, "report_metrics") for m in self.report_metrics))
         if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
             raise MultitaskConfigError(f"threads must be an integer >= 1 or null, got {self.threads!r}")
         if not (0 < self.val_size < 1 and 0 < self.test_size < 1 and self.val_size + self.test_size < 1):
@@ -215,8 +211,7 @@ def _weighting(entry: Any, i: int) -> WeightingSpec:
         opts = tuple(sorted((str(k), v) for k, v in entry.items() if k != "name"))
         return WeightingSpec(entry["name"].strip().lower(), opts)
     raise MultitaskConfigError(
-        f"weightings[{i}]: give a name (equal) or a mapping with 'name' and options, got {entry!r}"
-    )
+        f"weightings[{i}]: give a name (equal) or a mapping with 'name' and options, got {entry!r}")
 
 
 def _check_keys(d: Mapping[str, Any], allowed: set[str], required: tuple[str, ...], where: str) -> None:

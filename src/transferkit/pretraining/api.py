@@ -52,13 +52,11 @@ def subsample(ds: Dataset, max_samples: int | None, seed: int) -> tuple[Dataset,
     return ds.subset(idx, ds.name), note
 
 
-def pretrain(
-    backbone: str | Backbone, source: str | Dataset, objective: str = "supervised", *, name: str,
-    zoo_dir: str | os.PathLike[str] | None = None, epochs: int = 10, batch_size: int = 64, lr: float = 1e-3,
-    weight_decay: float = 1e-4, seed: int = 0, max_samples: int | None = None, val_size: float = 0.1,
-    test_size: float = 0.1, resume: bool = True, progress: bool = True, description: str = "",
-    rebuild: str | None = None, overwrite: bool = True, **objective_settings: Any,
-) -> PretrainResult:
+def pretrain(backbone: str | Backbone, source: str | Dataset, objective: str = "supervised", *, name: str,
+             zoo_dir: str | os.PathLike[str] | None = None, epochs: int = 10, batch_size: int = 64, lr: float = 1e-3,
+             weight_decay: float = 1e-4, seed: int = 0, max_samples: int | None = None, val_size: float = 0.1,
+             test_size: float = 0.1, resume: bool = True, progress: bool = True, description: str = "",
+             rebuild: str | None = None, overwrite: bool = True, **objective_settings: Any) -> PretrainResult:
     """Pre-train ``backbone`` (a spec such as ``smallcnn?width=16`` or a Backbone) on ``source``.
 
     The source (a named data set spec or a :class:`Dataset`) is optionally subsampled to
@@ -95,14 +93,9 @@ def pretrain(
 
     zoo = Path(zoo_dir) if zoo_dir is not None else default_zoo_dir()
     partial = zoo / f".partial-{name}"
-    run_key = {
-        "backbone": bb.config(),
-        "source": ds.fingerprint(),
-        "objective": entry.name,
-        "settings": {k: v for k, v in asdict(settings).items() if k != "progress"},
-        "splits": [val_size, test_size],
-        "max_samples": max_samples,
-    }
+    run_key = {"backbone": bb.config(), "source": ds.fingerprint(), "objective": entry.name,
+               "settings": {k: v for k, v in asdict(settings).items() if k != "progress"},
+               "splits": [val_size, test_size], "max_samples": max_samples}
     _prepare_partial(partial, run_key, resume)
     result = entry.obj(ObjectiveRun(bb, splits.train, splits.val, splits.test, settings, partial / "checkpoints",
                                     resume))
@@ -123,15 +116,9 @@ def pretrain(
             "split_rule": f"stratified train/val/test {1 - val_size - test_size:g}/{val_size:g}/"
             f"{test_size:g}, seed {seed}",
         },
-        "training": {
-            "settings": asdict(settings),
-            "objective": entry.info.description,
-            **result.details,
-            "best_epoch": result.metrics.get("best_epoch"),
-            "resumed": result.resumed,
-            "history": [{k: round(v, 5) for k, v in h.items()} for h in result.history],
-            "rebuild": rebuild,
-        },
+        "training": {"settings": asdict(settings), "objective": entry.info.description, **result.details,
+                     "best_epoch": result.metrics.get("best_epoch"), "resumed": result.resumed,
+                     "history": [{k: round(v, 5) for k, v in h.items()} for h in result.history], "rebuild": rebuild},
         "metrics": {k: v for k, v in result.metrics.items() if k != "best_epoch"},
     }
     card = save_entry(zoo / name, bb, head=result.head, class_names=ds.class_names if result.head is not None else None,

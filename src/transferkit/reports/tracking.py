@@ -90,12 +90,10 @@ def flatten_metrics(results: dict[str, Any]) -> tuple[list[tuple[str, float, int
 
 def flatten_params(results: dict[str, Any]) -> dict[str, str]:
     """The run's settings as MLflow parameters (string values, at most 6000 characters each)."""
-    p: dict[str, str] = {
-        "command": str(results.get("command", "")),
-        "command_line": command_line(results.get("argv"), str(results.get("command", ""))),
-        "seeds": ",".join(str(s) for s in results.get("seeds") or []),
-        "schema": str(results.get("schema", "")),
-    }
+    p: dict[str, str] = {"command": str(results.get("command", "")),
+                         "command_line": command_line(results.get("argv"), str(results.get("command", ""))),
+                         "seeds": ",".join(str(s) for s in results.get("seeds") or []),
+                         "schema": str(results.get("schema", ""))}
     data = results.get("data") or {}
     if isinstance(data, dict):
         items = [("data", data)] if ("fingerprint" in data or "n" in data) else list(data.items())
@@ -140,8 +138,7 @@ def log_run(run_dir: str | os.PathLike[str], uri: str, experiment: str = "transf
         from mlflow.tracking import MlflowClient
     except ImportError as exc:
         raise TransferkitError(
-            "--mlflow needs the mlflow package: pip install 'transferkit[mlflow]' (mlflow-skinny is enough)"
-        ) from exc
+            "--mlflow needs the mlflow package: pip install 'transferkit[mlflow]' (mlflow-skinny is enough)") from exc
     run_dir = Path(run_dir)
     results = read_results(run_dir)
     report = run_dir / "report.html"

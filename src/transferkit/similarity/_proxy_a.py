@@ -14,9 +14,8 @@ from transferkit.transferability._validate import canonical_order
 
 @DISTANCES.register("proxy_a", aliases=("proxy_a_distance", "pad"), info=DistanceInfo(
     value_range="[0, 2]", randomized=True, summary="2 (1 - 2 err) of a domain classifier"))
-def proxy_a_distance(
-    source: Any, target: Any, *, cv: int = 5, c_reg: float = 1.0, max_per_domain: int = 2000, seed: int = 0
-) -> float:
+def proxy_a_distance(source: Any, target: Any, *, cv: int = 5, c_reg: float = 1.0, max_per_domain: int = 2000,
+                     seed: int = 0) -> float:
     """``2 (1 - 2 err)`` clipped to ``[0, 2]``, ``err`` the cross-validated error of a domain classifier.
 
     Both domains are subsampled to the same size (at most ``max_per_domain``) so chance error is

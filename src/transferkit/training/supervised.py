@@ -215,15 +215,9 @@ class SupervisedTrainer(Trainer):
         return f"{self.model.backbone.spec} ({self.strategy.name})"
 
 
-def train(
-    model: TransferModel,
-    train_data: Dataset,
-    val_data: Dataset | None = None,
-    config: TrainConfig | None = None,
-    strategy: TrainStrategy | None = None,
-    callbacks: list[Callback] | tuple[Callback, ...] = (),
-    accelerator: Any = None,
-) -> TrainResult:
+def train(model: TransferModel, train_data: Dataset, val_data: Dataset | None = None, config: TrainConfig | None = None,
+          strategy: TrainStrategy | None = None, callbacks: list[Callback] | tuple[Callback, ...] = (),
+          accelerator: Any = None) -> TrainResult:
     """Train ``model`` in place and load the weights of the best validation epoch.
 
     Without ``val_data`` the epoch with the lowest training loss is kept. Returns the history.

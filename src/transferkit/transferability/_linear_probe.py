@@ -39,9 +39,8 @@ def cross_validated_correct(x: np.ndarray, y: np.ndarray, n_folds: int, c_reg: f
 
 @SCORES.register("linear_probe_accuracy", aliases=("linear_probe",), info=ScoreInfo(
     input="features", summary="cross-validated logistic-regression accuracy"))
-def linear_probe_accuracy(
-    features: Any, labels: Sequence[Hashable] | np.ndarray, *, cv: int = 5, c_reg: float = 1.0
-) -> float:
+def linear_probe_accuracy(features: Any, labels: Sequence[Hashable] | np.ndarray, *, cv: int = 5,
+                          c_reg: float = 1.0) -> float:
     """Accuracy of standardised L2 logistic regression over ``cv`` stratified folds.
 
     Folds are defined by sample content, not position, so the value is invariant to sample order.

@@ -64,13 +64,11 @@ class DeepConfig:
 
     def train_config(self) -> TrainConfig:
         """The loop's settings: SGD with Nesterov momentum, no clipping, no patience, the last state kept."""
-        return TrainConfig(
-            epochs=math.ceil(self.steps / self.log_every), batch_size=self.batch_size, lr=self.lr,
-            weight_decay=self.weight_decay, patience=None, seed=self.seed, mixed_precision=self.mixed_precision,
-            max_grad_norm=None, checkpoint_dir=self.checkpoint_dir, resume=self.resume, progress=self.progress,
-            optimizer="sgd", momentum=self.momentum, nesterov=True, schedule="dann" if self.anneal_lr else "constant",
-            device=self.device,
-        )
+        return TrainConfig(epochs=math.ceil(self.steps / self.log_every), batch_size=self.batch_size, lr=self.lr,
+                           weight_decay=self.weight_decay, patience=None, seed=self.seed,
+                           mixed_precision=self.mixed_precision, max_grad_norm=None, checkpoint_dir=self.checkpoint_dir,
+                           resume=self.resume, progress=self.progress, optimizer="sgd", momentum=self.momentum,
+                           nesterov=True, schedule="dann" if self.anneal_lr else "constant", device=self.device)
 
 
 @dataclass
@@ -249,14 +247,8 @@ class AdaptationTrainer(Trainer):
         return type(self.method).__name__
 
 
-def train_adaptation(
-    network: nn.Module,
-    method: DeepMethod,
-    source_x: Any,
-    source_y: Any,
-    target_x: Any,
-    config: DeepConfig | None = None,
-) -> DeepResult:
+def train_adaptation(network: nn.Module, method: DeepMethod, source_x: Any, source_y: Any, target_x: Any,
+                     config: DeepConfig | None = None) -> DeepResult:
     """Train ``network`` (returns ``(features, logits)``) with ``method`` on two streams.
 
     Args:

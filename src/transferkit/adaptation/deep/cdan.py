@@ -35,14 +35,8 @@ class CDAN(DeepMethod):
         hidden: discriminator width.
     """
 
-    def __init__(
-        self,
-        weight: float = 1.0,
-        entropy_conditioning: bool = True,
-        max_outer: int = 4096,
-        random_dim: int = 1024,
-        hidden: int = 500,
-    ) -> None:
+    def __init__(self, weight: float = 1.0, entropy_conditioning: bool = True, max_outer: int = 4096,
+                 random_dim: int = 1024, hidden: int = 500) -> None:
         super().__init__()
         self.weight = weight
         self.entropy_conditioning = entropy_conditioning

@@ -25,9 +25,8 @@ def median_gamma(Xs: np.ndarray, Xt: np.ndarray, max_rows: int = 1000, seed: int
     return 1.0 / med if med > 0 else 1.0
 
 
-def kmm_weights(
-    Xs: np.ndarray, Xt: np.ndarray, *, gamma: float | None = None, B: float = 1000.0, eps: float | None = None
-) -> np.ndarray:
+def kmm_weights(Xs: np.ndarray, Xt: np.ndarray, *, gamma: float | None = None, B: float = 1000.0,
+                eps: float | None = None) -> np.ndarray:
     """Source weights that match the kernel mean of the target sample.
 
     Solves ``min_b 1/2 b'Kb - kappa'b`` with ``0 <= b <= B`` and ``|sum(b) - n_s| <= n_s eps``

@@ -33,13 +33,8 @@ def cagrad_direction(grads: torch.Tensor, c: float = 0.4, rescale: bool = True) 
     def objective(w: np.ndarray) -> float:
         return float(w @ b + scale * np.sqrt(max(w @ gram @ w, 1e-20)))
 
-    res = minimize(
-        objective,
-        np.full(k, 1.0 / k),
-        method="SLSQP",
-        bounds=[(0.0, 1.0)] * k,
-        constraints=({"type": "eq", "fun": lambda w: w.sum() - 1.0},),
-    )
+    res = minimize(objective, np.full(k, 1.0 / k), method="SLSQP", bounds=[(0.0, 1.0)] * k,
+                   constraints=({"type": "eq", "fun": lambda w: w.sum() - 1.0},))
     w = torch.as_tensor(np.clip(res.x, 0, None), dtype=grads.dtype, device=grads.device)
     gw = w @ grads
     gw_norm = gw.norm()

@@ -13,9 +13,8 @@ if TYPE_CHECKING:
     from transferkit.multitask.model import MultiTaskModel
 
 
-def gradnorm_objective(
-    grad_norms: torch.Tensor, losses: torch.Tensor, initial_losses: torch.Tensor, alpha: float
-) -> torch.Tensor:
+def gradnorm_objective(grad_norms: torch.Tensor, losses: torch.Tensor, initial_losses: torch.Tensor,
+                       alpha: float) -> torch.Tensor:
     """``sum_k |G_k - mean(G) * r_k^alpha|`` with ``r_k = (L_k/L_k(0)) / mean_j(L_j/L_j(0))``; the
     target term is held constant (no gradient through it)."""
     ratio = losses.detach() / initial_losses
