@@ -7,7 +7,6 @@ inputs, a cross-entropy (or squared-error) step and a validation score per epoch
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import numpy as np
@@ -225,7 +224,3 @@ def train(model: TransferModel, train_data: Dataset, val_data: Dataset | None = 
     config = config or TrainConfig()
     return fit(SupervisedTrainer(model, train_data, val_data, config, strategy), config, callbacks, accelerator)
 
-
-def clone_model(model: TransferModel) -> TransferModel:
-    """A deep copy (e.g. to fine-tune several seeds from one pre-trained model)."""
-    return copy.deepcopy(model)
