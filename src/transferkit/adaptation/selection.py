@@ -75,12 +75,7 @@ def _check_proba(proba: np.ndarray, name: str = "probabilities") -> np.ndarray:
     "'training-domain validation'; Gulrajani and Lopez-Paz 2021).",
     "accuracy on held-out source rows"))
 def source_val_accuracy(y_val: np.ndarray, proba_val: np.ndarray) -> float:
-    """Accuracy on held-out labelled *source* rows.
-
-    Caveat: it measures fit to the source, not the target; an adapted model can lose source
-    accuracy and still help the target, or keep it and hurt the target (DomainBed's
-    "training-domain validation", Gulrajani and Lopez-Paz 2021).
-    """
+    """Accuracy on held-out labelled *source* rows (the caveat is on its info record)."""
     p = _check_proba(proba_val)
     y = np.asarray(y_val).ravel()
     if len(y) != len(p):
@@ -97,13 +92,7 @@ def source_val_accuracy(y_val: np.ndarray, proba_val: np.ndarray) -> float:
     "below oracle selection.",
     "held-out source accuracy weighted by p_t/p_s"))
 def importance_weighted_accuracy(y_val: np.ndarray, proba_val: np.ndarray, weights: np.ndarray) -> float:
-    """Held-out source accuracy with each row weighted by its density ratio ``p_t/p_s``.
-
-    Caveat (Sugiyama et al. 2007; SKADA-Bench): valid only under covariate shift with
-    overlapping support; high variance when weights are extreme or the validation split is
-    small; it scores source rows only, so it cannot reward a mapping that moves both domains
-    alike. Best of seven label-free scorers in SKADA-Bench's deep runs, still below oracle.
-    """
+    """Held-out source accuracy with each row weighted by its density ratio ``p_t/p_s`` (caveat: info record)."""
     p = _check_proba(proba_val)
     y = np.asarray(y_val).ravel()
     w = np.asarray(weights, dtype=float).ravel()
@@ -121,11 +110,7 @@ def importance_weighted_accuracy(y_val: np.ndarray, proba_val: np.ndarray, weigh
     "source-only over a far better CORAL on skada's conditional-shift toy.",
     "negative mean entropy of target predictions"))
 def prediction_entropy(proba_target: np.ndarray) -> float:
-    """Negative mean entropy of the target predictions (higher = more confident).
-
-    Caveat (Morerio et al. 2018; skada toys): rewards confidence, not correctness; a model that
-    puts every target row in one class scores as well as a perfect one.
-    """
+    """Negative mean entropy of the target predictions (higher = more confident; caveat: info record)."""
     p = np.clip(_check_proba(proba_target), 1e-12, 1.0)
     return float(np.mean(np.sum(p * np.log(p), axis=1)))
 
@@ -138,10 +123,7 @@ def prediction_entropy(proba_target: np.ndarray) -> float:
     "soft neighbourhood density of target predictions", randomized=True))
 def soft_neighborhood_density(proba_target: np.ndarray, temperature: float = 0.05, max_rows: int = 3000,
                               seed: int = 0) -> float:
-    """Soft neighbourhood density (Saito et al. 2021) of target predictions (higher = denser).
-
-    Caveat: rewards dense prediction clusters whether right or wrong; worst of seven scorers in
-    SKADA-Bench's deep runs (mean target accuracy 0.526 vs 0.660 for IW).
+    """Soft neighbourhood density (Saito et al. 2021) of target predictions (higher = denser; caveat: info record).
 
     Rows are L2-normalised probability vectors; each row's similarities to the others (self
     excluded) go through a softmax at ``temperature``; the score is the mean entropy of these
@@ -167,10 +149,7 @@ def soft_neighborhood_density(proba_target: np.ndarray, temperature: float = 0.0
     "examples; the verdict below carries its confidence interval.",
     "accuracy on the few labelled target examples"))
 def target_val_accuracy(y_target_val: np.ndarray, proba_target_val: np.ndarray) -> float:
-    """Accuracy on the few labelled *target* validation examples the user supplied.
-
-    Caveat: unbiased, but noisy with few examples; :func:`adaptation_verdict` gives its interval.
-    """
+    """Accuracy on the few labelled *target* validation examples the user supplied (caveat: info record)."""
     return source_val_accuracy(y_target_val, proba_target_val)
 
 
