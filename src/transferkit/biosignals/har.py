@@ -95,20 +95,14 @@ def _by_subject(ds: Dataset, subjects: tuple[int, ...], what: str) -> Dataset:
 
 def pretrain_source(source: Dataset, cfg: CrossSubjectConfig) -> tuple[Any, dict[str, Any]]:
     """Pre-train the backbone + head on the (normalised) source subjects; returns the model and a summary."""
-    import torch
+    from transferkit.data import TransferTask
+    from transferkit.experiments.compare import pretrain_source as pretrain
+    from transferkit.training import TrainConfig
 
-    from transferkit.backbones import create_backbone
-    from transferkit.data.splits import train_val_test_split
-    from transferkit.training import TrainConfig, TransferModel, train
-
-    parts = train_val_test_split(source, val_size=0.1, test_size=0.0, seed=0)
-    torch.manual_seed(0)
-    backbone = create_backbone(cfg.backbone)
-    backbone.fit_preprocessing(parts.train.x)
-    model = TransferModel(backbone, len(source.class_names or ()), class_names=source.class_names)
-    res = train(model, parts.train, parts.val, TrainConfig(epochs=cfg.source_epochs, lr=2e-3, batch_size=64,
-                                                           patience=5, seed=0, progress=cfg.progress))
-    return model, {"train_windows": len(parts.train), "val_windows": len(parts.val),
+    task = TransferTask(target=source, test_size=0.0, val_size=0.1)
+    model, res = pretrain(task, cfg.backbone, TrainConfig(epochs=cfg.source_epochs, lr=2e-3, batch_size=64,
+                                                          patience=5, seed=0, progress=cfg.progress))
+    return model, {"train_windows": len(task.target_splits.train), "val_windows": len(task.target_splits.val),
                    "best_epoch": res.best_epoch, "val_accuracy": res.best_score, "seconds": res.seconds}
 
 
