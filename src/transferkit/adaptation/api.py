@@ -152,11 +152,8 @@ def adapt(source: Any, target: Any, method: str = "coral", *, target_val: Any = 
             model = runner.fit(key, tr, ys, seed, method_params if key != "source_only" else {})
             p_val = runner.proba(model, "source_val", va)
             p_t = runner.proba(model, "target", None)
-            scores = {
-                score: selection_score(score, y_val=ys[va], proba_val=p_val, weights=weights, proba_target=p_t,
-                                       seed=seed)
-                for score in LABEL_FREE_SCORES
-            }
+            scores = {score: selection_score(score, y_val=ys[va], proba_val=p_val, weights=weights, proba_target=p_t,
+                                             seed=seed) for score in LABEL_FREE_SCORES}
             row: dict[str, Any] = {"model": name, "seed": int(seed), "selection_scores": scores}
             if xv is not None:
                 p_v = runner.proba(model, "target_val", None)
@@ -168,10 +165,8 @@ def adapt(source: Any, target: Any, method: str = "coral", *, target_val: Any = 
             rows.append(row)
     choice = {}
     for score in LABEL_FREE_SCORES:
-        means = {
-            m: {score: float(np.mean([r["selection_scores"][score] for r in rows if r["model"] == m]))}
-            for m in (SOURCE_ONLY, method_key)
-        }
+        means = {m: {score: float(np.mean([r["selection_scores"][score] for r in rows if r["model"] == m]))}
+                 for m in (SOURCE_ONLY, method_key)}
         choice[score] = select(means, score, SOURCE_ONLY)
     if xv is not None:
         verdict = adaptation_verdict(method_key, val_correct[method_key], val_correct[SOURCE_ONLY])
@@ -252,11 +247,8 @@ class _DeepRunner:
         from transferkit.adaptation.deep import AdaptationNetwork, train_adaptation
 
         torch.manual_seed(seed)
-        backbone = (
-            self._new_backbone()
-            if not isinstance(self.backbone_spec, torch.nn.Module)
-            else copy.deepcopy(self.backbone_spec)
-        )
+        spec = self.backbone_spec
+        backbone = copy.deepcopy(spec) if isinstance(spec, torch.nn.Module) else self._new_backbone()
         net = AdaptationNetwork(backbone, int(np.max(ys)) + 1)
         cfg = dataclasses.replace(self.config, seed=seed)
         if cfg.checkpoint_dir is not None:  # one folder per model and seed; resume skips the finished ones

@@ -404,12 +404,9 @@ def _load_strict(module: nn.Module, state: dict[str, torch.Tensor], name: str, p
     extra = sorted(set(state) - set(own))
     shapes = [k for k in own if k in state and tuple(own[k].shape) != tuple(state[k].shape)]
     if missing or extra or shapes:
-        detail = "; ".join(
-            x
-            for x in (f"missing {missing[:3]}" if missing else "", f"unexpected {extra[:3]}" if extra else "",
-                      f"shape differs for {shapes[:3]}" if shapes else "")
-            if x
-        )
+        parts = (f"missing {missing[:3]}" if missing else "", f"unexpected {extra[:3]}" if extra else "",
+                 f"shape differs for {shapes[:3]}" if shapes else "")
+        detail = "; ".join(x for x in parts if x)
         raise BackboneError(f"zoo entry {name!r}: the {part} weights do not fit the architecture on its card "
                             f"({detail}); the card is not what the weights are. Rebuild the entry")
     module.load_state_dict(state, strict=True)

@@ -34,12 +34,10 @@ class SeedTasks:
 
 def task_metric(spec: TaskSpec, ds: Dataset, default: str) -> str:
     """The metric of a task: its own, else the run's (classification) or RMSE (regression)."""
-    metric = spec.metric or (
-        default
-        if (default in CLASS_METRICS) == (ds.task == "classification")
-        else ("accuracy" if ds.task == "classification" else "rmse")
-    )
-    allowed = CLASS_METRICS if ds.task == "classification" else REG_METRICS
+    classification = ds.task == "classification"
+    metric = spec.metric or (default if (default in CLASS_METRICS) == classification
+                             else ("accuracy" if classification else "rmse"))
+    allowed = CLASS_METRICS if classification else REG_METRICS
     if metric not in allowed:
         raise DataError(f"task {spec.name!r} is {ds.task}; its metric must be one of {allowed}, got {metric!r}")
     return metric

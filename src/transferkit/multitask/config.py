@@ -71,11 +71,8 @@ class TaskSpec:
         if self.head not in ("linear", "mlp"):
             raise MultitaskConfigError(f"{where}: head must be 'linear' or 'mlp', got {self.head!r}")
         b = self.budget
-        ok = (
-            b == "all"
-            or (isinstance(b, int) and not isinstance(b, bool) and b >= 1)
-            or (isinstance(b, float) and 0 < b <= 1)
-        )
+        ok = (b == "all" or (isinstance(b, int) and not isinstance(b, bool) and b >= 1)
+              or (isinstance(b, float) and 0 < b <= 1))
         if not ok:
             raise MultitaskConfigError(
                 f"{where}: budget must be 'all', labels per class (int >= 1) or a fraction in (0, 1], got {b!r}")

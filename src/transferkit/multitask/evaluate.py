@@ -91,19 +91,11 @@ def compare_tasks(single: Mapping[str, Sequence[float]], multi: Mapping[str, Map
         dm_seed[w] = per
         est = Estimate.of([v for v in per if np.isfinite(v)])
         dm_ci[w] = [est.ci_low if est.mean is not None else np.nan, est.ci_high if est.mean is not None else np.nan]
-    return {
-        "tasks": tasks,
-        "metric": metric if isinstance(metric, str) else dict(metric_of),
-        "rows": rows,
-        "delta_m": dm,
-        "delta_m_ci": dm_ci,
-        "delta_m_per_seed": dm_seed,
-        "delta_m_note": DELTA_M_NOTE,
-        "diff_note": "diff = multi - single (sign-flipped for lower-is-better metrics): positive = "
-        "multi-task "
-        "better; 95% paired t intervals over seeds; negative transfer = the "
-        "interval lies wholly below 0.",
-    }
+    return {"tasks": tasks, "metric": metric if isinstance(metric, str) else dict(metric_of), "rows": rows,
+            "delta_m": dm, "delta_m_ci": dm_ci, "delta_m_per_seed": dm_seed, "delta_m_note": DELTA_M_NOTE,
+            "diff_note": "diff = multi - single (sign-flipped for lower-is-better metrics): positive = multi-task "
+                         "better; 95% paired t intervals over seeds; negative transfer = the interval lies wholly "
+                         "below 0."}
 
 
 def _per_seed_dm(scores: Mapping[str, Sequence[float]], single: Mapping[str, Sequence[float]],

@@ -65,11 +65,8 @@ class GradNorm(Weighting):
         norms = []
         for k in range(self.k):
             grads = torch.autograd.grad(losses32[k], last, retain_graph=True, allow_unused=True)
-            flat = (
-                torch.cat([g.reshape(-1) for g in grads if g is not None])
-                if any(g is not None for g in grads)
-                else torch.zeros(1, device=losses.device)
-            )
+            flat = (torch.cat([g.reshape(-1) for g in grads if g is not None]) if any(g is not None for g in grads)
+                    else torch.zeros(1, device=losses.device))
             norms.append(flat.norm())
         w = self.task_weights()
         g_norms = w * torch.stack(norms).detach()
