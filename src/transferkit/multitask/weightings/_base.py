@@ -39,7 +39,7 @@ WEIGHTINGS: Registry[type[Weighting]] = Registry("multi-task weighting")
 
 
 class Weighting:
-    """Base class. Subclasses override :meth:`combine` (loss weightings) or :meth:`backward`."""
+    """Base class. Subclasses set ``_weights`` or override :meth:`combine` (loss weightings) or :meth:`backward`."""
 
     name = "base"
 
@@ -62,8 +62,9 @@ class Weighting:
         """Called before each epoch with the per-task mean training losses of past epochs."""
 
     def combine(self, losses: torch.Tensor) -> torch.Tensor:
-        """The scalar training objective from the ``(K,)`` loss vector (loss weightings)."""
-        raise NotImplementedError
+        """The scalar training objective from the ``(K,)`` loss vector (default: sum weighted by :meth:`weights`)."""
+        w = torch.as_tensor(self._weights, dtype=losses.dtype, device=losses.device)
+        return (w * losses).sum()
 
     def backward(self, losses: torch.Tensor, model: MultiTaskModel, backward: Backward) -> None:
         """Fill ``.grad`` of every parameter for this step (default: ``backward(combine(losses))``)."""
