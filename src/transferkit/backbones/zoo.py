@@ -192,23 +192,15 @@ def save_entry(folder: str | os.PathLike[str], backbone: Backbone, *, head: nn.M
     os.chmod(tmp, 0o666 & ~umask)  # a zoo is meant to be shared: ordinary file permissions
     digest, size = sha256_file(tmp), tmp.stat().st_size
     card: dict[str, Any] = {
-        "schema": CARD_SCHEMA,
-        "name": name,
-        "description": "",
+        "schema": CARD_SCHEMA, "name": name, "description": "",
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "architecture": {"provider": provider, "config": backbone.config(), "input_kind": backbone.input_kind,
                          "num_features": int(backbone.num_features)},
-        "preprocessing": backbone.preprocess_config(),
-        "source": {},
-        "labels": {"class_names": list(class_names)} if class_names is not None else None,
-        "head": head_info,
-        "objective": "unknown",
-        "training": {},
-        "metrics": {},
-        "versions": library_versions(),
+        "preprocessing": backbone.preprocess_config(), "source": {},
+        "labels": {"class_names": list(class_names)} if class_names is not None else None, "head": head_info,
+        "objective": "unknown", "training": {}, "metrics": {}, "versions": library_versions(),
         "weights": {"file": WEIGHTS_FILE, "sha256": digest, "bytes": size},
-        "backbone_fingerprint": backbone.fingerprint(),
-    }
+        "backbone_fingerprint": backbone.fingerprint()}
     for k, v in (card_fields or {}).items():
         if k in ("schema", "name", "weights", "backbone_fingerprint", "architecture", "preprocessing"):
             raise BackboneError(f"card field {k!r} is set from the model itself")

@@ -176,15 +176,9 @@ def _run(cfg: MultitaskConfig, on_step: Callable[[str], None] | None, accelerato
                                 {a: {n: [s[metric_of[n]] for s in scores[a][n]] for n in names} for a in multi_arms},
                                 metric_of)
     else:
-        section = {
-            "tasks": names,
-            "metric": metric_of,
-            "rows": [
-                {"task": n,
-                 **{f"multi_{a}": float(np.mean([s[metric_of[n]] for s in scores[a][n]])) for a in multi_arms}}
-                for n in names
-            ],
-        }
+        section = {"tasks": names, "metric": metric_of, "rows": [
+            {"task": n, **{f"multi_{a}": float(np.mean([s[metric_of[n]] for s in scores[a][n]])) for a in multi_arms}}
+            for n in names]}
     one = set(metric_of.values())
     section["metric"] = one.pop() if len(one) == 1 else metric_of
     section["task_weights_seed0"] = weights_seen

@@ -103,19 +103,11 @@ def pretrain(backbone: str | Backbone, source: str | Dataset, objective: str = "
     card_fields = {
         "description": description or f"{bb.spec} pre-trained on {ds.name} ({entry.name})",
         "objective": entry.name,
-        "source": {
-            "dataset": full.name,
-            "spec": spec,
-            "kind": ds.kind,
-            "domain": ds.domain,
-            "fingerprint": ds.fingerprint(),
-            "n_used": len(ds),
-            "n_available": len(full),
-            "subsample": sub_note,
-            "splits": splits.sizes(),
-            "split_rule": f"stratified train/val/test {1 - val_size - test_size:g}/{val_size:g}/"
-            f"{test_size:g}, seed {seed}",
-        },
+        "source": {"dataset": full.name, "spec": spec, "kind": ds.kind, "domain": ds.domain,
+                   "fingerprint": ds.fingerprint(), "n_used": len(ds), "n_available": len(full), "subsample": sub_note,
+                   "splits": splits.sizes(),
+                   "split_rule": f"stratified train/val/test {1 - val_size - test_size:g}/{val_size:g}/{test_size:g}, "
+                                 f"seed {seed}"},
         "training": {"settings": asdict(settings), "objective": entry.info.description, **result.details,
                      "best_epoch": result.metrics.get("best_epoch"), "resumed": result.resumed,
                      "history": [{k: round(v, 5) for k, v in h.items()} for h in result.history], "rebuild": rebuild},
