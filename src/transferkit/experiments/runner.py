@@ -82,12 +82,7 @@ def task_metrics(data: Dataset, out: np.ndarray, num_outputs: int) -> dict[str, 
     regression (MAE, RMSE, R²) metrics of raw outputs."""
     if data.task == "regression":
         return regression_metrics(data.y, out)
-    m = classification_metrics(data.y, out, num_outputs)
-    if num_outputs == 2:
-        from sklearn.metrics import f1_score
-
-        m["f1"] = float(f1_score(data.y, np.asarray(out).argmax(1), pos_label=1, zero_division=0))
-    return m
+    return classification_metrics(data.y, out, num_outputs, binary=num_outputs == 2)
 
 
 def seed_list(seeds: int | Sequence[int]) -> list[int]:
