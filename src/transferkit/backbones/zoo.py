@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from transferkit._io import to_jsonable
+from transferkit._io import atomic_write_text, to_jsonable, versions
 from transferkit.backbones._info import BACKBONES, BackboneInfo
 from transferkit.backbones.base import Backbone, to_device
 from transferkit.errors import BackboneError
@@ -44,6 +44,7 @@ CARD_FILE = "card.json"
 WEIGHTS_FILE = "model.safetensors"
 ENV_VAR = "TRANSFERKIT_ZOO"
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+WEIGHT_DISTS = ("transferkit", "torch", "numpy", "safetensors", "accelerate", "scikit-learn")  # shape the weights
 REQUIRED_CARD_KEYS = ("schema", "name", "architecture", "preprocessing", "source", "objective", "training", "metrics",
                       "versions", "weights", "backbone_fingerprint")
 
@@ -198,7 +199,7 @@ def save_entry(folder: str | os.PathLike[str], backbone: Backbone, *, head: nn.M
                          "num_features": int(backbone.num_features)},
         "preprocessing": backbone.preprocess_config(), "source": {},
         "labels": {"class_names": list(class_names)} if class_names is not None else None, "head": head_info,
-        "objective": "unknown", "training": {}, "metrics": {}, "versions": library_versions(),
+        "objective": "unknown", "training": {}, "metrics": {}, "versions": versions(WEIGHT_DISTS, with_platform=False),
         "weights": {"file": WEIGHTS_FILE, "sha256": digest, "bytes": size},
         "backbone_fingerprint": backbone.fingerprint()}
     for k, v in (card_fields or {}).items():
@@ -207,24 +208,8 @@ def save_entry(folder: str | os.PathLike[str], backbone: Backbone, *, head: nn.M
         card[k] = v
     card = to_jsonable(card)
     tmp.replace(folder / WEIGHTS_FILE)
-    tmp_card = folder / f".{CARD_FILE}.tmp"
-    tmp_card.write_text(json.dumps(card, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    tmp_card.replace(folder / CARD_FILE)
+    atomic_write_text(folder / CARD_FILE, json.dumps(card, indent=2, allow_nan=False) + "\n")
     return card
-
-
-def library_versions() -> dict[str, str]:
-    """Versions of Python and the libraries that shape the weights (read from metadata, no imports)."""
-    import platform
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"python": platform.python_version()}
-    for pkg in ("transferkit", "torch", "numpy", "safetensors", "accelerate", "scikit-learn"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            continue
-    return out
 
 
 def _describe_head(head: nn.Module) -> dict[str, Any]:
@@ -435,7 +420,6 @@ __all__ = [
     "ZooBackbone",
     "builtin_zoo_dir",
     "find_entry",
-    "library_versions",
     "list_zoo",
     "load_entry",
     "load_zoo_model",
