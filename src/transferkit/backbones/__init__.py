@@ -10,13 +10,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl
 
-from transferkit.backbones import (  # noqa: F401  (register providers)
-    hf_text,
-    small_nets,
-    timm_backbone,
-    torchvision_backbone,
-    zoo,
-)
+# the provider modules register themselves when imported
+from transferkit.backbones import hf_text, small_nets, timm_backbone, torchvision_backbone, zoo  # noqa: F401
 from transferkit.backbones._info import BACKBONES, BackboneInfo
 from transferkit.backbones.base import Backbone, batch_size_of, to_device
 from transferkit.backbones.model import TransferModel, make_head, reinitialize
