@@ -46,6 +46,7 @@ class PretrainTrainer(Trainer):
     """
 
     head_name = "head"
+    keep_last = True
 
     def __init__(self, backbone: Backbone, data: Dataset, settings: PretrainSettings) -> None:
         super().__init__()
@@ -93,10 +94,6 @@ class PretrainTrainer(Trainer):
     def features(self, x: Any) -> torch.Tensor:
         """Backbone features of CPU inputs ``x``, computed on the training device."""
         return self.backbone.forward_features(to_device(x, self.device))
-
-    def monitor(self, logs: dict[str, Any]) -> float | None:
-        """No model selection: the last epoch is kept."""
-        return None
 
     def describe(self) -> str:
         """The backbone being pre-trained."""

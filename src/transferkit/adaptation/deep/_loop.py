@@ -156,6 +156,7 @@ class AdaptationTrainer(Trainer):
     """
 
     name = "adapt"
+    keep_last = True  # no validation: the trainer never sees target labels
 
     def __init__(self, network: nn.Module, method: DeepMethod, source_x: torch.Tensor, source_y: torch.Tensor,
                  target_x: torch.Tensor | None, config: DeepConfig) -> None:
@@ -219,10 +220,6 @@ class AdaptationTrainer(Trainer):
         ce = F.cross_entropy(out.logits_s.float(), by)
         extra, logs = self.method(out, progress)
         return ce + extra, {"n": len(by), "source_ce": ce.detach(), **logs}
-
-    def monitor(self, logs: dict[str, Any]) -> float | None:
-        """None: no validation (no target labels), the last state is kept."""
-        return None
 
     def epoch_logs(self, logs: dict[str, Any]) -> dict[str, Any]:
         """The loop's means, plus the steps taken and the learning rate of the last one."""
