@@ -276,15 +276,12 @@ def run_agents(cfg: AgentsConfig | None = None, on_step: Callable[[str], None] |
     negative = [r["variant"] for r in rows if r["verdict"] == "negative"]
     worse_start = [r["variant"] for r in rows if r["jumpstart"]["verdict"] == "negative"]
     return {
-        "env_id": cfg.env_id,
-        "source": {"variant": source.label, "final_return": src_curve["returns"][-1], "curve": src_curve},
+        "env_id": cfg.env_id, "source": {"variant": source.label, "final_return": src_curve["returns"][-1],
+                                         "curve": src_curve},
         "settings": {**asdict(cfg), "threshold": threshold, "scenario": "target-task time (source training "
                      "not counted)", "evaluation": f"{cfg.eval_episodes} episodes per point, "
                      f"{'greedy' if _greedy(cfg) else 'sampled'} actions",
                      "auc": "trapezoidal area / steps (mean evaluation return over training)",
                      "asymptotic": "mean of the last 3 evaluations"},
-        "variants": rows,
-        "negative_transfer": negative,
-        "negative_jumpstart": worse_start,
-        "seconds": time.perf_counter() - t0,
-    }
+        "variants": rows, "negative_transfer": negative, "negative_jumpstart": worse_start,
+        "seconds": time.perf_counter() - t0}

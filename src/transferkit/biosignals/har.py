@@ -179,11 +179,8 @@ def _run(data: Dataset, cfg: CrossSubjectConfig, say: Callable[[str], None]) -> 
                      "normalisation_note": "per subject, from that subject's own unlabelled windows "
                                            "(target test windows included, labels never used)"},
         "source": {"subjects": list(cfg.source_subjects), "windows": len(src), **src_info},
-        "per_subject": per_subject,
-        "summary": [row for row, _ in summary],
-        "label_efficiency": label_efficiency_section([rec for _, rec in summary]),
-        "seconds": time.perf_counter() - t0,
-    }
+        "per_subject": per_subject, "summary": [row for row, _ in summary],
+        "label_efficiency": label_efficiency_section([rec for _, rec in summary]), "seconds": time.perf_counter() - t0}
 
 
 def _subject_row(subject: int, windows: int, b: BudgetResult) -> dict[str, Any]:

@@ -157,15 +157,11 @@ def log_run(run_dir: str | os.PathLike[str], uri: str, experiment: str = "transf
                                 tags={"transferkit.command": str(results.get("command", ""))})
         rid = run.info.run_id
         try:
-            plist = [Param(k, v) for k, v in params.items()]
-            for i in range(0, len(plist), 100):
-                client.log_batch(rid, params=plist[i : i + 100])
-            tlist = [RunTag(k[:250], v) for k, v in tags.items()]
-            for i in range(0, len(tlist), 100):
-                client.log_batch(rid, tags=tlist[i : i + 100])
-            mlist = [Metric(k, v, now, s) for k, v, s in metrics]
-            for i in range(0, len(mlist), 1000):
-                client.log_batch(rid, metrics=mlist[i : i + 1000])
+            for field, items, size in (("params", [Param(k, v) for k, v in params.items()], 100),
+                                       ("tags", [RunTag(k[:250], v) for k, v in tags.items()], 100),
+                                       ("metrics", [Metric(k, v, now, s) for k, v, s in metrics], 1000)):
+                for i in range(0, len(items), size):  # MLflow's batch limits
+                    client.log_batch(rid, **{field: items[i : i + size]})
             client.log_artifact(rid, str(report))
             client.log_artifact(rid, str(run_dir / "results.json"))
         except BaseException:
