@@ -97,15 +97,20 @@ def _read_frame(path: Path, sep: str | None = None) -> Any:
         raise DataError(f"cannot parse {path} as {suffix or 'CSV'}: {exc}") from exc
 
 
-def _labels_from_frame(df: Any, label_column: str, path: Path, class_names: Sequence[str] | None,
-                       task: str) -> tuple[np.ndarray, tuple[str, ...] | None]:
-    if label_column not in df.columns:
-        raise DataError(f"{path}: no label column {label_column!r}; columns are {list(df.columns)[:20]}. "
-                        "Pass --label-column NAME (label_column=...)")
-    col = df[label_column]
+def _column(df: Any, name: str, what: str, path: Path, hint: str) -> Any:
+    """Column ``name`` of ``df``; a missing column or empty cells are errors naming ``what`` it holds."""
+    if name not in df.columns:
+        raise DataError(f"{path}: no {what} column {name!r}; columns are {list(df.columns)[:20]}. {hint}")
+    col = df[name]
     if col.isna().any():
         rows = list(np.flatnonzero(col.isna().to_numpy())[:5])
-        raise DataError(f"{path}: label column {label_column!r} is empty in rows {rows}: fill or drop them")
+        raise DataError(f"{path}: {what} column {name!r} is empty in rows {rows}: fill or drop them")
+    return col
+
+
+def _labels_from_frame(df: Any, label_column: str, path: Path, class_names: Sequence[str] | None,
+                       task: str) -> tuple[np.ndarray, tuple[str, ...] | None]:
+    col = _column(df, label_column, "label", path, "Pass --label-column NAME (label_column=...)")
     if task == "regression":
         try:
             return col.to_numpy(dtype=np.float64), None
@@ -142,13 +147,7 @@ def read_text(path: str | os.PathLike[str], *, text_column: str = "text", label_
     """Read text with labels from CSV/TSV/JSONL (columns ``text_column`` and ``label_column``)."""
     p = Path(path)
     df = _read_frame(p, sep)
-    if text_column not in df.columns:
-        raise DataError(f"{p}: no text column {text_column!r}; columns are {list(df.columns)[:20]}. "
-                        "Pass --text-column NAME")
-    texts = df[text_column]
-    if texts.isna().any():
-        rows = list(np.flatnonzero(texts.isna().to_numpy())[:5])
-        raise DataError(f"{p}: text column {text_column!r} is empty in rows {rows}")
+    texts = _column(df, text_column, "text", p, "Pass --text-column NAME")
     y, names = _labels_from_frame(df, label_column, p, class_names, "classification")
     return Dataset(x=np.array(texts.astype(str).tolist(), dtype=object), y=y, kind="text", class_names=names,
                    name=p.stem, meta={"path": str(p)})
