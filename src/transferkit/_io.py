@@ -24,6 +24,7 @@ Ending a run (``results.json``, ``report.html`` from the same dict, the terminal
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -31,27 +32,38 @@ import platform
 import re
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
 SCHEMA = "transferkit.results/1"
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temp file in the same folder, then rename)."""
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """A binary file that becomes ``path`` only once completely written (temp file in the same folder, fsync,
+    rename); on an error the temporary file is removed and ``path`` is untouched."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_open`)."""
+    with atomic_open(path) as f:
+        f.write(data)
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
@@ -78,12 +90,15 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
-def versions() -> dict[str, str]:
-    """Versions of transferkit, Python and the main libraries (read from package metadata, no imports)."""
+RESULT_DISTS = ("transferkit", "torch", "numpy", "scikit-learn", "timm", "transformers", "accelerate")
+
+
+def versions(dists: tuple[str, ...] = RESULT_DISTS, with_platform: bool = True) -> dict[str, str]:
+    """Versions of Python (and the platform) and of ``dists`` that are installed (from package metadata, no imports)."""
     from importlib.metadata import PackageNotFoundError, version
 
-    out = {"python": platform.python_version(), "platform": platform.platform()}
-    for dist in ("transferkit", "torch", "numpy", "scikit-learn", "timm", "transformers", "accelerate"):
+    out = {"python": platform.python_version(), **({"platform": platform.platform()} if with_platform else {})}
+    for dist in dists:
         try:
             out[dist] = version(dist)
         except PackageNotFoundError:  # pragma: no cover - optional packages
@@ -93,17 +108,10 @@ def versions() -> dict[str, str]:
 
 def new_results(command: str, **fields: Any) -> dict[str, Any]:
     """A results dict with the schema header filled in."""
-    res: dict[str, Any] = {
-        "schema": SCHEMA,
-        "command": command,
-        "argv": [Path(sys.argv[0]).name, *sys.argv[1:]] if sys.argv else [],
-        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "versions": versions(),
-        "seeds": [],
-        "data": {},
-        "models": {},
-        "sections": {},
-    }
+    res: dict[str, Any] = {"schema": SCHEMA, "command": command,
+                           "argv": [Path(sys.argv[0]).name, *sys.argv[1:]] if sys.argv else [],
+                           "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"), "versions": versions(),
+                           "seeds": [], "data": {}, "models": {}, "sections": {}}
     res.update(fields)
     return res
 

@@ -34,9 +34,8 @@ class UnknownName(TransferkitError, KeyError):
         context: extra text appended in parentheses (where the name came from, where to look).
     """
 
-    def __init__(
-        self, kind: str, name: object, known: Iterable[str], context: str = "", aliases: Iterable[str] = ()
-    ) -> None:
+    def __init__(self, kind: str, name: object, known: Iterable[str], context: str = "",
+                 aliases: Iterable[str] = ()) -> None:
         self.kind = kind
         self.name = name
         self.known = tuple(sorted(known))

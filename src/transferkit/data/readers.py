@@ -20,13 +20,8 @@ from transferkit.errors import DataError
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 
-def read_image_folder(
-    path: str | os.PathLike[str],
-    *,
-    image_size: int | tuple[int, int] | None = None,
-    grayscale: bool | None = None,
-    load: bool = True,
-) -> Dataset:
+def read_image_folder(path: str | os.PathLike[str], *, image_size: int | tuple[int, int] | None = None,
+                      grayscale: bool | None = None, load: bool = True) -> Dataset:
     """Read ``path/<class name>/<image files>`` (one sub-folder per class).
 
     With ``load=True`` images are decoded into a float32 array ``(N, C, H, W)`` in [0, 1], resized to
@@ -59,9 +54,8 @@ def read_image_folder(
     return Dataset(x=arr, y=y, kind="image", class_names=names, name=root.name, meta={"path": str(root)})
 
 
-def load_images(
-    files: Sequence[str], *, image_size: int | tuple[int, int] | None = None, grayscale: bool | None = None
-) -> np.ndarray:
+def load_images(files: Sequence[str], *, image_size: int | tuple[int, int] | None = None,
+                grayscale: bool | None = None) -> np.ndarray:
     """Decode image files into float32 ``(N, C, H, W)`` in [0, 1]; unreadable files raise DataError."""
     from PIL import Image, UnidentifiedImageError
 
@@ -103,17 +97,20 @@ def _read_frame(path: Path, sep: str | None = None) -> Any:
         raise DataError(f"cannot parse {path} as {suffix or 'CSV'}: {exc}") from exc
 
 
-def _labels_from_frame(df: Any, label_column: str, path: Path, class_names: Sequence[str] | None,
-                       task: str) -> tuple[np.ndarray, tuple[str, ...] | None]:
-    if label_column not in df.columns:
-        raise DataError(
-            f"{path}: no label column {label_column!r}; columns are {list(df.columns)[:20]}. "
-            "Pass --label-column NAME (label_column=...)"
-        )
-    col = df[label_column]
+def _column(df: Any, name: str, what: str, path: Path, hint: str) -> Any:
+    """Column ``name`` of ``df``; a missing column or empty cells are errors naming ``what`` it holds."""
+    if name not in df.columns:
+        raise DataError(f"{path}: no {what} column {name!r}; columns are {list(df.columns)[:20]}. {hint}")
+    col = df[name]
     if col.isna().any():
         rows = list(np.flatnonzero(col.isna().to_numpy())[:5])
-        raise DataError(f"{path}: label column {label_column!r} is empty in rows {rows}: fill or drop them")
+        raise DataError(f"{path}: {what} column {name!r} is empty in rows {rows}: fill or drop them")
+    return col
+
+
+def _labels_from_frame(df: Any, label_column: str, path: Path, class_names: Sequence[str] | None,
+                       task: str) -> tuple[np.ndarray, tuple[str, ...] | None]:
+    col = _column(df, label_column, "label", path, "Pass --label-column NAME (label_column=...)")
     if task == "regression":
         try:
             return col.to_numpy(dtype=np.float64), None
@@ -123,15 +120,9 @@ def _labels_from_frame(df: Any, label_column: str, path: Path, class_names: Sequ
     return y, names
 
 
-def read_table(
-    path: str | os.PathLike[str],
-    *,
-    label_column: str = "label",
-    feature_columns: Sequence[str] | None = None,
-    class_names: Sequence[str] | None = None,
-    task: str = "classification",
-    sep: str | None = None,
-) -> Dataset:
+def read_table(path: str | os.PathLike[str], *, label_column: str = "label",
+               feature_columns: Sequence[str] | None = None, class_names: Sequence[str] | None = None,
+               task: str = "classification", sep: str | None = None) -> Dataset:
     """Read a CSV/TSV/Parquet/JSONL table: numeric feature columns and one label column."""
     p = Path(path)
     df = _read_frame(p, sep)
@@ -144,46 +135,26 @@ def read_table(
 
     non_numeric = [c for c in cols if not (is_numeric_dtype(df[c]) or is_bool_dtype(df[c]))]
     if non_numeric:
-        raise DataError(
-            f"{p}: columns {non_numeric[:10]} are not numeric; encode them (e.g. one-hot) or exclude them "
-            "with feature_columns=[...]"
-        )
+        raise DataError(f"{p}: columns {non_numeric[:10]} are not numeric; encode them (e.g. one-hot) or exclude them "
+                        "with feature_columns=[...]")
     x = df[cols].to_numpy(dtype=np.float32)
     return Dataset(x=x, y=y, kind="table", class_names=names, name=p.stem, feature_names=tuple(map(str, cols)),
                    task=task, meta={"path": str(p)})  # type: ignore[arg-type]
 
 
-def read_text(
-    path: str | os.PathLike[str],
-    *,
-    text_column: str = "text",
-    label_column: str = "label",
-    class_names: Sequence[str] | None = None,
-    sep: str | None = None,
-) -> Dataset:
+def read_text(path: str | os.PathLike[str], *, text_column: str = "text", label_column: str = "label",
+              class_names: Sequence[str] | None = None, sep: str | None = None) -> Dataset:
     """Read text with labels from CSV/TSV/JSONL (columns ``text_column`` and ``label_column``)."""
     p = Path(path)
     df = _read_frame(p, sep)
-    if text_column not in df.columns:
-        raise DataError(f"{p}: no text column {text_column!r}; columns are {list(df.columns)[:20]}. "
-                        "Pass --text-column NAME")
-    texts = df[text_column]
-    if texts.isna().any():
-        rows = list(np.flatnonzero(texts.isna().to_numpy())[:5])
-        raise DataError(f"{p}: text column {text_column!r} is empty in rows {rows}")
+    texts = _column(df, text_column, "text", p, "Pass --text-column NAME")
     y, names = _labels_from_frame(df, label_column, p, class_names, "classification")
     return Dataset(x=np.array(texts.astype(str).tolist(), dtype=object), y=y, kind="text", class_names=names,
                    name=p.stem, meta={"path": str(p)})
 
 
-def read_npz(
-    path: str | os.PathLike[str],
-    *,
-    x_key: str = "x",
-    y_key: str = "y",
-    kind: str | None = None,
-    class_names: Sequence[str] | None = None,
-) -> Dataset:
+def read_npz(path: str | os.PathLike[str], *, x_key: str = "x", y_key: str = "y", kind: str | None = None,
+             class_names: Sequence[str] | None = None) -> Dataset:
     """Read arrays from a ``.npz`` (no pickles): inputs ``x_key``, labels ``y_key``.
 
     ``kind`` defaults from the array rank: 2 -> table, 3 -> signal, 4 -> image. Keys are matched
@@ -199,8 +170,7 @@ def read_npz(
         raise DataError(
             f"cannot read {p}: it is not a .npz of plain numeric arrays (a zip of .npy files without pickled "
             "objects; transferkit never unpickles data files). Re-save it with numpy.savez(path, x=..., y=...) "
-            "using numeric or string arrays"
-        ) from exc
+            "using numeric or string arrays") from exc
     lower = {k.lower(): k for k in arrays}
     for key in (x_key, y_key):
         if key.lower() not in lower:

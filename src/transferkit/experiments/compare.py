@@ -20,7 +20,7 @@ from transferkit.backbones import Backbone, TransferModel, create_backbone
 from transferkit.data import Dataset, TransferTask, label_budget
 from transferkit.experiments.arms import scratch_arm, source_arm, strategy_arm
 from transferkit.experiments.records import BudgetResult, ExperimentResult
-from transferkit.experiments.runner import Split, default_metric, run_budget
+from transferkit.experiments.runner import Split, default_metric, run_budget, seed_list
 from transferkit.training import TrainConfig, TrainResult, train
 
 
@@ -64,22 +64,11 @@ def _strategy_advice(verdict: str, chosen: str) -> str:
     return f" Next: {advice}." if advice else ""
 
 
-def compare(
-    target: TransferTask | Dataset,
-    backbone: str | Backbone | TransferModel,
-    strategy: Any = "auto",
-    *,
-    seeds: int | Sequence[int] = 5,
-    budget: int | float | str = "all",
-    config: TrainConfig | None = None,
-    lr: float | None = None,
-    scratch_lr: float | None = None,
-    metric: str | None = None,
-    others: Sequence[Any] = (),
-    keep_source_head: bool | str = "auto",
-    scratch: bool = True,
-    on_step: Callable[[str], None] | None = None,
-) -> BudgetResult:
+def compare(target: TransferTask | Dataset, backbone: str | Backbone | TransferModel, strategy: Any = "auto", *,
+            seeds: int | Sequence[int] = 5, budget: int | float | str = "all", config: TrainConfig | None = None,
+            lr: float | None = None, scratch_lr: float | None = None, metric: str | None = None,
+            others: Sequence[Any] = (), keep_source_head: bool | str = "auto", scratch: bool = True,
+            on_step: Callable[[str], None] | None = None) -> BudgetResult:
     """Run ``strategy`` and the scratch baseline over paired seeds at one label ``budget``.
 
     Args:
@@ -131,22 +120,13 @@ def compare(
     def splits(b: Any, seed: int) -> Split:
         return Split(task.target_train(b, seed=seed), label_budget(sp.val, b, seed=seed), sp.test)
 
-    res = run_budget(splits, arms, _seeds(seeds), budget, metric, k, on_step=on_step)
+    res = run_budget(splits, arms, seed_list(seeds), budget, metric, k, on_step=on_step)
     res.strategy = main.describe()
     chosen = (res.strategy.get("chosen") or {}).get("name", main.name) if main.name == "auto" else main.name
     if chosen != main.name:
         res.arms["transfer"] = replace(res.arms["transfer"], name=f"{bb.spec} + {main.name} -> {chosen}")
     res.advice += _strategy_advice(res.verdict, chosen)
     return res
-
-
-def _seeds(seeds: int | Sequence[int]) -> list[int]:
-    from transferkit.errors import DataError
-
-    seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
-    if not seed_list:
-        raise DataError("need at least one seed")
-    return seed_list
 
 
 def label_efficiency(target: Any, backbone: Any, strategy: Any = "auto",

@@ -1,13 +1,12 @@
 """Typed result records: what the runner returns, what results.json holds, what every renderer reads.
 
-Each record is a dataclass with ``to_dict()`` (its JSON form) and ``from_dict()`` (for
-``transferkit report RUN``, the one reader of results.json). An interval is always an
+Each record is a dataclass with ``to_dict()`` (its JSON form). An interval is always an
 :class:`Estimate`; a verdict always comes from :func:`transferkit.evaluation.stats.verdict`.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -190,16 +189,3 @@ def label_efficiency_section(budgets: list[BudgetResult], summary: str = "") -> 
         out["summary"] = summary
     return out
 
-
-def record_fields(cls: type) -> list[str]:
-    """Field names of a record class (for docs and tests)."""
-    return [f.name for f in fields(cls)]
-
-
-def as_plain(obj: Any) -> Any:
-    """A record (or anything holding records) as plain JSON-ready data."""
-    if hasattr(obj, "to_dict"):
-        return obj.to_dict()
-    if hasattr(obj, "__dataclass_fields__"):
-        return asdict(obj)
-    return obj

@@ -82,12 +82,15 @@ def task_metrics(data: Dataset, out: np.ndarray, num_outputs: int) -> dict[str, 
     regression (MAE, RMSE, R²) metrics of raw outputs."""
     if data.task == "regression":
         return regression_metrics(data.y, out)
-    m = classification_metrics(data.y, out, num_outputs)
-    if num_outputs == 2:
-        from sklearn.metrics import f1_score
+    return classification_metrics(data.y, out, num_outputs, binary=num_outputs == 2)
 
-        m["f1"] = float(f1_score(data.y, np.asarray(out).argmax(1), pos_label=1, zero_division=0))
-    return m
+
+def seed_list(seeds: int | Sequence[int]) -> list[int]:
+    """``0..seeds-1`` for a count, else the seed values; at least one."""
+    out = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    if not out:
+        raise DataError("need at least one seed")
+    return out
 
 
 def time_to_reach(history: list[dict[str, Any]], target: float) -> dict[str, float | None]:
@@ -197,9 +200,7 @@ def run_experiment(splits: Callable[[Any, int], Split], arms: Sequence[Arm], *, 
         metric: the compared test metric; ``num_outputs``: classes (or regression targets).
         advise: ``(verdict, transfer info) -> str`` appended to the verdict's advice.
     """
-    seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
-    if not seed_list:
-        raise DataError("need at least one seed")
+    seed_values = seed_list(seeds)
     if not budgets:
         raise DataError("give at least one label budget")
     if sum(a.role == "transfer" for a in arms) > 1 or sum(a.role == "baseline" for a in arms) > 1:
@@ -207,5 +208,5 @@ def run_experiment(splits: Callable[[Any, int], Split], arms: Sequence[Arm], *, 
     keys = [a.key for a in arms]
     if len(set(keys)) != len(keys):
         raise ValueError(f"arm keys must be unique, got {keys}")
-    return ExperimentResult([run_budget(splits, arms, seed_list, b, metric, num_outputs, advise=advise,
+    return ExperimentResult([run_budget(splits, arms, seed_values, b, metric, num_outputs, advise=advise,
                                         on_step=on_step) for b in budgets])

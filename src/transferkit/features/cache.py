@@ -11,11 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from transferkit._io import atomic_open
 
 
 def default_cache_dir() -> Path:
@@ -56,17 +57,8 @@ class FeatureCache:
 
     def store(self, key: str, features: np.ndarray) -> Path:
         """Write atomically: temp file in the same folder, fsync, then rename."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=f".{key}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.save(f, np.ascontiguousarray(features), allow_pickle=False)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path(key))
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_open(self.path(key)) as f:
+            np.save(f, np.ascontiguousarray(features), allow_pickle=False)
         return self.path(key)
 
     def clear(self) -> int:

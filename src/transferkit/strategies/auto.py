@@ -98,10 +98,6 @@ class Auto(Strategy):
         """Predict as the chosen strategy does."""
         return (self.chosen or super()).predict(model, data, batch_size)
 
-    def default_lr(self, model: TransferModel) -> float:
-        """Only used by candidates without their own learning rate."""
-        return 5e-5 if is_transformer(model) else 1e-3
-
     def describe(self) -> dict[str, Any]:
         """The choice, its learning rate, the reason and every trial's validation score."""
         return {"name": self.name, "chosen": self.chosen.describe() if self.chosen else None,

@@ -18,6 +18,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from transferkit._io import atomic_write_text
+
 
 @dataclass
 class Checkpoint:
@@ -91,9 +93,7 @@ def save_checkpoint(folder: Path, modules: dict[str, nn.Module], optimizer: torc
     meta = {"epoch": state.epoch, "bad_epochs": state.bad_epochs, "best_epoch": state.best_epoch,
             "best_score": state.best_score if state.best_score != -float("inf") else None,
             "history": state.history, "seconds": state.seconds, "modules": sorted(modules)}
-    tmp = folder / ".state.json.tmp"
-    tmp.write_text(json.dumps(meta), encoding="utf-8")
-    os.replace(tmp, folder / "state.json")
+    atomic_write_text(folder / "state.json", json.dumps(meta))
 
 
 def has_checkpoint(folder: Path | None) -> bool:
