@@ -46,14 +46,6 @@ def set_data_root(data_root: str | None) -> None:
         os.environ["TRANSFERKIT_DATA"] = data_root
 
 
-DATA_ROOT_OPTION = typer.Option(None, "--data-root", help="Folder holding the named data sets "
-                                "(default: $TRANSFERKIT_DATA, else ../shared/data or ./data).")
-RUNS_OPTION = typer.Option(None, "--runs", help="Folder for run folders (default: $TRANSFERKIT_RUNS or ./runs).")
-MLFLOW_OPTION = typer.Option(
-    None, "--mlflow", metavar="URI",
-    help="Also log parameters, metrics and the report to MLflow at URI (e.g. file:./mlruns). "
-    "Needs the mlflow extra.",
-)
 
 
 def finish_run(run_dir: str | os.PathLike[str], results: dict[str, Any], mlflow: str | None = None,

@@ -10,7 +10,8 @@ import typer
 from rich.table import Table
 
 from transferkit.cli._app import app, console
-from transferkit.cli._common import DATA_ROOT_OPTION, friendly_errors, set_data_root
+from transferkit.cli._common import friendly_errors, set_data_root
+from transferkit.cli._options import DATA_ROOT_OPTION
 
 
 @app.command("models")

@@ -12,7 +12,7 @@ import typer
 from rich.text import Text
 
 from transferkit.cli._app import app, console, err_console
-from transferkit.cli._common import MLFLOW_OPTION
+from transferkit.cli._options import MLFLOW_OPTION
 from transferkit.errors import TransferkitError
 
 
