@@ -20,7 +20,7 @@ from transferkit.backbones import Backbone, TransferModel, create_backbone
 from transferkit.data import Dataset, TransferTask, label_budget
 from transferkit.experiments.arms import scratch_arm, source_arm, strategy_arm
 from transferkit.experiments.records import BudgetResult, ExperimentResult
-from transferkit.experiments.runner import Split, default_metric, run_budget
+from transferkit.experiments.runner import Split, default_metric, run_budget, select_metric
 from transferkit.training import TrainConfig, TrainResult, train
 
 
@@ -30,13 +30,6 @@ def _as_task(target: TransferTask | Dataset) -> TransferTask:
     if isinstance(target, Dataset):
         return TransferTask(target=target)
     raise TypeError("target must be a TransferTask or a Dataset")
-
-
-def select_metric(metric: str, task: str) -> str:
-    """The validation score the loop selects epochs by for a compared test ``metric``."""
-    if task == "regression":
-        return "neg_rmse"
-    return metric if metric in ("accuracy", "balanced_accuracy", "macro_f1") else "accuracy"
 
 
 def pretrain_source(source: Dataset | TransferTask, backbone: str | Backbone, config: TrainConfig | None = None,
@@ -136,6 +129,8 @@ def compare(
     chosen = (res.strategy.get("chosen") or {}).get("name", main.name) if main.name == "auto" else main.name
     if chosen != main.name:
         res.arms["transfer"] = replace(res.arms["transfer"], name=f"{bb.spec} + {main.name} -> {chosen}")
+        if res.shipped is not None and res.shipped.arm == "transfer":
+            res.shipped = replace(res.shipped, name=res.arms["transfer"].name)
     res.advice += _strategy_advice(res.verdict, chosen)
     return res
 

@@ -28,6 +28,12 @@ def _subsample(ds: Dataset, limit: int | None, seed: int = 0) -> Dataset:
     return ds.subset(np.sort(np.random.default_rng(seed).choice(len(ds), limit, replace=False)))
 
 
+def shipping_budget(budgets: Sequence[Any]) -> Any:
+    """The budget whose shipped model a run ships: the one with the most labelled examples (the last on ties)."""
+    done = [b for b in budgets if getattr(b, "shipped", None) is not None]
+    return max(reversed(done), key=lambda b: b.n_labelled) if done else None
+
+
 def _names(v: str | Sequence[str]) -> list[str]:
     return [s.strip() for s in (v.split(",") if isinstance(v, str) else v) if str(s).strip()]
 
@@ -108,6 +114,9 @@ def run_fit(target: str | Dataset, backbone: str, strategy: str = "auto",
     out["data"] = {"target": tgt.describe(), "splits": task.describe(),
                    **({"source": src.describe()} if src is not None else {})}
     out["models"] = models
+    ship = shipping_budget(le.budgets)
+    if ship is not None and ship.shipped is not None:
+        out["sections"]["shipped"] = ship.shipped.to_dict()
     out["sections"]["comparison"] = first.section()
     out["sections"]["label_efficiency"] = le.label_efficiency()
     out["sections"]["curves"] = first.curves
