@@ -96,7 +96,7 @@ def new_results(command: str, **fields: Any) -> dict[str, Any]:
     res: dict[str, Any] = {
         "schema": SCHEMA,
         "command": command,
-        "argv": [Path(sys.argv[0]).name, *sys.argv[1:]] if sys.argv else [],
+        "argv": [_program(), *sys.argv[1:]] if sys.argv else [],
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "versions": versions(),
         "seeds": [],
@@ -106,6 +106,12 @@ def new_results(command: str, **fields: Any) -> dict[str, Any]:
     }
     res.update(fields)
     return res
+
+
+def _program() -> str:
+    """The command's name as a user types it (``python -m transferkit.cli`` runs ``__main__.py``)."""
+    name = Path(sys.argv[0]).name
+    return "transferkit" if name == "__main__.py" else name
 
 
 def make_run_dir(command: str, root: str | os.PathLike[str] | None = None, name: str | None = None) -> Path:

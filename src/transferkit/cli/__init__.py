@@ -17,6 +17,7 @@ from transferkit.cli import (  # noqa: F401
     fit_cmd,
     info_cmds,
     multitask_cmd,
+    predict_cmd,
     pretrain_cmd,
     rank_cmd,
     report_cmd,

@@ -164,7 +164,7 @@ def _fit_cell(arm: Arm, split: Split, seed: int, k: int, sel: str, first: bool, 
     val = float(best) if best is not None else float("nan")
     if f.result is None and arm.role == "source_only" and split.val is not None and len(split.val):
         val = float(validation_score(sel, split.val.y, f.predict(split.val)))  # scored like the trained arms
-    say(f"  {arm.name}: " + (f"val {val:.3f}" if np.isfinite(val) and best is not None else "fitted"))
+    say(f"  {arm.name}: " + (f"val {val:.3f}" if np.isfinite(val) else "fitted"))
     conf = None
     if first and arm.role == "transfer" and split.test.task == "classification":
         conf = confusion(split.test.y, out, k)
@@ -286,12 +286,13 @@ def run_budget(splits: Callable[[Any, int], Split], arms: Sequence[Arm], seeds: 
                 if journal is not None:
                     journal.put_cell(key, cell)
             cells[(seed, arm.key)] = cell
-            if ship and arm.role in SHIP_ROLES and not restored and fitted is not None and fitted.model is not None:
+            if ship and arm.role in SHIP_ROLES and (restored or (fitted is not None and fitted.model is not None)):
                 v = cell.val_score if np.isfinite(cell.val_score) else -np.inf
-                if arm.key not in best or v > best[arm.key][0]:
-                    best[arm.key] = (v, fitted.model)
-                    if journal is not None:
-                        journal.put_model(f"budget={budget}|arm={arm.key}", fitted.model)
+                if arm.key not in best or v > best[arm.key][0]:  # the first seed wins ties, as in the gate
+                    # a restored cell's model is in the journal already (None here: read back if it ships)
+                    best[arm.key] = (v, None if restored or fitted is None else fitted.model)
+                    if journal is not None and not restored:
+                        journal.put_model(f"budget={budget}|arm={arm.key}", best[arm.key][1])
             if on_cell is not None:
                 on_cell(CellDone(cell, len(cells), total, restored,
                                  _aggregate(arms, seeds, cells, budget, label, metric, num_outputs, names, advise)))
@@ -303,7 +304,7 @@ def run_budget(splits: Callable[[Any, int], Split], arms: Sequence[Arm], seeds: 
         result.shipped = choose_shipped(result, sel)
         if result.shipped is not None:
             kept = best.get(result.shipped.arm)
-            if kept is not None:
+            if kept is not None and kept[1] is not None:
                 result.shipped_model = kept[1]
             elif journal is not None:
                 result.shipped_model = journal.model(f"budget={budget}|arm={result.shipped.arm}")
