@@ -14,6 +14,7 @@ from transferkit.cli import (  # noqa: F401
     agents_cmd,
     biosignals_cmd,
     demo_cmd,
+    export_cmd,
     fit_cmd,
     info_cmds,
     multitask_cmd,
