@@ -259,15 +259,23 @@ def run_fit(target: str | Dataset, backbone: str, strategy: str = "auto",
     fitted = [0]
     state = {"done": 0, "per_budget": 0}
 
+    took: dict[int, list[float]] = {}  # budget index -> seconds of each cell fitted in this session
+    last = [t0]
+
     def cell_done(ev: CellDone) -> None:
         state["per_budget"] = ev.total
         total = ev.total * len(blist)
         done = ev.total * len(done_budgets) + ev.done
-        elapsed = time.perf_counter() - t0
+        now = time.perf_counter()
+        elapsed = now - t0
         if not ev.restored:
             fitted[0] += 1
+            took.setdefault(len(done_budgets), []).append(now - last[0])
+        last[0] = now
         left = total - done
-        eta = elapsed / fitted[0] * left if fitted[0] else None
+        # later budgets have at least as many labels: price the cells left at the latest budget's pace
+        pace = took.get(max(took)) if took else None
+        eta = float(np.mean(pace)) * left if pace else None
         arm = ev.partial.arms.get(ev.cell.arm)
         what = f"{arm.name if arm else ev.cell.arm} at {ev.partial.budget_label}, seed {ev.cell.seed}"
         if on_progress is not None:
