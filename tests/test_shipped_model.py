@@ -134,3 +134,25 @@ def test_text_model_round_trip_is_self_contained(tmp_path: Path) -> None:
     assert not any("lora_" in n for n, _ in sm.model.named_parameters())
     np.testing.assert_allclose(sm.outputs(texts), predict(m, data), atol=1e-4)
     assert list(sm.predict(list(texts))) == list(np.array(["ham", "spam"], dtype=object)[predict(m, data).argmax(1)])
+
+
+def test_estimators_save_and_load_without_pickle(tmp_path: Path) -> None:
+    from transferkit.estimators import TransferClassifier, TransferRegressor
+
+    data = _table(120)
+    labels = np.array(["no", "yes"])[data.y]
+    clf = TransferClassifier(backbone="tabmlp?hidden=8", epochs=3).fit(data.x, labels)
+    clf.save(tmp_path / "clf")
+    back = TransferClassifier.load(tmp_path / "clf")
+    np.testing.assert_array_equal(back.predict(data.x), clf.predict(data.x))
+    np.testing.assert_allclose(back.predict_proba(data.x), clf.predict_proba(data.x), rtol=1e-6)
+    assert list(back.classes_) == ["no", "yes"] and back.get_params()["epochs"] == 3
+    assert list(load_model(tmp_path / "clf").predict(data.x[:5])) == list(clf.predict(data.x[:5]))
+    y = data.x[:, 1] * 3.0
+    reg = TransferRegressor(backbone="tabmlp?hidden=8", epochs=3).fit(data.x, y)
+    reg.save(tmp_path / "reg")
+    np.testing.assert_allclose(TransferRegressor.load(tmp_path / "reg").predict(data.x), reg.predict(data.x), rtol=1e-6)
+    np.testing.assert_allclose(load_model(tmp_path / "reg").predict(data.x), reg.predict(data.x), atol=1e-5)
+    with pytest.raises(ValueError, match="not a saved TransferRegressor"):
+        TransferRegressor.load(tmp_path / "clf")
+    assert not any(p.suffix in (".pkl", ".pt", ".bin") for p in (tmp_path / "clf").rglob("*"))

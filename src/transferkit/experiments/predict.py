@@ -110,8 +110,12 @@ class ShippedModel:
         return np.concatenate(outs) if outs else np.zeros((0, width), dtype=np.float32)
 
     def outputs(self, data: Any, batch_size: int = 256, progress: Progress | None = None) -> np.ndarray:
-        """Raw outputs ``(N, outputs)``: logits, or regression values."""
-        return self._run(data, False, batch_size, progress)
+        """Raw outputs ``(N, outputs)``: logits, or regression values (in the targets' units)."""
+        out = self._run(data, False, batch_size, progress)
+        est = self.card.get("estimator") or {}
+        if self.task == "regression" and "y_mean" in est:  # a saved TransferRegressor learns standardised targets
+            out = out * np.asarray(est["y_scale"], dtype=np.float32) + np.asarray(est["y_mean"], dtype=np.float32)
+        return out
 
     def predict_proba(self, data: Any, batch_size: int = 256, progress: Progress | None = None) -> np.ndarray:
         """Class probabilities ``(N, classes)`` in the order of :attr:`classes_` (classification only)."""
