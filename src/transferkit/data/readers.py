@@ -126,7 +126,7 @@ def _labels_from_frame(df: Any, label_column: str, path: Path, class_names: Sequ
         )
     col = df[label_column]
     if col.isna().any():
-        rows = list(np.flatnonzero(col.isna().to_numpy())[:5])
+        rows = [int(i) for i in np.flatnonzero(col.isna().to_numpy())[:5]]
         raise DataError(f"{path}: label column {label_column!r} is empty in rows {rows}: fill or drop them")
     if task == "regression":
         try:
@@ -189,7 +189,7 @@ def read_text(
                         "Pass --text-column NAME")
     texts = df[text_column]
     if texts.isna().any():
-        rows = list(np.flatnonzero(texts.isna().to_numpy())[:5])
+        rows = [int(i) for i in np.flatnonzero(texts.isna().to_numpy())[:5]]
         raise DataError(f"{p}: text column {text_column!r} is empty in rows {rows}")
     y, names = _labels_from_frame(df, label_column, p, class_names, "classification", require_labels)
     return Dataset(x=np.array(texts.astype(str).tolist(), dtype=object), y=y, kind="text", class_names=names,
