@@ -256,9 +256,7 @@ def run_fit(target: str | Dataset, backbone: str, strategy: str = "auto",
     done_budgets: list[BudgetResult] = []
     latest: dict[str, Any] = {}
     t0 = time.perf_counter()
-    fitted = [0]
-    state = {"done": 0, "per_budget": 0}
-
+    state = {"per_budget": 0}
     took: dict[int, list[float]] = {}  # budget index -> seconds of each cell fitted in this session
     last = [t0]
 
@@ -269,7 +267,6 @@ def run_fit(target: str | Dataset, backbone: str, strategy: str = "auto",
         now = time.perf_counter()
         elapsed = now - t0
         if not ev.restored:
-            fitted[0] += 1
             took.setdefault(len(done_budgets), []).append(now - last[0])
         last[0] = now
         left = total - done
