@@ -115,8 +115,10 @@ def fit(
         if status is not None:
             status.stop()
         if main and folder:
-            console.print(f"[bold yellow]stopped:[/] the report in {escape(str(folder[0]))} is marked incomplete; "
-                          f"continue with: transferkit fit --resume {escape(str(folder[0]))}")
+            where = escape(str(folder[0]))
+            done = (f"the report in {where} is marked incomplete" if (folder[0] / "results.json").is_file()
+                    else f"no cell had finished in {where}")
+            console.print(f"[bold yellow]stopped:[/] {done}; continue with: transferkit fit --resume {where}")
         raise typer.Exit(130) from None
     finally:
         if status is not None:

@@ -71,7 +71,8 @@ class RunJournal:
     def put_cell(self, key: str, cell: CellResult) -> None:
         """Store a finished cell (the file is rewritten atomically)."""
         self._cells[key] = cell.to_dict()
-        atomic_write_text(self.folder / "cells.json", json.dumps(self._cells, allow_nan=True))
+        # default=str: a strategy's settings may hold objects (e.g. unlabelled data); they are only documentation here
+        atomic_write_text(self.folder / "cells.json", json.dumps(self._cells, allow_nan=True, default=str))
 
     def __len__(self) -> int:
         return len(self._cells)

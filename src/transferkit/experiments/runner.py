@@ -283,16 +283,16 @@ def run_budget(splits: Callable[[Any, int], Split], arms: Sequence[Arm], seeds: 
                     say(f"{label}, seed {seed}: {len(split.train)} training and "
                         f"{len(split.val) if split.val is not None else 0} validation examples")
                 cell, fitted = _fit_cell(arm, split, seed, num_outputs, sel, i == 0, label, say)
-                if journal is not None:
-                    journal.put_cell(key, cell)
             cells[(seed, arm.key)] = cell
             if ship and arm.role in SHIP_ROLES and (restored or (fitted is not None and fitted.model is not None)):
                 v = cell.val_score if np.isfinite(cell.val_score) else -np.inf
                 if arm.key not in best or v > best[arm.key][0]:  # the first seed wins ties, as in the gate
                     # a restored cell's model is in the journal already (None here: read back if it ships)
                     best[arm.key] = (v, None if restored or fitted is None else fitted.model)
-                    if journal is not None and not restored:
+                    if journal is not None and not restored:  # the model first: a cell on record has its model
                         journal.put_model(f"budget={budget}|arm={arm.key}", best[arm.key][1])
+            if journal is not None and not restored:
+                journal.put_cell(key, cell)
             if on_cell is not None:
                 on_cell(CellDone(cell, len(cells), total, restored,
                                  _aggregate(arms, seeds, cells, budget, label, metric, num_outputs, names, advise)))
