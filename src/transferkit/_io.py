@@ -108,12 +108,25 @@ def versions(dists: tuple[str, ...] = RESULT_DISTS, with_platform: bool = True) 
 
 def new_results(command: str, **fields: Any) -> dict[str, Any]:
     """A results dict with the schema header filled in."""
-    res: dict[str, Any] = {"schema": SCHEMA, "command": command,
-                           "argv": [Path(sys.argv[0]).name, *sys.argv[1:]] if sys.argv else [],
-                           "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"), "versions": versions(),
-                           "seeds": [], "data": {}, "models": {}, "sections": {}}
+    res: dict[str, Any] = {
+        "schema": SCHEMA,
+        "command": command,
+        "argv": [_program(), *sys.argv[1:]] if sys.argv else [],
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "versions": versions(),
+        "seeds": [],
+        "data": {},
+        "models": {},
+        "sections": {},
+    }
     res.update(fields)
     return res
+
+
+def _program() -> str:
+    """The command's name as a user types it (``python -m transferkit.cli`` runs ``__main__.py``)."""
+    name = Path(sys.argv[0]).name
+    return "transferkit" if name == "__main__.py" else name
 
 
 def make_run_dir(command: str, root: str | os.PathLike[str] | None = None, name: str | None = None) -> Path:

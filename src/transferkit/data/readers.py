@@ -20,9 +20,18 @@ from transferkit.errors import DataError
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 
-def read_image_folder(path: str | os.PathLike[str], *, image_size: int | tuple[int, int] | None = None,
-                      grayscale: bool | None = None, load: bool = True) -> Dataset:
+def read_image_folder(
+    path: str | os.PathLike[str],
+    *,
+    image_size: int | tuple[int, int] | None = None,
+    grayscale: bool | None = None,
+    load: bool = True,
+    require_labels: bool = True,
+) -> Dataset:
     """Read ``path/<class name>/<image files>`` (one sub-folder per class).
+
+    With ``require_labels=False`` a folder without class sub-folders is read as unlabelled images
+    (every image file under it, in sorted order; their paths are in ``meta["files"]``).
 
     With ``load=True`` images are decoded into a float32 array ``(N, C, H, W)`` in [0, 1], resized to
     ``image_size`` (default: the size of the first image); with ``load=False`` the data set holds the
@@ -32,6 +41,13 @@ def read_image_folder(path: str | os.PathLike[str], *, image_size: int | tuple[i
     if not root.is_dir():
         raise DataError(f"image folder {root} not found")
     classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not classes and not require_labels:  # images to predict: a plain folder of image files
+        files = sorted(str(p) for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise DataError(f"{root} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+        x = np.array(files, dtype=object) if not load else load_images(files, image_size=image_size,
+                                                                         grayscale=grayscale)
+        return Dataset(x=x, y=None, kind="image", name=root.name, meta={"path": str(root), "files": files})
     if not classes:
         raise DataError(f"{root} has no class sub-folders: lay images out as {root}/<class>/<image>")
     files: list[str] = []
@@ -47,11 +63,12 @@ def read_image_folder(path: str | os.PathLike[str], *, image_size: int | tuple[i
         raise DataError(f"{root}: class folders without images: {empty}; remove them or add images")
     y, names = encode_labels(labels, classes)
     ds_paths = Dataset(x=np.array(files, dtype=object), y=y, kind="image", class_names=names, name=root.name,
-                       meta={"path": str(root)})
+                       meta={"path": str(root), "files": files})
     if not load:
         return ds_paths
     arr = load_images(files, image_size=image_size, grayscale=grayscale)
-    return Dataset(x=arr, y=y, kind="image", class_names=names, name=root.name, meta={"path": str(root)})
+    return Dataset(x=arr, y=y, kind="image", class_names=names, name=root.name,
+                   meta={"path": str(root), "files": files})
 
 
 def load_images(files: Sequence[str], *, image_size: int | tuple[int, int] | None = None,
@@ -97,20 +114,19 @@ def _read_frame(path: Path, sep: str | None = None) -> Any:
         raise DataError(f"cannot parse {path} as {suffix or 'CSV'}: {exc}") from exc
 
 
-def _column(df: Any, name: str, what: str, path: Path, hint: str) -> Any:
-    """Column ``name`` of ``df``; a missing column or empty cells are errors naming ``what`` it holds."""
-    if name not in df.columns:
-        raise DataError(f"{path}: no {what} column {name!r}; columns are {list(df.columns)[:20]}. {hint}")
-    col = df[name]
-    if col.isna().any():
-        rows = list(np.flatnonzero(col.isna().to_numpy())[:5])
-        raise DataError(f"{path}: {what} column {name!r} is empty in rows {rows}: fill or drop them")
-    return col
-
-
 def _labels_from_frame(df: Any, label_column: str, path: Path, class_names: Sequence[str] | None,
-                       task: str) -> tuple[np.ndarray, tuple[str, ...] | None]:
-    col = _column(df, label_column, "label", path, "Pass --label-column NAME (label_column=...)")
+                       task: str, require: bool = True) -> tuple[np.ndarray | None, tuple[str, ...] | None]:
+    if label_column not in df.columns and not require:
+        return None, None
+    if label_column not in df.columns:
+        raise DataError(
+            f"{path}: no label column {label_column!r}; columns are {list(df.columns)[:20]}. "
+            "Pass --label-column NAME (label_column=...)"
+        )
+    col = df[label_column]
+    if col.isna().any():
+        rows = [int(i) for i in np.flatnonzero(col.isna().to_numpy())[:5]]
+        raise DataError(f"{path}: label column {label_column!r} is empty in rows {rows}: fill or drop them")
     if task == "regression":
         try:
             return col.to_numpy(dtype=np.float64), None
@@ -120,13 +136,23 @@ def _labels_from_frame(df: Any, label_column: str, path: Path, class_names: Sequ
     return y, names
 
 
-def read_table(path: str | os.PathLike[str], *, label_column: str = "label",
-               feature_columns: Sequence[str] | None = None, class_names: Sequence[str] | None = None,
-               task: str = "classification", sep: str | None = None) -> Dataset:
-    """Read a CSV/TSV/Parquet/JSONL table: numeric feature columns and one label column."""
+def read_table(
+    path: str | os.PathLike[str],
+    *,
+    label_column: str = "label",
+    feature_columns: Sequence[str] | None = None,
+    class_names: Sequence[str] | None = None,
+    task: str = "classification",
+    sep: str | None = None,
+    require_labels: bool = True,
+) -> Dataset:
+    """Read a CSV/TSV/Parquet/JSONL table: numeric feature columns and one label column.
+
+    With ``require_labels=False`` a table without the label column is read unlabelled (``y`` None).
+    """
     p = Path(path)
     df = _read_frame(p, sep)
-    y, names = _labels_from_frame(df, label_column, p, class_names, task)
+    y, names = _labels_from_frame(df, label_column, p, class_names, task, require_labels)
     cols = list(feature_columns) if feature_columns else [c for c in df.columns if c != label_column]
     missing = [c for c in cols if c not in df.columns]
     if missing:
@@ -142,20 +168,42 @@ def read_table(path: str | os.PathLike[str], *, label_column: str = "label",
                    task=task, meta={"path": str(p)})  # type: ignore[arg-type]
 
 
-def read_text(path: str | os.PathLike[str], *, text_column: str = "text", label_column: str = "label",
-              class_names: Sequence[str] | None = None, sep: str | None = None) -> Dataset:
-    """Read text with labels from CSV/TSV/JSONL (columns ``text_column`` and ``label_column``)."""
+def read_text(
+    path: str | os.PathLike[str],
+    *,
+    text_column: str = "text",
+    label_column: str = "label",
+    class_names: Sequence[str] | None = None,
+    sep: str | None = None,
+    require_labels: bool = True,
+) -> Dataset:
+    """Read text with labels from CSV/TSV/JSONL (columns ``text_column`` and ``label_column``; without
+    ``require_labels``, a file with no label column is read unlabelled)."""
     p = Path(path)
     df = _read_frame(p, sep)
-    texts = _column(df, text_column, "text", p, "Pass --text-column NAME")
-    y, names = _labels_from_frame(df, label_column, p, class_names, "classification")
+    if text_column not in df.columns:
+        raise DataError(f"{p}: no text column {text_column!r}; columns are {list(df.columns)[:20]}. "
+                        "Pass --text-column NAME")
+    texts = df[text_column]
+    if texts.isna().any():
+        rows = [int(i) for i in np.flatnonzero(texts.isna().to_numpy())[:5]]
+        raise DataError(f"{p}: text column {text_column!r} is empty in rows {rows}")
+    y, names = _labels_from_frame(df, label_column, p, class_names, "classification", require_labels)
     return Dataset(x=np.array(texts.astype(str).tolist(), dtype=object), y=y, kind="text", class_names=names,
                    name=p.stem, meta={"path": str(p)})
 
 
-def read_npz(path: str | os.PathLike[str], *, x_key: str = "x", y_key: str = "y", kind: str | None = None,
-             class_names: Sequence[str] | None = None) -> Dataset:
-    """Read arrays from a ``.npz`` (no pickles): inputs ``x_key``, labels ``y_key``.
+def read_npz(
+    path: str | os.PathLike[str],
+    *,
+    x_key: str = "x",
+    y_key: str = "y",
+    kind: str | None = None,
+    class_names: Sequence[str] | None = None,
+    require_labels: bool = True,
+) -> Dataset:
+    """Read arrays from a ``.npz`` (no pickles): inputs ``x_key``, labels ``y_key`` (optional without
+    ``require_labels``).
 
     ``kind`` defaults from the array rank: 2 -> table, 3 -> signal, 4 -> image. Keys are matched
     case-insensitively (``X``/``x``); ``class_names`` may also be stored in the file.
@@ -172,10 +220,16 @@ def read_npz(path: str | os.PathLike[str], *, x_key: str = "x", y_key: str = "y"
             "objects; transferkit never unpickles data files). Re-save it with numpy.savez(path, x=..., y=...) "
             "using numeric or string arrays") from exc
     lower = {k.lower(): k for k in arrays}
-    for key in (x_key, y_key):
+    for key in (x_key, y_key) if require_labels else (x_key,):
         if key.lower() not in lower:
             raise DataError(f"{p}: array {key!r} not found; arrays are {sorted(arrays)}")
     x = arrays[lower[x_key.lower()]]
+    if y_key.lower() not in lower:
+        kind = kind or {2: "table", 3: "signal", 4: "image"}.get(x.ndim)
+        if kind is None:
+            raise DataError(f"{p}: cannot tell the kind of a {x.ndim}-D array; pass kind=...")
+        return Dataset(x=x.astype(np.float32), y=None, kind=kind, name=p.stem,  # type: ignore[arg-type]
+                       meta={"path": str(p)})
     y_raw = arrays[lower[y_key.lower()]]
     if kind is None:
         kind = {2: "table", 3: "signal", 4: "image"}.get(x.ndim)

@@ -42,6 +42,7 @@ from transferkit.reports._sections import (
     parse_ranking,
     parse_similarity,
 )
+from transferkit.reports._shipped import ShippedInfo, parse_shipped, status_line
 from transferkit.reports._values import (
     Num,
     ReportError,
@@ -74,6 +75,7 @@ __all__ = [
     "ReportInfo",
     "ReproInfo",
     "SectionInfo",
+    "ShippedInfo",
     "SimilarityInfo",
     "TableInfo",
     "anchor_for",
@@ -92,12 +94,14 @@ __all__ = [
     "parse_multitask",
     "parse_pretrain",
     "parse_ranking",
+    "parse_shipped",
     "parse_similarity",
     "rows_table",
     "verdict_sentence",
 ]
 
 _SECTIONS = {
+    "shipped": ("The model this run ships", parse_shipped),
     "comparison": ("Did transfer help?", parse_comparison),
     "label_efficiency": ("Label efficiency", parse_label_efficiency),
     "ranking": ("Backbone ranking", parse_ranking),
@@ -157,6 +161,7 @@ class ReportInfo:
     schema: str
     repro: ReproInfo
     sections: tuple[SectionInfo, ...] = field(default_factory=tuple)
+    status: str = ""  # empty for a finished run; else what is missing (a stopped or running run)
 
 
 def _classes_text(classes: Any, limit: int = 12) -> str:
@@ -268,4 +273,4 @@ def build_report_info(results: dict[str, Any]) -> ReportInfo:
         used.add(anchor)
         built.append(SectionInfo(s.key, s.title, anchor, s.content, s.known))
     return ReportInfo(command=command, schema=str(results.get("schema") or ""), repro=repro,
-                      sections=tuple(built))
+                      sections=tuple(built), status=status_line(results))
