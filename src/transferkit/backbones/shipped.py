@@ -35,11 +35,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from transferkit._io import atomic_write_text, to_jsonable
+from transferkit._io import atomic_write_text, to_jsonable, versions
 from transferkit.backbones._info import BACKBONES, BackboneInfo
 from transferkit.backbones.base import Backbone
 from transferkit.backbones.model import TransferModel
-from transferkit.backbones.zoo import ZooBackbone, _load_strict, library_versions, sha256_file
+from transferkit.backbones.zoo import WEIGHT_DISTS, ZooBackbone, _load_strict, sha256_file
 from transferkit.errors import BackboneError
 
 MODEL_SCHEMA = "transferkit.model-card/1"
@@ -219,7 +219,7 @@ def save_model(folder: str | os.PathLike[str], model: TransferModel, card: dict[
                            # the backbone as it was fitted (a model read back from a run's journal keeps its origin)
                            "backbone": getattr(model, "origin", None) or {"spec": model.backbone.spec,
                                                                           "fingerprint": model.backbone.fingerprint()},
-                           "versions": library_versions()}
+                           "versions": versions(WEIGHT_DISTS, with_platform=False)}
     for k, v in (card or {}).items():
         if k in (*REQUIRED_KEYS, "backbone"):
             raise BackboneError(f"card field {k!r} is set from the model itself")

@@ -65,25 +65,12 @@ def _strategy_advice(verdict: str, chosen: str) -> str:
     return f" Next: {advice}." if advice else ""
 
 
-def compare(
-    target: TransferTask | Dataset,
-    backbone: str | Backbone | TransferModel,
-    strategy: Any = "auto",
-    *,
-    seeds: int | Sequence[int] = 5,
-    budget: int | float | str = "all",
-    config: TrainConfig | None = None,
-    lr: float | None = None,
-    scratch_lr: float | None = None,
-    metric: str | None = None,
-    others: Sequence[Any] = (),
-    keep_source_head: bool | str = "auto",
-    scratch: bool = True,
-    on_step: Callable[[str], None] | None = None,
-    on_cell: Callable[[CellDone], None] | None = None,
-    journal: Journal | None = None,
-    label: str | None = None,
-) -> BudgetResult:
+def compare(target: TransferTask | Dataset, backbone: str | Backbone | TransferModel, strategy: Any = "auto", *,
+            seeds: int | Sequence[int] = 5, budget: int | float | str = "all", config: TrainConfig | None = None,
+            lr: float | None = None, scratch_lr: float | None = None, metric: str | None = None,
+            others: Sequence[Any] = (), keep_source_head: bool | str = "auto", scratch: bool = True,
+            on_step: Callable[[str], None] | None = None, on_cell: Callable[[CellDone], None] | None = None,
+            journal: Journal | None = None, label: str | None = None) -> BudgetResult:
     """Run ``strategy`` and the scratch baseline over paired seeds at one label ``budget``.
 
     Args:

@@ -177,13 +177,62 @@ def run_fit(target: str | Dataset, backbone: str, strategy: str = "auto",
         on_progress: called after every cell with a :class:`RunProgress` (cells done / total, ETA).
         resume: continue the run in ``run_dir`` (finished cells are read back, not fitted again).
     """
-    from transferkit.experiments.compare import compare, pretrain_source
-    from transferkit.experiments.journal import RunJournal
-    from transferkit.strategies import get_strategy
+    from transferkit.experiments.compare import compare
     from transferkit.training import TrainConfig
 
     say = on_step or (lambda m: None)
-    # 1. every option, before any data is loaded or trained on
+    inp = _checked_inputs(target, backbone, strategy, budgets, seeds, source, target_test, epochs, lr, metric, others,
+                          source_max, target_max, source_epochs, batch_size, patience, workers)
+    folder = run_dir() if callable(run_dir) else (Path(run_dir) if run_dir is not None else None)
+    journal = _journal(folder, resume, inp, fit_settings(target, backbone, strategy, inp.budgets, seeds, source,
+                                                         target_test, epochs, lr, metric, inp.extra, source_max,
+                                                         target_max, source_epochs, batch_size, patience, keep_head,
+                                                         workers, save))
+    bb_or_model, models = _pretrained(backbone, inp.src, source_epochs, progress, say)
+    # no early stopping by default: both arms get the whole budget (a scratch net with BatchNorm can sit at
+    # chance on a tiny validation split for several epochs before it takes off); the best epoch is kept
+    cfg = TrainConfig(epochs=epochs, batch_size=batch_size, patience=patience, progress=progress, num_workers=workers)
+    header = _header(inp, models, dict(target=target, target_test=target_test, source=source, backbone=backbone,
+                                       strategy=strategy, epochs=epochs, patience=patience, lr=lr,
+                                       batch_size=batch_size, metric=metric, source_max=source_max,
+                                       target_max=target_max))
+    report = _CellReport(header, len(inp.budgets), f"transferkit fit --resume {folder}" if folder else "",
+                         on_update, on_progress)
+    try:
+        for b, label in zip(inp.budgets, inp.labels):
+            report.done_budgets.append(compare(inp.task, bb_or_model, strategy, seeds=seeds, budget=b, config=cfg,
+                                               lr=lr, metric=metric, others=inp.extra, keep_source_head=keep_head,
+                                               on_step=say, on_cell=report, journal=journal, label=label))
+    except KeyboardInterrupt:
+        report.interrupted()
+        raise
+    total = report.per_budget * len(inp.budgets)
+    out = _results(header, report.done_budgets, len(inp.budgets),
+                   {"complete": True, "state": "complete", "cells_done": total, "cells_total": total})
+    _ship(out, report.done_budgets, folder, save, inp.tgt, f"{backbone} -> {header['config']['target']}")
+    return out
+
+
+@dataclass
+class _Inputs:
+    """The checked data and budgets of a fit."""
+
+    tgt: Dataset
+    test: Dataset | None
+    src: Dataset | None
+    task: TransferTask
+    budgets: list[Any]
+    labels: list[str]
+    extra: list[str]
+
+
+def _checked_inputs(target: Any, backbone: str, strategy: str, budgets: Any, seeds: int, source: Any,
+                    target_test: Any, epochs: int, lr: float | None, metric: str | None, others: Any,
+                    source_max: int | None, target_max: int | None, source_epochs: int, batch_size: int,
+                    patience: int | None, workers: int) -> _Inputs:
+    """Every option and budget checked, and the data loaded, before anything trains."""
+    from transferkit.strategies import get_strategy
+
     check_numbers(seeds, epochs, batch_size, source_epochs, patience, lr, workers, source)
     extra = _names(others)
     for name in [strategy, *extra]:
@@ -205,37 +254,46 @@ def run_fit(target: str | Dataset, backbone: str, strategy: str = "auto",
         if msg:
             raise TransferkitError(msg)
     task = TransferTask(target=tgt, source=src, target_test=test, seed=0)
-    labels = check_budgets(blist, task.target_splits.train)
+    return _Inputs(tgt, test, src, task, blist, check_budgets(blist, task.target_splits.train), extra)
 
-    # 2. the run folder and its journal
-    folder = run_dir() if callable(run_dir) else (Path(run_dir) if run_dir is not None else None)
-    journal = RunJournal(folder) if folder is not None else None
-    fingerprints = {"target": tgt.fingerprint(), **({"source": src.fingerprint()} if src is not None else {}),
-                    **({"target_test": test.fingerprint()} if test is not None else {})}
-    if journal is not None:
-        if resume:
-            journal.check_fingerprints(fingerprints)
-        else:
-            journal.start("fit", fit_settings(target, backbone, strategy, blist, seeds, source, target_test, epochs,
-                                              lr, metric, extra, source_max, target_max, source_epochs, batch_size,
-                                              patience, keep_head, workers, save), fingerprints)
 
-    # 3. pre-training on the source (seeded: a resumed run gets the same source model)
-    bb_or_model: Any = backbone
+def _journal(folder: Path | None, resume: bool, inp: _Inputs, settings: dict[str, Any] | None) -> Any:
+    """The run folder's journal: checked against the data when resuming, else started afresh."""
+    from transferkit.experiments.journal import RunJournal
+
+    if folder is None:
+        return None
+    journal = RunJournal(folder)
+    fingerprints = {"target": inp.tgt.fingerprint(),
+                    **({"source": inp.src.fingerprint()} if inp.src is not None else {}),
+                    **({"target_test": inp.test.fingerprint()} if inp.test is not None else {})}
+    if resume:
+        journal.check_fingerprints(fingerprints)
+    else:
+        journal.start("fit", settings, fingerprints)
+    return journal
+
+
+def _pretrained(backbone: str, src: Dataset | None, source_epochs: int, progress: bool,
+                say: Callable[[str], None]) -> tuple[Any, dict[str, Any]]:
+    """The backbone spec, or a model pre-trained on the source (seeded: a resumed run gets the same one)."""
+    from transferkit.experiments.compare import pretrain_source
+    from transferkit.training import TrainConfig
+
     models: dict[str, Any] = {"backbone": backbone}
-    if src is not None:
-        say(f"pre-training {backbone} on the source {src.name}: {len(src)} examples, up to {source_epochs} epochs")
-        model, res = pretrain_source(src, backbone, TrainConfig(epochs=source_epochs, lr=2e-3, batch_size=64,
-                                                                patience=3, progress=progress))
-        bb_or_model = model
-        models["pretrained_on_source"] = {"source": src.name, "source_val_accuracy": res.best_score,
-                                          "best_epoch": res.best_epoch, "seconds": res.seconds,
-                                          "fingerprint": model.backbone.fingerprint()[:16]}
+    if src is None:
+        return backbone, models
+    say(f"pre-training {backbone} on the source {src.name}: {len(src)} examples, up to {source_epochs} epochs")
+    model, res = pretrain_source(src, backbone, TrainConfig(epochs=source_epochs, lr=2e-3, batch_size=64, patience=3,
+                                                            progress=progress))
+    models["pretrained_on_source"] = {"source": src.name, "source_val_accuracy": res.best_score,
+                                      "best_epoch": res.best_epoch, "seconds": res.seconds,
+                                      "fingerprint": model.backbone.fingerprint()[:16]}
+    return model, models
 
-    # 4. transfer vs scratch at each budget, every cell journaled and reported
-    # no early stopping by default: both arms get the whole budget (a scratch net with BatchNorm can sit at
-    # chance on a tiny validation split for several epochs before it takes off); the best epoch is kept
-    cfg = TrainConfig(epochs=epochs, batch_size=batch_size, patience=patience, progress=progress, num_workers=workers)
+
+def _header(inp: _Inputs, models: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
+    """The results header of a fit: settings, data and models."""
     from accelerate import PartialState
 
     from transferkit._io import new_results
@@ -244,70 +302,73 @@ def run_fit(target: str | Dataset, backbone: str, strategy: str = "auto",
         return d if isinstance(d, str) or d is None else (loaded.name if loaded is not None else d.name)
 
     header = new_results("fit")
-    header["config"] = {"target": spec(target, tgt), "target_test": spec(target_test, test),
-                        "source": spec(source, src), "backbone": backbone, "strategy": strategy, "budgets": blist,
-                        "epochs": epochs, "patience": patience, "lr": lr, "batch_size": batch_size,
-                        "metric": metric, "source_max": source_max, "target_max": target_max,
+    header["config"] = {**args, "target": spec(args["target"], inp.tgt),
+                        "target_test": spec(args["target_test"], inp.test),
+                        "source": spec(args["source"], inp.src), "budgets": inp.budgets,
                         "num_processes": PartialState().num_processes}
-    header["data"] = {"target": tgt.describe(), "splits": task.describe(),
-                      **({"source": src.describe()} if src is not None else {})}
+    header["data"] = {"target": inp.tgt.describe(), "splits": inp.task.describe(),
+                      **({"source": inp.src.describe()} if inp.src is not None else {})}
     header["models"] = models
-    resume_hint = f"transferkit fit --resume {folder}" if folder is not None else ""
-    done_budgets: list[BudgetResult] = []
-    latest: dict[str, Any] = {}
-    t0 = time.perf_counter()
-    state = {"per_budget": 0}
-    took: dict[int, list[float]] = {}  # budget index -> seconds of each cell fitted in this session
-    last = [t0]
+    return header
 
-    def cell_done(ev: CellDone) -> None:
-        state["per_budget"] = ev.total
-        total = ev.total * len(blist)
-        done = ev.total * len(done_budgets) + ev.done
+
+class _CellReport:
+    """After every (budget, seed, arm) cell: progress (done / total, ETA) and the results so far."""
+
+    def __init__(self, header: dict[str, Any], n_budgets: int, resume_hint: str,
+                 on_update: Callable[[dict[str, Any]], None] | None,
+                 on_progress: Callable[[RunProgress], None] | None) -> None:
+        self.header, self.n_budgets, self.resume_hint = header, n_budgets, resume_hint
+        self.on_update, self.on_progress = on_update, on_progress
+        self.done_budgets: list[BudgetResult] = []
+        self.latest: dict[str, Any] = {}
+        self.per_budget = 0
+        self.t0 = self.last = time.perf_counter()
+        self.took: dict[int, list[float]] = {}  # budget index -> seconds of each cell fitted in this session
+
+    def __call__(self, ev: CellDone) -> None:
+        self.per_budget = ev.total
+        total = ev.total * self.n_budgets
+        done = ev.total * len(self.done_budgets) + ev.done
         now = time.perf_counter()
-        elapsed = now - t0
         if not ev.restored:
-            took.setdefault(len(done_budgets), []).append(now - last[0])
-        last[0] = now
+            self.took.setdefault(len(self.done_budgets), []).append(now - self.last)
+        self.last = now
         left = total - done
         # later budgets have at least as many labels: price the cells left at the latest budget's pace
-        pace = took.get(max(took)) if took else None
+        pace = self.took.get(max(self.took)) if self.took else None
         eta = float(np.mean(pace)) * left if pace else None
         arm = ev.partial.arms.get(ev.cell.arm)
         what = f"{arm.name if arm else ev.cell.arm} at {ev.partial.budget_label}, seed {ev.cell.seed}"
-        if on_progress is not None:
-            on_progress(RunProgress(done, total, elapsed, eta if left else 0.0, what, ev.restored))
-        if on_update is not None:
-            latest.clear()
-            latest.update(_results(header, [*done_budgets, ev.partial], len(blist),
-                                   {"complete": False, "state": "running", "cells_done": done, "cells_total": total,
-                                    "resume": resume_hint}))
-            on_update(latest)
+        if self.on_progress is not None:
+            self.on_progress(RunProgress(done, total, now - self.t0, eta if left else 0.0, what, ev.restored))
+        if self.on_update is not None:
+            self.latest.clear()
+            self.latest.update(_results(self.header, [*self.done_budgets, ev.partial], self.n_budgets,
+                                        {"complete": False, "state": "running", "cells_done": done,
+                                         "cells_total": total, "resume": self.resume_hint}))
+            self.on_update(self.latest)
 
-    try:
-        for b, label in zip(blist, labels):
-            done_budgets.append(compare(task, bb_or_model, strategy, seeds=seeds, budget=b, config=cfg, lr=lr,
-                                        metric=metric, others=extra, keep_source_head=keep_head, on_step=say,
-                                        on_cell=cell_done, journal=journal, label=label))
-    except KeyboardInterrupt:
-        if on_update is not None and latest:
-            latest["status"] = {**latest["status"], "state": "interrupted (Ctrl-C)"}
-            on_update(latest)
-        raise
-    total = state["per_budget"] * len(blist)
-    out = _results(header, done_budgets, len(blist), {"complete": True, "state": "complete", "cells_done": total,
-                                                      "cells_total": total})
-    # 5. ship the gate's choice at the largest budget
-    ship = shipping_budget(done_budgets)
-    if ship is not None and ship.shipped is not None and ship.shipped_model is not None and (folder or save):
-        from transferkit.experiments.shipping import ship_budget
+    def interrupted(self) -> None:
+        """Ctrl-C: the results so far, marked interrupted."""
+        if self.on_update is not None and self.latest:
+            self.latest["status"] = {**self.latest["status"], "state": "interrupted (Ctrl-C)"}
+            self.on_update(self.latest)
 
-        model_dir = (folder / "model") if folder is not None else Path(save)  # type: ignore[arg-type]
-        ship_budget(model_dir, ship, tgt, out, name=f"{backbone} -> {spec(target, tgt)}", save=save)
-        out["sections"]["shipped"]["model"] = str(model_dir)
-        if save is not None:
-            out["sections"]["shipped"]["saved_to"] = str(save)
-    return out
+
+def _ship(out: dict[str, Any], budgets: list[BudgetResult], folder: Path | None, save: Any, tgt: Dataset,
+          name: str) -> None:
+    """Write the gate's choice at the largest budget as the run's model folder (and ``save``)."""
+    ship = shipping_budget(budgets)
+    if ship is None or ship.shipped is None or ship.shipped_model is None or not (folder or save):
+        return
+    from transferkit.experiments.shipping import ship_budget
+
+    model_dir = (folder / "model") if folder is not None else Path(save)
+    ship_budget(model_dir, ship, tgt, out, name=name, save=save)
+    out["sections"]["shipped"]["model"] = str(model_dir)
+    if save is not None:
+        out["sections"]["shipped"]["saved_to"] = str(save)
 
 
 def _results(header: dict[str, Any], budgets: list[BudgetResult], n_budgets: int,
