@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import struct
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -62,27 +64,86 @@ def read_image_folder(
 def load_images(
     files: Sequence[str], *, image_size: int | tuple[int, int] | None = None, grayscale: bool | None = None
 ) -> np.ndarray:
-    """Decode image files into float32 ``(N, C, H, W)`` in [0, 1]; unreadable files raise DataError."""
+    """Decode image files into float32 ``(N, C, H, W)`` in [0, 1]; unreadable files raise DataError.
+
+    Every pixel depth is scaled by its own range: 8-bit by 255, 16-bit (``I;16``) by 65535, 32-bit
+    integer (``I``) by 65535 when its values fit 16 bits, 32-bit float (``F``) as it is when its values
+    lie in [0, 1]; anything else is refused, never clipped. Palette images are expanded to their colours,
+    and transparent pixels are composited over white (what an image viewer shows). The first image
+    decides grey (one channel) or colour (three) unless ``grayscale`` is given. An image larger than
+    Pillow's decompression-bomb limit is refused, naming the file.
+    """
     from PIL import Image, UnidentifiedImageError
 
     out = []
     size: tuple[int, int] | None = (image_size, image_size) if isinstance(image_size, int) else image_size
-    mode = None
+    gray = grayscale
     for f in files:
         try:
             with Image.open(f) as im:
-                if mode is None:
-                    mode = "L" if (grayscale if grayscale is not None else im.mode in ("L", "1", "I;16")) else "RGB"
-                im = im.convert(mode)
-                if size is None:
-                    size = (im.height, im.width)
-                if (im.height, im.width) != size:
-                    im = im.resize((size[1], size[0]), Image.BILINEAR)
-                a = np.asarray(im, dtype=np.float32) / 255.0
-        except (UnidentifiedImageError, OSError) as exc:
+                if gray is None:
+                    gray = im.mode in _GREY_MODES
+                a = _decode(im, f, gray=gray, size=size)
+        except DataError:
+            raise
+        except Image.DecompressionBombError as exc:
+            raise DataError(
+                f"image {f} is too large to decode safely ({exc}); downscale it, or raise "
+                "PIL.Image.MAX_IMAGE_PIXELS in Python if the file is trusted"
+            ) from exc
+        except (UnidentifiedImageError, OSError, SyntaxError, EOFError, ValueError, struct.error,
+                zlib.error) as exc:
             raise DataError(f"cannot read image {f}: {exc}; delete or replace the file") from exc
+        if size is None:
+            size = (a.shape[0], a.shape[1])
         out.append(a[None] if a.ndim == 2 else a.transpose(2, 0, 1))
+    if not out:
+        raise DataError("no image files to decode")
     return np.stack(out).astype(np.float32)
+
+
+# modes read as one grey channel; the 16- and 32-bit ones are scaled by their own range (below)
+_GREY_MODES = ("L", "1", "LA", "La", "I;16", "I;16L", "I;16B", "I;16N", "I", "F")
+_WIDE_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
+_ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
+
+
+def _decode(im: Any, f: str, *, gray: bool, size: tuple[int, int] | None) -> np.ndarray:
+    """One opened PIL image -> float32 ``(H, W)`` (grey) or ``(H, W, 3)`` in [0, 1], resized to ``size``."""
+    from PIL import Image
+
+    if im.mode == "P":  # palette: expand to its colours (and its transparency, if any)
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    if im.mode in _ALPHA_MODES:
+        rgba = im.convert("RGBA")
+        im = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
+    if im.mode in _WIDE_MODES:
+        a = _scale_wide(np.asarray(im), im.mode, f)
+        if size is not None and a.shape != size:
+            a = np.asarray(Image.fromarray(a, mode="F").resize((size[1], size[0]), Image.BILINEAR))
+        a = np.clip(a, 0.0, 1.0)  # bilinear stays within range; guards rounding only
+        return a if gray else np.repeat(a[:, :, None], 3, axis=2)
+    im = im.convert("L" if gray else "RGB")
+    if size is not None and (im.height, im.width) != size:
+        im = im.resize((size[1], size[0]), Image.BILINEAR)
+    return np.asarray(im, dtype=np.float32) / 255.0
+
+
+def _scale_wide(a: np.ndarray, mode: str, f: str) -> np.ndarray:
+    """16/32-bit grey pixels -> float32 in [0, 1], or a DataError when the range is not a known one."""
+    a = a.astype(np.float64)
+    if mode.startswith("I;16"):
+        return (a / 65535.0).astype(np.float32)
+    lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
+    if mode == "I" and lo >= 0 and hi <= 65535:
+        return (a / 65535.0).astype(np.float32)
+    if mode == "F" and np.isfinite(a).all() and lo >= 0 and hi <= 1:
+        return a.astype(np.float32)
+    want = "integers in [0, 65535]" if mode == "I" else "floats in [0, 1]"
+    raise DataError(
+        f"image {f}: {mode}-mode pixels range {lo:g}..{hi:g}, not {want}; transferkit does not guess the "
+        "scale of such images: convert it to 8- or 16-bit PNG first"
+    )
 
 
 def _read_frame(path: Path, sep: str | None = None) -> Any:

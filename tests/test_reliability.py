@@ -1,0 +1,111 @@
+"""Issue 17: bad, hostile or odd inputs end in a correct result or a clear project error.
+
+One test (or a small group) per audited case and its family: image modes, dtypes, empty and
+degenerate inputs, rich markup in user strings, atomic writes, orphan temp files, option names.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from transferkit.errors import DataError
+
+# ---------------------------------------------------------------- images: depth, palette, alpha, size
+
+
+def _save(path: Path, im) -> str:  # noqa: ANN001 - a PIL image
+    path.parent.mkdir(parents=True, exist_ok=True)
+    im.save(path)
+    return str(path)
+
+
+def test_16_bit_png_is_scaled_by_its_own_range(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from transferkit.data.readers import load_images, read_image_folder
+
+    a = (np.arange(16).reshape(4, 4) * 4000).astype(np.uint16)
+    f = _save(tmp_path / "a" / "x.png", Image.fromarray(a))
+    assert Image.open(f).mode == "I;16"
+    got = load_images([f])
+    assert got.shape == (1, 1, 4, 4)
+    np.testing.assert_allclose(got[0, 0], a / 65535.0, atol=1e-6)  # not all 1.0
+    _save(tmp_path / "b" / "y.png", Image.fromarray(a[::-1].copy()))
+    ds = read_image_folder(tmp_path)
+    assert 0.0 <= ds.x.min() and ds.x.max() < 1.0 and len(np.unique(ds.x)) > 2
+    # resized 16-bit images keep their scale
+    small = load_images([f], image_size=2)
+    assert small.shape == (1, 1, 2, 2) and 0.0 < small.max() < 1.0
+
+
+def test_wide_modes_with_an_unknown_scale_are_refused(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from transferkit.data.readers import load_images
+
+    f = _save(tmp_path / "i.tif", Image.fromarray(np.full((4, 4), 70000, np.int32)))
+    with pytest.raises(DataError, match=r"i\.tif.*70000"):
+        load_images([f])
+    f = _save(tmp_path / "f.tif", Image.fromarray(np.full((4, 4), 3.5, np.float32)))
+    with pytest.raises(DataError, match=r"f\.tif"):
+        load_images([f])
+    ok = _save(tmp_path / "g.tif", Image.fromarray(np.full((4, 4), 0.25, np.float32)))
+    np.testing.assert_allclose(load_images([ok]), 0.25)
+    ok = _save(tmp_path / "h.tif", Image.fromarray(np.full((4, 4), 65535, np.int32)))
+    np.testing.assert_allclose(load_images([ok]), 1.0)
+
+
+def test_palette_and_alpha_images(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from transferkit.data.readers import load_images
+
+    im = Image.new("P", (4, 4))
+    im.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
+    im.putpixel((0, 0), 1)
+    got = load_images([_save(tmp_path / "p.png", im)])
+    assert got.shape == (1, 3, 4, 4)
+    np.testing.assert_allclose(got[0, :, 0, 0], [1, 0, 0])  # the palette colour, not its index
+    np.testing.assert_allclose(got[0, :, 1, 1], [0, 0, 0])
+    # transparent pixels are composited over white; opaque ones keep their colour
+    im = Image.new("RGBA", (4, 4), (0, 0, 0, 0))
+    im.putpixel((0, 0), (0, 0, 255, 255))
+    got = load_images([_save(tmp_path / "a.png", im)])
+    np.testing.assert_allclose(got[0, :, 0, 0], [0, 0, 1])
+    np.testing.assert_allclose(got[0, :, 3, 3], [1, 1, 1])
+    im = Image.new("LA", (4, 4), (0, 0))
+    im.putpixel((0, 0), (0, 255))
+    got = load_images([_save(tmp_path / "la.png", im)])
+    assert got.shape == (1, 1, 4, 4) and got[0, 0, 0, 0] == 0.0 and got[0, 0, 3, 3] == 1.0
+    # a palette with a transparent index
+    im = Image.new("P", (4, 4))
+    im.putpalette([0, 0, 0, 0, 255, 0] + [0] * 762)
+    im.info["transparency"] = 0
+    im.putpixel((0, 0), 1)
+    got = load_images([_save(tmp_path / "pt.png", im)])
+    np.testing.assert_allclose(got[0, :, 0, 0], [0, 1, 0])
+    np.testing.assert_allclose(got[0, :, 2, 2], [1, 1, 1])
+
+
+def test_decompression_bomb_names_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PIL import Image
+
+    from transferkit.data.readers import load_images
+
+    f = _save(tmp_path / "huge.png", Image.new("L", (64, 64)))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # 64*64 > 2 * 100: Pillow's bomb error
+    with pytest.raises(DataError, match=r"huge\.png.*too large"):
+        load_images([f])
+
+
+@pytest.mark.parametrize("content", [b"", b"not an image", b"\x89PNG\r\n\x1a\n" + b"\x00" * 40])
+def test_broken_image_files_name_the_file(tmp_path: Path, content: bytes) -> None:
+    from transferkit.data.readers import load_images
+
+    f = tmp_path / "bad.png"
+    f.write_bytes(content)
+    with pytest.raises(DataError, match=r"bad\.png"):
+        load_images([str(f)])
