@@ -109,3 +109,64 @@ def test_broken_image_files_name_the_file(tmp_path: Path, content: bytes) -> Non
     f.write_bytes(content)
     with pytest.raises(DataError, match=r"bad\.png"):
         load_images([str(f)])
+
+
+# ---------------------------------------------------------------- rich markup in user strings
+
+MARKUP_NAMES = ["data[/x]", "[bold]b", "x[/]", "c\\"]
+
+
+def _cli(*args: str):  # noqa: ANN202 - a click Result
+    from typer.testing import CliRunner
+
+    from transferkit.cli import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+def _markup_table(tmp_path: Path) -> Path:
+    folder = tmp_path / "data["  # the file is literally `data[/x].csv`
+    folder.mkdir()
+    f = folder / "x].csv"
+    rng = np.random.default_rng(0)
+    rows = ["[/c],label"] + [f"{rng.normal() + i % 2:.4f},{MARKUP_NAMES[i % 2]}" for i in range(20)]
+    f.write_text("\n".join(rows) + "\n")
+    return f
+
+
+def test_markup_in_file_column_and_class_names_prints_literally(tmp_path: Path) -> None:
+    f = _markup_table(tmp_path)
+    assert str(f).endswith("data[/x].csv")
+    r = _cli("rank", "--target", str(f), "--models", "raw", "--scores", "logme", "--runs", str(tmp_path / "runs"))
+    assert r.exit_code == 0, r.output
+    r = _cli("rank", "--target", str(f), "--models", "raw", "--runs", str(tmp_path / "runs"), "--scores", "[/x]")
+    assert r.exit_code == 2 and "unknown transferability score '[/x]'" in r.output and "Traceback" not in r.output
+    # an error message that quotes the column names: printed as they are, from inside the error handler
+    f2 = f.with_name("y].csv")
+    f2.write_text("[/c],[bold]d\\\n1,2\n")
+    r = _cli("rank", "--target", str(f2), "--models", "raw", "--runs", str(tmp_path / "runs"))
+    assert r.exit_code == 2, r.output
+    out = "".join(r.output.split())
+    assert "data[/y].csv" in out and "'[/c]'" in out and "'[bold]d\\\\'" in out
+    # commands that print the user's spec in their first line (a rule) or a title
+    r = _cli("fit", "--target", str(f), "--backbone", "tabmlp", "--runs", str(tmp_path / "runs"), "--quiet")
+    assert r.exit_code == 2 and "transferkit fit: tabmlp -> " in r.output and "built-in" in r.output
+    r = _cli("datasets", "--data-root", str(tmp_path / "r[/x]"))
+    assert r.exit_code == 0 and "r[/x]" in r.output
+
+
+def test_markup_in_progress_descriptions(tmp_path: Path) -> None:
+    from transferkit.backbones import create_backbone
+    from transferkit.data import Dataset
+    from transferkit.features import extract_features
+
+    ds = Dataset(x=np.random.default_rng(0).random((6, 3)).astype(np.float32), y=np.arange(6) % 2, kind="table",
+                 class_names=("[/a]", "b"), name="d[/x]")
+    bb = create_backbone("tabmlp?hidden=8", ds)
+    assert extract_features(bb, ds, progress=True, cache=False).shape[0] == 6
+
+
+def test_cli_consoles_never_parse_markup() -> None:
+    from transferkit.cli._app import console, err_console
+
+    assert not console._markup and not err_console._markup  # noqa: SLF001 - the promise under test

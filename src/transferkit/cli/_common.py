@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
-from rich.markup import escape
+from rich.text import Text
 
 from transferkit.cli._app import console, err_console
 from transferkit.errors import TransferkitError
@@ -34,10 +34,20 @@ def friendly_errors(fn: F) -> F:
                 raise
             plain_key_error = isinstance(exc, KeyError) and not isinstance(exc, TransferkitError) and exc.args
             msg = exc.args[0] if plain_key_error else str(exc)
-            err_console.print(f"[bold red]error:[/] {escape(str(msg))}", markup=True, highlight=False)
+            err_console.print(Text.assemble(("error:", "bold red"), " ", str(msg)), highlight=False)
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def say(message: object) -> None:
+    """Print one progress line (``· message``); the message is never parsed as markup."""
+    console.print(Text.assemble(("·", "dim"), " ", str(message)))
+
+
+def rule(command: str, rest: str) -> None:
+    """A rule with the command in bold and ``rest`` (user strings: paths, specs) printed literally."""
+    console.rule(Text.assemble((f"transferkit {command}", "bold"), rest))
 
 
 def set_data_root(data_root: str | None) -> None:

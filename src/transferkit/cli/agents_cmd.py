@@ -9,10 +9,9 @@ from __future__ import annotations
 import time
 
 import typer
-from rich.markup import escape
 
-from transferkit.cli._app import app, console
-from transferkit.cli._common import MLFLOW_OPTION, RUNS_OPTION, finish_run, friendly_errors
+from transferkit.cli._app import app
+from transferkit.cli._common import MLFLOW_OPTION, RUNS_OPTION, finish_run, friendly_errors, say
 
 
 @app.command("agents")
@@ -46,5 +45,5 @@ def agents(
                        eval_every=eval_every, eval_episodes=eval_episodes, threshold=threshold, transfer=transfer,
                        n_jobs=n_jobs)
     t0 = time.perf_counter()
-    res = run_agents_experiment(cfg, on_step=None if quiet else (lambda m: console.print(f"[dim]·[/] {escape(m)}")))
+    res = run_agents_experiment(cfg, on_step=None if quiet else say)
     finish_run(make_run_dir("agents", runs), res, mlflow, started=t0)

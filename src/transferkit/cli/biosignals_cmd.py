@@ -9,15 +9,15 @@ from __future__ import annotations
 import time
 
 import typer
-from rich.markup import escape
 
-from transferkit.cli._app import app, console
+from transferkit.cli._app import app
 from transferkit.cli._common import (
     DATA_ROOT_OPTION,
     MLFLOW_OPTION,
     RUNS_OPTION,
     finish_run,
     friendly_errors,
+    say,
     set_data_root,
 )
 
@@ -52,5 +52,5 @@ def har(
                              shots=tuple(int(k) for k in shots.split(",") if k.strip()), seeds=seeds, norm=norm,
                              backbone=backbone, source_epochs=source_epochs, target_epochs=target_epochs)
     t0 = time.perf_counter()
-    res = run_har(dataset, cfg, on_step=None if quiet else (lambda m: console.print(f"[dim]·[/] {escape(m)}")))
+    res = run_har(dataset, cfg, on_step=None if quiet else say)
     finish_run(make_run_dir("har", runs), res, mlflow, started=t0)

@@ -8,7 +8,7 @@ import time
 import typer
 
 from transferkit.cli._app import app, console
-from transferkit.cli._common import MLFLOW_OPTION, RUNS_OPTION, finish_run, friendly_errors
+from transferkit.cli._common import MLFLOW_OPTION, RUNS_OPTION, finish_run, friendly_errors, rule, say
 
 
 @app.command("demo")
@@ -25,8 +25,8 @@ def demo(
     from transferkit.reports.run import make_run_dir
 
     cfg = DemoConfig(seeds=seeds, budgets=tuple(int(b) for b in budgets.split(",")), progress=not quiet)
-    console.rule("[bold]transferkit demo[/]: does a CNN pre-trained on digits 0-4 help learn 5-9 from few labels?")
+    rule("demo", ": does a CNN pre-trained on digits 0-4 help learn 5-9 from few labels?")
     t0 = time.perf_counter()
     with console.status("working...") if quiet else contextlib.nullcontext():
-        res = run_demo(cfg, on_step=lambda m: console.print(f"[dim]·[/] {m}"))
+        res = run_demo(cfg, on_step=say)
     finish_run(make_run_dir("demo", runs), res, mlflow, started=t0)

@@ -11,13 +11,15 @@ import time
 
 import typer
 
-from transferkit.cli._app import app, console
+from transferkit.cli._app import app
 from transferkit.cli._common import (
     DATA_ROOT_OPTION,
     MLFLOW_OPTION,
     RUNS_OPTION,
     finish_run,
     friendly_errors,
+    rule,
+    say,
     set_data_root,
 )
 
@@ -62,11 +64,11 @@ def fit(
     main = PartialState(cpu=not torch.cuda.is_available()).is_main_process
     t0 = time.perf_counter()
     if main:
-        console.rule(f"[bold]transferkit fit[/]: {backbone} -> {target} ({strategy})")
-    say = (lambda m: console.print(f"[dim]·[/] {m}")) if (main and not quiet) else None
+        rule("fit", f": {backbone} -> {target} ({strategy})")
+    on_step = say if (main and not quiet) else None
     res = run_fit(target, backbone, strategy, budgets=budgets, seeds=seeds, source=source, target_test=target_test,
                   epochs=epochs, lr=lr, metric=metric, others=others, source_max=source_max or None,
                   target_max=target_max or None, source_epochs=source_epochs, batch_size=batch_size,
-                  patience=patience or None, keep_head=keep_head, on_step=say, workers=workers)
+                  patience=patience or None, keep_head=keep_head, on_step=on_step, workers=workers)
     if main:
         finish_run(make_run_dir("fit", runs), res, mlflow, started=t0)

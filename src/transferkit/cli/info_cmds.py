@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from transferkit.cli._app import app, console
 from transferkit.cli._common import DATA_ROOT_OPTION, friendly_errors, set_data_root
@@ -18,7 +19,7 @@ def models() -> None:
     """List backbone providers, what they read, and whether they work offline."""
     from transferkit.backbones import list_backbones
 
-    t = Table(title="Backbones (spec: PROVIDER\\[:ARG]\\[?key=value&...])")
+    t = Table(title="Backbones (spec: PROVIDER[:ARG][?key=value&...])")
     for c in ("name", "input", "offline", "description"):
         t.add_column(c)
     for row in list_backbones():
@@ -41,15 +42,15 @@ def datasets(data_root: str = DATA_ROOT_OPTION) -> None:
     for e in DATASETS:
         info = e.info
         if info.folder is None:
-            found = "[green]embedded[/]"
+            found = Text("embedded", style="green")
         else:
             ok = all((root / info.folder / f).exists() for f in info.files)
-            found = "[green]found[/]" if ok else f"[red]missing[/] ({info.folder}/)"
+            found = Text("found", style="green") if ok else Text.assemble(("missing", "red"), f" ({info.folder}/)")
         doms = ", ".join(info.domains) if len(info.domains) <= 4 else f"{info.domains[0]}..{info.domains[-1]}"
-        splits = f" [dim](@{'|@'.join(info.splits)})[/]" if len(info.splits) > 1 else ""
-        t.add_row(e.name + splits, info.kind, doms or "-", found, info.description)
+        splits = (f" (@{'|@'.join(info.splits)})", "dim") if len(info.splits) > 1 else ""
+        t.add_row(Text.assemble(e.name, splits), info.kind, doms or "-", found, info.description)
     console.print(t)
-    console.print("Spec: NAME\\[:DOMAIN]\\[@SPLIT], e.g. usps@test, heart-disease:va, uci-har:1-20, "
+    console.print("Spec: NAME[:DOMAIN][@SPLIT], e.g. usps@test, heart-disease:va, uci-har:1-20, "
                   "office-caltech10-surf:amazon; or a path (folder of class folders, .csv, .tsv, .jsonl, "
                   ".parquet, .npz).")
 

@@ -10,13 +10,15 @@ import time
 
 import typer
 
-from transferkit.cli._app import app, console
+from transferkit.cli._app import app
 from transferkit.cli._common import (
     DATA_ROOT_OPTION,
     MLFLOW_OPTION,
     RUNS_OPTION,
     finish_run,
     friendly_errors,
+    rule,
+    say,
     set_data_root,
 )
 
@@ -45,8 +47,7 @@ def multitask(
 
     set_data_root(data_root)
     cfg = load_config(config, seeds=seeds, epochs=epochs, weightings=weightings)
-    console.rule(f"[bold]transferkit multitask[/]: {len(cfg.tasks)} tasks on one {cfg.backbone} trunk")
+    rule("multitask", f": {len(cfg.tasks)} tasks on one {cfg.backbone} trunk")
     t0 = time.perf_counter()
-    say = (lambda m: None) if quiet else (lambda m: console.print(f"[dim]·[/] {m}"))
-    res = run_multitask(cfg, on_step=say)
+    res = run_multitask(cfg, on_step=(lambda m: None) if quiet else say)
     finish_run(make_run_dir("multitask", runs, cfg.name), res, mlflow, started=t0)

@@ -10,6 +10,7 @@ import time
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from transferkit.cli._app import app, console
 from transferkit.cli._common import (
@@ -64,7 +65,7 @@ def pretrain_command(
     set_data_root(data_root)
     zoo_dir = zoo or str(default_zoo_dir())
     t0 = time.perf_counter()
-    console.print(f"[bold]pretrain[/] {backbone} on {source} ({objective}) -> {zoo_dir}/{name}")
+    console.print(Text.assemble(("pretrain", "bold"), f" {backbone} on {source} ({objective}) -> {zoo_dir}/{name}"))
     results = run_pretrain(backbone, source, objective, name=name, zoo_dir=zoo_dir, epochs=epochs,
                            batch_size=batch_size, lr=lr, seed=seed, max_samples=max_samples, resume=resume,
                            progress=not quiet, description=description)

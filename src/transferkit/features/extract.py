@@ -84,8 +84,9 @@ def _forward_all(backbone: Backbone, ds: Dataset, batch_size: int, progress: boo
     n = len(ds)
     # text: batch by length so padding is short; features are put back in the original order
     order = np.argsort([len(t) for t in ds.x], kind="stable") if ds.kind == "text" else np.arange(n)
-    cols: Any = (TextColumn("[bold]features[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
-                 TimeRemainingColumn())
+    # the description holds user strings (spec, data name): never parsed as markup
+    cols: Any = (TextColumn("features", style="bold"), TextColumn("{task.description}", markup=False), BarColumn(),
+                 MofNCompleteColumn(), TimeRemainingColumn())
     try:
         with Progress(*cols, disable=not progress, transient=True) as bar:
             task = bar.add_task(f"{backbone.spec} on {ds.name}", total=n)

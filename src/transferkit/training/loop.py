@@ -220,8 +220,10 @@ def _resume(trainer: Trainer, config: TrainConfig, optimizer: Any, schedule: Any
 def _progress(show: bool) -> Any:
     from rich.progress import BarColumn, Progress, TextColumn
 
-    return Progress(TextColumn("[bold]{task.fields[name]}[/] {task.description}"), BarColumn(),
-                    TextColumn("{task.completed}/{task.total} epochs"), TextColumn("{task.fields[info]}"),
+    # names and descriptions are user strings (data, task, model names): never parsed as markup
+    return Progress(TextColumn("{task.fields[name]}", style="bold", markup=False),
+                    TextColumn("{task.description}", markup=False), BarColumn(),
+                    TextColumn("{task.completed}/{task.total} epochs"), TextColumn("{task.fields[info]}", markup=False),
                     disable=not show, transient=True)
 
 
