@@ -170,3 +170,39 @@ def test_cli_consoles_never_parse_markup() -> None:
     from transferkit.cli._app import console, err_console
 
     assert not console._markup and not err_console._markup  # noqa: SLF001 - the promise under test
+
+
+# ---------------------------------------------------------------- adaptation: labels are encoded
+
+
+def test_adapt_evaluate_encodes_raw_labels() -> None:
+    from transferkit.adaptation import adapt
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(1, 21), 15)  # labels 1..20, not 0..19
+    centers = rng.normal(scale=4.0, size=(21, 6))
+    x = centers[y] + rng.normal(size=(len(y), 6))
+    res = adapt((x, y), x + 0.1, "coral", target_val=(x[:40] + 0.1, y[:40]))
+    rows = res.evaluate(x + 0.1, y)
+    assert all(r["target_accuracy"] > 0.8 for r in rows)  # was ~0.001: indices compared with raw labels
+    assert all(r["target_val_accuracy"] > 0.8 for r in rows)
+    # string labels work the same way; a test label the source never had is an error, not "wrong"
+    names = np.array([f"c{v:02d}" for v in y])
+    res = adapt((x, names), x + 0.1, "coral")
+    assert min(r["target_accuracy"] for r in res.evaluate(x + 0.1, names)) > 0.8
+    with pytest.raises(DataError, match="not among the source classes"):
+        res.evaluate(x[:3], np.array(["c01", "c02", "zz"]))
+    with pytest.raises(DataError, match="mix types"):
+        adapt((x[:4], np.array([1, "a", 2, "b"], dtype=object)), x[:4], "coral")
+
+
+def test_run_adapt_matches_target_classes_by_name() -> None:
+    from transferkit.adaptation.run import source_labels
+    from transferkit.data import Dataset
+
+    src = Dataset(x=np.zeros((4, 2)), y=np.array([0, 1, 2, 0]), kind="table", class_names=("a", "b", "c"))
+    tgt = Dataset(x=np.zeros((3, 2)), y=np.array([0, 1, 1]), kind="table", class_names=("b", "c"))
+    np.testing.assert_array_equal(source_labels(tgt, src), [1, 2, 2])
+    other = Dataset(x=np.zeros((2, 2)), y=np.array([0, 1]), kind="table", class_names=("a", "q"), name="t")
+    with pytest.raises(DataError, match=r"t: classes \['q'\]"):
+        source_labels(other, src)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from transferkit.adaptation.api import AdaptationResult, adapt
 from transferkit.data import Dataset, label_budget, load_dataset
 from transferkit.data.splits import stratified_indices
@@ -43,6 +45,21 @@ def adaptation_section(result: AdaptationResult, rows: list[dict[str, Any]], n_t
         "note": "target_accuracy is measured on held-out target test rows after training and selection; "
         "those labels never reach training or selection.",
     }
+
+
+def source_labels(ds: Dataset, src: Dataset) -> np.ndarray:
+    """``ds``'s labels as indices into the *source's* class names (matched by name, not by position)."""
+    y = np.asarray(ds.y)
+    if ds.class_names is None or src.class_names is None or tuple(ds.class_names) == tuple(src.class_names):
+        return y
+    index = {n: i for i, n in enumerate(src.class_names)}
+    present = [ds.class_names[i] for i in np.unique(y)]
+    unknown = [n for n in present if n not in index]
+    if unknown:
+        raise DataError(f"{ds.name}: classes {unknown[:5]} are not among the source classes "
+                        f"{list(src.class_names)[:20]}; adaptation needs the same label set on both sides")
+    lookup = np.array([index.get(n, -1) for n in ds.class_names], dtype=np.int64)
+    return lookup[y]
 
 
 def run_adapt(
@@ -96,12 +113,12 @@ def run_adapt(
         src,
         pool.x,
         method,
-        target_val=None if val is None else (val.x, val.y),
+        target_val=None if val is None else (val.x, source_labels(val, src)),
         seeds=list(range(seeds)),
         backbone=backbone,
         deep_config=DeepConfig(steps=steps, batch_size=batch_size, lr=lr),
     )
-    rows = result.evaluate(test.x, test.y)  # the only place target test labels are read
+    rows = result.evaluate(test.x, source_labels(test, src))  # the only place target test labels are read
     results = new_results(
         "adapt",
         seeds=list(range(seeds)),
