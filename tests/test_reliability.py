@@ -206,3 +206,77 @@ def test_run_adapt_matches_target_classes_by_name() -> None:
     other = Dataset(x=np.zeros((2, 2)), y=np.array([0, 1]), kind="table", class_names=("a", "q"), name="t")
     with pytest.raises(DataError, match=r"t: classes \['q'\]"):
         source_labels(other, src)
+
+
+# ---------------------------------------------------------------- dtypes, empty and header-only files
+
+
+def _npz(tmp_path: Path, **arrays: np.ndarray) -> Path:
+    f = tmp_path / "d.npz"
+    np.savez(f, **arrays)
+    return f
+
+
+Y4 = np.array([0, 1, 0, 1])
+
+
+@pytest.mark.parametrize(("x", "match"), [
+    (np.ones((4, 2)) + 1j, "complex"),
+    (np.full((4, 2), 1e300), "1e\\+300 exceed float32's range"),
+    (np.full((4, 2), np.nan), "NaN or infinite"),
+    (np.array([["a", "b"]] * 4), "must be numbers, got dtype <U1"),
+    (np.zeros((4, 2), dtype="datetime64[D]"), "must be numbers"),
+    (np.zeros((0, 2)), "no rows"),
+    (np.array(1.0), "one row per example"),
+    (np.zeros((3, 2)), "one row per example"),
+])
+def test_npz_inputs_are_real_finite_numbers(tmp_path: Path, x: np.ndarray, match: str) -> None:
+    from transferkit.data.readers import read_npz
+
+    y = Y4 if len(np.shape(x)) == 0 or len(x) else np.zeros(0)
+    with pytest.raises(DataError, match=match) as err:
+        read_npz(_npz(tmp_path, x=x, y=y))
+    assert "d.npz" in str(err.value)
+
+
+def test_npz_object_arrays_and_non_archives_are_refused(tmp_path: Path) -> None:
+    from transferkit.data.readers import read_npz
+
+    f = _npz(tmp_path, x=np.array([[object(), 1]] * 4, dtype=object), y=Y4)
+    with pytest.raises(DataError, match="never unpickles"):
+        read_npz(f)
+    with open(f, "wb") as fh:
+        np.save(fh, np.zeros(3))  # a bare .npy under a .npz name
+    with pytest.raises(DataError, match=r"d\.npz"):
+        read_npz(f)
+    f.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(DataError, match=r"d\.npz"):
+        read_npz(f)
+    ok = read_npz(_npz(tmp_path, x=np.ones((4, 2), dtype=bool), y=Y4))
+    assert ok.x.dtype == np.float32
+
+
+@pytest.mark.parametrize(("content", "match"), [
+    ("a,label\n", "has no rows"),
+    ("", "is empty"),
+    ("a,label\n1e300,x\n2,y\n", "exceed float32's range"),
+    ("a,label\n,x\n1,y\n", r"columns \['a'\] hold NaN"),
+    ("text,label\n", "has no rows"),
+])
+def test_csv_edge_cases(tmp_path: Path, content: str, match: str) -> None:
+    from transferkit.data.readers import read_path
+
+    f = tmp_path / "t.csv"
+    f.write_text(content)
+    with pytest.raises(DataError, match=match) as err:
+        read_path(f)
+    assert "t.csv" in str(err.value)
+
+
+def test_dataset_refuses_complex_and_float32_overflow() -> None:
+    from transferkit.data import Dataset
+
+    with pytest.raises(DataError, match="real numbers"):
+        Dataset(x=np.ones((2, 2)) * 1j, y=np.array([0, 1]), kind="table", class_names=("a", "b"))
+    with pytest.raises(DataError, match="float32's range"):
+        Dataset(x=np.full((2, 2), 1e300), y=np.array([0, 1]), kind="table", class_names=("a", "b"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import struct
+import zipfile
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from transferkit.data.dataset import Dataset, encode_labels
+from transferkit.data.dataset import Dataset, as_float32, encode_labels
 from transferkit.errors import DataError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -160,8 +161,18 @@ def _read_frame(path: Path, sep: str | None = None) -> Any:
         return pd.read_csv(path, sep=sep or ",")
     except FileNotFoundError as exc:
         raise DataError(f"file {path} not found") from exc
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(f"{path} is empty: no header and no rows") from exc
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError, OSError) as exc:
         raise DataError(f"cannot parse {path} as {suffix or 'CSV'}: {exc}") from exc
+
+
+def _read_rows(path: Path, sep: str | None = None) -> Any:
+    """:func:`_read_frame`, refusing a file with a header but no rows."""
+    df = _read_frame(path, sep)
+    if len(df) == 0:
+        raise DataError(f"{path} has no rows (columns {list(map(str, df.columns))[:20]}): add data rows")
+    return df
 
 
 def _labels_from_frame(df: Any, label_column: str, path: Path, class_names: Sequence[str] | None,
@@ -195,21 +206,30 @@ def read_table(
 ) -> Dataset:
     """Read a CSV/TSV/Parquet/JSONL table: numeric feature columns and one label column."""
     p = Path(path)
-    df = _read_frame(p, sep)
+    df = _read_rows(p, sep)
     y, names = _labels_from_frame(df, label_column, p, class_names, task)
     cols = list(feature_columns) if feature_columns else [c for c in df.columns if c != label_column]
     missing = [c for c in cols if c not in df.columns]
     if missing:
         raise DataError(f"{p}: feature columns {missing} not found; columns are {list(df.columns)[:20]}")
-    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+    from pandas.api.types import is_bool_dtype, is_complex_dtype, is_numeric_dtype
 
+    complex_cols = [c for c in cols if is_complex_dtype(df[c])]
+    if complex_cols:
+        raise DataError(f"{p}: columns {complex_cols[:10]} hold complex numbers; transferkit reads real values: "
+                        "split them into real and imaginary (or magnitude) columns")
     non_numeric = [c for c in cols if not (is_numeric_dtype(df[c]) or is_bool_dtype(df[c]))]
     if non_numeric:
         raise DataError(
             f"{p}: columns {non_numeric[:10]} are not numeric; encode them (e.g. one-hot) or exclude them "
             "with feature_columns=[...]"
         )
-    x = df[cols].to_numpy(dtype=np.float32)
+    values = df[cols].to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = [str(c) for c, ok in zip(cols, np.isfinite(values).all(axis=0), strict=True) if not ok]
+    if bad:
+        raise DataError(f"{p}: columns {bad[:10]} hold NaN (empty cells) or infinite values; impute or drop them "
+                        "(e.g. sklearn.impute.SimpleImputer) before transfer")
+    x = as_float32(values, f"{p}")
     return Dataset(x=x, y=y, kind="table", class_names=names, name=p.stem, feature_names=tuple(map(str, cols)),
                    task=task, meta={"path": str(p)})  # type: ignore[arg-type]
 
@@ -224,7 +244,7 @@ def read_text(
 ) -> Dataset:
     """Read text with labels from CSV/TSV/JSONL (columns ``text_column`` and ``label_column``)."""
     p = Path(path)
-    df = _read_frame(p, sep)
+    df = _read_rows(p, sep)
     if text_column not in df.columns:
         raise DataError(f"{p}: no text column {text_column!r}; columns are {list(df.columns)[:20]}. "
                         "Pass --text-column NAME")
@@ -252,11 +272,14 @@ def read_npz(
     """
     p = Path(path)
     try:
-        with np.load(p, allow_pickle=False) as z:
+        loaded = np.load(p, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise ValueError("a single .npy array, not a .npz archive")
+        with loaded as z:
             arrays = {k: z[k] for k in z.files}
     except FileNotFoundError as exc:
         raise DataError(f"file {p} not found") from exc
-    except (ValueError, OSError, EOFError) as exc:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise DataError(
             f"cannot read {p}: it is not a .npz of plain numeric arrays (a zip of .npy files without pickled "
             "objects; transferkit never unpickles data files). Re-save it with numpy.savez(path, x=..., y=...) "
@@ -268,6 +291,11 @@ def read_npz(
             raise DataError(f"{p}: array {key!r} not found; arrays are {sorted(arrays)}")
     x = arrays[lower[x_key.lower()]]
     y_raw = arrays[lower[y_key.lower()]]
+    if x.ndim == 0 or y_raw.ndim != 1 or len(x) != len(y_raw):
+        raise DataError(f"{p}: {x_key!r} must hold one row per example and {y_key!r} one label per row; "
+                        f"got shapes {x.shape} and {y_raw.shape}")
+    if len(x) == 0:
+        raise DataError(f"{p}: arrays {x_key!r} and {y_key!r} have no rows")
     if kind is None:
         kind = {2: "table", 3: "signal", 4: "image"}.get(x.ndim)
         if kind is None:
@@ -278,7 +306,8 @@ def read_npz(
         y_raw = np.asarray(class_names, dtype=object)[np.asarray(y_raw, dtype=np.int64)] \
             if y_raw.min() >= 0 and y_raw.max() < len(class_names) else y_raw
     y, names = encode_labels(y_raw.tolist(), class_names)
-    return Dataset(x=x.astype(np.float32), y=y, kind=kind, class_names=names, name=p.stem,  # type: ignore[arg-type]
+    x = np.asarray([str(t) for t in x], dtype=object) if kind == "text" else as_float32(x, f"{p}: array {x_key!r}")
+    return Dataset(x=x, y=y, kind=kind, class_names=names, name=p.stem,  # type: ignore[arg-type]
                    meta={"path": str(p)})
 
 
@@ -303,7 +332,7 @@ def from_hf_dataset(ds: Any, *, input_column: str, label_column: str = "label", 
     if kind == "text":
         x = np.array([str(t) for t in x], dtype=object)
     else:
-        x = np.asarray(x, dtype=np.float32)
+        x = as_float32(x, f"Hugging Face column {input_column!r}")
     return Dataset(x=x, y=y, kind=kind, class_names=class_names, name=getattr(ds, "builder_name", None) or "hf",  # type: ignore[arg-type]
                    meta={"source": "huggingface"})
 
