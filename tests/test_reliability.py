@@ -280,3 +280,46 @@ def test_dataset_refuses_complex_and_float32_overflow() -> None:
         Dataset(x=np.ones((2, 2)) * 1j, y=np.array([0, 1]), kind="table", class_names=("a", "b"))
     with pytest.raises(DataError, match="float32's range"):
         Dataset(x=np.full((2, 2), 1e300), y=np.array([0, 1]), kind="table", class_names=("a", "b"))
+
+
+# ---------------------------------------------------------------- scores and distances at extreme scales
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e-200, 1e39])
+def test_scores_and_distances_refuse_features_beyond_float32_alike(scale: float) -> None:
+    from transferkit.similarity import DISTANCES
+    from transferkit.transferability import SCORES
+
+    rng = np.random.default_rng(0)
+    y = np.arange(60) % 3
+    f = (rng.normal(size=(60, 5)) + y[:, None]) * scale
+    for name in SCORES.names():
+        if SCORES.info(name).input != "features":
+            continue
+        with pytest.raises(DataError, match="outside float32's range"):  # was nan (gbc), 0 (h_score), LinAlgError
+            SCORES.get(name)(f, y)
+    for name in DISTANCES.names():
+        with pytest.raises(DataError, match="outside float32's range"):
+            DISTANCES.get(name)(f[:30], f[30:])
+
+
+def test_scale_invariant_scores_keep_their_value_within_range() -> None:
+    from transferkit.transferability import SCORES
+
+    rng = np.random.default_rng(0)
+    y = np.arange(60) % 3
+    f = rng.normal(size=(60, 5)) + y[:, None]
+    for name in ("h_score", "regularized_h_score", "transrate", "logme", "knn_accuracy"):
+        ref = SCORES.get(name)(f, y)
+        for scale in (1e30, 1e-30):
+            assert SCORES.get(name)(f * scale, y) == pytest.approx(ref, rel=1e-6, abs=1e-9), (name, scale)
+
+
+def test_nleep_mixture_failure_is_a_data_error() -> None:
+    from transferkit.transferability import SCORES
+
+    rng = np.random.default_rng(0)
+    y = np.arange(60) % 3
+    f = (rng.normal(size=(60, 5)) + y[:, None]) * 1e30  # sklearn's mixture collapses at this scale
+    with pytest.raises(DataError, match="nleep"):
+        SCORES.get("nleep")(f, y)
