@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from transferkit._io import to_jsonable
+from transferkit._io import atomic_write_text, remove_orphan_temps, temp_path, to_jsonable
 from transferkit.backbones._info import BACKBONES, BackboneInfo
 from transferkit.backbones.base import Backbone, to_device
 from transferkit.errors import BackboneError
@@ -200,8 +200,6 @@ def save_entry(
     objective, training, metrics, description...). Returns the card. Files are written to
     temporary names and renamed, so a crash never leaves a half-written entry that looks complete.
     """
-    from safetensors.torch import save_file
-
     folder = Path(folder)
     name = check_name(folder.name)
     if isinstance(backbone, ZooBackbone):
@@ -221,11 +219,24 @@ def save_entry(
                 f"the head has {head_info['num_outputs']} outputs but {len(class_names)} label names"
             )
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{WEIGHTS_FILE}.tmp"
+    remove_orphan_temps(folder)  # temp files of a writer killed mid-save
+    tmp = temp_path(folder / WEIGHTS_FILE)  # unique per writer; removed below if anything fails
+    try:
+        card = _write_weights(tmp, tensors, backbone, name, provider, class_names, head_info, card_fields)
+        tmp.replace(folder / WEIGHTS_FILE)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    atomic_write_text(folder / CARD_FILE, json.dumps(card, indent=2, allow_nan=False) + "\n")
+    return card
+
+
+def _write_weights(tmp: Path, tensors: dict[str, torch.Tensor], backbone: Backbone, name: str, provider: str,
+                   class_names: Any, head_info: Any, card_fields: dict[str, Any] | None) -> dict[str, Any]:
+    """Save the weights to ``tmp`` and return the model card that describes them."""
+    from safetensors.torch import save_file
+
     save_file(tensors, str(tmp), metadata={"format": "transferkit-zoo", "name": name})
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # a zoo is meant to be shared: ordinary file permissions
     digest, size = sha256_file(tmp), tmp.stat().st_size
     card: dict[str, Any] = {
         "schema": CARD_SCHEMA,
@@ -253,12 +264,7 @@ def save_entry(
         if k in ("schema", "name", "weights", "backbone_fingerprint", "architecture", "preprocessing"):
             raise BackboneError(f"card field {k!r} is set from the model itself")
         card[k] = v
-    card = to_jsonable(card)
-    tmp.replace(folder / WEIGHTS_FILE)
-    tmp_card = folder / f".{CARD_FILE}.tmp"
-    tmp_card.write_text(json.dumps(card, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    tmp_card.replace(folder / CARD_FILE)
-    return card
+    return to_jsonable(card)
 
 
 def library_versions() -> dict[str, str]:

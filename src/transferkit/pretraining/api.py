@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from transferkit._io import atomic_write_text
 from transferkit.backbones import Backbone, create_backbone
 from transferkit.backbones.zoo import check_name, save_entry
 from transferkit.data.dataset import Dataset
@@ -190,7 +191,7 @@ def _prepare_partial(partial: Path, run_key: dict[str, Any], resume: bool) -> No
         if not resume:
             shutil.rmtree(partial)
     partial.mkdir(parents=True, exist_ok=True)
-    key_file.write_text(text)
+    atomic_write_text(key_file, text)
 
 
 def pretrain_summary(result: PretrainResult) -> dict[str, Any]:

@@ -10,13 +10,14 @@ checkpoint intact. Nothing is unpickled on load.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
+
+from transferkit._io import atomic_write_text, atomic_write_with, remove_orphan_temps
 
 
 @dataclass
@@ -70,15 +71,14 @@ def _unflat(tensors: dict[str, torch.Tensor], prefix: str, names: list[str]) -> 
 def _save(tensors: dict[str, torch.Tensor], path: Path) -> None:
     from safetensors.torch import save_file
 
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_file(tensors, str(tmp))
-    os.replace(tmp, path)
+    atomic_write_with(path, lambda tmp: save_file(tensors, str(tmp)))  # a unique temp name per writer
 
 
 def save_checkpoint(folder: Path, modules: dict[str, nn.Module], optimizer: torch.optim.Optimizer,
                     state: Checkpoint) -> None:
     """Write the checkpoint atomically (each file via a temporary name)."""
     folder.mkdir(parents=True, exist_ok=True)
+    remove_orphan_temps(folder)  # temp files of a writer killed mid-save
     tensors = _flat({n: m.state_dict() for n, m in modules.items()}, "module.")
     tensors.update(_optimizer_tensors(optimizer))
     tensors.update({f"extra.{k}": v.detach().cpu().contiguous() for k, v in state.extra.items()})
@@ -91,9 +91,7 @@ def save_checkpoint(folder: Path, modules: dict[str, nn.Module], optimizer: torc
     meta = {"epoch": state.epoch, "bad_epochs": state.bad_epochs, "best_epoch": state.best_epoch,
             "best_score": state.best_score if state.best_score != -float("inf") else None,
             "history": state.history, "seconds": state.seconds, "modules": sorted(modules)}
-    tmp = folder / ".state.json.tmp"
-    tmp.write_text(json.dumps(meta), encoding="utf-8")
-    os.replace(tmp, folder / "state.json")
+    atomic_write_text(folder / "state.json", json.dumps(meta))
 
 
 def has_checkpoint(folder: Path | None) -> bool:
