@@ -38,6 +38,8 @@ from typing import Any
 
 import numpy as np
 
+from transferkit.errors import DataError
+
 SCHEMA = "transferkit.results/1"
 
 
@@ -209,7 +211,10 @@ def read_results(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     path = Path(run_dir) / "results.json"
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: pass a run folder written by a transferkit command")
-    data = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise DataError(f"{path} is not valid JSON ({exc}); it is damaged: rerun the command that wrote it") from exc
     if not isinstance(data, dict) or not str(data.get("schema", "")).startswith("transferkit.results/"):
-        raise ValueError(f"{path} is not a transferkit results file (no 'schema' field)")
+        raise DataError(f"{path} is not a transferkit results file (no 'schema' field)")
     return data
