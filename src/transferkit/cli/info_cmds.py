@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from transferkit._io import atomic_write_with
 from transferkit.cli._app import app, console
 from transferkit.cli._common import DATA_ROOT_OPTION, friendly_errors, set_data_root
 
@@ -60,8 +62,9 @@ def datasets(data_root: str = DATA_ROOT_OPTION) -> None:
 def features(
     data: str = typer.Option(..., "--data", help="Data spec or path."),
     backbone: str = typer.Option(..., "--backbone", help="Backbone spec, e.g. minilm or smallcnn."),
-    out: Path = typer.Option(None, "--out", help="Save features (and labels) to this .npz."),
-    batch_size: int = typer.Option(64, help="Forward-pass batch size."),
+    out: Path = typer.Option(None, "--out", help="Save features (and labels) to this .npz (a folder: "
+                             "<data>-features.npz in it; .npz is added when missing)."),
+    batch_size: int = typer.Option(64, min=1, help="Forward-pass batch size."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the feature cache."),
     data_root: str = DATA_ROOT_OPTION,
 ) -> None:
@@ -84,5 +87,20 @@ def features(
             arrays["y"] = ds.y
             if ds.class_names:
                 arrays["class_names"] = np.array(ds.class_names)
-        np.savez(out, **arrays)
-        console.print(f"saved {out}")
+        path = features_path(out, ds.name)
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as fh:  # a file object: numpy adds no suffix
+                np.savez(fh, **arrays)
+
+        atomic_write_with(path, write)
+        console.print(f"saved {path}")
+
+
+def features_path(out: Path, data_name: str) -> Path:
+    """Where ``features --out OUT`` writes: OUT itself (``.npz`` added when missing), or
+    ``OUT/<data>-features.npz`` when OUT is a folder; the path printed is the path written."""
+    if out.is_dir():
+        slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", data_name).strip(".-") or "data"
+        return out / f"{slug}-features.npz"
+    return out if out.suffix == ".npz" else out.with_name(out.name + ".npz")
