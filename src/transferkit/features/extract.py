@@ -47,7 +47,9 @@ def extract_features(
     if ds.kind != backbone.input_kind:
         raise DataError(f"{backbone.spec} reads {backbone.input_kind} inputs, but {ds.name!r} is {ds.kind} data")
     if batch_size < 1:
-        raise ValueError("batch_size must be >= 1")
+        raise DataError(f"batch_size (--batch-size) must be >= 1, got {batch_size}")
+    if len(ds) == 0:
+        raise DataError(f"{ds.name!r} holds no inputs: there is nothing to extract features from")
     store: FeatureCache | None
     if cache is False:
         store = None
