@@ -14,7 +14,7 @@ from transferkit.cli._common import MLFLOW_OPTION, RUNS_OPTION, finish_run, frie
 @app.command("demo")
 @friendly_errors
 def demo(
-    seeds: int = typer.Option(5, help="Paired seeds per label budget."),
+    seeds: int = typer.Option(5, min=1, help="Paired seeds per label budget."),
     budgets: str = typer.Option("2,5,10", help="Labelled target images per class, comma-separated."),
     runs: str = RUNS_OPTION,
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),

@@ -31,8 +31,8 @@ def multitask(
         help="YAML config: backbone, tasks (name, data, head, budget), weightings, "
         "seeds, epochs (see examples/multitask_heart.yaml).",
     ),
-    seeds: int = typer.Option(None, help="Override: number of seeds (0..N-1)."),
-    epochs: int = typer.Option(None, help="Override: maximum epochs."),
+    seeds: int = typer.Option(None, min=1, help="Override: number of seeds (0..N-1)."),
+    epochs: int = typer.Option(None, min=1, help="Override: maximum epochs."),
     weightings: str = typer.Option(
         None, help="Override: comma-separated weightings (equal,uncertainty,dwa,gradnorm,pcgrad,cagrad)."
     ),

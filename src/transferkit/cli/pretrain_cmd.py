@@ -41,12 +41,13 @@ def pretrain_command(
     name: str = typer.Option(..., "--name", help="Entry name; later loaded as --backbone zoo:NAME."),
     objective: str = typer.Option("supervised", "--objective", help="supervised, simclr or denoise."),
     zoo: str = ZOO_OPTION,
-    epochs: int = typer.Option(10, "--epochs", help="Training epochs."),
-    batch_size: int = typer.Option(64, "--batch-size"),
+    epochs: int = typer.Option(10, "--epochs", min=1, help="Training epochs."),
+    batch_size: int = typer.Option(64, "--batch-size", min=1),
     lr: float = typer.Option(1e-3, "--lr", help="AdamW learning rate."),
-    seed: int = typer.Option(0, "--seed", help="Seed of subsampling, splits, initialisation and batches."),
+    seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1,
+                             help="Seed of subsampling, splits, initialisation and batches."),
     max_samples: int = typer.Option(
-        None, "--max-samples", help="Use a stratified random subset of this many."
+        None, "--max-samples", min=1, help="Use a stratified random subset of this many."
     ),
     resume: bool = typer.Option(
         True, "--resume/--no-resume", help="Continue an interrupted run of the same name."
