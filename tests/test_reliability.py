@@ -323,3 +323,104 @@ def test_nleep_mixture_failure_is_a_data_error() -> None:
     f = (rng.normal(size=(60, 5)) + y[:, None]) * 1e30  # sklearn's mixture collapses at this scale
     with pytest.raises(DataError, match="nleep"):
         SCORES.get("nleep")(f, y)
+
+
+# ---------------------------------------------------------------- files written: paths, atomicity, orphans
+
+
+def test_features_out_prints_the_path_it_writes(tmp_path: Path) -> None:
+    from transferkit.data.readers import read_npz
+
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    r = _cli("features", "--data", "breast-cancer", "--backbone", "tabmlp?hidden=8", "--out", str(out_dir),
+             "--no-cache")
+    assert r.exit_code == 0, r.output
+    written = out_dir / "breast-cancer-features.npz"
+    assert f"saved {written}" in "".join(r.output.split("\n")) and written.is_file()
+    assert read_npz(written).x.shape[0] == 569
+    r = _cli("features", "--data", "breast-cancer", "--backbone", "tabmlp?hidden=8", "--out", str(tmp_path / "feats"),
+             "--no-cache")
+    assert r.exit_code == 0 and (tmp_path / "feats.npz").is_file() and not (tmp_path / "feats").exists()
+    assert f"saved {tmp_path / 'feats.npz'}" in "".join(r.output.split("\n"))
+    assert not list(tmp_path.rglob("*.tmp"))  # written through a temp file, renamed into place
+
+
+def test_extract_features_on_empty_data_names_it() -> None:
+    from transferkit.data import Dataset
+    from transferkit.features import extract_features
+
+    ds = Dataset(x=np.zeros((0, 3), np.float32), y=None, kind="table", name="nothing")
+    with pytest.raises(DataError, match="'nothing' holds no inputs"):
+        extract_features("tabmlp?hidden=8&in_features=3", ds, cache=False)
+    with pytest.raises(DataError, match="batch-size"):
+        extract_features("tabmlp?hidden=8&in_features=3", np.zeros((2, 3), np.float32), cache=False,
+                         batch_size=0)
+
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    return p.pid
+
+
+def test_orphan_temp_files_are_removed_but_not_a_live_writers(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from transferkit import _io
+    from transferkit.features import FeatureCache
+
+    host = _io._HOST  # noqa: SLF001
+    dead = tmp_path / f".abc.npy.{host}-{_dead_pid()}.0a1b2c3d.tmp"
+    live = tmp_path / f".abc.npy.{host}-{os.getpid()}.0a1b2c3e.tmp"
+    other_host_new = tmp_path / ".abc.npy.elsewhere-1.0a1b2c3f.tmp"
+    other_host_old = tmp_path / ".abd.npy.elsewhere-1.0a1b2c40.tmp"
+    old_unknown = tmp_path / ".legacy.tmp"
+    keep = tmp_path / "entry.npy"
+    for p in (dead, live, other_host_new, other_host_old, old_unknown, keep):
+        p.write_bytes(b"x" * 10)
+    hour_ago = time.time() - 3600
+    for p in (other_host_old, old_unknown, keep):
+        os.utime(p, (hour_ago, hour_ago))
+    assert FeatureCache(tmp_path).remove_orphans() == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, other_host_new.name, keep.name])
+    # the cache cleans up on use (at most once a minute per folder)
+    dead2 = tmp_path / f".x.npy.{host}-{_dead_pid()}.0a1b2c41.tmp"
+    dead2.write_bytes(b"x")
+    from transferkit.features import cache as cache_mod
+
+    cache_mod._CLEANED.clear()  # noqa: SLF001
+    assert FeatureCache(tmp_path).load("0" * 64) is None and not dead2.exists()
+
+
+def test_cache_keys_cannot_name_other_folders(tmp_path: Path) -> None:
+    from transferkit.features import FeatureCache
+
+    for key in ("../x", "a/b", "", ".hidden", "x" * 200):
+        with pytest.raises(DataError, match="invalid feature-cache key"):
+            FeatureCache(tmp_path).store(key, np.zeros((1, 1)))
+
+
+def test_corrupt_results_json_names_the_file(tmp_path: Path) -> None:
+    from transferkit._io import read_results
+
+    f = tmp_path / "results.json"
+    for text in ('{"schema": "transferkit.results/1", ', "\udcff", "[" * 100_000):
+        f.write_bytes(text.encode("utf-8", "surrogateescape"))
+        with pytest.raises(DataError, match=r"results\.json") as err:
+            read_results(tmp_path)
+        assert str(tmp_path) in str(err.value)
+    r = _cli("report", str(tmp_path))
+    assert r.exit_code == 2 and "results.json" in r.output and "Traceback" not in r.output
+
+
+def test_seed_options_name_the_option(tmp_path: Path) -> None:
+    for cmd in (["rank", "--target", "breast-cancer", "--models", "raw"],
+                ["similarity", "--source", "breast-cancer", "--target", "breast-cancer", "--backbone", "raw"],
+                ["pretrain", "--source", "breast-cancer", "--backbone", "tabmlp", "--name", "x"]):
+        r = _cli(*cmd, "--seed", "-1", "--runs", str(tmp_path))
+        assert r.exit_code == 2 and "--seed" in r.output, r.output
