@@ -424,3 +424,37 @@ def test_seed_options_name_the_option(tmp_path: Path) -> None:
                 ["pretrain", "--source", "breast-cancer", "--backbone", "tabmlp", "--name", "x"]):
         r = _cli(*cmd, "--seed", "-1", "--runs", str(tmp_path))
         assert r.exit_code == 2 and "--seed" in r.output, r.output
+
+
+# ---------------------------------------------------------------- model files: safetensors only
+
+
+def _tiny_bert(folder: Path, safe: bool) -> Path:
+    transformers = pytest.importorskip("transformers")
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "b", "c"]
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    transformers.BertTokenizer(str(folder / "vocab.txt")).save_pretrained(folder)
+    cfg = transformers.BertConfig(vocab_size=len(vocab), hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                                  intermediate_size=16, max_position_embeddings=32)
+    model = transformers.BertModel(cfg)
+    model.save_pretrained(folder)
+    if not safe:  # the old pickle format (transformers 5 no longer writes it)
+        import torch
+
+        torch.save(model.state_dict(), folder / "pytorch_model.bin")
+        (folder / "model.safetensors").unlink()
+    return folder
+
+
+def test_hf_folders_load_safetensors_only(tmp_path: Path) -> None:
+    from transferkit.backbones import create_backbone
+    from transferkit.errors import BackboneError
+
+    ok = create_backbone(f"hf:{_tiny_bert(tmp_path / 'safe', True)}")
+    assert ok.num_features == 8
+    pickled = _tiny_bert(tmp_path / "pickled", False)
+    assert (pickled / "pytorch_model.bin").is_file() and not list(pickled.glob("*.safetensors"))
+    with pytest.raises(BackboneError, match="never unpickles") as err:
+        create_backbone(f"hf:{pickled}")
+    assert "pytorch_model.bin" in str(err.value)

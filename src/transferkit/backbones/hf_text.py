@@ -81,11 +81,21 @@ class HFTextBackbone(Backbone):
 
 
 def _load_hf(name_or_path: str, local_only: bool) -> tuple[nn.Module, Any]:
+    """Tokenizer and encoder; weights from safetensors only, no code from the model's folder or repo."""
     from transformers import AutoModel, AutoTokenizer
 
+    folder = Path(name_or_path)
+    if local_only and folder.is_dir() and not any(folder.glob("*.safetensors")):
+        pickles = sorted(p.name for p in folder.iterdir() if p.suffix in (".bin", ".pt", ".pth", ".ckpt"))
+        raise BackboneError(
+            f"{folder} has no .safetensors weights{f' (only {pickles})' if pickles else ''}: transferkit never "
+            "unpickles model files (unpickling can run arbitrary code). Convert them once on a machine you trust, "
+            "e.g. AutoModel.from_pretrained(folder).save_pretrained(folder, safe_serialization=True)"
+        )
     try:
-        tok = AutoTokenizer.from_pretrained(name_or_path, local_files_only=local_only)
-        model = AutoModel.from_pretrained(name_or_path, local_files_only=local_only)
+        tok = AutoTokenizer.from_pretrained(name_or_path, local_files_only=local_only, trust_remote_code=False)
+        model = AutoModel.from_pretrained(name_or_path, local_files_only=local_only, use_safetensors=True,
+                                          trust_remote_code=False)
     except Exception as exc:  # hub/network/file errors: never fall back to random weights
         raise BackboneError(
             f"could not load the text encoder {name_or_path!r} ({type(exc).__name__}: {exc}). Pass a local folder "
