@@ -145,7 +145,7 @@ def test_markup_in_file_column_and_class_names_prints_literally(tmp_path: Path) 
     f2 = f.with_name("y].csv")
     f2.write_text("[/c],[bold]d\\\n1,2\n")
     r = _cli("rank", "--target", str(f2), "--models", "raw", "--runs", str(tmp_path / "runs"))
-    assert r.exit_code == 2, r.output
+    assert r.exit_code == 3, r.output  # bad data
     out = "".join(r.output.split())
     assert "data[/y].csv" in out and "'[/c]'" in out and "'[bold]d\\\\'" in out
     # commands that print the user's spec in their first line (a rule) or a title
@@ -415,7 +415,7 @@ def test_corrupt_results_json_names_the_file(tmp_path: Path) -> None:
             read_results(tmp_path)
         assert str(tmp_path) in str(err.value)
     r = _cli("report", str(tmp_path))
-    assert r.exit_code == 2 and "results.json" in r.output and "Traceback" not in r.output
+    assert r.exit_code == 3 and "results.json" in r.output and "Traceback" not in r.output
 
 
 def test_seed_options_name_the_option(tmp_path: Path) -> None:
@@ -458,3 +458,95 @@ def test_hf_folders_load_safetensors_only(tmp_path: Path) -> None:
     with pytest.raises(BackboneError, match="never unpickles") as err:
         create_backbone(f"hf:{pickled}")
     assert "pytorch_model.bin" in str(err.value)
+
+
+# ---------------------------------------------------------------- exit codes: 0 ok, 1 bug, 2 usage, 3 bad data/model
+
+
+def _bad_csv(tmp_path: Path) -> Path:
+    f = tmp_path / "bad.csv"
+    f.write_text("a,label\n1,x\n,y\n3,x\n")
+    return f
+
+
+def test_exit_codes_usage_and_data(tmp_path: Path) -> None:
+    runs = ["--runs", str(tmp_path / "runs")]
+    assert _cli("models").exit_code == 0
+    usage = {
+        "unknown name": ["rank", "--target", "breast-cancer", "--models", "raw", "--scores", "logmee", *runs],
+        "typer's own check": ["rank", "--target", "breast-cancer", "--models", "raw", "--seed", "-1", *runs],
+        "missing path": ["rank", "--target", str(tmp_path / "nope.csv"), "--models", "raw", *runs],
+        "bad backbone option": ["features", "--data", "breast-cancer", "--backbone", "tabmlp?depth=x"],
+        "random backbone for transfer": ["fit", "--target", "breast-cancer", "--backbone", "tabmlp", "--quiet",
+                                         *runs],
+        "missing run folder": ["report", str(tmp_path / "no-run")],
+        "unknown zoo entry": ["features", "--data", "breast-cancer", "--backbone", "zoo:nothing-here"],
+    }
+    for what, args in usage.items():
+        r = _cli(*args)
+        assert r.exit_code == 2, (what, r.output)
+        assert "Traceback" not in r.output and "internal error" not in r.output, what
+    data = {
+        "NaN cell": ["rank", "--target", str(_bad_csv(tmp_path)), "--models", "raw", *runs],
+        "damaged weights": ["features", "--data", "breast-cancer", "--backbone",
+                            f"timm:resnet18?weights={tmp_path / 'bad.csv'}"],
+    }
+    for what, args in data.items():
+        r = _cli(*args)
+        assert r.exit_code == 3, (what, r.output)
+        assert r.output.startswith("error: ") and "Traceback" not in r.output, what
+
+
+def test_exit_code_1_for_bugs_with_a_report_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    import transferkit.data as data
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("some_internal_key")
+
+    monkeypatch.setattr(data, "load_dataset", broken)
+    monkeypatch.delenv("TRANSFERKIT_DEBUG", raising=False)
+    r = _cli("features", "--data", "breast-cancer", "--backbone", "tabmlp")
+    assert r.exit_code == 1
+    out = " ".join(r.output.split())
+    assert "internal error: KeyError: 'some_internal_key'" in out and "please report" in out
+    assert "Traceback" not in out
+    monkeypatch.setenv("TRANSFERKIT_DEBUG", "1")
+    r = _cli("features", "--data", "breast-cancer", "--backbone", "tabmlp")
+    assert r.exit_code == 1 and "Traceback" in r.output and "please report" in r.output
+    # with TRANSFERKIT_DEBUG a project error keeps its own code, with the traceback first
+    r = _cli("rank", "--target", "breast-cancer", "--models", "raw", "--scores", "logmee")
+    assert r.exit_code == 2 and "Traceback" in r.output and "unknown transferability score" in r.output
+
+
+def test_exit_code_of_each_error_class() -> None:
+    from transferkit.cli._common import exit_code
+    from transferkit.errors import (
+        BackboneError,
+        BackboneSpecError,
+        DataArgumentError,
+        TransferkitError,
+        UnknownName,
+        UsageError,
+    )
+    from transferkit.reports._values import ReportError
+
+    assert exit_code(UnknownName("score", "x", ["y"])) == 2
+    assert exit_code(UsageError("x")) == exit_code(TransferkitError("x")) == 2
+    assert exit_code(DataArgumentError("x")) == exit_code(BackboneSpecError("x")) == 2
+    assert exit_code(DataError("x")) == exit_code(BackboneError("x")) == exit_code(ReportError("x")) == 3
+    assert exit_code(FileNotFoundError("x")) == exit_code(PermissionError("x")) == 2
+    for bug in (KeyError("x"), ValueError("x"), TypeError("x"), RuntimeError("x"), IndexError("x")):
+        assert exit_code(bug) == 1
+    assert isinstance(DataArgumentError("x"), DataError) and isinstance(BackboneSpecError("x"), BackboneError)
+
+
+def test_exit_codes_of_a_real_process(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    code = "from transferkit.cli import app; app()"
+    r = subprocess.run([sys.executable, "-c", code, "rank", "--target", str(_bad_csv(tmp_path)), "--models", "raw",
+                        "--runs", str(tmp_path)], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 3 and "columns ['a'] hold NaN" in r.stderr and "Traceback" not in r.stderr

@@ -30,7 +30,7 @@ from transferkit.adaptation.shallow._base import TARGET_ID, check_features
 from transferkit.adaptation.shallow.importance_weighting import domain_classifier_weights
 from transferkit.data.dataset import Dataset
 from transferkit.data.splits import stratified_indices
-from transferkit.errors import DataError, UnknownName
+from transferkit.errors import DataArgumentError, DataError, UnknownName
 
 SOURCE_ONLY = "source-only"
 
@@ -183,13 +183,13 @@ def adapt(
         xv, yv, _ = _xy(target_val, "target_val", need_labels=True)
         yv = _encode(np.asarray(yv), classes, "target_val")
     if not 0.0 < val_fraction < 0.9:
-        raise DataError("val_fraction must be in (0, 0.9)")
+        raise DataArgumentError("val_fraction must be in (0, 0.9)")
     if len(seeds) == 0:
-        raise DataError("give at least one seed")
+        raise DataArgumentError("give at least one seed")
     deep = _is_deep(method, kind, backbone)
     method_key = (DEEP_METHODS if deep else SHALLOW_METHODS).entry(method).name
     if method_key == "source_only":
-        raise DataError("method is the source-only baseline, which every run includes anyway: pick a method")
+        raise DataArgumentError("method is the source-only baseline, which every run includes anyway: pick a method")
     runner = (
         _DeepRunner(xs, xt, xv, backbone, deep_config, kind) if deep else _ShallowRunner(xs, xt, xv, base_estimator)
     )

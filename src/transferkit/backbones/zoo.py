@@ -37,7 +37,7 @@ from torch import nn
 from transferkit._io import atomic_write_text, remove_orphan_temps, temp_path, to_jsonable
 from transferkit.backbones._info import BACKBONES, BackboneInfo
 from transferkit.backbones.base import Backbone, to_device
-from transferkit.errors import BackboneError
+from transferkit.errors import BackboneError, BackboneSpecError
 
 CARD_SCHEMA = "transferkit.zoo-card/1"
 CARD_FILE = "card.json"
@@ -87,7 +87,7 @@ def use_zoo_dir(folder: str | os.PathLike[str] | None) -> None:
 def check_name(name: str) -> str:
     """A zoo name: lower-case letters, digits, ``.``, ``_``, ``-`` (it becomes a folder name)."""
     if not isinstance(name, str) or not NAME_RE.match(name):
-        raise BackboneError(
+        raise BackboneSpecError(
             f"zoo entry name {name!r} is not valid: use lower-case letters, digits, '.', '_' "
             "or '-' (at most 64 characters), e.g. mnist-cnn"
         )
@@ -97,21 +97,21 @@ def check_name(name: str) -> str:
 def find_entry(name: str, zoo: str | os.PathLike[str] | list[Any] | None = None) -> Path:
     """The folder of entry ``name`` (or ``name`` itself when it is a path to an entry folder)."""
     if not name:
-        raise BackboneError(
+        raise BackboneSpecError(
             "zoo: needs an entry name, e.g. zoo:mnist-cnn (see `transferkit zoo` / list_zoo())"
         )
     if "/" in name or os.sep in name:
         path = Path(name).expanduser()
         if (path / CARD_FILE).is_file():
             return path
-        raise BackboneError(f"{path} is not a zoo entry folder (it has no {CARD_FILE})")
+        raise BackboneSpecError(f"{path} is not a zoo entry folder (it has no {CARD_FILE})")
     check_name(name)
     searched = zoo_dirs(zoo)
     for d in searched:
         if (d / name / CARD_FILE).is_file():
             return d / name
     known = sorted({e["name"] for e in list_zoo(zoo)})
-    raise BackboneError(
+    raise BackboneSpecError(
         f"no zoo entry {name!r} in {', '.join(str(d) for d in searched)}; known entries: "
         f"{', '.join(known) or '(none)'}. Build one with `transferkit pretrain --name {name} ...` "
         f"or point --zoo / ${ENV_VAR} at the folder that holds it"
@@ -205,7 +205,7 @@ def save_entry(
     if isinstance(backbone, ZooBackbone):
         backbone = backbone.net
     if (folder / CARD_FILE).exists() and not overwrite:
-        raise BackboneError(f"zoo entry {folder} already exists: pick another --name or allow overwriting")
+        raise BackboneSpecError(f"zoo entry {folder} already exists: pick another --name or allow overwriting")
     provider = str(backbone.config().get("spec", backbone.spec)).split("?")[0]
     if provider.startswith("zoo"):
         raise BackboneError("cannot save a zoo backbone as the architecture of another entry")

@@ -17,6 +17,7 @@ from transferkit.cli._common import DATA_ROOT_OPTION, friendly_errors, set_data_
 
 
 @app.command("models")
+@friendly_errors
 def models() -> None:
     """List backbone providers, what they read, and whether they work offline."""
     from transferkit.backbones import list_backbones
@@ -30,6 +31,7 @@ def models() -> None:
 
 
 @app.command("datasets")
+@friendly_errors
 def datasets(data_root: str = DATA_ROOT_OPTION) -> None:
     """List the named data sets and whether their files are found."""
     from transferkit.data import DATASETS

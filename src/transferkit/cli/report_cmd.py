@@ -11,12 +11,12 @@ from pathlib import Path
 import typer
 from rich.text import Text
 
-from transferkit.cli._app import app, console, err_console
-from transferkit.cli._common import MLFLOW_OPTION
-from transferkit.errors import TransferkitError
+from transferkit.cli._app import app, console
+from transferkit.cli._common import MLFLOW_OPTION, friendly_errors
 
 
 @app.command("report")
+@friendly_errors
 def report(
     run_dir: Path = typer.Argument(..., help="A run folder written by a transferkit command."),
     mlflow: str | None = MLFLOW_OPTION,
@@ -27,11 +27,7 @@ def report(
     from transferkit.reports.run import read_results
     from transferkit.reports.terminal import print_summary
 
-    try:
-        results = read_results(run_dir)
-    except (OSError, ValueError) as exc:
-        err_console.print(Text(f"error: {exc}"))
-        raise typer.Exit(2) from None
+    results = read_results(run_dir)  # a missing file: exit 2; a damaged one: exit 3 (friendly_errors)
     page = write_report(run_dir, results)
     if not quiet:
         print_summary(results, console)
@@ -39,9 +35,5 @@ def report(
     if mlflow:
         from transferkit.reports.tracking import log_run
 
-        try:
-            rid = log_run(run_dir, mlflow, results=results)
-        except TransferkitError as exc:
-            err_console.print(Text(f"error: {exc}"))
-            raise typer.Exit(2) from None
+        rid = log_run(run_dir, mlflow, results=results)
         console.print(Text(f"mlflow: run {rid} at {mlflow}"))

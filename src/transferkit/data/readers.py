@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from transferkit.data.dataset import Dataset, as_float32, encode_labels
-from transferkit.errors import DataError
+from transferkit.errors import DataArgumentError, DataError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
@@ -38,7 +38,7 @@ def read_image_folder(
     """
     root = Path(path)
     if not root.is_dir():
-        raise DataError(f"image folder {root} not found")
+        raise DataArgumentError(f"image folder {root} not found")
     classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not classes:
         raise DataError(f"{root} has no class sub-folders: lay images out as {root}/<class>/<image>")
@@ -160,7 +160,7 @@ def _read_frame(path: Path, sep: str | None = None) -> Any:
             sep = sep or "\t"
         return pd.read_csv(path, sep=sep or ",")
     except FileNotFoundError as exc:
-        raise DataError(f"file {path} not found") from exc
+        raise DataArgumentError(f"file {path} not found") from exc
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"{path} is empty: no header and no rows") from exc
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError, OSError) as exc:
@@ -278,7 +278,7 @@ def read_npz(
         with loaded as z:
             arrays = {k: z[k] for k in z.files}
     except FileNotFoundError as exc:
-        raise DataError(f"file {p} not found") from exc
+        raise DataArgumentError(f"file {p} not found") from exc
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise DataError(
             f"cannot read {p}: it is not a .npz of plain numeric arrays (a zip of .npy files without pickled "
@@ -346,7 +346,7 @@ def read_path(path: str | os.PathLike[str], **kwargs: Any) -> Dataset:
     if p.is_dir():
         return read_image_folder(p, **kwargs)
     if not p.exists():
-        raise DataError(f"{p} does not exist (and is not a named data set: see `transferkit datasets`)")
+        raise DataArgumentError(f"{p} does not exist (and is not a named data set: see `transferkit datasets`)")
     suffix = p.suffix.lower()
     if suffix == ".npz":
         return read_npz(p, **kwargs)
@@ -358,7 +358,7 @@ def read_path(path: str | os.PathLike[str], **kwargs: Any) -> Dataset:
         if text_column is not None:
             return read_text(p, text_column=text_column, **kwargs)
         return read_table(p, **kwargs)
-    raise DataError(f"unsupported file type {suffix!r} for {p}; supported: folder, .npz, .csv, .tsv, .jsonl, .parquet")
+    raise DataArgumentError(f"unsupported file type {suffix!r} for {p}; supported: folder, .npz, .csv, .tsv, .jsonl, .parquet")
 
 
 def _peek_columns(p: Path, sep: str | None) -> list[str]:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from transferkit.data import Dataset
-from transferkit.errors import DataError
+from transferkit.errors import DataArgumentError, DataError
 from transferkit.evaluation.metrics import HIGHER_IS_BETTER, classification_metrics, confusion, regression_metrics
 from transferkit.evaluation.stats import VERDICT_ADVICE
 from transferkit.experiments.records import ArmResult, BudgetResult, Difference, ExperimentResult
@@ -145,7 +145,7 @@ def run_budget(splits: Callable[[Any, int], Split], arms: Sequence[Arm], seeds: 
                on_step: Callable[[str], None] | None = None) -> BudgetResult:
     """Every arm at one ``budget`` over paired ``seeds``; see :func:`run_experiment`."""
     if metric not in HIGHER_IS_BETTER and metric != "f1":
-        raise DataError(f"unknown metric {metric!r}; use one of {sorted(HIGHER_IS_BETTER)} or f1")
+        raise DataArgumentError(f"unknown metric {metric!r}; use one of {sorted(HIGHER_IS_BETTER)} or f1")
     say = on_step or (lambda m: None)
     label = label or budget_label(budget)
     hib = HIGHER_IS_BETTER.get(metric, True)
@@ -201,7 +201,7 @@ def run_experiment(splits: Callable[[Any, int], Split], arms: Sequence[Arm], *, 
     if not seed_list:
         raise DataError("need at least one seed")
     if not budgets:
-        raise DataError("give at least one label budget")
+        raise DataArgumentError("give at least one label budget")
     if sum(a.role == "transfer" for a in arms) > 1 or sum(a.role == "baseline" for a in arms) > 1:
         raise ValueError("an experiment has at most one transfer arm and one baseline arm")
     keys = [a.key for a in arms]

@@ -10,7 +10,7 @@ import torch
 
 from transferkit.backbones import Backbone, create_backbone, to_device
 from transferkit.data.dataset import Dataset
-from transferkit.errors import DataError
+from transferkit.errors import DataArgumentError, DataError
 from transferkit.features.cache import FeatureCache, cache_key
 
 CACHE_VERSION = 1
@@ -47,7 +47,7 @@ def extract_features(
     if ds.kind != backbone.input_kind:
         raise DataError(f"{backbone.spec} reads {backbone.input_kind} inputs, but {ds.name!r} is {ds.kind} data")
     if batch_size < 1:
-        raise DataError(f"batch_size (--batch-size) must be >= 1, got {batch_size}")
+        raise DataArgumentError(f"batch_size (--batch-size) must be >= 1, got {batch_size}")
     if len(ds) == 0:
         raise DataError(f"{ds.name!r} holds no inputs: there is nothing to extract features from")
     store: FeatureCache | None

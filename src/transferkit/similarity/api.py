@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from transferkit.errors import DataError, TransferkitError
+from transferkit.errors import DataArgumentError, DataError, TransferkitError
 from transferkit.similarity._info import DISTANCES
 from transferkit.similarity._mmd import mmd_test
 from transferkit.similarity.class_conditional import class_conditional
@@ -129,7 +129,7 @@ def measure_similarity(
         model = None
         xs, xt = raw_features(ds), raw_features(dt)
         if xs.shape[1] != xt.shape[1]:
-            raise DataError(
+            raise DataArgumentError(
                 f"raw inputs differ in size ({xs.shape[1]} vs {xt.shape[1]} values): pick a backbone "
                 "that maps both to the same features (it resizes images)"
             )

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from transferkit.errors import DataError
+from transferkit.errors import DataArgumentError, DataError
 from transferkit.evaluation.metrics import METRICS
 from transferkit.training.callbacks import Callback
 from transferkit.training.checkpoint import Checkpoint, has_checkpoint, load_checkpoint, save_checkpoint
@@ -112,7 +112,7 @@ def make_accelerator(config: TrainConfig) -> Any:
 
     cuda = torch.cuda.is_available() and config.device != "cpu"
     if config.device == "cuda" and not torch.cuda.is_available():
-        raise DataError("device 'cuda' was asked for but no CUDA device is visible: use --device cpu or auto")
+        raise DataArgumentError("device 'cuda' was asked for but no CUDA device is visible: use --device cpu or auto")
     mp = config.mixed_precision
     if mp == "auto":
         mp = "bf16" if cuda else "no"

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from transferkit.errors import DataError
+from transferkit.errors import DataArgumentError, DataError
 from transferkit.transferability._info import SCORES
 from transferkit.transferability._validate import check_features, check_probs, stratified_sample
 
@@ -125,12 +125,12 @@ def rank(
     """
     names = [SCORES.entry(s).name for s in scores]
     if not names:
-        raise DataError("give at least one score (see transferkit.transferability.SCORES.names())")
+        raise DataArgumentError("give at least one score (see transferkit.transferability.SCORES.names())")
     main = SCORES.entry(rank_by).name if rank_by else names[0]
     if main not in names:
         names.append(main)
     if not candidates:
-        raise DataError("give at least one candidate model to rank")
+        raise DataArgumentError("give at least one candidate model to rank")
 
     dataset = _load_target(target)
     if labels is None:
@@ -262,7 +262,7 @@ def _subset(y: np.ndarray, max_samples: int | None, seed: int, regression: bool)
     if max_samples is None or max_samples >= len(y):
         return None
     if max_samples < 2:
-        raise DataError("max_samples must be at least 2")
+        raise DataArgumentError("max_samples must be at least 2")
     if regression:
         return np.sort(np.random.default_rng(seed).choice(len(y), size=max_samples, replace=False))
     return stratified_sample(y, max_samples, seed)
