@@ -550,3 +550,106 @@ def test_exit_codes_of_a_real_process(tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-c", code, "rank", "--target", str(_bad_csv(tmp_path)), "--models", "raw",
                         "--runs", str(tmp_path)], env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 3 and "columns ['a'] hold NaN" in r.stderr and "Traceback" not in r.stderr
+
+
+# ---------------------------------------------------------------- security: no pickle is loaded, no name escapes its folder
+
+
+class _Payload:
+    """Unpickling this creates the marker file: proof that a loader ran a pickle."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        return (Path.touch, (self.marker,))
+
+
+def test_pickled_weights_are_refused_before_anything_reads_them(tmp_path: Path) -> None:
+    import pickle
+
+    import torch
+
+    from transferkit.backbones import create_backbone
+    from transferkit.errors import BackboneError
+
+    marker = tmp_path / "ran"
+    torch.save({"w": _Payload(marker)}, tmp_path / "w.pt")
+    (tmp_path / "disguised.safetensors").write_bytes((tmp_path / "w.pt").read_bytes())  # zip under a safe name
+    (tmp_path / "raw.safetensors").write_bytes(pickle.dumps({"w": _Payload(marker)}))  # a bare pickle
+    for name in ("w.pt", "disguised.safetensors", "raw.safetensors"):
+        for provider in ("timm:resnet18", "torchvision:resnet18"):
+            with pytest.raises(BackboneError, match="never unpickles") as err:
+                create_backbone(f"{provider}?weights={tmp_path / name}")
+            assert name in str(err.value) and "safetensors" in str(err.value)
+    assert not marker.exists()
+    r = _cli("features", "--data", "breast-cancer", "--backbone", f"timm:resnet18?weights={tmp_path / 'w.pt'}")
+    assert r.exit_code == 3 and "never unpickles" in r.output and not marker.exists()
+
+
+def test_pickled_checkpoints_and_data_are_never_unpickled(tmp_path: Path) -> None:
+    import pickle
+
+    import torch
+
+    from transferkit.data.readers import read_npz
+    from transferkit.training.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+
+    marker = tmp_path / "ran"
+    net = torch.nn.Linear(2, 2)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    folder = tmp_path / "ck"
+    save_checkpoint(folder, {"net": net}, opt, Checkpoint(1, 0, 0, 0.5, [], 0.0, None, {}))
+    (folder / "last.safetensors").write_bytes(pickle.dumps(_Payload(marker)))
+    with pytest.raises(DataError, match="not a readable safetensors checkpoint"):
+        load_checkpoint(folder, {"net": net}, opt)
+    (folder / "state.json").write_text("{torn")
+    with pytest.raises(DataError, match=r"state\.json is damaged"):
+        load_checkpoint(folder, {"net": net}, opt)
+    np.savez(tmp_path / "obj.npz", x=np.array([_Payload(marker)], dtype=object), y=np.array([0]))
+    with pytest.raises(DataError, match="never unpickles"):
+        read_npz(tmp_path / "obj.npz")
+    assert not marker.exists()
+
+
+def test_names_never_become_paths_outside_their_folder(tmp_path: Path) -> None:
+    from transferkit._io import make_run_dir
+    from transferkit.backbones.zoo import check_name
+    from transferkit.data import load_dataset
+    from transferkit.errors import BackboneError
+    from transferkit.features import FeatureCache
+
+    for bad in ("../x", "a/b", "..", "/abs", "x\\y", ""):
+        with pytest.raises(BackboneError):
+            check_name(bad)  # zoo entry names (pretrain --name, zoo:NAME) are folder names
+        with pytest.raises(DataError):
+            FeatureCache(tmp_path).path(bad)
+    for name in ("../../escape", "/abs/x", "..", "a/../../b"):
+        run = make_run_dir("fit", tmp_path / "runs", name)
+        assert run.parent == tmp_path / "runs" and ".." not in run.name and "/" not in run.name
+    for spec in ("mnist@../x", "heart-disease:../../etc", "office-caltech10-surf:../x", "uci-har:../1"):
+        with pytest.raises(DataError):
+            load_dataset(spec)
+    r = _cli("pretrain", "--source", "breast-cancer", "--backbone", "tabmlp", "--name", "../evil",
+             "--zoo", str(tmp_path / "zoo"), "--runs", str(tmp_path / "runs"))
+    assert r.exit_code == 2 and "not valid" in r.output and not (tmp_path / "evil").exists()
+
+
+def test_multitask_task_names_are_plain(tmp_path: Path) -> None:
+    from transferkit.multitask.config import MultitaskConfigError, TaskSpec
+
+    for bad in ("../x", "a/b", "x y"):
+        with pytest.raises(MultitaskConfigError, match="task name"):
+            TaskSpec(name=bad, data="breast-cancer")
+
+
+def test_yaml_configs_cannot_construct_objects(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    cfg = tmp_path / "evil.yaml"
+    cfg.write_text(f"backbone: !!python/object/apply:pathlib.Path.touch [!!python/object/apply:pathlib.Path "
+                   f"['{marker}']]\ntasks: []\n")
+    r = _cli("multitask", str(cfg), "--runs", str(tmp_path / "runs"))
+    assert r.exit_code == 2 and "not valid YAML" in r.output and not marker.exists()
+    cfg.write_bytes(b"\xff\xfe\x00binary")
+    r = _cli("multitask", str(cfg), "--runs", str(tmp_path / "runs"))
+    assert r.exit_code == 2 and "not valid YAML" in r.output

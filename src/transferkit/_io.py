@@ -197,6 +197,7 @@ def make_run_dir(command: str, root: str | os.PathLike[str] | None = None, name:
     base = Path(root or os.environ.get("TRANSFERKIT_RUNS", "runs"))
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{stamp}-{command}" + (f"-{name}" if name else ""))
+    slug = re.sub(r"\.{2,}", ".", slug)  # one path component, never '..'-like
     path = base / slug
     i = 1
     while path.exists():
