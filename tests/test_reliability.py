@@ -134,7 +134,11 @@ def _markup_table(tmp_path: Path) -> Path:
     return f
 
 
-def test_markup_in_file_column_and_class_names_prints_literally(tmp_path: Path) -> None:
+def test_markup_in_file_column_and_class_names_prints_literally(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    monkeypatch.setenv("TRANSFERKIT_DATA", os.environ.get("TRANSFERKIT_DATA", ""))  # --data-root sets it
     f = _markup_table(tmp_path)
     assert str(f).endswith("data[/x].csv")
     r = _cli("rank", "--target", str(f), "--models", "raw", "--scores", "logme", "--runs", str(tmp_path / "runs"))
@@ -653,3 +657,15 @@ def test_yaml_configs_cannot_construct_objects(tmp_path: Path) -> None:
     cfg.write_bytes(b"\xff\xfe\x00binary")
     r = _cli("multitask", str(cfg), "--runs", str(tmp_path / "runs"))
     assert r.exit_code == 2 and "not valid YAML" in r.output
+
+
+def test_decoding_more_images_than_memory_holds_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PIL import Image
+
+    from transferkit.data import readers
+
+    files = [_save(tmp_path / f"i{k}.png", Image.new("L", (64, 64))) for k in range(3)]
+    monkeypatch.setattr(readers, "_available_memory", lambda: 10_000)  # 3 x 64 x 64 x 4 bytes do not fit
+    with pytest.raises(DataError, match=r"i0\.png.*image_size"):
+        readers.load_images(files)
+    assert readers.load_images(files, image_size=8).shape == (3, 1, 8, 8)  # small enough

@@ -25,8 +25,8 @@ def encode_labels(
     otherwise the sorted distinct labels become the class names.
     """
     arr = np.asarray(labels, dtype=object).ravel()
-    if arr.size and any(v is None or (isinstance(v, float) and np.isnan(v)) for v in arr):
-        raise DataError("labels contain missing values (None/NaN): drop or fill those rows first")
+    if arr.size and any(v is None or (isinstance(v, (float, np.floating)) and not np.isfinite(v)) for v in arr):
+        raise DataError("labels contain missing or infinite values (None/NaN/inf): drop or fill those rows first")
     as_str = np.array([str(v) for v in arr], dtype=object)
     if class_names is None:
         uniq = sorted(set(arr.tolist()), key=lambda v: (str(type(v)), v))

@@ -97,10 +97,36 @@ def load_images(
             raise DataError(f"cannot read image {f}: {exc}; delete or replace the file") from exc
         if size is None:
             size = (a.shape[0], a.shape[1])
+        if not out:
+            _check_memory(len(files), 1 if a.ndim == 2 else a.shape[2], size, f)
         out.append(a[None] if a.ndim == 2 else a.transpose(2, 0, 1))
     if not out:
         raise DataError("no image files to decode")
     return np.stack(out).astype(np.float32)
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available to this process (Linux ``MemAvailable``), or None when unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _check_memory(n: int, channels: int, size: tuple[int, int], first: str) -> None:
+    """Refuse to decode ``n`` images that would not fit in memory (instead of being killed part-way)."""
+    need = 4 * n * channels * size[0] * size[1]
+    avail = _available_memory()
+    if avail is not None and need > 0.8 * avail:
+        raise DataError(
+            f"decoding {n} images at {size[0]}x{size[1]} (the size of the first, {first}) needs {need / 1e9:.1f} GB, "
+            f"more than the {avail / 1e9:.1f} GB of free memory: pass a smaller image_size, or read the folder "
+            "with load=False so backbones decode it batch by batch"
+        )
 
 
 # modes read as one grey channel; the 16- and 32-bit ones are scaled by their own range (below)
@@ -124,7 +150,10 @@ def _decode(im: Any, f: str, *, gray: bool, size: tuple[int, int] | None) -> np.
             a = np.asarray(Image.fromarray(a, mode="F").resize((size[1], size[0]), Image.BILINEAR))
         a = np.clip(a, 0.0, 1.0)  # bilinear stays within range; guards rounding only
         return a if gray else np.repeat(a[:, :, None], 3, axis=2)
-    im = im.convert("L" if gray else "RGB")
+    try:
+        im = im.convert("L" if gray else "RGB")
+    except ValueError:  # no direct conversion (LAB to grey): through RGB, as Pillow's colour management allows
+        im = im.convert("RGB").convert("L" if gray else "RGB")
     if size is not None and (im.height, im.width) != size:
         im = im.resize((size[1], size[0]), Image.BILINEAR)
     return np.asarray(im, dtype=np.float32) / 255.0
@@ -209,6 +238,8 @@ def read_table(
     df = _read_rows(p, sep)
     y, names = _labels_from_frame(df, label_column, p, class_names, task)
     cols = list(feature_columns) if feature_columns else [c for c in df.columns if c != label_column]
+    if not cols:
+        raise DataError(f"{p}: no feature columns besides the label column {label_column!r}")
     missing = [c for c in cols if c not in df.columns]
     if missing:
         raise DataError(f"{p}: feature columns {missing} not found; columns are {list(df.columns)[:20]}")
@@ -296,6 +327,8 @@ def read_npz(
                         f"got shapes {x.shape} and {y_raw.shape}")
     if len(x) == 0:
         raise DataError(f"{p}: arrays {x_key!r} and {y_key!r} have no rows")
+    if x.size == 0:
+        raise DataError(f"{p}: array {x_key!r} holds no values (shape {x.shape})")
     if kind is None:
         kind = {2: "table", 3: "signal", 4: "image"}.get(x.ndim)
         if kind is None:
@@ -305,7 +338,10 @@ def read_npz(
     if class_names is not None and np.issubdtype(y_raw.dtype, np.integer):
         y_raw = np.asarray(class_names, dtype=object)[np.asarray(y_raw, dtype=np.int64)] \
             if y_raw.min() >= 0 and y_raw.max() < len(class_names) else y_raw
-    y, names = encode_labels(y_raw.tolist(), class_names)
+    try:
+        y, names = encode_labels(y_raw.tolist(), class_names)
+    except DataError as exc:
+        raise DataError(f"{p}: array {y_key!r}: {exc}") from exc
     x = np.asarray([str(t) for t in x], dtype=object) if kind == "text" else as_float32(x, f"{p}: array {x_key!r}")
     return Dataset(x=x, y=y, kind=kind, class_names=names, name=p.stem,  # type: ignore[arg-type]
                    meta={"path": str(p)})
@@ -373,4 +409,9 @@ def _peek_columns(p: Path, sep: str | None) -> list[str]:
         except (json.JSONDecodeError, AttributeError) as exc:
             raise DataError(f"{p}: first line is not a JSON object: {exc}") from exc
     delim = sep or ("\t" if p.suffix.lower() == ".tsv" else ",")
-    return [c.strip().strip('"') for c in first.rstrip("\n").split(delim)]
+    import csv
+
+    try:  # the csv module reads quoted names with commas or quotes in them as pandas does
+        return [c.strip() for c in next(csv.reader([first.rstrip("\r\n")], delimiter=delim), [])]
+    except csv.Error as exc:
+        raise DataError(f"cannot read the header of {p}: {exc}") from exc
