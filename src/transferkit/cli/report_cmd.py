@@ -23,12 +23,17 @@ def report(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only write the page; print no summary."),
 ) -> None:
     """Rebuild RUN_DIR/report.html from RUN_DIR/results.json and print the summary table."""
+    from transferkit.errors import DataError
+    from transferkit.reports._values import ReportError
     from transferkit.reports.html import write_report
     from transferkit.reports.run import read_results
     from transferkit.reports.terminal import print_summary
 
     results = read_results(run_dir)  # a missing file: exit 2; a damaged one: exit 3 (friendly_errors)
-    page = write_report(run_dir, results)
+    try:
+        page = write_report(run_dir, results)
+    except ReportError as exc:  # a field with the wrong shape: say which file holds it
+        raise DataError(f"{Path(run_dir) / 'results.json'}: {exc}") from exc
     if not quiet:
         print_summary(results, console)
     console.print(Text(f"report: {page}"))

@@ -130,25 +130,29 @@ def measure_similarity(
         xs, xt = raw_features(ds), raw_features(dt)
         if xs.shape[1] != xt.shape[1]:
             raise DataArgumentError(
-                f"raw inputs differ in size ({xs.shape[1]} vs {xt.shape[1]} values): pick a backbone "
-                "that maps both to the same features (it resizes images)"
+                f"raw inputs of {ds.name} and {dt.name} differ in size ({xs.shape[1]} vs {xt.shape[1]} values): "
+                "pick a backbone that maps both to the same features (it resizes images)"
             )
     else:
         model = create_backbone(backbone, data=ds)
         xs = np.asarray(extract_features(model, ds), dtype=np.float64)
         xt = np.asarray(extract_features(model, dt), dtype=np.float64)
-    section = similarity_section(
-        xs,
-        xt,
-        _labels(ds),
-        _labels(dt),
-        source_classes=ds.class_names,
-        target_classes=dt.class_names,
-        measures=names,
-        class_measures=per_class,
-        permutations=permutations,
-        seed=seed,
-    )
+    try:
+        section = similarity_section(
+            xs,
+            xt,
+            _labels(ds),
+            _labels(dt),
+            source_classes=ds.class_names,
+            target_classes=dt.class_names,
+            measures=names,
+            class_measures=per_class,
+            permutations=permutations,
+            seed=seed,
+        )
+    except DataError as exc:  # say which data sets (a measure sees only arrays)
+        exc.args = (f"source {ds.name}, target {dt.name}: {exc}", *exc.args[1:])
+        raise
     results = new_results(
         "similarity",
         seeds=[seed],

@@ -138,6 +138,8 @@ def rank(
             raise DataError("the target data set has no labels; ranking needs labelled target samples")
         y = np.asarray(dataset.y)
         regression = dataset.task == "regression"
+        if not regression:
+            dataset.require_labels(2)  # a one-class target: say which data set, before any score runs
     else:
         y = np.asarray(labels)
         regression = y.dtype.kind == "f" and dataset is not None and dataset.task == "regression"
@@ -170,16 +172,21 @@ def rank(
             info = SCORES.info(s)
             fn = SCORES.get(s)
             t0 = time.perf_counter()
-            if info.input == "features":
-                # a score registered for regression targets takes ``regression=True`` (ScoreInfo.task)
-                value = fn(f, y, regression=True) if (regression and info.task != "classification") else fn(f, y)
-            elif probs is None:
+            if info.input != "features" and probs is None:
                 row.scores[s] = None
                 row.notes.append(f"{s} skipped: {name} has no source classifier head")
                 continue
-            else:
-                p = check_probs(probs, f"source_probs of {name}")
-                value = fn(p, y) if info.input == "probs" else fn(p.argmax(axis=1), y)
+            try:
+                if info.input == "features":
+                    # a score registered for regression targets takes ``regression=True`` (ScoreInfo.task)
+                    value = fn(f, y, regression=True) if (regression and info.task != "classification") else fn(f, y)
+                else:
+                    p = check_probs(probs, f"source_probs of {name}")
+                    value = fn(p, y) if info.input == "probs" else fn(p.argmax(axis=1), y)
+            except DataError as exc:  # a score sees only arrays: say which target and model
+                target_name = dataset.name if dataset is not None else "the target"
+                exc.args = (f"{s} of {name} on {target_name}: {exc}", *exc.args[1:])
+                raise
             row.seconds[s] = round(time.perf_counter() - t0, 4)
             row.scores[s] = float(value)
         rows.append(row)
