@@ -350,7 +350,7 @@ _GOOD = {
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"bogus": 1}, r"unknown config key\(s\) \['bogus'\]"),
+        ({"bogus": 1}, r"config: unknown key\(s\) \['bogus'\]"),
         ({"tasks": [{"name": "a", "data": "heart-disease:va"}]}, "at least 2 tasks"),
         ({"tasks": [{"name": "a"}, {"name": "b", "data": "x"}]}, r"tasks\[0\]: missing 'data'"),
         ({"tasks": [{"name": "a", "data": "d", "colour": 1}, {"name": "b", "data": "d"}]}, "unknown key"),

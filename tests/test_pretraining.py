@@ -13,7 +13,7 @@ from transferkit.backbones import create_backbone
 from transferkit.backbones.zoo import load_entry, sha256_file
 from transferkit.data import Dataset, load_dataset
 from transferkit.errors import BackboneError, DataError, TransferkitError
-from transferkit.pretraining import OBJECTIVES, PretrainSettings, pretrain
+from transferkit.pretraining import OBJECTIVES, ObjectiveRun, PretrainSettings, pretrain
 from transferkit.pretraining._augment import augment, corrupt
 from transferkit.pretraining._trainer import PretrainTrainer, objective_config
 from transferkit.pretraining.denoise import DenoiseTrainer
@@ -119,8 +119,8 @@ def test_interrupted_run_resumes_to_the_same_weights(objective: str, tmp_path: P
         torch.manual_seed(0)
         bb = create_backbone("signalcnn?in_channels=3&width=4&num_features=8")
         bb.fit_preprocessing(ds.x)
-        out = OBJECTIVES.get(objective)(bb, ds, ds.subset([]), ds.subset([]),
-                                        PretrainSettings(epochs=epochs, **settings), ckpt, resume)
+        out = OBJECTIVES.get(objective)(ObjectiveRun(bb, ds, ds.subset([]), ds.subset([]),
+                                                     PretrainSettings(epochs=epochs, **settings), ckpt, resume))
         return bb, out
 
     straight, first = run(3, tmp_path / "a", True)  # resume with nothing to resume from: a fresh run

@@ -37,7 +37,7 @@ from transferkit.evaluation.metrics import HIGHER_IS_BETTER, METRICS, MetricInfo
 from transferkit.multitask import HeadSpec, MultiTaskModel, task_loss, task_probabilities
 from transferkit.multitask.sampler import TASK_SAMPLERS, SamplerInfo
 from transferkit.multitask.weightings import WEIGHTINGS, Weighting, WeightingInfo, get_weighting
-from transferkit.pretraining import OBJECTIVES, ObjectiveInfo, ObjectiveResult, PretrainSettings
+from transferkit.pretraining import OBJECTIVES, ObjectiveInfo, ObjectiveResult, ObjectiveRun, PretrainSettings
 from transferkit.similarity import DISTANCES, DistanceInfo
 from transferkit.strategies import STRATEGIES, StrategyInfo, get_strategy, strategy_advice
 from transferkit.transferability import SCORES, ScoreInfo
@@ -294,7 +294,8 @@ def test_objective_trains_one_tiny_epoch(name: str, tmp_path: Path) -> None:
     train = part(32, info.needs_labels)
     bb.fit_preprocessing(train.x)
     settings = PretrainSettings(epochs=1, batch_size=8, proj_dim=4, progress=False)
-    res = OBJECTIVES.get(name)(bb, train, part(8, True), part(8, True), settings, tmp_path / "ckpt", False)
+    run = ObjectiveRun(bb, train, part(8, True), part(8, True), settings, tmp_path / "ckpt", False)
+    res = OBJECTIVES.get(name)(run)
     assert isinstance(res, ObjectiveResult) and res.history
     assert all(math.isfinite(v) for h in res.history for v in h.values())
     assert res.metrics.get("primary") in res.metrics

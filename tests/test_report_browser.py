@@ -128,8 +128,10 @@ def test_report_in_chromium(driver: Any, tmp_path: Path, name: str) -> None:
         assert cells and all(c.is_displayed() for c in cells)
         svg_text = driver.find_elements(By.XPATH, f"//*[local-name()='text'][contains(., '{HOSTILE[:20]}')]")
         assert svg_text, "the hostile class name is missing from the plots"
-        verdict = driver.find_element(By.CSS_SELECTOR, ".verdict-positive")
+        boxes = driver.find_elements(By.CSS_SELECTOR, ".verdict-positive")
+        verdict = next(b for b in boxes if "Transfer helped" in b.text)
         assert verdict.is_displayed() and "Transfer helped: +4.0 points accuracy" in verdict.text
+        assert boxes[0].is_displayed() and boxes[0].text.startswith("This run ships the transfer model")
 
 
 def test_make_screenshots_script(driver: Any, tmp_path: Path) -> None:

@@ -239,7 +239,7 @@ def test_build_report_info_orders_and_falls_back() -> None:
     res["sections"]["confusion_matrix"] = {"labels": ["a"], "matrix": "oops"}
     info = I.build_report_info(res)
     keys = [s.key for s in info.sections]
-    assert keys[:2] == ["comparison", "label_efficiency"] and keys[-1] == "my_new_command"
+    assert keys[:3] == ["shipped", "comparison", "label_efficiency"] and keys[-1] == "my_new_command"
     by_key = {s.key: s for s in info.sections}
     bad = by_key["confusion_matrix"]
     assert not bad.known and isinstance(bad.content, I.TableInfo) and "expected 1 rows" in bad.content.note

@@ -36,6 +36,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "create_backbone": ("transferkit.backbones", "create_backbone"),
     "extract_features": ("transferkit.features", "extract_features"),
     "load_dataset": ("transferkit.data", "load_dataset"),
+    "load_model": ("transferkit.experiments.predict", "load_model"),
     "train": ("transferkit.training", "train"),
     # the verbs
     "adapt": ("transferkit.adaptation", "adapt"),
@@ -72,6 +73,7 @@ __all__ = [
     "fit",
     "label_efficiency",
     "load_dataset",
+    "load_model",
     "measure_similarity",
     "pretrain",
     "rank",
@@ -106,6 +108,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from transferkit.experiments import Arm, run_experiment
     from transferkit.experiments.compare import compare, label_efficiency
     from transferkit.experiments.fit import run_fit as fit
+    from transferkit.experiments.predict import load_model
     from transferkit.features import FeatureExtractor, extract_features
     from transferkit.multitask import run_multitask
     from transferkit.pretraining import pretrain

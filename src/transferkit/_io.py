@@ -24,6 +24,7 @@ Ending a run (``results.json``, ``report.html`` from the same dict, the terminal
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -31,10 +32,10 @@ import platform
 import re
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -90,11 +91,6 @@ def atomic_write_with(path: str | os.PathLike[str], write: Callable[[Path], None
     return path
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temp file in the same folder, then rename)."""
-    atomic_write_with(path, lambda tmp: tmp.write_bytes(data))
-
-
 _TEMP_NAME = re.compile(r"^\..+\.(?P<host>[A-Za-z0-9-]+)-(?P<pid>[0-9]+)\.[^.]+\.tmp$")
 
 
@@ -136,6 +132,28 @@ def remove_orphan_temps(directory: str | os.PathLike[str], max_age_s: float = OR
             p.unlink(missing_ok=True)
             removed += 1
     return removed
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """A binary file that becomes ``path`` only once completely written (a unique temp file in the same folder,
+    fsync, rename); on an error the temporary file is removed and ``path`` is untouched. After a kill, the
+    temp file is left behind under a name :func:`remove_orphan_temps` recognises."""
+    path = Path(path)
+    tmp = temp_path(path)
+    try:
+        with open(tmp, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_open`)."""
+    with atomic_open(path) as f:
+        f.write(data)
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
@@ -162,12 +180,15 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
-def versions() -> dict[str, str]:
-    """Versions of transferkit, Python and the main libraries (read from package metadata, no imports)."""
+RESULT_DISTS = ("transferkit", "torch", "numpy", "scikit-learn", "timm", "transformers", "accelerate")
+
+
+def versions(dists: tuple[str, ...] = RESULT_DISTS, with_platform: bool = True) -> dict[str, str]:
+    """Versions of Python (and the platform) and of ``dists`` that are installed (from package metadata, no imports)."""
     from importlib.metadata import PackageNotFoundError, version
 
-    out = {"python": platform.python_version(), "platform": platform.platform()}
-    for dist in ("transferkit", "torch", "numpy", "scikit-learn", "timm", "transformers", "accelerate"):
+    out = {"python": platform.python_version(), **({"platform": platform.platform()} if with_platform else {})}
+    for dist in dists:
         try:
             out[dist] = version(dist)
         except PackageNotFoundError:  # pragma: no cover - optional packages
@@ -180,7 +201,7 @@ def new_results(command: str, **fields: Any) -> dict[str, Any]:
     res: dict[str, Any] = {
         "schema": SCHEMA,
         "command": command,
-        "argv": [Path(sys.argv[0]).name, *sys.argv[1:]] if sys.argv else [],
+        "argv": [_program(), *sys.argv[1:]] if sys.argv else [],
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "versions": versions(),
         "seeds": [],
@@ -190,6 +211,12 @@ def new_results(command: str, **fields: Any) -> dict[str, Any]:
     }
     res.update(fields)
     return res
+
+
+def _program() -> str:
+    """The command's name as a user types it (``python -m transferkit.cli`` runs ``__main__.py``)."""
+    name = Path(sys.argv[0]).name
+    return "transferkit" if name == "__main__.py" else name
 
 
 def make_run_dir(command: str, root: str | os.PathLike[str] | None = None, name: str | None = None) -> Path:

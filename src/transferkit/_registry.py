@@ -50,9 +50,7 @@ class Registry(Generic[T]):
         self._entries: dict[str, Entry[T]] = {}
         self._aliases: dict[str, str] = {}
 
-    def register(
-        self, name: str, *, info: Any = None, aliases: tuple[str, ...] = ()
-    ) -> Callable[[T], T]:
+    def register(self, name: str, *, info: Any = None, aliases: tuple[str, ...] = ()) -> Callable[[T], T]:
         """Decorator that registers ``obj`` under ``name`` (and ``aliases``)."""
 
         def deco(obj: T) -> T:
@@ -80,9 +78,8 @@ class Registry(Generic[T]):
         key = name.lower() if isinstance(name, str) else name
         key = self._aliases.get(key, key)
         if key not in self._entries:
-            raise UnknownName(
-                self.kind, name, self._entries, self.hint if context is None else context, aliases=self._aliases
-            )
+            raise UnknownName(self.kind, name, self._entries, self.hint if context is None else context,
+                              aliases=self._aliases)
         return key
 
     _key = canonical

@@ -19,7 +19,8 @@ from transferkit.data import Dataset, TransferTask, class_subset, label_budget, 
 from transferkit.evaluation import classification_metrics
 from transferkit.experiments import Arm, Split, run_experiment
 from transferkit.experiments.arms import probe_arm, trained_arm
-from transferkit.training import TrainConfig, predict, train
+from transferkit.experiments.compare import pretrain_source
+from transferkit.training import TrainConfig, predict
 
 BACKBONE = "smallcnn?image_size=16&width=16&num_features=64"
 
@@ -78,7 +79,6 @@ def run_demo(config: DemoConfig | None = None, on_step: Any = None) -> dict[str,
 
 
 def _run_demo(cfg: DemoConfig, say: Any) -> dict[str, Any]:
-    import torch
 
     digits = load_dataset("digits")
     source = class_subset(digits, list("01234"), "digits[0-4]")
@@ -87,11 +87,8 @@ def _run_demo(cfg: DemoConfig, say: Any) -> dict[str, Any]:
     assert task.source_splits is not None
 
     say(f"pre-training {BACKBONE} on the source task: digits 0-4, {len(task.source_splits.train)} images")
-    torch.manual_seed(0)  # the same pre-trained model on every run
-    pre = TransferModel(create_backbone(BACKBONE), source.num_classes, class_names=source.class_names)
-    src_res = train(pre, task.source_splits.train, task.source_splits.val,
-                    TrainConfig(epochs=cfg.source_epochs, lr=2e-3, batch_size=64, patience=5, seed=0,
-                                progress=cfg.progress))
+    pre, src_res = pretrain_source(source, BACKBONE, TrainConfig(epochs=cfg.source_epochs, lr=2e-3, batch_size=64,
+                                                                 patience=5, seed=0, progress=cfg.progress))
     src_val = classification_metrics(task.source_splits.val.y, predict(pre, task.source_splits.val))
 
     test = task.target_splits.test

@@ -73,9 +73,8 @@ class UnknownName(TransferkitError, KeyError):
 
     exit_code = 2
 
-    def __init__(
-        self, kind: str, name: object, known: Iterable[str], context: str = "", aliases: Iterable[str] = ()
-    ) -> None:
+    def __init__(self, kind: str, name: object, known: Iterable[str], context: str = "",
+                 aliases: Iterable[str] = ()) -> None:
         self.kind = kind
         self.name = name
         self.known = tuple(sorted(known))

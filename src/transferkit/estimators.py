@@ -11,6 +11,7 @@ strings for text backbones.
 from __future__ import annotations
 
 import copy
+import os
 from typing import Any
 
 import numpy as np
@@ -90,6 +91,7 @@ class _TransferEstimator(BaseEstimator):
                           patience=self.patience, seed=self.random_state, progress=False,
                           select_metric="accuracy" if self._classifier else "neg_rmse")
         res = strat.fit(model, train_data, val_data, cfg)
+        self._input_shape = tuple(X.shape[1:]) if X.dtype != object else ()
         self.model_, self.strategy_, self.history_ = model, strat, res.history
         self.best_epoch_, self.best_val_score_ = res.best_epoch, res.best_score
 
@@ -97,6 +99,50 @@ class _TransferEstimator(BaseEstimator):
         check_is_fitted(self, "model_")
         X, _ = self._check_X(X, reset=False)
         return self.strategy_.predict(self.model_, self._dataset(X))
+
+    def save(self, path: str | os.PathLike[str]) -> dict[str, Any]:
+        """Write the fitted estimator as a shipped model folder (safetensors + model card; no pickle).
+
+        :meth:`load` reads it back (verified like every model folder); ``transferkit predict`` and
+        ``tk.load_model`` read it too. Returns the card.
+        """
+        from transferkit.backbones.shipped import save_model
+
+        check_is_fitted(self, "model_")
+        params = {k: v for k, v in self.get_params().items() if isinstance(v, (str, int, float, bool, type(None)))}
+        state: dict[str, Any] = {"class": type(self).__name__, "params": params, "kind": self.kind_,
+                                 "n_features_in": int(self.n_features_in_), "best_epoch": int(self.best_epoch_),
+                                 "best_val_score": float(self.best_val_score_)}
+        if self._classifier:
+            state["classes"] = self.classes_.tolist()
+            state["classes_dtype"] = self.classes_.dtype.str if self.classes_.dtype != object else "object"
+        else:
+            state.update(y_mean=self.y_mean_.tolist(), y_scale=self.y_scale_.tolist(), y_1d=self._y_1d)
+        shape = list(getattr(self, "_input_shape", []))
+        return save_model(path, self.model_, {"estimator": state, "input": {"kind": self.kind_, "shape": shape}})
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Any:
+        """Read an estimator written by :meth:`save` (checksums and fingerprint verified)."""
+        from transferkit.backbones.shipped import load_model_folder
+        from transferkit.strategies import get_strategy
+
+        model, card = load_model_folder(path)
+        state = card.get("estimator")
+        if not isinstance(state, dict) or state.get("class") != cls.__name__:
+            found = state.get("class") if isinstance(state, dict) else "no estimator"
+            raise ValueError(f"{path} holds {found}, not a saved {cls.__name__}")
+        est = cls(**{k: v for k, v in state["params"].items() if k in cls().get_params()})
+        est.model_, est.strategy_, est.history_ = model, get_strategy("finetune"), []
+        est.kind_, est.n_features_in_ = state["kind"], int(state["n_features_in"])
+        est.best_epoch_, est.best_val_score_ = state["best_epoch"], state["best_val_score"]
+        if est._classifier:
+            dtype = state.get("classes_dtype", "object")
+            est.classes_ = np.asarray(state["classes"], dtype=object if dtype == "object" else np.dtype(dtype))
+        else:
+            est.y_mean_, est.y_scale_ = np.asarray(state["y_mean"]), np.asarray(state["y_scale"])
+            est._y_1d = bool(state["y_1d"])
+        return est
 
     def _require_y(self, y: Any) -> None:
         if y is None:

@@ -18,19 +18,9 @@ def list_methods() -> list[dict[str, str]]:
     """Every registered method, shallow and deep (imports torch for the deep ones)."""
     import transferkit.adaptation.deep  # noqa: F401  (registers the deep methods)
 
-    out = []
-    for kind, reg in (("shallow", SHALLOW_METHODS), ("deep", DEEP_METHODS)):
-        for e in reg:
-            out.append(
-                {
-                    "name": e.name,
-                    "kind": kind,
-                    "family": e.info.family,
-                    "summary": e.info.summary,
-                    "reference": e.info.reference,
-                }
-            )
-    return out
+    return [{"name": e.name, "kind": kind, "family": e.info.family, "summary": e.info.summary,
+             "reference": e.info.reference}
+            for kind, reg in (("shallow", SHALLOW_METHODS), ("deep", DEEP_METHODS)) for e in reg]
 
 
 __all__ = [

@@ -140,20 +140,10 @@ def _is_deep(method: str, kind: str, backbone: Any) -> bool:
     return in_deep
 
 
-def adapt(
-    source: Any,
-    target: Any,
-    method: str = "coral",
-    *,
-    target_val: Any = None,
-    seeds: tuple[int, ...] | list[int] = (0,),
-    val_fraction: float = 0.2,
-    backbone: Any = None,
-    deep_config: Any = None,
-    base_estimator: Any = None,
-    refit: bool = True,
-    **method_params: Any,
-) -> AdaptationResult:
+def adapt(source: Any, target: Any, method: str = "coral", *, target_val: Any = None,
+          seeds: tuple[int, ...] | list[int] = (0,), val_fraction: float = 0.2, backbone: Any = None,
+          deep_config: Any = None, base_estimator: Any = None, refit: bool = True,
+          **method_params: Any) -> AdaptationResult:
     """Adapt from a labelled ``source`` to an unlabelled ``target``, with source-only alongside.
 
     Args:
@@ -190,9 +180,8 @@ def adapt(
     method_key = (DEEP_METHODS if deep else SHALLOW_METHODS).entry(method).name
     if method_key == "source_only":
         raise DataArgumentError("method is the source-only baseline, which every run includes anyway: pick a method")
-    runner = (
-        _DeepRunner(xs, xt, xv, backbone, deep_config, kind) if deep else _ShallowRunner(xs, xt, xv, base_estimator)
-    )
+    runner = (_DeepRunner(xs, xt, xv, backbone, deep_config, kind) if deep
+              else _ShallowRunner(xs, xt, xv, base_estimator))
     rows: list[dict[str, Any]] = []
     models: dict[tuple[str, int], Any] = {}
     val_correct: dict[str, list[np.ndarray]] = {}
@@ -203,11 +192,8 @@ def adapt(
             model = runner.fit(key, tr, ys, seed, method_params if key != "source_only" else {})
             p_val = runner.proba(model, "source_val", va)
             p_t = runner.proba(model, "target", None)
-            scores = {
-                score: selection_score(score, y_val=ys[va], proba_val=p_val, weights=weights, proba_target=p_t,
-                                       seed=seed)
-                for score in LABEL_FREE_SCORES
-            }
+            scores = {score: selection_score(score, y_val=ys[va], proba_val=p_val, weights=weights, proba_target=p_t,
+                                             seed=seed) for score in LABEL_FREE_SCORES}
             row: dict[str, Any] = {"model": name, "seed": int(seed), "selection_scores": scores}
             if xv is not None:
                 p_v = runner.proba(model, "target_val", None)
@@ -219,27 +205,16 @@ def adapt(
             rows.append(row)
     choice = {}
     for score in LABEL_FREE_SCORES:
-        means = {
-            m: {score: float(np.mean([r["selection_scores"][score] for r in rows if r["model"] == m]))}
-            for m in (SOURCE_ONLY, method_key)
-        }
+        means = {m: {score: float(np.mean([r["selection_scores"][score] for r in rows if r["model"] == m]))}
+                 for m in (SOURCE_ONLY, method_key)}
         choice[score] = select(means, score, SOURCE_ONLY)
     if xv is not None:
         verdict = adaptation_verdict(method_key, val_correct[method_key], val_correct[SOURCE_ONLY])
     else:
         verdict = adaptation_verdict(method_key, None, None)
     caveats = {k: CAVEATS[k] for k in (*LABEL_FREE_SCORES, *(["target_val_accuracy"] if xv is not None else []))}
-    return AdaptationResult(
-        method_key,
-        "deep" if deep else "shallow",
-        rows,
-        verdict,
-        choice,
-        caveats,
-        models,
-        getattr(runner, "prepare", None),
-        classes,
-    )
+    return AdaptationResult(method_key, "deep" if deep else "shallow", rows, verdict, choice, caveats, models,
+                            getattr(runner, "prepare", None), classes)
 
 
 class _ShallowRunner:
@@ -312,11 +287,8 @@ class _DeepRunner:
         from transferkit.adaptation.deep import AdaptationNetwork, train_adaptation
 
         torch.manual_seed(seed)
-        backbone = (
-            self._new_backbone()
-            if not isinstance(self.backbone_spec, torch.nn.Module)
-            else copy.deepcopy(self.backbone_spec)
-        )
+        spec = self.backbone_spec
+        backbone = copy.deepcopy(spec) if isinstance(spec, torch.nn.Module) else self._new_backbone()
         net = AdaptationNetwork(backbone, int(np.max(ys)) + 1)
         cfg = dataclasses.replace(self.config, seed=seed)
         if cfg.checkpoint_dir is not None:  # one folder per model and seed; resume skips the finished ones

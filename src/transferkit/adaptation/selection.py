@@ -73,15 +73,9 @@ def _check_proba(proba: np.ndarray, name: str = "probabilities") -> np.ndarray:
     "Accuracy on held-out source rows: it measures fit to the source, not the target. A method "
     "can lower it and still help the target, or keep it and hurt the target (DomainBed's "
     "'training-domain validation'; Gulrajani and Lopez-Paz 2021).",
-    "accuracy on held-out source rows",
-))
+    "accuracy on held-out source rows"))
 def source_val_accuracy(y_val: np.ndarray, proba_val: np.ndarray) -> float:
-    """Accuracy on held-out labelled *source* rows.
-
-    Caveat: it measures fit to the source, not the target; an adapted model can lose source
-    accuracy and still help the target, or keep it and hurt the target (DomainBed's
-    "training-domain validation", Gulrajani and Lopez-Paz 2021).
-    """
+    """Accuracy on held-out labelled *source* rows (the caveat is on its info record)."""
     p = _check_proba(proba_val)
     y = np.asarray(y_val).ravel()
     if len(y) != len(p):
@@ -96,16 +90,9 @@ def source_val_accuracy(y_val: np.ndarray, proba_val: np.ndarray) -> float:
     "a mapping that moves both domains alike keeps the source score, so it cannot reward "
     "mapping methods. Best of seven label-free scorers in SKADA-Bench's deep runs, still "
     "below oracle selection.",
-    "held-out source accuracy weighted by p_t/p_s",
-))
+    "held-out source accuracy weighted by p_t/p_s"))
 def importance_weighted_accuracy(y_val: np.ndarray, proba_val: np.ndarray, weights: np.ndarray) -> float:
-    """Held-out source accuracy with each row weighted by its density ratio ``p_t/p_s``.
-
-    Caveat (Sugiyama et al. 2007; SKADA-Bench): valid only under covariate shift with
-    overlapping support; high variance when weights are extreme or the validation split is
-    small; it scores source rows only, so it cannot reward a mapping that moves both domains
-    alike. Best of seven label-free scorers in SKADA-Bench's deep runs, still below oracle.
-    """
+    """Held-out source accuracy with each row weighted by its density ratio ``p_t/p_s`` (caveat: info record)."""
     p = _check_proba(proba_val)
     y = np.asarray(y_val).ravel()
     w = np.asarray(weights, dtype=float).ravel()
@@ -121,14 +108,9 @@ def importance_weighted_accuracy(y_val: np.ndarray, proba_val: np.ndarray, weigh
     "Negative mean entropy of target predictions (Morerio et al. 2018). Rewards confidence, "
     "not correctness: a model that puts every target row in one class scores best. It chose "
     "source-only over a far better CORAL on skada's conditional-shift toy.",
-    "negative mean entropy of target predictions",
-))
+    "negative mean entropy of target predictions"))
 def prediction_entropy(proba_target: np.ndarray) -> float:
-    """Negative mean entropy of the target predictions (higher = more confident).
-
-    Caveat (Morerio et al. 2018; skada toys): rewards confidence, not correctness; a model that
-    puts every target row in one class scores as well as a perfect one.
-    """
+    """Negative mean entropy of the target predictions (higher = more confident; caveat: info record)."""
     p = np.clip(_check_proba(proba_target), 1e-12, 1.0)
     return float(np.mean(np.sum(p * np.log(p), axis=1)))
 
@@ -138,16 +120,10 @@ def prediction_entropy(proba_target: np.ndarray) -> float:
     "Entropy of soft neighbourhoods of target predictions (Saito et al. ICCV 2021). Rewards "
     "dense prediction clusters, right or wrong; worst of seven scorers in SKADA-Bench's deep "
     "runs and picked the worst candidate on skada's covariate-shift toy.",
-    "soft neighbourhood density of target predictions",
-    randomized=True,
-))
-def soft_neighborhood_density(
-    proba_target: np.ndarray, temperature: float = 0.05, max_rows: int = 3000, seed: int = 0
-) -> float:
-    """Soft neighbourhood density (Saito et al. 2021) of target predictions (higher = denser).
-
-    Caveat: rewards dense prediction clusters whether right or wrong; worst of seven scorers in
-    SKADA-Bench's deep runs (mean target accuracy 0.526 vs 0.660 for IW).
+    "soft neighbourhood density of target predictions", randomized=True))
+def soft_neighborhood_density(proba_target: np.ndarray, temperature: float = 0.05, max_rows: int = 3000,
+                              seed: int = 0) -> float:
+    """Soft neighbourhood density (Saito et al. 2021) of target predictions (higher = denser; caveat: info record).
 
     Rows are L2-normalised probability vectors; each row's similarities to the others (self
     excluded) go through a softmax at ``temperature``; the score is the mean entropy of these
@@ -171,46 +147,29 @@ def soft_neighborhood_density(
     "target_val",
     "Accuracy on the few labelled target examples you supplied: unbiased but noisy with few "
     "examples; the verdict below carries its confidence interval.",
-    "accuracy on the few labelled target examples",
-))
+    "accuracy on the few labelled target examples"))
 def target_val_accuracy(y_target_val: np.ndarray, proba_target_val: np.ndarray) -> float:
-    """Accuracy on the few labelled *target* validation examples the user supplied.
-
-    Caveat: unbiased, but noisy with few examples; :func:`adaptation_verdict` gives its interval.
-    """
+    """Accuracy on the few labelled *target* validation examples the user supplied (caveat: info record)."""
     return source_val_accuracy(y_target_val, proba_target_val)
 
 
 # derived from the registry (registration order), for older imports
 LABEL_FREE_SCORES: Mapping[str, Callable[..., float]] = MappingProxyType(
-    {n: SELECTION_SCORES.get(n) for n in SELECTION_SCORES.names(sort=False) if SELECTION_SCORES.info(n).label_free}
-)
+    {n: SELECTION_SCORES.get(n) for n in SELECTION_SCORES.names(sort=False) if SELECTION_SCORES.info(n).label_free})
 CAVEATS: Mapping[str, str] = MappingProxyType(
-    {n: SELECTION_SCORES.info(n).caveat for n in SELECTION_SCORES.names(sort=False)}
-)
+    {n: SELECTION_SCORES.info(n).caveat for n in SELECTION_SCORES.names(sort=False)})
 DEFAULT_LABEL_FREE_SCORE = "importance_weighted_accuracy"
 
 
-def selection_score(
-    name: str,
-    *,
-    y_val: np.ndarray | None = None,
-    proba_val: np.ndarray | None = None,
-    weights: np.ndarray | None = None,
-    proba_target: np.ndarray | None = None,
-    y_target_val: np.ndarray | None = None,
-    proba_target_val: np.ndarray | None = None,
-    seed: int = 0,
-) -> float:
+def selection_score(name: str, *, y_val: np.ndarray | None = None, proba_val: np.ndarray | None = None,
+                    weights: np.ndarray | None = None, proba_target: np.ndarray | None = None,
+                    y_target_val: np.ndarray | None = None, proba_target_val: np.ndarray | None = None,
+                    seed: int = 0) -> float:
     """Compute the registered selection score ``name`` from the inputs its info says it reads."""
     entry = SELECTION_SCORES.entry(name)
     info: SelectionScoreInfo = entry.info
-    args: tuple[Any, ...] = {
-        "source_val": (y_val, proba_val),
-        "weighted_source_val": (y_val, proba_val, weights),
-        "target": (proba_target,),
-        "target_val": (y_target_val, proba_target_val),
-    }[info.reads]
+    args: tuple[Any, ...] = {"source_val": (y_val, proba_val), "weighted_source_val": (y_val, proba_val, weights),
+                             "target": (proba_target,), "target_val": (y_target_val, proba_target_val)}[info.reads]
     if any(a is None for a in args):
         raise DataError(f"selection score {entry.name!r} reads {info.reads} inputs, which were not given")
     return float(entry.obj(*args, **({"seed": seed} if info.randomized else {})))
@@ -240,11 +199,8 @@ class Verdict:
     advice: str
 
 
-def adaptation_verdict(
-    method: str,
-    adapted_correct: Sequence[Sequence[float]] | np.ndarray | None,
-    source_only_correct: Sequence[Sequence[float]] | np.ndarray | None,
-) -> Verdict:
+def adaptation_verdict(method: str, adapted_correct: Sequence[Sequence[float]] | np.ndarray | None,
+                       source_only_correct: Sequence[Sequence[float]] | np.ndarray | None) -> Verdict:
     """Compare ``method`` with source-only on the labelled target validation examples.
 
     ``adapted_correct`` and ``source_only_correct`` are ``(n_seeds, n_val)`` 0/1 arrays: whether
@@ -256,16 +212,10 @@ def adaptation_verdict(
     ``unverified`` and source-only is the safer recommendation.
     """
     if adapted_correct is None or source_only_correct is None or np.size(adapted_correct) == 0:
-        return Verdict(
-            "unverified",
-            "source-only",
-            None,
-            None,
-            None,
-            "No labelled target data: label-free scores cannot confirm that adaptation helped (see "
-            "their caveats). Label a few target examples per class and rerun with --target-labels N; "
-            "until then source-only is the safer choice.",
-        )
+        return Verdict("unverified", "source-only", None, None, None,
+                       "No labelled target data: label-free scores cannot confirm that adaptation helped (see "
+                       "their caveats). Label a few target examples per class and rerun with --target-labels N; "
+                       "until then source-only is the safer choice.")
     a = np.atleast_2d(np.asarray(adapted_correct, dtype=float))
     b = np.atleast_2d(np.asarray(source_only_correct, dtype=float))
     if a.shape != b.shape:
@@ -274,31 +224,13 @@ def adaptation_verdict(
     diff = paired_difference(a.mean(0), b.mean(0))
     gain = diff.mean
     if diff.verdict == "positive":
-        return Verdict(
-            "adaptation helped",
-            method,
-            gain,
-            diff.ci_low,
-            diff.ci_high,
-            f"{method} beats source-only on {n_val} labelled target examples ({gain:+.3f}): use {method}.",
-        )
+        return Verdict("adaptation helped", method, gain, diff.ci_low, diff.ci_high,
+                       f"{method} beats source-only on {n_val} labelled target examples ({gain:+.3f}): use {method}.")
     if diff.verdict == "negative":
-        return Verdict(
-            "negative transfer",
-            "source-only",
-            gain,
-            diff.ci_low,
-            diff.ci_high,
-            f"{method} is worse than source-only on {n_val} labelled target examples "
-            f"({gain:+.3f}): use the source-only model, or try another method.",
-        )
+        return Verdict("negative transfer", "source-only", gain, diff.ci_low, diff.ci_high,
+                       f"{method} is worse than source-only on {n_val} labelled target examples "
+                       f"({gain:+.3f}): use the source-only model, or try another method.")
     better = method if gain > 0 else "source-only"
-    return Verdict(
-        "inconclusive",
-        better,
-        gain,
-        diff.ci_low,
-        diff.ci_high,
-        f"The difference ({gain:+.3f}) is within noise on {n_val} labelled target examples and "
-        f"{a.shape[0]} seed(s): {better} has the higher mean; label more target examples to decide.",
-    )
+    return Verdict("inconclusive", better, gain, diff.ci_low, diff.ci_high,
+                   f"The difference ({gain:+.3f}) is within noise on {n_val} labelled target examples and "
+                   f"{a.shape[0]} seed(s): {better} has the higher mean; label more target examples to decide.")

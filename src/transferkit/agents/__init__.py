@@ -1,12 +1,6 @@
 """Game agents: RL transfer across physics variants of gymnasium environments (optional extra ``agents``)."""
 
-from transferkit.agents.metrics import (
-    area_under_curve,
-    asymptotic_return,
-    jumpstart,
-    time_to_threshold,
-    transfer_ratio,
-)
+from transferkit.agents.metrics import area_under_curve, asymptotic_return, jumpstart, time_to_threshold, transfer_ratio
 from transferkit.agents.transfer import (
     AgentsConfig,
     evaluate,
@@ -17,14 +11,7 @@ from transferkit.agents.transfer import (
     target_run,
     transfer_weights,
 )
-from transferkit.agents.variants import (
-    PHYSICS,
-    AgentsError,
-    Variant,
-    apply_physics,
-    parse_variant,
-    parse_variants,
-)
+from transferkit.agents.variants import PHYSICS, AgentsError, Variant, apply_physics, parse_variant, parse_variants
 
 __all__ = [
     "PHYSICS",

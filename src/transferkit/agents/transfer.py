@@ -242,17 +242,15 @@ def summarize_variant(curves_t: list[dict[str, list[float]]], curves_s: list[dic
 def run_agents(cfg: AgentsConfig | None = None, on_step: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Train the source agent, transfer to each variant over seeds, and return the ``agents`` section."""
     _require_sb3()
-    import torch
+    from transferkit.training.loop import torch_threads
 
     cfg = cfg or AgentsConfig()
     say = on_step or (lambda msg: None)
     source = parse_variant(cfg.env_id, cfg.source)
     targets = [parse_variant(cfg.env_id, v) for v in cfg.variants]
     threshold = _threshold(cfg)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(cfg.torch_threads)
     t0 = time.perf_counter()
-    try:
+    with torch_threads(cfg.torch_threads):
         say(f"training the source {cfg.algo.upper()} agent on {cfg.env_id} [{source.label}] "
             f"for {cfg.source_steps} steps")
         src_agent = _make_agent(cfg, source, seed=12345)
@@ -275,23 +273,18 @@ def run_agents(cfg: AgentsConfig | None = None, on_step: Callable[[str], None] |
             say(f"[{v.label}] jumpstart {summary['jumpstart']['mean']:+.1f}, AUC transfer "
                 f"{summary['auc']['transfer']:.1f} vs scratch {summary['auc']['scratch']:.1f}, "
                 f"verdict {summary['verdict']} ({time.perf_counter() - t0:.0f} s)")
-    finally:
-        torch.set_num_threads(threads)
     negative = [r["variant"] for r in rows if r["verdict"] == "negative"]
     worse_start = [r["variant"] for r in rows if r["jumpstart"]["verdict"] == "negative"]
     return {
-        "env_id": cfg.env_id,
-        "source": {"variant": source.label, "final_return": src_curve["returns"][-1], "curve": src_curve},
+        "env_id": cfg.env_id, "source": {"variant": source.label, "final_return": src_curve["returns"][-1],
+                                         "curve": src_curve},
         "settings": {**asdict(cfg), "threshold": threshold, "scenario": "target-task time (source training "
                      "not counted)", "evaluation": f"{cfg.eval_episodes} episodes per point, "
                      f"{'greedy' if _greedy(cfg) else 'sampled'} actions",
                      "auc": "trapezoidal area / steps (mean evaluation return over training)",
                      "asymptotic": "mean of the last 3 evaluations"},
-        "variants": rows,
-        "negative_transfer": negative,
-        "negative_jumpstart": worse_start,
-        "seconds": time.perf_counter() - t0,
-    }
+        "variants": rows, "negative_transfer": negative, "negative_jumpstart": worse_start,
+        "seconds": time.perf_counter() - t0}
 
 
 def run_agents_experiment(cfg: AgentsConfig | None = None,

@@ -99,8 +99,7 @@ def _load_hf(name_or_path: str, local_only: bool) -> tuple[nn.Module, Any]:
     except Exception as exc:  # hub/network/file errors: never fall back to random weights
         raise BackboneError(
             f"could not load the text encoder {name_or_path!r} ({type(exc).__name__}: {exc}). Pass a local folder "
-            "with config.json, tokenizer and weights, or go online for hub names"
-        ) from exc
+            "with config.json, tokenizer and weights, or go online for hub names") from exc
     model.eval()
     return model, tok
 

@@ -25,7 +25,19 @@ def _conv_block(cin: int, cout: int) -> nn.Sequential:
                          nn.MaxPool2d(2))
 
 
-class SmallCNN(Backbone):
+class _ThreeBlocks(Backbone):
+    """A CNN made of ``block1``, ``block2``, ``block3`` (the last one pools to ``num_features``)."""
+
+    def forward_features(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Inputs -> ``(N, num_features)``."""
+        return self.block3(self.block2(self.block1(inputs)))
+
+    def layer_groups(self) -> list[nn.Module]:
+        """The three conv blocks, input to output."""
+        return [self.block1, self.block2, self.block3]
+
+
+class SmallCNN(_ThreeBlocks):
     """A 3-block CNN (BatchNorm, ReLU) for small grey or colour images, e.g. digits at 28x28."""
 
     input_kind = "image"
@@ -45,14 +57,6 @@ class SmallCNN(Backbone):
         """Resize to ``image_size``, match channels, scale [0, 1] to [-1, 1]."""
         return image_batch(batch, (self.image_size, self.image_size), self.in_chans, (0.5,) * self.in_chans,
                            (0.5,) * self.in_chans)
-
-    def forward_features(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Images -> ``(N, num_features)``."""
-        return self.block3(self.block2(self.block1(inputs)))
-
-    def layer_groups(self) -> list[nn.Module]:
-        """The three conv blocks, input to output."""
-        return [self.block1, self.block2, self.block3]
 
     def preprocess_config(self) -> dict[str, Any]:
         """Resize + [-1, 1] scaling."""
@@ -84,7 +88,7 @@ class _Standardized(Backbone):
         return {"standardize": True}
 
 
-class SignalCNN(_Standardized):
+class SignalCNN(_Standardized, _ThreeBlocks):
     """A 1-D CNN for multichannel signals ``(N, C, T)`` (inertial, EEG, EMG)."""
 
     input_kind = "signal"
@@ -112,14 +116,6 @@ class SignalCNN(_Standardized):
         x = check_array(batch, 3, "signalcnn", (self.in_channels,))
         return standardize(x, self.input_mean, self.input_std)
 
-    def forward_features(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Signals -> ``(N, num_features)``."""
-        return self.block3(self.block2(self.block1(inputs)))
-
-    def layer_groups(self) -> list[nn.Module]:
-        """The three conv blocks, input to output."""
-        return [self.block1, self.block2, self.block3]
-
     def config(self) -> dict[str, Any]:
         """Architecture settings."""
         return {"spec": self.spec, "in_channels": self.in_channels, "width": self.width,
@@ -140,9 +136,8 @@ class TabMLP(_Standardized):
         self.spec = "tabmlp"
         self._init_stats((in_features,))
         dims = (in_features, *self.hidden)
-        self.layers = nn.ModuleList(
-            nn.Sequential(nn.Linear(a, b), nn.ReLU(inplace=True), nn.Dropout(dropout)) for a, b in zip(dims, dims[1:])
-        )
+        self.layers = nn.ModuleList(nn.Sequential(nn.Linear(a, b), nn.ReLU(inplace=True), nn.Dropout(dropout)) for a,
+                                    b in zip(dims, dims[1:]))
 
     def prepare(self, batch: Any) -> torch.Tensor:
         """Check width, standardise per column."""

@@ -27,10 +27,38 @@ class _ParamGroup(nn.Module):
         self.params = nn.ParameterList(params)
 
 
-class TimmBackbone(Backbone):
-    """A timm model with its classifier removed (``num_classes=0``) and timm's data config."""
+class NormalizedImageBackbone(Backbone):
+    """Base of the pre-trained image models (timm, torchvision): resize to ``size`` and normalise with
+    ``mean``/``std``; 8-bit images already at the input size stay uint8 in :meth:`prepare` and are
+    normalised on the device in :meth:`finish`. Layer groups are computed once, into ``_groups``."""
 
     input_kind = "image"
+    in_chans: int
+    size: tuple[int, int]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    _groups: list[nn.Module]
+
+    def prepare(self, batch: Any) -> torch.Tensor:
+        """Input size and normalisation (grey images repeated to the input channels)."""
+        return image_batch(batch, self.size, self.in_chans, self.mean, self.std, keep_uint8=True)
+
+    def finish(self, inputs: torch.Tensor) -> torch.Tensor:
+        """uint8 batches are scaled and normalised here, on the device."""
+        return finish_uint8(inputs, self.mean, self.std)
+
+    def layer_groups(self) -> list[nn.Module]:
+        """The groups found when the model was created, input to output."""
+        return self._groups
+
+    def preprocess_config(self) -> dict[str, Any]:
+        """Input size and normalisation."""
+        return {"size": list(self.size), "in_chans": self.in_chans, "mean": list(self.mean), "std": list(self.std)}
+
+
+class TimmBackbone(NormalizedImageBackbone):
+    """A timm model with its classifier removed (``num_classes=0``) and timm's data config; layer groups from
+    timm's coarse group matcher (stem, stages...), or top-level children."""
 
     def __init__(self, model_name: str, model: nn.Module, weights: str | None, image_size: int | None = None) -> None:
         super().__init__()
@@ -62,29 +90,10 @@ class TimmBackbone(Backbone):
             groups = [m for m in self.model.children() if any(True for _ in m.parameters())]
         return groups
 
-    def prepare(self, batch: Any) -> torch.Tensor:
-        """timm's input size and normalisation (grey images repeated to 3 channels).
-
-        8-bit images already at the input size stay uint8 here and are normalised on the device.
-        """
-        return image_batch(batch, self.size, self.in_chans, self.mean, self.std, keep_uint8=True)
-
     def forward_features(self, inputs: torch.Tensor) -> torch.Tensor:
         """Pooled pre-logits features."""
         x = self.finish(inputs)
         return self.model.forward_head(self.model.forward_features(x), pre_logits=True)
-
-    def finish(self, inputs: torch.Tensor) -> torch.Tensor:
-        """uint8 batches are scaled and normalised here, on the device."""
-        return finish_uint8(inputs, self.mean, self.std)
-
-    def layer_groups(self) -> list[nn.Module]:
-        """timm's coarse group matcher (stem, stages...), or top-level children."""
-        return self._groups
-
-    def preprocess_config(self) -> dict[str, Any]:
-        """Input size and normalisation."""
-        return {"size": list(self.size), "in_chans": self.in_chans, "mean": list(self.mean), "std": list(self.std)}
 
     def config(self) -> dict[str, Any]:
         """Model name and weight source."""

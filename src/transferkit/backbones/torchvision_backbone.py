@@ -15,9 +15,8 @@ import torch
 from torch import nn
 
 from transferkit.backbones._info import BACKBONES, BackboneInfo
-from transferkit.backbones._prep import finish_uint8, image_batch
 from transferkit.backbones.base import Backbone, load_backbone_weights
-from transferkit.backbones.timm_backbone import _ParamGroup
+from transferkit.backbones.timm_backbone import NormalizedImageBackbone, _ParamGroup
 from transferkit.errors import BackboneError, BackboneSpecError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -69,10 +68,9 @@ def block_groups(model: nn.Module) -> list[nn.Module]:
     return groups
 
 
-class TorchvisionBackbone(Backbone):
-    """A torchvision model without its classifier; ImageNet normalisation at the model's input size."""
-
-    input_kind = "image"
+class TorchvisionBackbone(NormalizedImageBackbone):
+    """A torchvision model without its classifier; ImageNet normalisation at the model's input size; layer
+    groups: stem, each block of the long stages, then the rest (final norm)."""
 
     def __init__(self, model_name: str, model: nn.Module, num_features: int, weights: str, image_size: int) -> None:
         super().__init__()
@@ -83,25 +81,9 @@ class TorchvisionBackbone(Backbone):
         self.mean, self.std = IMAGENET_MEAN, IMAGENET_STD
         self._groups = block_groups(model)
 
-    def prepare(self, batch: Any) -> torch.Tensor:
-        """Resize to the input size and normalise; uint8 images already at that size go to the device as uint8."""
-        return image_batch(batch, self.size, self.in_chans, self.mean, self.std, keep_uint8=True)
-
-    def finish(self, inputs: torch.Tensor) -> torch.Tensor:
-        """uint8 batches are scaled and normalised here, on the device."""
-        return finish_uint8(inputs, self.mean, self.std)
-
     def forward_features(self, inputs: torch.Tensor) -> torch.Tensor:
         """Pooled features (the classifier's input)."""
         return self.model(self.finish(inputs))
-
-    def layer_groups(self) -> list[nn.Module]:
-        """Stem, each block of the long stages, then the rest (final norm)."""
-        return self._groups
-
-    def preprocess_config(self) -> dict[str, Any]:
-        """Input size and normalisation."""
-        return {"size": list(self.size), "in_chans": 3, "mean": list(self.mean), "std": list(self.std)}
 
     def config(self) -> dict[str, Any]:
         """Model name and weight source."""
@@ -138,8 +120,7 @@ def torchvision_backbone(name: str | None = None, weights: str | None = None, pr
             raise BackboneError(
                 f"could not get pretrained weights for torchvision:{name} ({type(exc).__name__}: {exc}). Go online, "
                 f"pass torchvision:{name}?weights=FILE.safetensors, or ask for random weights with "
-                f"torchvision:{name}?pretrained=false"
-            ) from exc
+                f"torchvision:{name}?pretrained=false") from exc
         source = "torchvision-default"
     num_features = strip_classifier(model)
     size = int(image_size or getattr(model, "image_size", 224))

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from transferkit._io import atomic_write_text, remove_orphan_temps, temp_path, to_jsonable
+from transferkit._io import atomic_write_text, remove_orphan_temps, temp_path, to_jsonable, versions
 from transferkit.backbones._info import BACKBONES, BackboneInfo
 from transferkit.backbones.base import Backbone, to_device
 from transferkit.errors import BackboneError, BackboneSpecError
@@ -44,19 +44,9 @@ CARD_FILE = "card.json"
 WEIGHTS_FILE = "model.safetensors"
 ENV_VAR = "TRANSFERKIT_ZOO"
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-REQUIRED_CARD_KEYS = (
-    "schema",
-    "name",
-    "architecture",
-    "preprocessing",
-    "source",
-    "objective",
-    "training",
-    "metrics",
-    "versions",
-    "weights",
-    "backbone_fingerprint",
-)
+WEIGHT_DISTS = ("transferkit", "torch", "numpy", "safetensors", "accelerate", "scikit-learn")  # shape the weights
+REQUIRED_CARD_KEYS = ("schema", "name", "architecture", "preprocessing", "source", "objective", "training", "metrics",
+                      "versions", "weights", "backbone_fingerprint")
 
 
 # --------------------------------------------------------------------------- where entries live
@@ -87,19 +77,15 @@ def use_zoo_dir(folder: str | os.PathLike[str] | None) -> None:
 def check_name(name: str) -> str:
     """A zoo name: lower-case letters, digits, ``.``, ``_``, ``-`` (it becomes a folder name)."""
     if not isinstance(name, str) or not NAME_RE.match(name):
-        raise BackboneSpecError(
-            f"zoo entry name {name!r} is not valid: use lower-case letters, digits, '.', '_' "
-            "or '-' (at most 64 characters), e.g. mnist-cnn"
-        )
+        raise BackboneSpecError(f"zoo entry name {name!r} is not valid: use lower-case letters, digits, '.', '_' "
+                                "or '-' (at most 64 characters), e.g. mnist-cnn")
     return name
 
 
 def find_entry(name: str, zoo: str | os.PathLike[str] | list[Any] | None = None) -> Path:
     """The folder of entry ``name`` (or ``name`` itself when it is a path to an entry folder)."""
     if not name:
-        raise BackboneSpecError(
-            "zoo: needs an entry name, e.g. zoo:mnist-cnn (see `transferkit zoo` / list_zoo())"
-        )
+        raise BackboneSpecError("zoo: needs an entry name, e.g. zoo:mnist-cnn (see `transferkit zoo` / list_zoo())")
     if "/" in name or os.sep in name:
         path = Path(name).expanduser()
         if (path / CARD_FILE).is_file():
@@ -111,11 +97,9 @@ def find_entry(name: str, zoo: str | os.PathLike[str] | list[Any] | None = None)
         if (d / name / CARD_FILE).is_file():
             return d / name
     known = sorted({e["name"] for e in list_zoo(zoo)})
-    raise BackboneSpecError(
-        f"no zoo entry {name!r} in {', '.join(str(d) for d in searched)}; known entries: "
-        f"{', '.join(known) or '(none)'}. Build one with `transferkit pretrain --name {name} ...` "
-        f"or point --zoo / ${ENV_VAR} at the folder that holds it"
-    )
+    raise BackboneSpecError(f"no zoo entry {name!r} in {', '.join(str(d) for d in searched)}; known entries: "
+                            f"{', '.join(known) or '(none)'}. Build one with `transferkit pretrain --name {name} ...` "
+                            f"or point --zoo / ${ENV_VAR} at the folder that holds it")
 
 
 def list_zoo(zoo: str | os.PathLike[str] | list[Any] | None = None) -> list[dict[str, Any]]:
@@ -134,16 +118,10 @@ def list_zoo(zoo: str | os.PathLike[str] | list[Any] | None = None) -> list[dict
                 continue
             arch = card.get("architecture", {}) if isinstance(card.get("architecture"), dict) else {}
             src = card.get("source", {}) if isinstance(card.get("source"), dict) else {}
-            seen[name] = {
-                "name": name,
-                "folder": str(card_path.parent),
-                "input": arch.get("input_kind"),
-                "architecture": arch.get("provider"),
-                "source": src.get("dataset"),
-                "objective": card.get("objective"),
-                "metrics": card.get("metrics", {}),
-                "description": card.get("description", ""),
-            }
+            seen[name] = {"name": name, "folder": str(card_path.parent), "input": arch.get("input_kind"),
+                          "architecture": arch.get("provider"), "source": src.get("dataset"),
+                          "objective": card.get("objective"), "metrics": card.get("metrics", {}),
+                          "description": card.get("description", "")}
     return list(seen.values())
 
 
@@ -163,13 +141,10 @@ def read_card(entry: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         card = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise BackboneError(
-            f"{path} not found: a zoo entry needs {CARD_FILE} next to {WEIGHTS_FILE}"
-        ) from None
+        raise BackboneError(f"{path} not found: a zoo entry needs {CARD_FILE} next to {WEIGHTS_FILE}") from None
     except ValueError as exc:
         raise BackboneError(
-            f"{path} is not valid JSON ({exc}): rebuild the entry with `transferkit pretrain`"
-        ) from None
+            f"{path} is not valid JSON ({exc}): rebuild the entry with `transferkit pretrain`") from None
     if not isinstance(card, dict):
         raise BackboneError(f"{path} must hold a JSON object")
     missing = [k for k in REQUIRED_CARD_KEYS if k not in card]
@@ -178,22 +153,14 @@ def read_card(entry: str | os.PathLike[str]) -> dict[str, Any]:
     if card["schema"] != CARD_SCHEMA:
         raise BackboneError(f"{path}: card schema {card['schema']!r} is not {CARD_SCHEMA!r}")
     if card["name"] != Path(entry).name:
-        raise BackboneError(
-            f"{path}: the card says it is {card['name']!r} but its folder is {Path(entry).name!r}; "
-            "a card must not be moved to another entry (rename the folder back or rebuild)"
-        )
+        raise BackboneError(f"{path}: the card says it is {card['name']!r} but its folder is {Path(entry).name!r}; "
+                            "a card must not be moved to another entry (rename the folder back or rebuild)")
     return card
 
 
-def save_entry(
-    folder: str | os.PathLike[str],
-    backbone: Backbone,
-    *,
-    head: nn.Module | None = None,
-    class_names: tuple[str, ...] | list[str] | None = None,
-    card_fields: dict[str, Any] | None = None,
-    overwrite: bool = True,
-) -> dict[str, Any]:
+def save_entry(folder: str | os.PathLike[str], backbone: Backbone, *, head: nn.Module | None = None,
+               class_names: tuple[str, ...] | list[str] | None = None, card_fields: dict[str, Any] | None = None,
+               overwrite: bool = True) -> dict[str, Any]:
     """Write ``model.safetensors`` + ``card.json`` for ``backbone`` (and its source ``head``) into ``folder``.
 
     The folder's name is the entry name. ``card_fields`` adds/overrides card fields (source,
@@ -215,9 +182,7 @@ def save_entry(
         tensors.update({f"head.{k}": v.detach().cpu().contiguous() for k, v in head.state_dict().items()})
         head_info = _describe_head(head)
         if class_names is not None and head_info["num_outputs"] != len(class_names):
-            raise BackboneError(
-                f"the head has {head_info['num_outputs']} outputs but {len(class_names)} label names"
-            )
+            raise BackboneError(f"the head has {head_info['num_outputs']} outputs but {len(class_names)} label names")
     folder.mkdir(parents=True, exist_ok=True)
     remove_orphan_temps(folder)  # temp files of a writer killed mid-save
     tmp = temp_path(folder / WEIGHTS_FILE)  # unique per writer; removed below if anything fails
@@ -239,27 +204,15 @@ def _write_weights(tmp: Path, tensors: dict[str, torch.Tensor], backbone: Backbo
     save_file(tensors, str(tmp), metadata={"format": "transferkit-zoo", "name": name})
     digest, size = sha256_file(tmp), tmp.stat().st_size
     card: dict[str, Any] = {
-        "schema": CARD_SCHEMA,
-        "name": name,
-        "description": "",
+        "schema": CARD_SCHEMA, "name": name, "description": "",
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "architecture": {
-            "provider": provider,
-            "config": backbone.config(),
-            "input_kind": backbone.input_kind,
-            "num_features": int(backbone.num_features),
-        },
-        "preprocessing": backbone.preprocess_config(),
-        "source": {},
-        "labels": {"class_names": list(class_names)} if class_names is not None else None,
-        "head": head_info,
-        "objective": "unknown",
-        "training": {},
-        "metrics": {},
-        "versions": library_versions(),
+        "architecture": {"provider": provider, "config": backbone.config(), "input_kind": backbone.input_kind,
+                         "num_features": int(backbone.num_features)},
+        "preprocessing": backbone.preprocess_config(), "source": {},
+        "labels": {"class_names": list(class_names)} if class_names is not None else None, "head": head_info,
+        "objective": "unknown", "training": {}, "metrics": {}, "versions": versions(WEIGHT_DISTS, with_platform=False),
         "weights": {"file": WEIGHTS_FILE, "sha256": digest, "bytes": size},
-        "backbone_fingerprint": backbone.fingerprint(),
-    }
+        "backbone_fingerprint": backbone.fingerprint()}
     for k, v in (card_fields or {}).items():
         if k in ("schema", "name", "weights", "backbone_fingerprint", "architecture", "preprocessing"):
             raise BackboneError(f"card field {k!r} is set from the model itself")
@@ -267,46 +220,22 @@ def _write_weights(tmp: Path, tensors: dict[str, torch.Tensor], backbone: Backbo
     return to_jsonable(card)
 
 
-def library_versions() -> dict[str, str]:
-    """Versions of Python and the libraries that shape the weights (read from metadata, no imports)."""
-    import platform
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"python": platform.python_version()}
-    for pkg in ("transferkit", "torch", "numpy", "safetensors", "accelerate", "scikit-learn"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            continue
-    return out
-
-
 def _describe_head(head: nn.Module) -> dict[str, Any]:
     if isinstance(head, nn.Linear):
         return {"kind": "linear", "in_features": head.in_features, "num_outputs": head.out_features}
     linears = [m for m in head.modules() if isinstance(m, nn.Linear)]
     if isinstance(head, nn.Sequential) and len(linears) == 2:
-        return {
-            "kind": "mlp",
-            "in_features": linears[0].in_features,
-            "hidden": linears[0].out_features,
-            "num_outputs": linears[1].out_features,
-        }
-    raise BackboneError(
-        "zoo entries store linear or one-hidden-layer MLP heads (transferkit.training.make_head)"
-    )
+        return {"kind": "mlp", "in_features": linears[0].in_features, "hidden": linears[0].out_features,
+                "num_outputs": linears[1].out_features}
+    raise BackboneError("zoo entries store linear or one-hidden-layer MLP heads (transferkit.training.make_head)")
 
 
 def _build_head(info: dict[str, Any]) -> nn.Module:
     from transferkit.backbones.model import make_head
 
     try:
-        return make_head(
-            int(info["in_features"]),
-            int(info["num_outputs"]),
-            str(info["kind"]),
-            hidden=int(info.get("hidden", 128)),
-        )
+        return make_head(int(info["in_features"]), int(info["num_outputs"]), str(info["kind"]),
+                         hidden=int(info.get("hidden", 128)))
     except (KeyError, TypeError, ValueError) as exc:
         raise BackboneError(f"the card's head description {info} is not valid: {exc}") from None
 
@@ -321,9 +250,8 @@ class ZooBackbone(Backbone):
     softmax on a data set (used by LEEP/NCE ranking), or None for entries without a head.
     """
 
-    def __init__(
-        self, net: Backbone, card: dict[str, Any], head: nn.Module | None, refit_preprocessing: bool = False
-    ) -> None:
+    def __init__(self, net: Backbone, card: dict[str, Any], head: nn.Module | None,
+                 refit_preprocessing: bool = False) -> None:
         super().__init__()
         self.net = net
         self.input_kind = net.input_kind
@@ -337,9 +265,7 @@ class ZooBackbone(Backbone):
     def source_classes(self) -> tuple[str, ...] | None:
         """Label names of the source classifier (None without one)."""
         labels = self.card.get("labels")
-        return (
-            tuple(labels["class_names"]) if isinstance(labels, dict) and labels.get("class_names") else None
-        )
+        return tuple(labels["class_names"]) if isinstance(labels, dict) and labels.get("class_names") else None
 
     def prepare(self, batch: Any) -> Any:
         """The preprocessing recorded on the card (the architecture's own ``prepare``)."""
@@ -363,11 +289,7 @@ class ZooBackbone(Backbone):
 
     def config(self) -> dict[str, Any]:
         """Spec, architecture and the weights checksum."""
-        return {
-            "spec": self.spec,
-            "architecture": self.net.config(),
-            "weights_sha256": self.card["weights"]["sha256"],
-        }
+        return {"spec": self.spec, "architecture": self.net.config(), "weights_sha256": self.card["weights"]["sha256"]}
 
     def fit_preprocessing(self, x: np.ndarray) -> None:
         """Keep the source statistics (default), or refit them when created with ``refit_preprocessing``."""
@@ -395,9 +317,8 @@ class ZooBackbone(Backbone):
         return np.concatenate(out) if out else np.zeros((0, len(self.source_classes or ())), dtype=np.float32)
 
 
-def load_entry(
-    name: str, zoo: str | os.PathLike[str] | list[Any] | None = None, *, refit_preprocessing: bool = False
-) -> ZooBackbone:
+def load_entry(name: str, zoo: str | os.PathLike[str] | list[Any] | None = None, *,
+               refit_preprocessing: bool = False) -> ZooBackbone:
     """Load and verify entry ``name`` (checksum, card, architecture, fingerprint); see the module doc."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
@@ -408,9 +329,7 @@ def load_entry(
     if Path(card["weights"].get("file", WEIGHTS_FILE)).name != card["weights"].get("file", WEIGHTS_FILE):
         raise BackboneError(f"{folder / CARD_FILE}: the weights file must sit in the entry folder")
     if not weights.is_file():
-        raise BackboneError(
-            f"zoo entry {card['name']!r}: weights file {weights} is missing; rebuild the entry"
-        )
+        raise BackboneError(f"zoo entry {card['name']!r}: weights file {weights} is missing; rebuild the entry")
     digest = sha256_file(weights)
     if digest != card["weights"].get("sha256"):
         raise BackboneError(
@@ -418,37 +337,26 @@ def load_entry(
             f"(sha256 {digest[:16]}... but the card says {str(card['weights'].get('sha256'))[:16]}...). "
             "The file was changed or replaced "
             "after the card was written: refusing to load it. Rebuild the entry with `transferkit pretrain` "
-            "(or the script named on its card)"
-        )
+            "(or the script named on its card)")
     try:
         tensors = load_file(str(weights))
     except (SafetensorError, OSError, ValueError) as exc:
-        raise BackboneError(
-            f"zoo entry {card['name']!r}: cannot read {weights} as safetensors: {exc}"
-        ) from None
+        raise BackboneError(f"zoo entry {card['name']!r}: cannot read {weights} as safetensors: {exc}") from None
     net = _build_architecture(card)
     bb_state = {k[len("backbone.") :]: v for k, v in tensors.items() if k.startswith("backbone.")}
     _load_strict(net, bb_state, card["name"], "backbone")
     head = None
     if card.get("head"):
         head = _build_head(card["head"])
-        _load_strict(
-            head,
-            {k[len("head.") :]: v for k, v in tensors.items() if k.startswith("head.")},
-            card["name"],
-            "head",
-        )
+        _load_strict(head, {k[len("head.") :]: v for k, v in tensors.items() if k.startswith("head.")}, card["name"],
+                     "head")
         head.eval()
     elif any(k.startswith("head.") for k in tensors):
-        raise BackboneError(
-            f"zoo entry {card['name']!r}: the weights hold a head but the card describes none"
-        )
+        raise BackboneError(f"zoo entry {card['name']!r}: the weights hold a head but the card describes none")
     if net.fingerprint() != card["backbone_fingerprint"]:
-        raise BackboneError(
-            f"zoo entry {card['name']!r}: the card's architecture/preprocessing with these weights "
-            "does not give the fingerprint recorded when it was saved; the card was edited. "
-            "Refusing to load it: rebuild the entry"
-        )
+        raise BackboneError(f"zoo entry {card['name']!r}: the card's architecture/preprocessing with these weights "
+                            "does not give the fingerprint recorded when it was saved; the card was edited. "
+                            "Refusing to load it: rebuild the entry")
     net.eval()
     return ZooBackbone(net, card, head, refit_preprocessing)
 
@@ -463,20 +371,15 @@ def _build_architecture(card: dict[str, Any]) -> Backbone:
     spec = str(cfg.pop("spec", arch.get("provider", "")))
     provider = spec.split("?")[0].split(":")[0].lower()
     if provider == "zoo" or provider not in BACKBONES or not BACKBONES.info(provider).offline:
-        raise BackboneError(
-            f"zoo entry {card['name']!r}: architecture {spec!r} is not an offline built-in backbone"
-        )
+        raise BackboneError(f"zoo entry {card['name']!r}: architecture {spec!r} is not an offline built-in backbone")
     try:
         net = create_backbone(spec.split("?")[0], **cfg)
     except BackboneError as exc:
         raise BackboneError(
-            f"zoo entry {card['name']!r}: cannot rebuild architecture {spec!r} from its card: {exc}"
-        ) from None
+            f"zoo entry {card['name']!r}: cannot rebuild architecture {spec!r} from its card: {exc}") from None
     if net.input_kind != arch.get("input_kind", net.input_kind):
-        raise BackboneError(
-            f"zoo entry {card['name']!r}: the card says {arch.get('input_kind')} inputs but "
-            f"{spec!r} reads {net.input_kind}"
-        )
+        raise BackboneError(f"zoo entry {card['name']!r}: the card says {arch.get('input_kind')} inputs but "
+                            f"{spec!r} reads {net.input_kind}")
     return net
 
 
@@ -486,19 +389,11 @@ def _load_strict(module: nn.Module, state: dict[str, torch.Tensor], name: str, p
     extra = sorted(set(state) - set(own))
     shapes = [k for k in own if k in state and tuple(own[k].shape) != tuple(state[k].shape)]
     if missing or extra or shapes:
-        detail = "; ".join(
-            x
-            for x in (
-                f"missing {missing[:3]}" if missing else "",
-                f"unexpected {extra[:3]}" if extra else "",
-                f"shape differs for {shapes[:3]}" if shapes else "",
-            )
-            if x
-        )
-        raise BackboneError(
-            f"zoo entry {name!r}: the {part} weights do not fit the architecture on its card "
-            f"({detail}); the card is not what the weights are. Rebuild the entry"
-        )
+        parts = (f"missing {missing[:3]}" if missing else "", f"unexpected {extra[:3]}" if extra else "",
+                 f"shape differs for {shapes[:3]}" if shapes else "")
+        detail = "; ".join(x for x in parts if x)
+        raise BackboneError(f"zoo entry {name!r}: the {part} weights do not fit the architecture on its card "
+                            f"({detail}); the card is not what the weights are. Rebuild the entry")
     module.load_state_dict(state, strict=True)
 
 
@@ -513,24 +408,14 @@ def load_zoo_model(name: str, zoo: str | os.PathLike[str] | list[Any] | None = N
     backbone = load_entry(name, zoo)
     head = backbone.__dict__.get("source_head")
     if head is None:
-        raise BackboneError(
-            f"zoo entry {name!r} has no source classifier ({backbone.card['objective']} "
-            "pre-training): build a TransferModel with a new head instead"
-        )
-    return TransferModel(
-        backbone,
-        int(backbone.card["head"]["num_outputs"]),
-        head=copy.deepcopy(head),
-        class_names=backbone.source_classes,
-    )
+        raise BackboneError(f"zoo entry {name!r} has no source classifier ({backbone.card['objective']} "
+                            "pre-training): build a TransferModel with a new head instead")
+    return TransferModel(backbone, int(backbone.card["head"]["num_outputs"]), head=copy.deepcopy(head),
+                         class_names=backbone.source_classes)
 
 
-@BACKBONES.register(
-    "zoo",
-    info=BackboneInfo(
-        "any", "an entry of our own pre-trained zoo (see `transferkit pretrain`)", takes_argument=True
-    ),
-)
+@BACKBONES.register("zoo", info=BackboneInfo(
+    "any", "an entry of our own pre-trained zoo (see `transferkit pretrain`)", takes_argument=True))
 def zoo(name: str | None = None, dir: str | None = None, refit_preprocessing: Any = False) -> Backbone:  # noqa: A002
     """``zoo:<name>[?dir=FOLDER&refit_preprocessing=1]``: a verified zoo entry."""
     refit = str(refit_preprocessing).lower() in ("1", "true", "yes")
@@ -543,7 +428,6 @@ __all__ = [
     "ZooBackbone",
     "builtin_zoo_dir",
     "find_entry",
-    "library_versions",
     "list_zoo",
     "load_entry",
     "load_zoo_model",

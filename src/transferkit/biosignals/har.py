@@ -43,6 +43,7 @@ from transferkit.experiments import (
     run_experiment,
 )
 from transferkit.experiments.arms import source_arm, trained_arm
+from transferkit.training.loop import torch_threads
 
 DEFAULT_BACKBONE = "signalcnn?width=16&num_features=64"
 
@@ -94,20 +95,14 @@ def _by_subject(ds: Dataset, subjects: tuple[int, ...], what: str) -> Dataset:
 
 def pretrain_source(source: Dataset, cfg: CrossSubjectConfig) -> tuple[Any, dict[str, Any]]:
     """Pre-train the backbone + head on the (normalised) source subjects; returns the model and a summary."""
-    import torch
+    from transferkit.data import TransferTask
+    from transferkit.experiments.compare import pretrain_source as pretrain
+    from transferkit.training import TrainConfig
 
-    from transferkit.backbones import create_backbone
-    from transferkit.data.splits import train_val_test_split
-    from transferkit.training import TrainConfig, TransferModel, train
-
-    parts = train_val_test_split(source, val_size=0.1, test_size=0.0, seed=0)
-    torch.manual_seed(0)
-    backbone = create_backbone(cfg.backbone)
-    backbone.fit_preprocessing(parts.train.x)
-    model = TransferModel(backbone, len(source.class_names or ()), class_names=source.class_names)
-    res = train(model, parts.train, parts.val, TrainConfig(epochs=cfg.source_epochs, lr=2e-3, batch_size=64,
-                                                           patience=5, seed=0, progress=cfg.progress))
-    return model, {"train_windows": len(parts.train), "val_windows": len(parts.val),
+    task = TransferTask(target=source, test_size=0.0, val_size=0.1)
+    model, res = pretrain(task, cfg.backbone, TrainConfig(epochs=cfg.source_epochs, lr=2e-3, batch_size=64,
+                                                          patience=5, seed=0, progress=cfg.progress))
+    return model, {"train_windows": len(task.target_splits.train), "val_windows": len(task.target_splits.val),
                    "best_epoch": res.best_epoch, "val_accuracy": res.best_score, "seconds": res.seconds}
 
 
@@ -145,15 +140,8 @@ def run_cross_subject(data: Dataset, cfg: CrossSubjectConfig | None = None,
     say = on_step or (lambda msg: None)
     if data.kind != "signal" or data.y is None:
         raise DataError(f"{data.name}: cross-subject transfer needs labelled signals (N, C, T)")
-    import torch
-
-    threads = torch.get_num_threads()
-    if cfg.torch_threads:
-        torch.set_num_threads(cfg.torch_threads)
-    try:
+    with torch_threads(cfg.torch_threads):
         return _run(data, cfg, say)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _run(data: Dataset, cfg: CrossSubjectConfig, say: Callable[[str], None]) -> dict[str, Any]:
@@ -191,11 +179,8 @@ def _run(data: Dataset, cfg: CrossSubjectConfig, say: Callable[[str], None]) -> 
                      "normalisation_note": "per subject, from that subject's own unlabelled windows "
                                            "(target test windows included, labels never used)"},
         "source": {"subjects": list(cfg.source_subjects), "windows": len(src), **src_info},
-        "per_subject": per_subject,
-        "summary": [row for row, _ in summary],
-        "label_efficiency": label_efficiency_section([rec for _, rec in summary]),
-        "seconds": time.perf_counter() - t0,
-    }
+        "per_subject": per_subject, "summary": [row for row, _ in summary],
+        "label_efficiency": label_efficiency_section([rec for _, rec in summary]), "seconds": time.perf_counter() - t0}
 
 
 def _subject_row(subject: int, windows: int, b: BudgetResult) -> dict[str, Any]:

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import click
 import typer
 from rich.text import Text
+from typer.exceptions import TyperException
 
 from transferkit.cli._app import console, err_console
 from transferkit.errors import TransferkitError
@@ -50,8 +50,8 @@ def friendly_errors(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
-            raise  # typer's own endings (usage errors found while parsing, typer.Exit(n))
+        except (typer.Exit, typer.Abort, TyperException):
+            raise  # typer's own endings: typer.Exit(n) from a command, usage errors (BadParameter) it prints
         except KeyboardInterrupt:
             err_console.print(Text("interrupted", style="bold red"))
             raise typer.Exit(130) from None
@@ -97,14 +97,6 @@ def set_data_root(data_root: str | None) -> None:
         os.environ["TRANSFERKIT_DATA"] = data_root
 
 
-DATA_ROOT_OPTION = typer.Option(None, "--data-root", help="Folder holding the named data sets "
-                                "(default: $TRANSFERKIT_DATA, else ../shared/data or ./data).")
-RUNS_OPTION = typer.Option(None, "--runs", help="Folder for run folders (default: $TRANSFERKIT_RUNS or ./runs).")
-MLFLOW_OPTION = typer.Option(
-    None, "--mlflow", metavar="URI",
-    help="Also log parameters, metrics and the report to MLflow at URI (e.g. file:./mlruns). "
-    "Needs the mlflow extra.",
-)
 
 
 def finish_run(run_dir: str | os.PathLike[str], results: dict[str, Any], mlflow: str | None = None,

@@ -11,7 +11,8 @@ import time
 import typer
 
 from transferkit.cli._app import app
-from transferkit.cli._common import MLFLOW_OPTION, RUNS_OPTION, finish_run, friendly_errors, say
+from transferkit.cli._common import finish_run, friendly_errors, say
+from transferkit.cli._options import MLFLOW_OPTION, RUNS_OPTION
 
 
 @app.command("agents")

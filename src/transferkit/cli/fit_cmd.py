@@ -1,34 +1,32 @@
-"""``transferkit fit``: transfer a backbone to a target data set and prove it against scratch.
+"""``transferkit fit``: transfer a backbone to a target data set, prove it against scratch, ship the model.
 
-Parses the options and calls :func:`transferkit.experiments.fit.run_fit`; the run folder
-(``results.json``, ``report.html``) and the tables come from :func:`finish_run`. Runs under
-``accelerate launch`` too: every process trains, only the main one writes and prints.
+Parses the options and calls :func:`transferkit.experiments.fit.run_fit` (or ``resume_fit`` with
+``--resume RUN``); the run folder (``results.json``, ``report.html``, rewritten after every cell, and
+``model/``) and the tables come from :func:`finish_run`. Runs under ``accelerate launch`` too: every
+process trains, only the main one writes and prints.
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
+from typing import Any
 
 import typer
+from rich.text import Text
 
-from transferkit.cli._app import app
-from transferkit.cli._common import (
-    DATA_ROOT_OPTION,
-    MLFLOW_OPTION,
-    RUNS_OPTION,
-    finish_run,
-    friendly_errors,
-    rule,
-    say,
-    set_data_root,
-)
+from transferkit.cli._app import app, console
+from transferkit.cli._common import finish_run, friendly_errors, rule, say, set_data_root
+from transferkit.cli._options import DATA_ROOT_OPTION, MLFLOW_OPTION, RUNS_OPTION
 
 
 @app.command("fit")
 @friendly_errors
 def fit(
-    target: str = typer.Option(..., "--target", help="Target data: a named set (sms-spam, usps@train) or a path."),
-    backbone: str = typer.Option(..., "--backbone", help="Backbone spec (minilm, smallcnn, timm:..., zoo:...)."),
+    target: str | None = typer.Option(None, "--target", help="Target data: a named set (sms-spam, usps@train) or a "
+                                      "path."),
+    backbone: str | None = typer.Option(None, "--backbone", help="Backbone spec (minilm, smallcnn, timm:..., zoo:..., "
+                                        "model:RUN/model)."),
     strategy: str = typer.Option("auto", help="Strategy name (auto, linear_probe, finetune, lp_ft, l2sp, ...)."),
     budgets: str = typer.Option("10,50,all", help="Label budgets: per class (10), fractions (0.1), stratified "
                                 "totals (64total) or all."),
@@ -51,24 +49,74 @@ def fit(
     runs: str = RUNS_OPTION,
     quiet: bool = typer.Option(False, "--quiet", help="No progress messages."),
     mlflow: str | None = MLFLOW_OPTION,
+    save: str | None = typer.Option(None, "--save", metavar="DIR", help="Also copy the shipped model folder to DIR "
+                                    "(every run writes it to RUN/model)."),
+    resume: str | None = typer.Option(None, "--resume", metavar="RUN", help="Continue the fit run in folder RUN where "
+                                      "it stopped (its own settings are used; other options are ignored)."),
 ) -> None:
     """Transfer a backbone to a target and prove it: strategy vs scratch over paired seeds and label budgets."""
     import torch
     from accelerate import PartialState
 
-    from transferkit.experiments.fit import run_fit
-    from transferkit.reports.run import make_run_dir
+    from transferkit.experiments.fit import resume_fit, run_fit
+    from transferkit.reports.run import RunWriter, make_run_dir
 
     set_data_root(data_root)
     # cpu=True on CPU-only machines so that `accelerate launch` / torchrun processes join a gloo group
     main = PartialState(cpu=not torch.cuda.is_available()).is_main_process
     t0 = time.perf_counter()
+    if resume is None and (target is None or backbone is None):
+        raise typer.BadParameter("--target and --backbone are needed (or --resume RUN to continue a run)")
+    folder: list[Path] = [Path(resume)] if resume else []
     if main:
-        rule("fit", f": {backbone} -> {target} ({strategy})")
+        title = f"continuing {resume}" if resume else f"{backbone} -> {target} ({strategy})"
+        rule("fit", f": {title}")
     on_step = say if (main and not quiet) else None
-    res = run_fit(target, backbone, strategy, budgets=budgets, seeds=seeds, source=source, target_test=target_test,
-                  epochs=epochs, lr=lr, metric=metric, others=others, source_max=source_max or None,
-                  target_max=target_max or None, source_epochs=source_epochs, batch_size=batch_size,
-                  patience=patience or None, keep_head=keep_head, on_step=on_step, workers=workers)
+    status = console.status("") if (main and not quiet and console.is_terminal) else None
+
+    def new_dir() -> Path:  # called by run_fit once every option has been checked
+        folder.append(make_run_dir("fit", runs))
+        return folder[0]
+
+    writer: list[RunWriter] = []
+
+    def update(res: dict[str, Any]) -> None:  # results.json after every cell, report.html when it is cheap
+        if not writer:
+            writer.append(RunWriter(folder[0]))
+        writer[0](res)
+
+    def show(p: Any) -> None:
+        if status is not None:
+            status.update(p.line())
+        else:
+            console.print(Text(p.line(), style="dim"), highlight=False)
+
+    hooks: dict[str, Any] = {"on_step": on_step, "on_update": update if main else None,
+                             "on_progress": show if (main and not quiet) else None}
+    if status is not None:
+        status.start()
+    try:
+        if resume:
+            res = resume_fit(resume, workers=workers, **hooks)
+        else:
+            assert target is not None and backbone is not None
+            res = run_fit(target, backbone, strategy, budgets=budgets, seeds=seeds, source=source,
+                          target_test=target_test, epochs=epochs, lr=lr, metric=metric, others=others,
+                          source_max=source_max or None, target_max=target_max or None, source_epochs=source_epochs,
+                          batch_size=batch_size, patience=patience or None, keep_head=keep_head, workers=workers,
+                          run_dir=new_dir if main else None, save=save if main else None, **hooks)
+    except KeyboardInterrupt:
+        if status is not None:
+            status.stop()
+        if main and folder:
+            where = str(folder[0])
+            done = (f"the report in {where} is marked incomplete" if (folder[0] / "results.json").is_file()
+                    else f"no cell had finished in {where}")
+            console.print(Text.assemble(("stopped:", "bold yellow"), f" {done}; continue with: transferkit fit "
+                                        f"--resume {where}"))
+        raise typer.Exit(130) from None
+    finally:
+        if status is not None:
+            status.stop()
     if main:
-        finish_run(make_run_dir("fit", runs), res, mlflow, started=t0)
+        finish_run(folder[0], res, mlflow, started=t0)

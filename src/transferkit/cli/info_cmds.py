@@ -13,7 +13,8 @@ from rich.text import Text
 
 from transferkit._io import atomic_write_with
 from transferkit.cli._app import app, console
-from transferkit.cli._common import DATA_ROOT_OPTION, friendly_errors, set_data_root
+from transferkit.cli._common import friendly_errors, set_data_root
+from transferkit.cli._options import DATA_ROOT_OPTION
 
 
 @app.command("models")

@@ -13,14 +13,8 @@ from rich.table import Table
 from rich.text import Text
 
 from transferkit.cli._app import app, console
-from transferkit.cli._common import (
-    DATA_ROOT_OPTION,
-    MLFLOW_OPTION,
-    RUNS_OPTION,
-    finish_run,
-    friendly_errors,
-    set_data_root,
-)
+from transferkit.cli._common import finish_run, friendly_errors, set_data_root
+from transferkit.cli._options import DATA_ROOT_OPTION, MLFLOW_OPTION, RUNS_OPTION
 
 ZOO_OPTION = typer.Option(
     None, "--zoo", help="Zoo folder (default: first folder of $TRANSFERKIT_ZOO, else ./zoo)."

@@ -11,14 +11,8 @@ import re
 import typer
 
 from transferkit.cli._app import app
-from transferkit.cli._common import (
-    DATA_ROOT_OPTION,
-    MLFLOW_OPTION,
-    RUNS_OPTION,
-    finish_run,
-    friendly_errors,
-    set_data_root,
-)
+from transferkit.cli._common import finish_run, friendly_errors, set_data_root
+from transferkit.cli._options import DATA_ROOT_OPTION, MLFLOW_OPTION, RUNS_OPTION
 from transferkit.transferability.rank import DEFAULT_SCORES
 
 

@@ -12,7 +12,8 @@ import typer
 from rich.text import Text
 
 from transferkit.cli._app import app, console
-from transferkit.cli._common import MLFLOW_OPTION, friendly_errors
+from transferkit.cli._common import friendly_errors
+from transferkit.cli._options import MLFLOW_OPTION
 
 
 @app.command("report")

@@ -16,9 +16,8 @@ TaskKind = Literal["classification", "regression"]
 KINDS: tuple[str, ...] = ("image", "text", "table", "signal")
 
 
-def encode_labels(
-    labels: Sequence[Hashable] | np.ndarray, class_names: Sequence[str] | None = None
-) -> tuple[np.ndarray, tuple[str, ...]]:
+def encode_labels(labels: Sequence[Hashable] | np.ndarray,
+                  class_names: Sequence[str] | None = None) -> tuple[np.ndarray, tuple[str, ...]]:
     """Map any hashable labels to contiguous indices ``0..K-1``.
 
     With ``class_names`` given, labels must be among them (an unknown class is an error);
@@ -38,10 +37,8 @@ def encode_labels(
     index = {n: i for i, n in enumerate(names)}
     unknown = sorted({s for s in as_str if s not in index})
     if unknown:
-        raise DataError(
-            f"labels {unknown[:5]} are not among the known classes {list(names)[:20]}: "
-            "fix the label column or pass the full list of class names"
-        )
+        raise DataError(f"labels {unknown[:5]} are not among the known classes {list(names)[:20]}: "
+                        "fix the label column or pass the full list of class names")
     return np.array([index[s] for s in as_str], dtype=np.int64), names
 
 
@@ -113,10 +110,8 @@ class Dataset:
         if self.y is not None:
             self.y = np.asarray(self.y)
             if self.y.ndim == 0 or len(self.y) != n:
-                raise DataError(
-                    f"{self.name}: {n} inputs but {self.y.shape[0] if self.y.ndim else 0} labels; "
-                    "every input needs exactly one label"
-                )
+                raise DataError(f"{self.name}: {n} inputs but {self.y.shape[0] if self.y.ndim else 0} labels; "
+                                "every input needs exactly one label")
             if self.task == "classification":
                 self.y = self.y.astype(np.int64)
         if self.groups is not None:
@@ -132,19 +127,15 @@ class Dataset:
         if self.kind in expected_ndim and not (self.kind == "image" and _is_paths(self.x)):
             want = expected_ndim[self.kind]
             if self.x.ndim != want and not (self.x.size == 0 and len(self.x) == 0):
-                raise DataError(
-                    f"{self.name}: {self.kind} inputs must have {want} dimensions "
-                    f"(got shape {self.x.shape}); images are (N, C, H, W), signals (N, C, T), "
-                    "tables (N, D)"
-                )
+                raise DataError(f"{self.name}: {self.kind} inputs must have {want} dimensions "
+                                f"(got shape {self.x.shape}); images are (N, C, H, W), signals (N, C, T), "
+                                "tables (N, D)")
             if not np.issubdtype(self.x.dtype, np.number) or np.iscomplexobj(self.x):
                 raise DataError(f"{self.name}: {self.kind} inputs must be real numbers, got {self.x.dtype}")
             if not np.all(np.isfinite(self.x)):
                 bad = int(np.sum(~np.isfinite(self.x)))
-                raise DataError(
-                    f"{self.name}: {bad} input values are NaN or infinite; impute or drop them "
-                    "(for tables, e.g. sklearn.impute.SimpleImputer) before transfer"
-                )
+                raise DataError(f"{self.name}: {bad} input values are NaN or infinite; impute or drop them "
+                                "(for tables, e.g. sklearn.impute.SimpleImputer) before transfer")
             wide = self.x.dtype.kind == "f" and self.x.dtype.itemsize > 4 and self.x.size
             if wide and (top := float(np.max(np.abs(self.x)))) > _F32_MAX:
                 raise DataError(f"{self.name}: input values up to {top:.3g} exceed float32's range (models "
@@ -169,10 +160,8 @@ class Dataset:
             present = np.unique(self.y)
             if len(present) < min_classes:
                 names = [self.class_names[i] for i in present] if self.class_names else present
-                raise DataError(
-                    f"{self.name}: only {len(present)} class present ({list(names)}); "
-                    f"at least {min_classes} classes are needed: add examples of the other classes"
-                )
+                raise DataError(f"{self.name}: only {len(present)} class present ({list(names)}); "
+                                f"at least {min_classes} classes are needed: add examples of the other classes")
 
     # ------------------------------------------------------------------ views
     def __len__(self) -> int:
@@ -186,14 +175,9 @@ class Dataset:
     def subset(self, idx: np.ndarray | Sequence[int], name: str | None = None) -> Dataset:
         """Rows ``idx`` as a new Dataset (class names kept, so indices stay comparable)."""
         idx = np.asarray(idx, dtype=np.int64)
-        return replace(
-            self,
-            x=self.x[idx],
-            y=None if self.y is None else self.y[idx],
-            groups=None if self.groups is None else self.groups[idx],
-            name=name or self.name,
-            meta=dict(self.meta),
-        )
+        return replace(self, x=self.x[idx], y=None if self.y is None else self.y[idx],
+                       groups=None if self.groups is None else self.groups[idx], name=name or self.name,
+                       meta=dict(self.meta))
 
     def class_counts(self) -> dict[str, int]:
         """Examples per class name (zero for declared classes that are absent)."""
@@ -223,17 +207,9 @@ class Dataset:
     def describe(self) -> dict[str, Any]:
         """A JSON-serialisable summary (size, shape, classes, fingerprint)."""
         shape = list(self.x.shape[1:]) if self.x.dtype != object else []
-        return {
-            "name": self.name,
-            "domain": self.domain,
-            "kind": self.kind,
-            "task": self.task,
-            "n": len(self),
-            "input_shape": shape,
-            "classes": list(self.class_names) if self.class_names else None,
-            "class_counts": self.class_counts(),
-            "fingerprint": self.fingerprint()[:16],
-        }
+        return {"name": self.name, "domain": self.domain, "kind": self.kind, "task": self.task, "n": len(self),
+                "input_shape": shape, "classes": list(self.class_names) if self.class_names else None,
+                "class_counts": self.class_counts(), "fingerprint": self.fingerprint()[:16]}
 
 
 def _is_paths(x: Any) -> bool:

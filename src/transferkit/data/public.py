@@ -42,16 +42,6 @@ class Loader(Protocol):
 DATASETS: Registry[Loader] = Registry("data set", hint="see `transferkit datasets`")
 
 
-def _check_split(name: str, split: str, allowed: tuple[str, ...]) -> None:
-    if split not in allowed:
-        raise DataArgumentError(f"{name}: split must be one of {allowed}, got {split!r}")
-
-
-def _no_domain(name: str, domain: str | None) -> None:
-    if domain:
-        raise DataArgumentError(f"{name} has no domains (got {domain!r}); drop the ':{domain}' part")
-
-
 # --------------------------------------------------------------------------- images
 def _read_idx(path: Path, magic: int) -> np.ndarray:
     try:
@@ -78,8 +68,6 @@ DIGIT_NAMES = tuple(str(i) for i in range(10))
     "MNIST digits, 60k train + 10k test, 28x28 grey (LeCun et al. 1998)"))
 def load_mnist(root: str | Path | None = None, domain: str | None = None, split: str = "all") -> Dataset:
     """MNIST as ``(N, 1, 28, 28)`` float32 in [0, 1]."""
-    _no_domain("mnist", domain)
-    _check_split("mnist", split, ("train", "test", "all"))
     info = DATASETS.info("mnist")
     base = dataset_dir("mnist", root, info.files)
     parts = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
@@ -99,8 +87,6 @@ def load_mnist(root: str | Path | None = None, domain: str | None = None, split:
     "USPS digits (ESL 'ZIP code'), 7291 train + 2007 test, 16x16 grey (Hull 1994)"))
 def load_usps(root: str | Path | None = None, domain: str | None = None, split: str = "all") -> Dataset:
     """USPS as ``(N, 1, 16, 16)`` float32 in [0, 1] (rescaled from [-1, 1])."""
-    _no_domain("usps", domain)
-    _check_split("usps", split, ("train", "test", "all"))
     base = dataset_dir("usps", root, DATASETS.info("usps").files)
     rows = []
     for s in (("train", "test") if split == "all" else (split,)):
@@ -124,7 +110,6 @@ def load_jda(root: str | Path | None = None, domain: str | None = None, split: s
     """One domain (``mnist`` or ``usps``) of the JDA MNIST/USPS benchmark, ``(N, 1, 16, 16)``."""
     from scipy.io import loadmat
 
-    _check_split("mnist-usps-jda", split, ("all",))
     if domain not in ("mnist", "usps"):
         raise DataArgumentError("mnist-usps-jda needs a domain: mnist-usps-jda:mnist or mnist-usps-jda:usps")
     base = dataset_dir("jda_mnist_usps", root, ("MNIST_vs_USPS.mat",))
@@ -145,8 +130,6 @@ def load_jda(root: str | Path | None = None, domain: str | None = None, split: s
     "SMS Spam Collection v.1: 5574 messages, ham/spam (Almeida et al. 2011)"))
 def load_sms(root: str | Path | None = None, domain: str | None = None, split: str = "all") -> Dataset:
     """SMS messages as text, classes ``ham`` and ``spam``."""
-    _no_domain("sms-spam", domain)
-    _check_split("sms-spam", split, ("all",))
     base = dataset_dir("sms_spam_collection", root, ("SMSSpamCollection",))
     texts, labels = [], []
     with open(base / "SMSSpamCollection", encoding="utf-8") as f:
@@ -198,7 +181,6 @@ def load_heart(root: str | Path | None = None, domain: str | None = None, split:
     used; the pooled median where a hospital never measured a column) and flagged by an indicator
     column, so models can learn that a value was missing. Target: disease present (``num > 0``).
     """
-    _check_split("heart-disease", split, ("all",))
     hospitals = HEART_HOSPITALS if domain in (None, "all") else tuple(domain.split(","))
     for h in hospitals:
         if h not in HEART_HOSPITALS:
@@ -251,7 +233,6 @@ def load_office(root: str | Path | None = None, domain: str | None = None, split
     """
     from scipy.io import loadmat
 
-    _check_split("office-caltech10-surf", split, ("all",))
     d = OFFICE_ALIASES.get((domain or "").lower(), (domain or "").lower())
     if d not in OFFICE_DOMAINS:
         raise DataArgumentError(f"office-caltech10-surf needs a domain from {tuple(OFFICE_DOMAINS)} "
@@ -298,7 +279,6 @@ def load_har(root: str | Path | None = None, domain: str | None = None, split: s
 
     ``split`` selects AdaTime's within-subject train/test split (``all`` keeps both).
     """
-    _check_split("uci-har", split, ("train", "test", "all"))
     base = dataset_dir("uci_har_adatime", root, ("uci_har_inertial_by_subject.npz",))
     z = _load_har_npz(base / "uci_har_inertial_by_subject.npz")
     subjects = parse_subjects(domain) if domain else list(range(1, 31))
@@ -336,7 +316,6 @@ def load_digits_ds(root: str | Path | None = None, domain: str | None = None, sp
     """scikit-learn's digits as ``(1797, 1, 8, 8)`` float32 in [0, 1]; needs no files."""
     from sklearn.datasets import load_digits
 
-    _no_domain("digits", domain)
     d = load_digits()
     return Dataset(x=(d.images / 16.0)[:, None].astype(np.float32), y=d.target.astype(np.int64), kind="image",
                    class_names=DIGIT_NAMES, name="digits", domain="digits")
@@ -348,7 +327,6 @@ def load_breast_cancer_ds(root: str | Path | None = None, domain: str | None = N
     """scikit-learn's breast cancer table; needs no files."""
     from sklearn.datasets import load_breast_cancer
 
-    _no_domain("breast-cancer", domain)
     d = load_breast_cancer()
     return Dataset(x=d.data.astype(np.float32), y=d.target.astype(np.int64), kind="table",
                    class_names=tuple(str(n) for n in d.target_names), name="breast-cancer",
@@ -378,7 +356,12 @@ def looks_named(spec: str) -> bool:
 
 
 def load_named(spec: str, root: str | Path | None = None, **kwargs: Any) -> Dataset:
-    """Load a named data set from a spec string (see module docstring); an unknown name raises
-    :class:`~transferkit.errors.UnknownName`."""
+    """Load a named data set from a spec string (see module docstring), its split and domain checked against its
+    info record; an unknown name raises :class:`~transferkit.errors.UnknownName`."""
     name, domain, split = parse_spec(spec)
-    return DATASETS.get(name)(root, domain, split, **kwargs)
+    entry = DATASETS.entry(name)
+    if split not in entry.info.splits:
+        raise DataArgumentError(f"{entry.name}: split must be one of {entry.info.splits}, got {split!r}")
+    if domain and not entry.info.domains:
+        raise DataArgumentError(f"{entry.name} has no domains (got {domain!r}); drop the ':{domain}' part")
+    return entry.obj(root, domain, split, **kwargs)

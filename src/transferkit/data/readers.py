@@ -29,8 +29,12 @@ def read_image_folder(
     image_size: int | tuple[int, int] | None = None,
     grayscale: bool | None = None,
     load: bool = True,
+    require_labels: bool = True,
 ) -> Dataset:
     """Read ``path/<class name>/<image files>`` (one sub-folder per class).
+
+    With ``require_labels=False`` a folder without class sub-folders is read as unlabelled images
+    (every image file under it, in sorted order; their paths are in ``meta["files"]``).
 
     With ``load=True`` images are decoded into a float32 array ``(N, C, H, W)`` in [0, 1], resized to
     ``image_size`` (default: the size of the first image); with ``load=False`` the data set holds the
@@ -40,6 +44,13 @@ def read_image_folder(
     if not root.is_dir():
         raise DataArgumentError(f"image folder {root} not found")
     classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not classes and not require_labels:  # images to predict: a plain folder of image files
+        files = sorted(str(p) for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise DataError(f"{root} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+        x = np.array(files, dtype=object) if not load else load_images(files, image_size=image_size,
+                                                                         grayscale=grayscale)
+        return Dataset(x=x, y=None, kind="image", name=root.name, meta={"path": str(root), "files": files})
     if not classes:
         raise DataError(f"{root} has no class sub-folders: lay images out as {root}/<class>/<image>")
     files: list[str] = []
@@ -55,16 +66,16 @@ def read_image_folder(
         raise DataError(f"{root}: class folders without images: {empty}; remove them or add images")
     y, names = encode_labels(labels, classes)
     ds_paths = Dataset(x=np.array(files, dtype=object), y=y, kind="image", class_names=names, name=root.name,
-                       meta={"path": str(root)})
+                       meta={"path": str(root), "files": files})
     if not load:
         return ds_paths
     arr = load_images(files, image_size=image_size, grayscale=grayscale)
-    return Dataset(x=arr, y=y, kind="image", class_names=names, name=root.name, meta={"path": str(root)})
+    return Dataset(x=arr, y=y, kind="image", class_names=names, name=root.name,
+                   meta={"path": str(root), "files": files})
 
 
-def load_images(
-    files: Sequence[str], *, image_size: int | tuple[int, int] | None = None, grayscale: bool | None = None
-) -> np.ndarray:
+def load_images(files: Sequence[str], *, image_size: int | tuple[int, int] | None = None,
+                grayscale: bool | None = None) -> np.ndarray:
     """Decode image files into float32 ``(N, C, H, W)`` in [0, 1]; unreadable files raise DataError.
 
     Every pixel depth is scaled by its own range: 8-bit by 255, 16-bit (``I;16``) by 65535, 32-bit
@@ -205,7 +216,9 @@ def _read_rows(path: Path, sep: str | None = None) -> Any:
 
 
 def _labels_from_frame(df: Any, label_column: str, path: Path, class_names: Sequence[str] | None,
-                       task: str) -> tuple[np.ndarray, tuple[str, ...] | None]:
+                       task: str, require: bool = True) -> tuple[np.ndarray | None, tuple[str, ...] | None]:
+    if label_column not in df.columns and not require:
+        return None, None
     if label_column not in df.columns:
         raise DataError(
             f"{path}: no label column {label_column!r}; columns are {list(df.columns)[:20]}. "
@@ -213,7 +226,7 @@ def _labels_from_frame(df: Any, label_column: str, path: Path, class_names: Sequ
         )
     col = df[label_column]
     if col.isna().any():
-        rows = list(np.flatnonzero(col.isna().to_numpy())[:5])
+        rows = [int(i) for i in np.flatnonzero(col.isna().to_numpy())[:5]]
         raise DataError(f"{path}: label column {label_column!r} is empty in rows {rows}: fill or drop them")
     if task == "regression":
         try:
@@ -232,11 +245,15 @@ def read_table(
     class_names: Sequence[str] | None = None,
     task: str = "classification",
     sep: str | None = None,
+    require_labels: bool = True,
 ) -> Dataset:
-    """Read a CSV/TSV/Parquet/JSONL table: numeric feature columns and one label column."""
+    """Read a CSV/TSV/Parquet/JSONL table: numeric feature columns and one label column.
+
+    With ``require_labels=False`` a table without the label column is read unlabelled (``y`` None).
+    """
     p = Path(path)
     df = _read_rows(p, sep)
-    y, names = _labels_from_frame(df, label_column, p, class_names, task)
+    y, names = _labels_from_frame(df, label_column, p, class_names, task, require_labels)
     cols = list(feature_columns) if feature_columns else [c for c in df.columns if c != label_column]
     if not cols:
         raise DataError(f"{p}: no feature columns besides the label column {label_column!r}")
@@ -251,10 +268,8 @@ def read_table(
                         "split them into real and imaginary (or magnitude) columns")
     non_numeric = [c for c in cols if not (is_numeric_dtype(df[c]) or is_bool_dtype(df[c]))]
     if non_numeric:
-        raise DataError(
-            f"{p}: columns {non_numeric[:10]} are not numeric; encode them (e.g. one-hot) or exclude them "
-            "with feature_columns=[...]"
-        )
+        raise DataError(f"{p}: columns {non_numeric[:10]} are not numeric; encode them (e.g. one-hot) or exclude them "
+                        "with feature_columns=[...]")
     values = df[cols].to_numpy(dtype=np.float64, na_value=np.nan)
     bad = [str(c) for c, ok in zip(cols, np.isfinite(values).all(axis=0), strict=True) if not ok]
     if bad:
@@ -272,8 +287,10 @@ def read_text(
     label_column: str = "label",
     class_names: Sequence[str] | None = None,
     sep: str | None = None,
+    require_labels: bool = True,
 ) -> Dataset:
-    """Read text with labels from CSV/TSV/JSONL (columns ``text_column`` and ``label_column``)."""
+    """Read text with labels from CSV/TSV/JSONL (columns ``text_column`` and ``label_column``; without
+    ``require_labels``, a file with no label column is read unlabelled)."""
     p = Path(path)
     df = _read_rows(p, sep)
     if text_column not in df.columns:
@@ -281,9 +298,9 @@ def read_text(
                         "Pass --text-column NAME")
     texts = df[text_column]
     if texts.isna().any():
-        rows = list(np.flatnonzero(texts.isna().to_numpy())[:5])
+        rows = [int(i) for i in np.flatnonzero(texts.isna().to_numpy())[:5]]
         raise DataError(f"{p}: text column {text_column!r} is empty in rows {rows}")
-    y, names = _labels_from_frame(df, label_column, p, class_names, "classification")
+    y, names = _labels_from_frame(df, label_column, p, class_names, "classification", require_labels)
     return Dataset(x=np.array(texts.astype(str).tolist(), dtype=object), y=y, kind="text", class_names=names,
                    name=p.stem, meta={"path": str(p)})
 
@@ -295,8 +312,10 @@ def read_npz(
     y_key: str = "y",
     kind: str | None = None,
     class_names: Sequence[str] | None = None,
+    require_labels: bool = True,
 ) -> Dataset:
-    """Read arrays from a ``.npz`` (no pickles): inputs ``x_key``, labels ``y_key``.
+    """Read arrays from a ``.npz`` (no pickles): inputs ``x_key``, labels ``y_key`` (optional without
+    ``require_labels``).
 
     ``kind`` defaults from the array rank: 2 -> table, 3 -> signal, 4 -> image. Keys are matched
     case-insensitively (``X``/``x``); ``class_names`` may also be stored in the file.
@@ -314,25 +333,26 @@ def read_npz(
         raise DataError(
             f"cannot read {p}: it is not a .npz of plain numeric arrays (a zip of .npy files without pickled "
             "objects; transferkit never unpickles data files). Re-save it with numpy.savez(path, x=..., y=...) "
-            "using numeric or string arrays"
-        ) from exc
+            "using numeric or string arrays") from exc
     lower = {k.lower(): k for k in arrays}
-    for key in (x_key, y_key):
+    for key in (x_key, y_key) if require_labels else (x_key,):
         if key.lower() not in lower:
             raise DataError(f"{p}: array {key!r} not found; arrays are {sorted(arrays)}")
     x = arrays[lower[x_key.lower()]]
-    y_raw = arrays[lower[y_key.lower()]]
-    if x.ndim == 0 or y_raw.ndim != 1 or len(x) != len(y_raw):
-        raise DataError(f"{p}: {x_key!r} must hold one row per example and {y_key!r} one label per row; "
-                        f"got shapes {x.shape} and {y_raw.shape}")
-    if len(x) == 0:
-        raise DataError(f"{p}: arrays {x_key!r} and {y_key!r} have no rows")
-    if x.size == 0:
-        raise DataError(f"{p}: array {x_key!r} holds no values (shape {x.shape})")
+    if x.ndim == 0 or len(x) == 0 or x.size == 0:
+        raise DataError(f"{p}: array {x_key!r} holds no rows of values (shape {x.shape}): it must hold one row per "
+                        "example")
     if kind is None:
         kind = {2: "table", 3: "signal", 4: "image"}.get(x.ndim)
         if kind is None:
             raise DataError(f"{p}: cannot tell the kind of a {x.ndim}-D array; pass kind=...")
+    if y_key.lower() not in lower:  # unlabelled data (require_labels=False), checked like labelled data
+        x = np.asarray([str(t) for t in x], dtype=object) if kind == "text" else as_float32(x, f"{p}: array {x_key!r}")
+        return Dataset(x=x, y=None, kind=kind, name=p.stem, meta={"path": str(p)})  # type: ignore[arg-type]
+    y_raw = arrays[lower[y_key.lower()]]
+    if y_raw.ndim != 1 or len(x) != len(y_raw):
+        raise DataError(f"{p}: {x_key!r} must hold one row per example and {y_key!r} one label per row; "
+                        f"got shapes {x.shape} and {y_raw.shape}")
     if class_names is None and "class_names" in lower:
         class_names = [str(c) for c in arrays[lower["class_names"]].tolist()]
     if class_names is not None and np.issubdtype(y_raw.dtype, np.integer):

@@ -23,9 +23,8 @@ class Splits:
         return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
 
 
-def stratified_indices(
-    y: np.ndarray | None, n: int, fractions: tuple[float, ...], seed: int, stratify: bool = True
-) -> list[np.ndarray]:
+def stratified_indices(y: np.ndarray | None, n: int, fractions: tuple[float, ...], seed: int,
+                       stratify: bool = True) -> list[np.ndarray]:
     """Split ``range(n)`` into parts of the given ``fractions`` (summing to 1), per class when
     ``stratify``, so every part keeps the class proportions (each class gets >= 1 example in a part
     when it has enough examples)."""
@@ -58,9 +57,8 @@ def stratified_indices(
     return [np.sort(np.array(p, dtype=np.int64)) for p in parts]
 
 
-def train_val_test_split(
-    ds: Dataset, *, val_size: float = 0.15, test_size: float = 0.2, seed: int = 0, stratify: bool = True
-) -> Splits:
+def train_val_test_split(ds: Dataset, *, val_size: float = 0.15, test_size: float = 0.2, seed: int = 0,
+                         stratify: bool = True) -> Splits:
     """Seeded stratified train/validation/test split of ``ds``."""
     if not (0 <= val_size < 1 and 0 <= test_size < 1 and val_size + test_size < 1):
         raise DataArgumentError(f"val_size and test_size must be in [0, 1) with sum < 1 (got {val_size}, {test_size})")

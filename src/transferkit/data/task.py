@@ -66,11 +66,8 @@ class TransferTask:
 
     def describe(self) -> dict[str, Any]:
         """JSON-serialisable summary of the task and its splits."""
-        out: dict[str, Any] = {
-            "target": self.target.describe(),
-            "target_splits": self.target_splits.sizes(),
-            "seed": self.seed,
-        }
+        out: dict[str, Any] = {"target": self.target.describe(), "target_splits": self.target_splits.sizes(),
+                               "seed": self.seed}
         if self.source is not None and self.source_splits is not None:
             out["source"] = self.source.describe()
             out["source_splits"] = self.source_splits.sizes()

@@ -173,15 +173,16 @@ def validation_score(name: str, y_true: np.ndarray, outputs: np.ndarray) -> floa
     return value if METRICS.info(key).higher_is_better else -value
 
 
-def classification_metrics(y_true: np.ndarray, logits: np.ndarray, num_classes: int | None = None) -> dict[str, float]:
+def classification_metrics(y_true: np.ndarray, logits: np.ndarray, num_classes: int | None = None, *,
+                           binary: bool = False) -> dict[str, float]:
     """Every classification metric for any number of classes, from labels and logits (or probabilities) ``(N, K)``.
 
     AUROC is one-vs-rest macro over the classes present in ``y_true`` (binary: positive class 1);
-    it is NaN when fewer than two classes are present. ``num_classes`` is accepted for
-    compatibility; the width of ``logits`` gives the classes.
+    it is NaN when fewer than two classes are present. ``binary`` adds the binary-only metrics (F1 of
+    class 1). ``num_classes`` is accepted for compatibility; the width of ``logits`` gives the classes.
     """
     _class_outputs(y_true, logits)  # validate once, with the message of the first metric
-    return {n: METRICS.get(n)(y_true, logits) for n in metric_names("classification")}
+    return {n: METRICS.get(n)(y_true, logits) for n in metric_names("classification", binary=binary)}
 
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:

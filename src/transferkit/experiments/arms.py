@@ -11,6 +11,7 @@ import numpy as np
 
 from transferkit.backbones import Backbone, TransferModel
 from transferkit.data import Dataset
+from transferkit.experiments.records import CellResult
 from transferkit.experiments.runner import Arm, Fitted
 from transferkit.training import TrainConfig, predict
 
@@ -25,9 +26,14 @@ def strategy_arm(key: str, name: str, role: str, new_model: ModelFactory, strate
         model = new_model(seed)
         cfg = replace(config, seed=seed, lr=lr or strategy.default_lr(model))
         res = strategy.fit(model, train, val, cfg)
-        return Fitted(lambda d: strategy.predict(model, d), res, strategy.describe())
+        return Fitted(lambda d: strategy.predict(model, d), res, strategy.describe(), model)
 
-    return Arm(key, name, role, fit)
+    def restore(cell: CellResult) -> None:
+        # a strategy that learns something on its first fit (auto's choice) gets it back from the cell
+        if cell.info and hasattr(strategy, "restore"):
+            strategy.restore(cell.info)
+
+    return Arm(key, name, role, fit, restore)
 
 
 def scratch_arm(new_model: ModelFactory, config: TrainConfig, name: str, lr: float | None = None) -> Arm:
@@ -40,7 +46,7 @@ def scratch_arm(new_model: ModelFactory, config: TrainConfig, name: str, lr: flo
         model.head = TransferModel(model.backbone, model.num_outputs, task=model.task).head
         strategy = Scratch()
         res = strategy.fit(model, train, val, replace(config, seed=seed, lr=lr or strategy.default_lr(model)))
-        return Fitted(lambda d: predict(model, d), res, strategy.describe())
+        return Fitted(lambda d: predict(model, d), res, strategy.describe(), model)
 
     return Arm("scratch", name, "baseline", fit)
 
@@ -53,14 +59,15 @@ def trained_arm(key: str, name: str, role: str, build: Callable[[int, Dataset], 
     def fit(train: Dataset, val: Dataset | None, seed: int) -> Fitted:
         model = build(seed, train)
         res = train_model(model, train, val, config(seed))
-        return Fitted(lambda d: predict(model, d), res)
+        return Fitted(lambda d: predict(model, d), res, model=model)
 
     return Arm(key, name, role, fit)
 
 
 def source_arm(model: TransferModel, name: str = "source model, zero target labels") -> Arm:
     """The source model as it is: no target label used (its label set must equal the target's)."""
-    return Arm("source_only", name, "source_only", lambda train, val, seed: Fitted(lambda d: predict(model, d)))
+    return Arm("source_only", name, "source_only",
+               lambda train, val, seed: Fitted(lambda d: predict(model, d), model=model))
 
 
 def probe_arm(backbone: Backbone, name: str = "linear probe on frozen features", key: str = "linear_probe") -> Arm:

@@ -20,7 +20,15 @@ from transferkit.backbones import Backbone, TransferModel, create_backbone
 from transferkit.data import Dataset, TransferTask, label_budget
 from transferkit.experiments.arms import scratch_arm, source_arm, strategy_arm
 from transferkit.experiments.records import BudgetResult, ExperimentResult
-from transferkit.experiments.runner import Split, default_metric, run_budget
+from transferkit.experiments.runner import (
+    CellDone,
+    Journal,
+    Split,
+    default_metric,
+    run_budget,
+    seed_list,
+    select_metric,
+)
 from transferkit.training import TrainConfig, TrainResult, train
 
 
@@ -30,13 +38,6 @@ def _as_task(target: TransferTask | Dataset) -> TransferTask:
     if isinstance(target, Dataset):
         return TransferTask(target=target)
     raise TypeError("target must be a TransferTask or a Dataset")
-
-
-def select_metric(metric: str, task: str) -> str:
-    """The validation score the loop selects epochs by for a compared test ``metric``."""
-    if task == "regression":
-        return "neg_rmse"
-    return metric if metric in ("accuracy", "balanced_accuracy", "macro_f1") else "accuracy"
 
 
 def pretrain_source(source: Dataset | TransferTask, backbone: str | Backbone, config: TrainConfig | None = None,
@@ -64,22 +65,12 @@ def _strategy_advice(verdict: str, chosen: str) -> str:
     return f" Next: {advice}." if advice else ""
 
 
-def compare(
-    target: TransferTask | Dataset,
-    backbone: str | Backbone | TransferModel,
-    strategy: Any = "auto",
-    *,
-    seeds: int | Sequence[int] = 5,
-    budget: int | float | str = "all",
-    config: TrainConfig | None = None,
-    lr: float | None = None,
-    scratch_lr: float | None = None,
-    metric: str | None = None,
-    others: Sequence[Any] = (),
-    keep_source_head: bool | str = "auto",
-    scratch: bool = True,
-    on_step: Callable[[str], None] | None = None,
-) -> BudgetResult:
+def compare(target: TransferTask | Dataset, backbone: str | Backbone | TransferModel, strategy: Any = "auto", *,
+            seeds: int | Sequence[int] = 5, budget: int | float | str = "all", config: TrainConfig | None = None,
+            lr: float | None = None, scratch_lr: float | None = None, metric: str | None = None,
+            others: Sequence[Any] = (), keep_source_head: bool | str = "auto", scratch: bool = True,
+            on_step: Callable[[str], None] | None = None, on_cell: Callable[[CellDone], None] | None = None,
+            journal: Journal | None = None, label: str | None = None) -> BudgetResult:
     """Run ``strategy`` and the scratch baseline over paired seeds at one label ``budget``.
 
     Args:
@@ -96,6 +87,9 @@ def compare(
         metric: the compared test metric (default :func:`default_metric`).
         others: extra strategies reported beside transfer (e.g. ``["linear_probe", "l2sp"]``).
         scratch: False skips the baseline (then there is no verdict: it is reported as inconclusive).
+        on_cell: called after every (seed, arm) cell with the result so far (see :func:`run_budget`).
+        journal: where finished cells and the best models are kept, to resume a stopped run.
+        label: the budget in words (default :func:`~transferkit.experiments.runner.budget_label`).
     """
     from transferkit.strategies import get_strategy
 
@@ -131,22 +125,23 @@ def compare(
     def splits(b: Any, seed: int) -> Split:
         return Split(task.target_train(b, seed=seed), label_budget(sp.val, b, seed=seed), sp.test)
 
-    res = run_budget(splits, arms, _seeds(seeds), budget, metric, k, on_step=on_step)
-    res.strategy = main.describe()
-    chosen = (res.strategy.get("chosen") or {}).get("name", main.name) if main.name == "auto" else main.name
-    if chosen != main.name:
-        res.arms["transfer"] = replace(res.arms["transfer"], name=f"{bb.spec} + {main.name} -> {chosen}")
-    res.advice += _strategy_advice(res.verdict, chosen)
-    return res
+    def finish(res: BudgetResult) -> BudgetResult:
+        res.strategy = main.describe()
+        chosen = (res.strategy.get("chosen") or {}).get("name", main.name) if main.name == "auto" else main.name
+        if chosen != main.name and "transfer" in res.arms:
+            res.arms["transfer"] = replace(res.arms["transfer"], name=f"{bb.spec} + {main.name} -> {chosen}")
+            if res.shipped is not None and res.shipped.arm == "transfer":
+                res.shipped = replace(res.shipped, name=res.arms["transfer"].name)
+        res.advice += _strategy_advice(res.verdict, chosen)
+        return res
 
+    def cell_done(ev: CellDone) -> None:
+        if on_cell is not None:
+            on_cell(replace(ev, partial=finish(ev.partial)))
 
-def _seeds(seeds: int | Sequence[int]) -> list[int]:
-    from transferkit.errors import DataError
-
-    seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
-    if not seed_list:
-        raise DataError("need at least one seed")
-    return seed_list
+    res = run_budget(splits, arms, seed_list(seeds), budget, metric, k, label=label, on_step=on_step,
+                     on_cell=cell_done if on_cell is not None else None, journal=journal)
+    return finish(res)
 
 
 def label_efficiency(target: Any, backbone: Any, strategy: Any = "auto",

@@ -1,13 +1,12 @@
 """Typed result records: what the runner returns, what results.json holds, what every renderer reads.
 
-Each record is a dataclass with ``to_dict()`` (its JSON form) and ``from_dict()`` (for
-``transferkit report RUN``, the one reader of results.json). An interval is always an
+Each record is a dataclass with ``to_dict()`` (its JSON form). An interval is always an
 :class:`Estimate`; a verdict always comes from :func:`transferkit.evaluation.stats.verdict`.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -105,6 +104,9 @@ class BudgetResult:
     curves: dict[str, Any] = field(default_factory=dict)
     confusion_matrix: dict[str, Any] | None = None
     strategy: dict[str, Any] = field(default_factory=dict)
+    shipped: Shipped | None = None  # the never-worse gate's choice at this budget
+    # the fitted network of the shipped arm's best-validation seed (not part of the record's JSON form)
+    shipped_model: Any = field(default=None, repr=False, compare=False)
 
     @property
     def verdict(self) -> str:
@@ -136,7 +138,179 @@ class BudgetResult:
         src = self.arm("source_only")
         if src is not None:
             out["source_only"] = {**src.to_dict(), "metrics": src.metrics}
+        if self.shipped is not None:
+            out["shipped"] = self.shipped.to_dict()
         return out
+
+
+SHIP_ROLES = ("transfer", "baseline", "source_only")
+"""The arms the never-worse gate chooses among, in the order it prefers them on a validation tie."""
+
+_ROLE_WORDS = {"transfer": "the transfer model", "baseline": "the baseline trained from scratch",
+               "source_only": "the source model as it is"}
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """One arm fitted at one seed and budget and scored: what the runner keeps per (budget, seed, arm) cell.
+
+    ``val_score`` is the best validation score (the loop's ``select_metric``, higher is better); the
+    test ``metrics`` are computed after the fit, from a model that never saw the test split.
+    """
+
+    arm: str
+    seed: int
+    metrics: dict[str, float]
+    val_score: float
+    n_train: int
+    n_val: int
+    trained: bool = False  # the arm ran a training loop (it has a history and a best epoch)
+    best_epoch: int = -1
+    history: tuple[dict[str, Any], ...] = ()
+    info: dict[str, Any] = field(default_factory=dict)
+    confusion: list[list[int]] | None = None
+
+    def curve(self) -> dict[str, list[float]]:
+        """Numeric columns of the history (what ``TrainResult.curve`` gives)."""
+        keys = [k for k, v in self.history[0].items() if isinstance(v, (int, float))] if self.history else []
+        return {k: [h[k] for h in self.history] for k in keys}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data (non-finite numbers are kept as strings so a resumed run reads them back exactly)."""
+        return {"arm": self.arm, "seed": self.seed, "metrics": {k: _num_out(v) for k, v in self.metrics.items()},
+                "val_score": _num_out(self.val_score), "n_train": self.n_train, "n_val": self.n_val,
+                "trained": self.trained, "best_epoch": self.best_epoch,
+                "history": [{k: _num_out(v) for k, v in h.items()} for h in self.history],
+                "info": self.info, "confusion": self.confusion}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CellResult:
+        """The inverse of :meth:`to_dict`."""
+        return cls(str(d["arm"]), int(d["seed"]), {k: _num_in(v) for k, v in d["metrics"].items()},
+                   _num_in(d["val_score"]), int(d["n_train"]), int(d["n_val"]), bool(d.get("trained")),
+                   int(d.get("best_epoch", -1)), tuple({k: _num_in(v) for k, v in h.items()}
+                                                       for h in d.get("history") or ()),
+                   dict(d.get("info") or {}), d.get("confusion"))
+
+
+def _num_out(v: Any) -> Any:
+    if isinstance(v, float) and not np.isfinite(v):
+        return repr(v)  # 'nan', 'inf', '-inf'
+    return v
+
+
+def _num_in(v: Any) -> Any:
+    return float(v) if isinstance(v, str) and v in ("nan", "inf", "-inf") else v
+
+
+@dataclass(frozen=True)
+class Shipped:
+    """The never-worse gate's choice: which arm's model a run ships, and why, in one line.
+
+    Chosen on validation only (mean best-validation score over seeds); the weights are those of the
+    chosen arm's best-validation seed. The test figures are read after the choice. A negative verdict
+    ships the baseline whatever validation said (``by_test_verdict`` then says the test verdict decided).
+    """
+
+    arm: str
+    name: str
+    role: str
+    seed: int | None
+    budget: Any
+    budget_label: str
+    reason: str
+    select_metric: str
+    val: dict[str, float | None]  # candidate arm -> mean best-validation score
+    metric: str
+    higher_is_better: bool
+    test: Estimate  # the shipped arm's test metric over seeds
+    test_seed: float | None  # the test score of the seed whose weights ship
+    verdict: str
+    by_test_verdict: bool = False
+    model: str | None = None  # the model folder, once written
+
+    @property
+    def headline(self) -> str:
+        """The report's first line."""
+        what = _ROLE_WORDS.get(self.role, self.name)
+        if self.verdict == "negative" and self.role == "baseline":
+            return (f"Negative transfer at {self.budget_label}: this run ships {what} ({self.name}), "
+                    "not the transfer model.")
+        seed = f", seed {self.seed}" if self.seed is not None and self.role != "source_only" else ""
+        return f"This run ships {what} ({self.name}), trained at {self.budget_label}{seed}."
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (``results["sections"]["shipped"]``)."""
+        return {"arm": self.arm, "name": self.name, "role": self.role, "seed": self.seed, "budget": self.budget,
+                "budget_label": self.budget_label, "reason": self.reason, "headline": self.headline,
+                "select_metric": self.select_metric,
+                "val": {k: v if v is not None and np.isfinite(v) else None for k, v in self.val.items()},
+                "metric": self.metric, "higher_is_better": self.higher_is_better, "test": self.test.to_dict(),
+                "test_seed": self.test_seed, "verdict": self.verdict, "by_test_verdict": self.by_test_verdict,
+                "model": self.model}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Shipped:
+        """The inverse of :meth:`to_dict` (``headline`` is derived)."""
+        t = d.get("test") or {}
+        return cls(d["arm"], d["name"], d["role"], d.get("seed"), d.get("budget"), d.get("budget_label", ""),
+                   d.get("reason", ""), d.get("select_metric", ""), dict(d.get("val") or {}), d.get("metric", ""),
+                   bool(d.get("higher_is_better", True)),
+                   Estimate(t.get("mean"), t.get("ci_low"), t.get("ci_high"), tuple(t.get("per_seed") or ())),
+                   d.get("test_seed"), d.get("verdict", "inconclusive"), bool(d.get("by_test_verdict")),
+                   d.get("model"))
+
+
+def choose_shipped(result: BudgetResult, select_metric: str) -> Shipped | None:
+    """The never-worse gate: the arm to ship among transfer, baseline and source-only, on validation only.
+
+    Each candidate's mean best-validation score over seeds decides (ties prefer transfer, then the
+    baseline, then the source model); the weights are the chosen arm's best-validation seed. A
+    negative verdict ships the baseline. Returns None when no candidate arm ran.
+    """
+    cands = [a for role in SHIP_ROLES for a in result.arms.values() if a.role == role]
+    if not cands:
+        return None
+    means: dict[str, float] = {}
+    for a in cands:
+        finite = [v for v in a.val_scores if v is not None and np.isfinite(v)]
+        means[a.key] = float(np.mean(finite)) if finite else float("nan")
+    scored = [a for a in cands if np.isfinite(means[a.key])]
+    words = {"transfer": "transfer", "baseline": "scratch", "source_only": "source-only"}
+
+    def vs(chosen: ArmResult) -> str:
+        rest = [f"{words.get(a.role, a.key)} {means[a.key]:.3f}" for a in scored if a is not chosen]
+        return f"{words.get(chosen.role, chosen.key)} {means[chosen.key]:.3f}" + (f" vs {', '.join(rest)}" if rest
+                                                                                  else "")
+
+    by_test = False
+    if scored:
+        best = max(scored, key=lambda a: means[a.key] - 1e-12 * SHIP_ROLES.index(a.role))  # ties: role order
+        reason = f"best mean validation {select_metric} over {len(result.seeds)} seeds ({vs(best)})"
+    else:
+        best = cands[0]
+        reason = "no validation scores to choose on: the first candidate ships by default"
+    base = result.arm("baseline")
+    if result.verdict == "negative" and base is not None and best is not base:
+        by_test = best.role == "transfer"
+        preferred = words.get(best.role, best.key)
+        best = base
+        reason = (f"the verdict is negative transfer, so the baseline ships (validation preferred {preferred}"
+                  + (f": {vs(base)})" if scored else ")"))
+    seed_i = _best_seed(best)
+    seed = result.seeds[seed_i] if seed_i is not None and seed_i < len(result.seeds) else None
+    return Shipped(best.key, best.name, best.role, seed, result.budget, result.budget_label, reason, select_metric,
+                   {a.key: means[a.key] for a in cands}, result.metric, result.higher_is_better,
+                   Estimate.of(best.scores), best.scores[seed_i] if seed_i is not None and best.scores else None,
+                   result.verdict, by_test)
+
+
+def _best_seed(arm: ArmResult) -> int | None:
+    """Index of the seed with the best validation score (the first on ties; the first seed without scores)."""
+    if not arm.scores:
+        return None
+    vals = [v if v is not None and np.isfinite(v) else -np.inf for v in arm.val_scores[: len(arm.scores)]]
+    return int(np.argmax(vals)) if vals else 0
 
 
 def _report_key(arm: ArmResult) -> str:
@@ -190,16 +364,3 @@ def label_efficiency_section(budgets: list[BudgetResult], summary: str = "") -> 
         out["summary"] = summary
     return out
 
-
-def record_fields(cls: type) -> list[str]:
-    """Field names of a record class (for docs and tests)."""
-    return [f.name for f in fields(cls)]
-
-
-def as_plain(obj: Any) -> Any:
-    """A record (or anything holding records) as plain JSON-ready data."""
-    if hasattr(obj, "to_dict"):
-        return obj.to_dict()
-    if hasattr(obj, "__dataclass_fields__"):
-        return asdict(obj)
-    return obj

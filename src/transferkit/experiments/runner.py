@@ -12,15 +12,29 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from transferkit.data import Dataset
 from transferkit.errors import DataArgumentError, DataError
-from transferkit.evaluation.metrics import HIGHER_IS_BETTER, classification_metrics, confusion, regression_metrics
+from transferkit.evaluation.metrics import (
+    HIGHER_IS_BETTER,
+    classification_metrics,
+    confusion,
+    regression_metrics,
+    validation_score,
+)
 from transferkit.evaluation.stats import VERDICT_ADVICE
-from transferkit.experiments.records import ArmResult, BudgetResult, Difference, ExperimentResult
+from transferkit.experiments.records import (
+    SHIP_ROLES,
+    ArmResult,
+    BudgetResult,
+    CellResult,
+    Difference,
+    ExperimentResult,
+    choose_shipped,
+)
 
 ROLES = ("transfer", "baseline", "reference", "source_only")
 
@@ -36,11 +50,16 @@ class Split:
 
 @dataclass
 class Fitted:
-    """A fitted arm: a predictor of raw outputs, and the training history when there is one."""
+    """A fitted arm: a predictor of raw outputs, the training history when there is one, and the model.
+
+    ``model`` is the fitted network (a :class:`~transferkit.backbones.TransferModel` whose forward
+    gives the same outputs as ``predict``) when the arm can ship it; None otherwise.
+    """
 
     predict: Callable[[Dataset], np.ndarray]
     result: Any = None  # a TrainResult (history, best epoch, best validation score)
     info: dict[str, Any] = field(default_factory=dict)
+    model: Any = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +70,9 @@ class Arm:
     name: str
     role: str
     fit: Callable[[Dataset, Dataset | None, int], Fitted]
+    # called with a cell read back from a journal instead of fitted (to restore what later seeds reuse,
+    # such as the strategy ``auto`` chose on the first seed)
+    restore: Callable[[CellResult], None] | None = None
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
@@ -82,12 +104,15 @@ def task_metrics(data: Dataset, out: np.ndarray, num_outputs: int) -> dict[str, 
     regression (MAE, RMSE, R²) metrics of raw outputs."""
     if data.task == "regression":
         return regression_metrics(data.y, out)
-    m = classification_metrics(data.y, out, num_outputs)
-    if num_outputs == 2:
-        from sklearn.metrics import f1_score
+    return classification_metrics(data.y, out, num_outputs, binary=num_outputs == 2)
 
-        m["f1"] = float(f1_score(data.y, np.asarray(out).argmax(1), pos_label=1, zero_division=0))
-    return m
+
+def seed_list(seeds: int | Sequence[int]) -> list[int]:
+    """``0..seeds-1`` for a count, else the seed values; at least one."""
+    out = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    if not out:
+        raise DataError("need at least one seed")
+    return out
 
 
 def time_to_reach(history: list[dict[str, Any]], target: float) -> dict[str, float | None]:
@@ -98,88 +123,195 @@ def time_to_reach(history: list[dict[str, Any]], target: float) -> dict[str, flo
     return {"epochs": None, "seconds": None}
 
 
-@dataclass
-class _Seeds:
-    """What one budget collects over seeds, arm by arm."""
-
-    metrics: dict[str, list[dict[str, float]]]
-    val: dict[str, list[float]]
-    n_labelled: list[int] = field(default_factory=list)
-    speed: list[dict[str, Any]] = field(default_factory=list)
-    curves: dict[str, Any] = field(default_factory=dict)
-    confusion: dict[str, Any] | None = None
-    info: dict[str, Any] = field(default_factory=dict)
+def select_metric(metric: str, task: str) -> str:
+    """The validation score the loop selects epochs by for a compared test ``metric``."""
+    if task == "regression":
+        return "neg_rmse"
+    return metric if metric in ("accuracy", "balanced_accuracy", "macro_f1") else "accuracy"
 
 
-def _run_seed(arms: Sequence[Arm], split: Split, seed: int, first: bool, k: int, label: str, acc: _Seeds,
-              say: Callable[[str], None]) -> None:
-    fitted: dict[str, Fitted] = {}
-    for arm in arms:
-        f = arm.fit(split.train, split.val, seed)
-        fitted[arm.key] = f
-        out = f.predict(split.test)
-        acc.metrics[arm.key].append(task_metrics(split.test, out, k))
-        best = getattr(f.result, "best_score", None)
-        acc.val[arm.key].append(float(best) if best is not None else float("nan"))
-        say(f"  {arm.name}: " + (f"val {best:.3f}" if best is not None and np.isfinite(best) else "fitted"))
-        if first and f.result is not None and getattr(f.result, "history", None):
-            acc.curves[f"{arm.key} (seed {seed})"] = f.result.curve()
-        if first and arm.role == "transfer":
-            acc.info = f.info
-            if split.test.task == "classification":
-                names = split.train.class_names
-                acc.confusion = {"labels": list(names or range(k)), "matrix": confusion(split.test.y, out, k),
-                                 "model": f"{arm.name}, {label}, seed {seed}"}
-    t = next((fitted[a.key] for a in arms if a.role == "transfer"), None)
-    s = next((fitted[a.key] for a in arms if a.role == "baseline"), None)
-    if t is not None and s is not None and t.result is not None and s.result is not None:
-        acc.speed.append({"seed": seed, "scratch_best_val": s.result.best_score,
-                          "scratch_best_epoch": s.result.best_epoch,
-                          "transfer": time_to_reach(t.result.history, s.result.best_score),
-                          "scratch": time_to_reach(s.result.history, s.result.best_score)})
+@dataclass(frozen=True)
+class CellDone:
+    """What :func:`run_budget` reports after each (seed, arm) cell: the cell, and the budget so far."""
+
+    cell: CellResult
+    done: int  # cells of this budget finished (restored ones included)
+    total: int  # cells of this budget
+    restored: bool  # read back from the journal instead of fitted
+    partial: BudgetResult  # every arm over the cells done so far (the shipped choice is not made yet)
+
+
+class Journal(Protocol):
+    """Where a run keeps finished cells and the best model of each arm so far, to resume after a kill."""
+
+    def cell(self, key: str) -> CellResult | None:
+        """The finished cell stored under ``key`` (None when it has not run)."""
+
+    def put_cell(self, key: str, cell: CellResult) -> None:
+        """Store a finished cell."""
+
+    def put_model(self, key: str, model: Any) -> None:
+        """Store the best model so far of an arm at a budget."""
+
+    def model(self, key: str) -> Any:
+        """The model stored under ``key`` (None when there is none)."""
+
+
+def _fit_cell(arm: Arm, split: Split, seed: int, k: int, sel: str, first: bool, label: str,
+              say: Callable[[str], None]) -> tuple[CellResult, Fitted]:
+    """Fit one arm on one seed's examples, then (only then) score it on the test split."""
+    f = arm.fit(split.train, split.val, seed)
+    out = f.predict(split.test)
+    metrics = task_metrics(split.test, out, k)
+    best = getattr(f.result, "best_score", None)
+    val = float(best) if best is not None else float("nan")
+    if f.result is None and arm.role == "source_only" and split.val is not None and len(split.val):
+        val = float(validation_score(sel, split.val.y, f.predict(split.val)))  # scored like the trained arms
+    say(f"  {arm.name}: " + (f"val {val:.3f}" if np.isfinite(val) else "fitted"))
+    conf = None
+    if first and arm.role == "transfer" and split.test.task == "classification":
+        conf = confusion(split.test.y, out, k)
+    res = f.result
+    history = tuple(res.history) if res is not None and getattr(res, "history", None) else ()
+    cell = CellResult(arm.key, seed, metrics, val, len(split.train), len(split.val) if split.val is not None else 0,
+                      res is not None, int(getattr(res, "best_epoch", -1)) if res is not None else -1, history,
+                      dict(f.info) if arm.role == "transfer" else {}, conf)
+    return cell, f
+
+
+def _aggregate(arms: Sequence[Arm], seeds: Sequence[int], cells: dict[tuple[int, str], CellResult], budget: Any,
+               label: str, metric: str, k: int, names: Sequence[str] | None,
+               advise: Callable[[str, dict[str, Any]], str] | None) -> BudgetResult:
+    """Every arm's scores over the cells done (all of them at the end of a budget), the paired difference of
+    transfer against the other arms over their common seeds, and the verdict."""
+    hib = HIGHER_IS_BETTER.get(metric, True)
+    results: dict[str, ArmResult] = {}
+    for a in arms:
+        done = [cells[(s, a.key)] for s in seeds if (s, a.key) in cells]
+        ms = [c.metrics for c in done]
+        mnames = list(ms[0]) if ms else []
+        results[a.key] = ArmResult(a.key, a.name, a.role, tuple(m[metric] for m in ms),
+                                   {n: float(np.nanmean([m.get(n, np.nan) for m in ms])) for n in mnames},
+                                   tuple(ms), tuple(c.val_score for c in done))
+    tk = next((a.key for a in arms if a.role == "transfer"), None)
+    diff, versus = None, {}
+    for a in arms:
+        if tk is None or a.key == tk:
+            continue
+        common = [s for s in seeds if (s, tk) in cells and (s, a.key) in cells]
+        if not common:
+            continue
+        d = Difference.paired(tk, a.key, [cells[(s, tk)].metrics[metric] for s in common],
+                              [cells[(s, a.key)].metrics[metric] for s in common], hib)
+        if a.role == "baseline" and diff is None:
+            diff = d
+        else:
+            versus[a.key] = d
+    done_seeds = [s for s in seeds if any((s, a.key) in cells for a in arms)]
+    n_lab = [next(cells[(s, a.key)].n_train for a in arms if (s, a.key) in cells) for s in done_seeds]
+    first = seeds[0] if seeds else None
+    curves: dict[str, Any] = {}
+    info: dict[str, Any] = {}
+    conf = None
+    for a in arms:
+        c = cells.get((first, a.key)) if first is not None else None
+        if c is None:
+            continue
+        if c.trained and c.history:
+            curves[f"{a.key} (seed {first})"] = c.curve()
+        if a.role == "transfer":
+            info = c.info
+            if c.confusion is not None:
+                conf = {"labels": list(names or range(k)), "matrix": c.confusion,
+                        "model": f"{a.name}, {label}, seed {first}"}
+    speed = []
+    bk = next((a.key for a in arms if a.role == "baseline"), None)
+    for s in seeds:
+        t, b = cells.get((s, tk)) if tk else None, cells.get((s, bk)) if bk else None
+        if t is not None and b is not None and t.trained and b.trained:
+            speed.append({"seed": s, "scratch_best_val": b.val_score, "scratch_best_epoch": b.best_epoch,
+                          "transfer": time_to_reach(list(t.history), b.val_score),
+                          "scratch": time_to_reach(list(b.history), b.val_score)})
+    verdict = diff.verdict if diff else "inconclusive"
+    advice = VERDICT_ADVICE[verdict] + (advise(verdict, info) if advise else "")
+    return BudgetResult(budget, label, metric, hib, list(seeds), results, diff, versus,
+                        int(round(float(np.mean(n_lab)))) if n_lab else 0, advice, speed, curves, conf, info)
+
+
+def cell_key(budget: Any, seed: int, arm: str) -> str:
+    """The journal key of a (budget, seed, arm) cell."""
+    return f"budget={budget}|seed={seed}|arm={arm}"
 
 
 def run_budget(splits: Callable[[Any, int], Split], arms: Sequence[Arm], seeds: Sequence[int], budget: Any,
                metric: str, num_outputs: int, *, label: str | None = None,
                advise: Callable[[str, dict[str, Any]], str] | None = None,
-               on_step: Callable[[str], None] | None = None) -> BudgetResult:
-    """Every arm at one ``budget`` over paired ``seeds``; see :func:`run_experiment`."""
+               on_step: Callable[[str], None] | None = None, on_cell: Callable[[CellDone], None] | None = None,
+               journal: Journal | None = None, ship: bool = True) -> BudgetResult:
+    """Every arm at one ``budget`` over paired ``seeds``; see :func:`run_experiment`.
+
+    ``on_cell`` is called after every (seed, arm) cell with the budget's result so far; with a
+    ``journal``, finished cells are stored there and read back instead of fitted again (resume), and
+    the best-validation model of each arm the gate may ship is kept there too. With ``ship`` the
+    never-worse gate (:func:`~transferkit.experiments.records.choose_shipped`) picks the model to
+    ship and :attr:`BudgetResult.shipped_model` holds its fitted network.
+    """
     if metric not in HIGHER_IS_BETTER and metric != "f1":
         raise DataArgumentError(f"unknown metric {metric!r}; use one of {sorted(HIGHER_IS_BETTER)} or f1")
     say = on_step or (lambda m: None)
     label = label or budget_label(budget)
-    hib = HIGHER_IS_BETTER.get(metric, True)
-    acc = _Seeds({a.key: [] for a in arms}, {a.key: [] for a in arms})
+    seeds = list(seeds)
+    cells: dict[tuple[int, str], CellResult] = {}
+    best: dict[str, tuple[float, Any]] = {}  # arm -> (validation score, model) of its best seed so far
+    names: Sequence[str] | None = None
+    sel = "accuracy"
+    total = len(seeds) * len(arms)
     for i, seed in enumerate(seeds):
-        split = splits(budget, seed)
-        if len(split.test) == 0:
-            raise DataError("the target has no test split: give a test set or a test_size > 0")
-        acc.n_labelled.append(len(split.train))
-        say(f"{label}, seed {seed}: {len(split.train)} training and "
-            f"{len(split.val) if split.val is not None else 0} validation examples")
-        _run_seed(arms, split, seed, i == 0, num_outputs, label, acc, say)
-    results: dict[str, ArmResult] = {}
-    for a in arms:
-        ms = acc.metrics[a.key]
-        names = list(ms[0]) if ms else []
-        results[a.key] = ArmResult(a.key, a.name, a.role, tuple(m[metric] for m in ms),
-                                   {n: float(np.nanmean([m.get(n, np.nan) for m in ms])) for n in names},
-                                   tuple(ms), tuple(acc.val[a.key]))
-    t = next((r for r in results.values() if r.role == "transfer"), None)
-    diff, versus = None, {}
-    for r in results.values():
-        if t is None or r is t:
-            continue
-        d = Difference.paired(t.key, r.key, list(t.scores), list(r.scores), hib)
-        if r.role == "baseline" and diff is None:
-            diff = d
-        else:
-            versus[r.key] = d
-    verdict = diff.verdict if diff else "inconclusive"
-    advice = VERDICT_ADVICE[verdict] + (advise(verdict, acc.info) if advise else "")
-    return BudgetResult(budget, label, metric, hib, list(seeds), results, diff, versus,
-                        int(round(float(np.mean(acc.n_labelled)))), advice, acc.speed, acc.curves, acc.confusion,
-                        acc.info)
+        split: Split | None = None
+        for arm in arms:
+            key = cell_key(budget, seed, arm.key)
+            cell = journal.cell(key) if journal is not None else None
+            restored = cell is not None
+            fitted = None
+            if cell is not None:
+                if arm.restore is not None:
+                    arm.restore(cell)
+            else:
+                if split is None:
+                    split = splits(budget, seed)
+                    if len(split.test) == 0:
+                        raise DataError("the target has no test split: give a test set or a test_size > 0")
+                    names = split.train.class_names
+                    sel = select_metric(metric, split.test.task)
+                    say(f"{label}, seed {seed}: {len(split.train)} training and "
+                        f"{len(split.val) if split.val is not None else 0} validation examples")
+                cell, fitted = _fit_cell(arm, split, seed, num_outputs, sel, i == 0, label, say)
+            cells[(seed, arm.key)] = cell
+            if ship and arm.role in SHIP_ROLES and (restored or (fitted is not None and fitted.model is not None)):
+                v = cell.val_score if np.isfinite(cell.val_score) else -np.inf
+                if arm.key not in best or v > best[arm.key][0]:  # the first seed wins ties, as in the gate
+                    # a restored cell's model is in the journal already (None here: read back if it ships)
+                    best[arm.key] = (v, None if restored or fitted is None else fitted.model)
+                    if journal is not None and not restored:  # the model first: a cell on record has its model
+                        journal.put_model(f"budget={budget}|arm={arm.key}", best[arm.key][1])
+            if journal is not None and not restored:
+                journal.put_cell(key, cell)
+            if on_cell is not None:
+                on_cell(CellDone(cell, len(cells), total, restored,
+                                 _aggregate(arms, seeds, cells, budget, label, metric, num_outputs, names, advise)))
+    if split is None and names is None:  # every cell was restored: the class names come from a split
+        sp = splits(budget, seeds[0])
+        names, sel = sp.train.class_names, select_metric(metric, sp.test.task)
+    result = _aggregate(arms, seeds, cells, budget, label, metric, num_outputs, names, advise)
+    if ship:
+        result.shipped = choose_shipped(result, sel)
+        if result.shipped is not None:
+            kept = best.get(result.shipped.arm)
+            if kept is not None and kept[1] is not None:
+                result.shipped_model = kept[1]
+            elif journal is not None:
+                result.shipped_model = journal.model(f"budget={budget}|arm={result.shipped.arm}")
+    return result
 
 
 def run_experiment(splits: Callable[[Any, int], Split], arms: Sequence[Arm], *, seeds: int | Sequence[int] = 5,
@@ -197,9 +329,7 @@ def run_experiment(splits: Callable[[Any, int], Split], arms: Sequence[Arm], *, 
         metric: the compared test metric; ``num_outputs``: classes (or regression targets).
         advise: ``(verdict, transfer info) -> str`` appended to the verdict's advice.
     """
-    seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
-    if not seed_list:
-        raise DataError("need at least one seed")
+    seed_values = seed_list(seeds)
     if not budgets:
         raise DataArgumentError("give at least one label budget")
     if sum(a.role == "transfer" for a in arms) > 1 or sum(a.role == "baseline" for a in arms) > 1:
@@ -207,5 +337,5 @@ def run_experiment(splits: Callable[[Any, int], Split], arms: Sequence[Arm], *, 
     keys = [a.key for a in arms]
     if len(set(keys)) != len(keys):
         raise ValueError(f"arm keys must be unique, got {keys}")
-    return ExperimentResult([run_budget(splits, arms, seed_list, b, metric, num_outputs, advise=advise,
+    return ExperimentResult([run_budget(splits, arms, seed_values, b, metric, num_outputs, advise=advise,
                                         on_step=on_step) for b in budgets])

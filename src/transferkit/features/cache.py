@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from transferkit._io import atomic_write_with, remove_orphan_temps
+from transferkit._io import atomic_open, remove_orphan_temps
 from transferkit.errors import DataError
 
 _KEY = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
@@ -81,13 +81,9 @@ class FeatureCache:
         """Write atomically: temp file in the same folder, fsync, then rename."""
         target = self.path(key)
         self.remove_orphans()
-        arr = np.ascontiguousarray(features)
-
-        def write(tmp: Path) -> None:
-            with open(tmp, "wb") as f:
-                np.save(f, arr, allow_pickle=False)
-
-        return atomic_write_with(target, write, fsync=True)
+        with atomic_open(target) as f:
+            np.save(f, np.ascontiguousarray(features), allow_pickle=False)
+        return target
 
     def clear(self) -> int:
         """Delete every entry; returns how many were removed."""

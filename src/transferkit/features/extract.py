@@ -25,16 +25,9 @@ def _as_dataset(data: Dataset | np.ndarray | list[str], backbone: Backbone) -> D
 
 
 @torch.no_grad()
-def extract_features(
-    backbone: Backbone | str,
-    data: Dataset | np.ndarray | list[str],
-    *,
-    batch_size: int = 64,
-    cache: bool | FeatureCache | str | os.PathLike[str] = True,
-    progress: bool = True,
-    device: str | torch.device | None = None,
-    dtype: torch.dtype = torch.float32,
-) -> np.ndarray:
+def extract_features(backbone: Backbone | str, data: Dataset | np.ndarray | list[str], *, batch_size: int = 64,
+                     cache: bool | FeatureCache | str | os.PathLike[str] = True, progress: bool = True,
+                     device: str | torch.device | None = None, dtype: torch.dtype = torch.float32) -> np.ndarray:
     """Features ``(N, backbone.num_features)`` of ``data``, computed once and cached.
 
     The cache key is the backbone fingerprint (architecture + weights), its preprocessing, and the

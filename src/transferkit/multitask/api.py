@@ -19,6 +19,7 @@ from transferkit.multitask.data import TaskData
 from transferkit.multitask.evaluate import compare_tasks
 from transferkit.multitask.loop import MultiTaskResult, predict_task, task_metrics, train_multitask
 from transferkit.multitask.model import HeadSpec, MultiTaskModel
+from transferkit.training.loop import torch_threads
 
 
 @dataclasses.dataclass
@@ -33,12 +34,10 @@ class SeedTasks:
 
 def task_metric(spec: TaskSpec, ds: Dataset, default: str) -> str:
     """The metric of a task: its own, else the run's (classification) or RMSE (regression)."""
-    metric = spec.metric or (
-        default
-        if (default in CLASS_METRICS) == (ds.task == "classification")
-        else ("accuracy" if ds.task == "classification" else "rmse")
-    )
-    allowed = CLASS_METRICS if ds.task == "classification" else REG_METRICS
+    classification = ds.task == "classification"
+    metric = spec.metric or (default if (default in CLASS_METRICS) == classification
+                             else ("accuracy" if classification else "rmse"))
+    allowed = CLASS_METRICS if classification else REG_METRICS
     if metric not in allowed:
         raise DataError(f"task {spec.name!r} is {ds.task}; its metric must be one of {allowed}, got {metric!r}")
     return metric
@@ -89,17 +88,13 @@ def build_model(cfg: MultitaskConfig, tasks: list[TaskData], train_sets: list[Da
     trunk = create_backbone(cfg.backbone, data=train_sets[0])
     for t, ds in zip(tasks, train_sets, strict=True):
         if ds.kind != trunk.input_kind:
-            raise DataError(
-                f"task {t.name!r} holds {ds.kind} data but the trunk {cfg.backbone!r} reads "
-                f"{trunk.input_kind} inputs: all tasks must fit one shared trunk"
-            )
+            raise DataError(f"task {t.name!r} holds {ds.kind} data but the trunk {cfg.backbone!r} reads "
+                            f"{trunk.input_kind} inputs: all tasks must fit one shared trunk")
         try:
             trunk.prepare(t.x[:2])
         except Exception as exc:
-            raise DataError(
-                f"task {t.name!r}: its inputs {tuple(np.shape(t.x)[1:])} do not fit the shared trunk "
-                f"{cfg.backbone!r}: {exc}"
-            ) from None
+            raise DataError(f"task {t.name!r}: its inputs {tuple(np.shape(t.x)[1:])} do not fit the shared trunk "
+                            f"{cfg.backbone!r}: {exc}") from None
     shapes = {np.shape(t.x)[1:] for t in tasks}
     if len(shapes) == 1 and tasks[0].x.dtype != object:
         trunk.fit_preprocessing(np.concatenate([t.x for t in tasks]))
@@ -114,28 +109,17 @@ def _score(model: MultiTaskModel, tasks: list[TaskData]) -> dict[str, dict[str, 
     return {t.name: task_metrics(t, predict_task(model, t.name, t.x)) for t in tasks}
 
 
-def run_multitask(
-    config: MultitaskConfig | str | Path,
-    on_step: Callable[[str], None] | None = None,
-    accelerator: Any = None,
-) -> dict[str, Any]:
+def run_multitask(config: MultitaskConfig | str | Path, on_step: Callable[[str], None] | None = None,
+                  accelerator: Any = None) -> dict[str, Any]:
     """Train single-task baselines and one multi-task model per weighting for every seed, and compare.
 
     Returns the results dict (schema ``transferkit.results/1``) with ``sections.multitask`` (per-task
     scores, paired differences with 95% CIs, negative-transfer flags, Delta-m % per weighting),
     ``sections.multitask_metrics`` (the other metrics) and ``sections.curves``.
     """
-
-    import torch
-
     cfg = config if isinstance(config, MultitaskConfig) else load_config(config)
-    threads = torch.get_num_threads()
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    try:
+    with torch_threads(cfg.threads):
         return _run(cfg, on_step, accelerator)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _run(cfg: MultitaskConfig, on_step: Callable[[str], None] | None, accelerator: Any) -> dict[str, Any]:
@@ -154,10 +138,8 @@ def _run(cfg: MultitaskConfig, on_step: Callable[[str], None] | None, accelerato
     for seed in cfg.seeds:
         st = split_tasks(cfg, datasets, seed)
         if not sizes:
-            sizes = {
-                t.name: {"train_labelled": tr.n_labelled, "train": len(tr), "val": len(va), "test": len(te)}
-                for t, tr, va, te in zip(cfg.tasks, st.train, st.val, st.test, strict=True)
-            }
+            sizes = {t.name: {"train_labelled": tr.n_labelled, "train": len(tr), "val": len(va), "test": len(te)} for t,
+                     tr, va, te in zip(cfg.tasks, st.train, st.val, st.test, strict=True)}
         tcfg = cfg.train_config(seed)
         if cfg.single_task:
             for i, name in enumerate(names):
@@ -190,23 +172,13 @@ def _run(cfg: MultitaskConfig, on_step: Callable[[str], None] | None, accelerato
     res_dict["models"] = {"trunk": {"spec": cfg.backbone, "fingerprint_seed0": fingerprint}}
     multi_arms = [w.label for w in cfg.weightings]
     if cfg.single_task:
-        section = compare_tasks(
-            {n: [s[metric_of[n]] for s in scores["single"][n]] for n in names},
-            {a: {n: [s[metric_of[n]] for s in scores[a][n]] for n in names} for a in multi_arms},
-            metric_of,
-        )
+        section = compare_tasks({n: [s[metric_of[n]] for s in scores["single"][n]] for n in names},
+                                {a: {n: [s[metric_of[n]] for s in scores[a][n]] for n in names} for a in multi_arms},
+                                metric_of)
     else:
-        section = {
-            "tasks": names,
-            "metric": metric_of,
-            "rows": [
-                {
-                    "task": n,
-                    **{f"multi_{a}": float(np.mean([s[metric_of[n]] for s in scores[a][n]])) for a in multi_arms},
-                }
-                for n in names
-            ],
-        }
+        section = {"tasks": names, "metric": metric_of, "rows": [
+            {"task": n, **{f"multi_{a}": float(np.mean([s[metric_of[n]] for s in scores[a][n]])) for a in multi_arms}}
+            for n in names]}
     one = set(metric_of.values())
     section["metric"] = one.pop() if len(one) == 1 else metric_of
     section["task_weights_seed0"] = weights_seen
@@ -223,8 +195,7 @@ def _run(cfg: MultitaskConfig, on_step: Callable[[str], None] | None, accelerato
             for a in arms:
                 vals = np.asarray(per_seed(a, m)[n], dtype=float)
                 row["single" if a == "single" else f"multi_{a}"] = (
-                    float(np.nanmean(vals)) if np.isfinite(vals).any() else None
-                )
+                    float(np.nanmean(vals)) if np.isfinite(vals).any() else None)
             other.append(row)
     res_dict["sections"]["multitask_metrics"] = other
     res_dict["sections"]["curves"] = curves

@@ -71,15 +71,11 @@ class TaskSpec:
         if self.head not in ("linear", "mlp"):
             raise MultitaskConfigError(f"{where}: head must be 'linear' or 'mlp', got {self.head!r}")
         b = self.budget
-        ok = (
-            b == "all"
-            or (isinstance(b, int) and not isinstance(b, bool) and b >= 1)
-            or (isinstance(b, float) and 0 < b <= 1)
-        )
+        ok = (b == "all" or (isinstance(b, int) and not isinstance(b, bool) and b >= 1)
+              or (isinstance(b, float) and 0 < b <= 1))
         if not ok:
             raise MultitaskConfigError(
-                f"{where}: budget must be 'all', labels per class (int >= 1) or a fraction in (0, 1], got {b!r}"
-            )
+                f"{where}: budget must be 'all', labels per class (int >= 1) or a fraction in (0, 1], got {b!r}")
         if self.max_rows is not None and (not isinstance(self.max_rows, int) or self.max_rows < 10):
             raise MultitaskConfigError(f"{where}: max_rows must be an integer >= 10 or null, got {self.max_rows!r}")
         if self.metric is not None:
@@ -137,8 +133,7 @@ class MultitaskConfig:
 
         if not isinstance(self.backbone, str) or not self.backbone:
             raise MultitaskConfigError(
-                "'backbone' must be a backbone spec such as tabmlp or signalcnn (see `transferkit models`)"
-            )
+                "'backbone' must be a backbone spec such as tabmlp or signalcnn (see `transferkit models`)")
         if len(self.tasks) < 2:
             raise MultitaskConfigError(f"a multi-task run needs at least 2 tasks, got {len(self.tasks)}")
         names = [t.name for t in self.tasks]
@@ -155,8 +150,7 @@ class MultitaskConfig:
             raise MultitaskConfigError(f"seeds must be distinct integers, got {list(self.seeds)}")
         if self.single_task and len(self.seeds) < 2:
             raise MultitaskConfigError(
-                "the multi-task vs single-task comparison needs at least 2 seeds for a confidence interval"
-            )
+                "the multi-task vs single-task comparison needs at least 2 seeds for a confidence interval")
         for key in ("epochs", "batch_size"):
             v = getattr(self, key)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
@@ -171,9 +165,8 @@ class MultitaskConfig:
         if self.class_weight not in (None, "balanced"):
             raise MultitaskConfigError("class_weight must be null or 'balanced'")
         object.__setattr__(self, "metric", multitask_metric(self.metric, "metric"))
-        object.__setattr__(
-            self, "report_metrics", tuple(multitask_metric(m, "report_metrics") for m in self.report_metrics)
-        )
+        object.__setattr__(self, "report_metrics",
+                           tuple(multitask_metric(m, "report_metrics") for m in self.report_metrics))
         if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
             raise MultitaskConfigError(f"threads must be an integer >= 1 or null, got {self.threads!r}")
         if not (0 < self.val_size < 1 and 0 < self.test_size < 1 and self.val_size + self.test_size < 1):
@@ -184,43 +177,24 @@ class MultitaskConfig:
         from transferkit.multitask.loop import MultiTaskTrainConfig
 
         return MultiTaskTrainConfig(
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            lr=float(self.lr),
-            weight_decay=float(self.weight_decay),
-            patience=self.patience,
-            seed=seed,
-            sampler=self.sampler,
-            temperature=float(self.temperature),
-            max_grad_norm=self.max_grad_norm,
-            class_weight=self.class_weight,
-            progress=self.progress,
-        )
+            epochs=self.epochs, batch_size=self.batch_size, lr=float(self.lr), weight_decay=float(self.weight_decay),
+            patience=self.patience, seed=seed, sampler=self.sampler, temperature=float(self.temperature),
+            max_grad_norm=self.max_grad_norm, class_weight=self.class_weight, progress=self.progress)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data (for results.json)."""
-        return {
-            "name": self.name,
-            "backbone": self.backbone,
-            "tasks": [{f.name: getattr(t, f.name) for f in fields(t)} for t in self.tasks],
-            "weightings": [{"name": w.name, **dict(w.options)} for w in self.weightings],
-            "seeds": list(self.seeds),
-            "epochs": self.epochs,
-            "batch_size": self.batch_size,
-            "lr": self.lr,
-            "weight_decay": self.weight_decay,
-            "patience": self.patience,
-            "sampler": self.sampler,
-            "temperature": self.temperature,
-            "class_weight": self.class_weight,
-            "max_grad_norm": self.max_grad_norm,
-            "metric": self.metric,
-            "report_metrics": list(self.report_metrics),
-            "val_size": self.val_size,
-            "test_size": self.test_size,
-            "single_task": self.single_task,
-            "threads": self.threads,
-        }
+        """Plain data (for results.json): every setting but ``data_root`` and ``progress``, ``name`` first."""
+        out: dict[str, Any] = {"name": self.name}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.name == "tasks":
+                v = [{g.name: getattr(t, g.name) for g in fields(t)} for t in v]
+            elif f.name == "weightings":
+                v = [{"name": w.name, **dict(w.options)} for w in v]
+            elif isinstance(v, tuple):
+                v = list(v)
+            if f.name not in ("name", "data_root", "progress"):
+                out[f.name] = v
+        return out
 
 
 _TOP_KEYS = {f.name for f in fields(MultitaskConfig)} - {"progress"}
@@ -234,19 +208,22 @@ def _weighting(entry: Any, i: int) -> WeightingSpec:
         opts = tuple(sorted((str(k), v) for k, v in entry.items() if k != "name"))
         return WeightingSpec(entry["name"].strip().lower(), opts)
     raise MultitaskConfigError(
-        f"weightings[{i}]: give a name (equal) or a mapping with 'name' and options, got {entry!r}"
-    )
+        f"weightings[{i}]: give a name (equal) or a mapping with 'name' and options, got {entry!r}")
+
+
+def _check_keys(d: Mapping[str, Any], allowed: set[str], required: tuple[str, ...], where: str) -> None:
+    unknown = sorted(set(d) - allowed)
+    if unknown:
+        raise MultitaskConfigError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
+    for key in required:
+        if key not in d:
+            raise MultitaskConfigError(f"{where}: missing '{key}'")
 
 
 def _task(entry: Any, i: int, base_dir: Path | None) -> TaskSpec:
     if not isinstance(entry, Mapping):
         raise MultitaskConfigError(f"tasks[{i}]: expected a mapping with at least 'name' and 'data', got {entry!r}")
-    unknown = sorted(set(entry) - _TASK_KEYS)
-    if unknown:
-        raise MultitaskConfigError(f"tasks[{i}]: unknown key(s) {unknown}; allowed: {sorted(_TASK_KEYS)}")
-    for key in ("name", "data"):
-        if key not in entry:
-            raise MultitaskConfigError(f"tasks[{i}]: missing '{key}'")
+    _check_keys(entry, _TASK_KEYS, ("name", "data"), f"tasks[{i}]")
     d = dict(entry)
     d["name"] = str(d["name"])
     data = str(d["data"])
@@ -261,12 +238,7 @@ def config_from_dict(d: Mapping[str, Any], base_dir: str | Path | None = None, *
     if not isinstance(d, Mapping):
         raise MultitaskConfigError(f"a multi-task config must be a mapping of settings, got {type(d).__name__}")
     d = {**d, **{k: v for k, v in overrides.items() if v is not None}}
-    unknown = sorted(set(d) - _TOP_KEYS)
-    if unknown:
-        raise MultitaskConfigError(f"unknown config key(s) {unknown}; allowed: {sorted(_TOP_KEYS)}")
-    for key in ("backbone", "tasks"):
-        if key not in d:
-            raise MultitaskConfigError(f"the config needs '{key}'")
+    _check_keys(d, _TOP_KEYS, ("backbone", "tasks"), "config")
     if not isinstance(d["tasks"], list):
         raise MultitaskConfigError("'tasks' must be a list of {name, data, ...} mappings")
     base = Path(base_dir) if base_dir is not None else None

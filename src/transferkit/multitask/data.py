@@ -45,10 +45,8 @@ class TaskData:
         self.x = self.x if isinstance(self.x, np.ndarray) else np.asarray(self.x)
         y = np.asarray(self.y)
         if y.ndim != 1 or len(y) != len(self.x):
-            raise DataError(
-                f"task {self.name!r}: {len(self.x)} inputs but labels of shape {y.shape}; "
-                "give one label per input (missing: -1 for classes, NaN for regression)"
-            )
+            raise DataError(f"task {self.name!r}: {len(self.x)} inputs but labels of shape {y.shape}; "
+                            "give one label per input (missing: -1 for classes, NaN for regression)")
         if self.x.dtype != object:
             if not np.issubdtype(self.x.dtype, np.number):
                 raise DataError(f"task {self.name!r}: inputs must be numeric, got {self.x.dtype}")
@@ -93,22 +91,13 @@ class TaskData:
         if self.kind == "classification":
             present = np.unique(self.y[self.labelled])
             if len(present) < 2:
-                raise DataError(
-                    f"task {self.name!r}: its labelled rows hold only class {present.tolist()}; "
-                    "a classifier needs at least two classes"
-                )
+                raise DataError(f"task {self.name!r}: its labelled rows hold only class {present.tolist()}; "
+                                "a classifier needs at least two classes")
 
     def take(self, idx: np.ndarray) -> TaskData:
         """Rows ``idx`` as a new TaskData."""
-        return TaskData(
-            self.name,
-            self.x[idx],
-            self.y[idx],
-            self.kind,
-            self.num_outputs,
-            self.class_names,
-            self.input_kind,
-        )
+        return TaskData(self.name, self.x[idx], self.y[idx], self.kind, self.num_outputs, self.class_names,
+                        self.input_kind)
 
     def hide_labels(self, keep: np.ndarray) -> TaskData:
         """A copy where only rows with ``keep`` True keep their label (others become missing)."""
@@ -125,12 +114,5 @@ class TaskData:
         """A task from a transferkit :class:`Dataset` (its task kind and classes are kept)."""
         if ds.y is None:
             raise DataError(f"{ds.name}: a task needs labels")
-        return cls(
-            name or ds.name,
-            ds.x,
-            ds.y,
-            ds.task,
-            ds.num_classes if ds.task == "classification" else 0,
-            ds.class_names,
-            ds.kind,
-        )
+        return cls(name or ds.name, ds.x, ds.y, ds.task, ds.num_classes if ds.task == "classification" else 0,
+                   ds.class_names, ds.kind)

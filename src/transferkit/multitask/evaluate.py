@@ -19,11 +19,9 @@ from transferkit.errors import DataError
 from transferkit.evaluation import HIGHER_IS_BETTER
 from transferkit.experiments.records import Difference, Estimate
 
-DELTA_M_NOTE = (
-    "Delta-m % = mean over tasks of the relative change of the multi-task metric vs single-task, "
-    "sign-flipped for higher-is-better metrics (as in the multi-task literature): lower is better, "
-    "negative = multi-task beats single-task on average."
-)
+DELTA_M_NOTE = ("Delta-m % = mean over tasks of the relative change of the multi-task metric vs single-task, "
+                "sign-flipped for higher-is-better metrics (as in the multi-task literature): lower is better, "
+                "negative = multi-task beats single-task on average.")
 
 
 def delta_m(multi: Mapping[str, float], single: Mapping[str, float], higher_is_better: Mapping[str, bool]) -> float:
@@ -36,20 +34,15 @@ def delta_m(multi: Mapping[str, float], single: Mapping[str, float], higher_is_b
     for task, m in multi.items():
         s = float(single[task])
         if s == 0 or not np.isfinite(s) or not np.isfinite(m):
-            raise DataError(
-                f"task {task!r}: the single-task metric is {s}; Delta-m % needs a finite, non-zero "
-                "single-task value (use another metric)"
-            )
+            raise DataError(f"task {task!r}: the single-task metric is {s}; Delta-m % needs a finite, non-zero "
+                            "single-task value (use another metric)")
         sign = -1.0 if higher_is_better[task] else 1.0
         terms.append(sign * (float(m) - s) / abs(s) * 100.0)
     return float(np.mean(terms))
 
 
-def compare_tasks(
-    single: Mapping[str, Sequence[float]],
-    multi: Mapping[str, Mapping[str, Sequence[float]]],
-    metric: Mapping[str, str] | str,
-) -> dict[str, Any]:
+def compare_tasks(single: Mapping[str, Sequence[float]], multi: Mapping[str, Mapping[str, Sequence[float]]],
+                  metric: Mapping[str, str] | str) -> dict[str, Any]:
     """The ``multitask`` results section from per-seed test scores.
 
     Args:
@@ -92,31 +85,21 @@ def compare_tasks(
     dm_ci: dict[str, list[float]] = {}
     dm_seed: dict[str, list[float]] = {}
     for w, scores in multi.items():
-        dm[w] = delta_m(
-            {t: float(np.mean(scores[t])) for t in tasks}, {t: float(np.mean(single[t])) for t in tasks}, hib
-        )
+        dm[w] = delta_m({t: float(np.mean(scores[t])) for t in tasks}, {t: float(np.mean(single[t])) for t in tasks},
+                        hib)
         per = _per_seed_dm(scores, single, hib)
         dm_seed[w] = per
         est = Estimate.of([v for v in per if np.isfinite(v)])
         dm_ci[w] = [est.ci_low if est.mean is not None else np.nan, est.ci_high if est.mean is not None else np.nan]
-    return {
-        "tasks": tasks,
-        "metric": metric if isinstance(metric, str) else dict(metric_of),
-        "rows": rows,
-        "delta_m": dm,
-        "delta_m_ci": dm_ci,
-        "delta_m_per_seed": dm_seed,
-        "delta_m_note": DELTA_M_NOTE,
-        "diff_note": "diff = multi - single (sign-flipped for lower-is-better metrics): positive = "
-        "multi-task "
-        "better; 95% paired t intervals over seeds; negative transfer = the "
-        "interval lies wholly below 0.",
-    }
+    return {"tasks": tasks, "metric": metric if isinstance(metric, str) else dict(metric_of), "rows": rows,
+            "delta_m": dm, "delta_m_ci": dm_ci, "delta_m_per_seed": dm_seed, "delta_m_note": DELTA_M_NOTE,
+            "diff_note": "diff = multi - single (sign-flipped for lower-is-better metrics): positive = multi-task "
+                         "better; 95% paired t intervals over seeds; negative transfer = the interval lies wholly "
+                         "below 0."}
 
 
-def _per_seed_dm(
-    scores: Mapping[str, Sequence[float]], single: Mapping[str, Sequence[float]], hib: Mapping[str, bool]
-) -> list[float]:
+def _per_seed_dm(scores: Mapping[str, Sequence[float]], single: Mapping[str, Sequence[float]],
+                 hib: Mapping[str, bool]) -> list[float]:
     n = len(next(iter(single.values())))
     out = []
     for i in range(n):

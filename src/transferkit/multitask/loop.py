@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -33,7 +33,8 @@ from transferkit.multitask.model import MultiTaskModel
 from transferkit.multitask.sampler import SAMPLERS, TaskSampler
 from transferkit.multitask.weightings import Weighting, get_weighting
 from transferkit.training.callbacks import Callback
-from transferkit.training.loop import TrainConfig, fit
+from transferkit.training.loop import TrainConfig, TrainResult, fit
+from transferkit.training.supervised import balanced_class_weights
 from transferkit.training.trainer import Trainer, apply_batchnorm_policy
 
 
@@ -62,57 +63,29 @@ class MultiTaskTrainConfig:
     resume: bool = False
 
     def __post_init__(self) -> None:
-        if self.epochs < 1 or self.batch_size < 1 or self.eval_batch_size < 1:
-            raise DataError("epochs, batch_size and eval_batch_size must be >= 1")
-        if not self.lr > 0:
-            raise DataError(f"lr must be > 0, got {self.lr}")
-        if self.patience is not None and self.patience < 1:
-            raise DataError("patience must be >= 1 (or None for no early stopping)")
         if self.sampler not in SAMPLERS:
             raise DataError(f"sampler must be one of {SAMPLERS}, got {self.sampler!r}")
-        if self.class_weight not in (None, "balanced"):
-            raise DataError("class_weight must be None or 'balanced'")
         if self.mixed_precision not in ("auto", "no", "bf16"):
             raise DataError(
-                "mixed_precision must be auto, no or bf16 (fp16 loss scaling does not mix with per-task gradients)"
-            )
+                "mixed_precision must be auto, no or bf16 (fp16 loss scaling does not mix with per-task gradients)")
+        try:  # the settings the loop shares are checked where the loop defines them
+            self.loop_config()
+        except ValueError as exc:
+            raise DataError(str(exc)) from None
 
     def loop_config(self) -> TrainConfig:
         """The settings of the shared loop (AdamW, constant learning rate, this run's clipping and patience)."""
-        return TrainConfig(
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            lr=self.lr,
-            weight_decay=self.weight_decay,
-            patience=self.patience,
-            seed=self.seed,
-            mixed_precision=self.mixed_precision,
-            max_grad_norm=self.max_grad_norm,
-            checkpoint_dir=self.checkpoint_dir,
-            resume=self.resume,
-            progress=self.progress,
-            eval_batch_size=self.eval_batch_size,
-        )
+        return TrainConfig(**{k: v for k, v in asdict(self).items() if k not in ("sampler", "temperature")})
 
 
 @dataclass
-class MultiTaskResult:
-    """Per-epoch history (per-task losses, validation scores, task weights), the best epoch and its score."""
-
-    history: list[dict[str, Any]] = field(default_factory=list)
-    best_epoch: int = -1
-    best_score: float = -math.inf
-    seconds: float = 0.0
-    stopped_early: bool = False
-    config: dict[str, Any] = field(default_factory=dict)
-    resumed_from: int = 0  # epochs restored from a checkpoint
+class MultiTaskResult(TrainResult):
+    """A :class:`TrainResult` whose history holds per-task losses, validation scores and task weights."""
 
     def curve(self) -> dict[str, list[float]]:
         """Epoch, mean training loss and mean validation score per epoch (the report's curve format)."""
-        out: dict[str, list[float]] = {
-            "epoch": [h["epoch"] for h in self.history],
-            "train_loss": [float(np.mean(list(h["train_loss"].values()))) for h in self.history],
-        }
+        out: dict[str, list[float]] = {"epoch": [h["epoch"] for h in self.history], "train_loss": [
+            float(np.mean(list(h["train_loss"].values()))) for h in self.history]}
         if self.history and "val_score" in self.history[0]:
             out["val_score"] = [h["val_score"] for h in self.history]
         return out
@@ -169,18 +142,9 @@ def predict_task(model: MultiTaskModel, task: str, x: Any, batch_size: int = 512
     """Raw outputs of ``task``'s head for inputs ``x``, in order."""
     model.eval()
     device = next(model.parameters()).device
-    outs = [
-        model(to_device(model.trunk.prepare(x[s : s + batch_size]), device), task).float().cpu().numpy()
-        for s in range(0, len(x), batch_size)
-    ]
+    outs = [model(to_device(model.trunk.prepare(x[s : s + batch_size]), device), task).float().cpu().numpy()
+            for s in range(0, len(x), batch_size)]
     return np.concatenate(outs) if outs else np.zeros((0, model.specs[task].num_outputs), np.float32)
-
-
-def _class_weights(task: TaskData) -> torch.Tensor:
-    y = task.y[task.labelled]
-    counts = np.bincount(y, minlength=task.num_outputs).astype(np.float64)
-    w = np.where(counts > 0, counts.sum() / np.maximum(counts, 1) / max((counts > 0).sum(), 1), 0.0)
-    return torch.tensor(w, dtype=torch.float32)
 
 
 def _check(model: MultiTaskModel, tasks: Sequence[TaskData], what: str) -> None:
@@ -192,10 +156,8 @@ def _check(model: MultiTaskModel, tasks: Sequence[TaskData], what: str) -> None:
             raise DataError(f"{what} task {t.name!r} has no head; the model's heads are {list(model.specs)}")
         spec = model.specs[t.name]
         if spec.kind != t.kind or spec.num_outputs != t.num_outputs:
-            raise DataError(
-                f"{what} task {t.name!r} is {t.kind} with {t.num_outputs} outputs but its head is "
-                f"{spec.kind} with {spec.num_outputs}"
-            )
+            raise DataError(f"{what} task {t.name!r} is {t.kind} with {t.num_outputs} outputs but its head is "
+                            f"{spec.kind} with {spec.num_outputs}")
 
 
 class MultiTaskTrainer(Trainer):
@@ -208,15 +170,8 @@ class MultiTaskTrainer(Trainer):
 
     name = "multitask"
 
-    def __init__(
-        self,
-        model: MultiTaskModel,
-        train_tasks: Sequence[TaskData],
-        val_tasks: Sequence[TaskData] | None,
-        weighting: Weighting,
-        config: MultiTaskTrainConfig,
-        metrics: Mapping[str, str] | None = None,
-    ) -> None:
+    def __init__(self, model: MultiTaskModel, train_tasks: Sequence[TaskData], val_tasks: Sequence[TaskData] | None,
+                 weighting: Weighting, config: MultiTaskTrainConfig, metrics: Mapping[str, str] | None = None) -> None:
         super().__init__()
         _check(model, train_tasks, "training")
         for t in train_tasks:
@@ -227,17 +182,10 @@ class MultiTaskTrainer(Trainer):
         self.val_tasks = val_tasks
         self.names = tuple(t.name for t in train_tasks)
         self.by_name = {t.name: t for t in train_tasks}
-        self.metric_of = {
-            t.name: (metrics or {}).get(t.name) or ("accuracy" if t.kind == "classification" else "rmse")
-            for t in train_tasks
-        }
-        self.sampler = TaskSampler(
-            {t.name: np.flatnonzero(t.labelled) for t in train_tasks},
-            config.batch_size,
-            config.sampler,
-            config.temperature,
-            config.seed,
-        )
+        self.metric_of = {t.name: (metrics or {}).get(t.name) or ("accuracy" if t.kind == "classification" else "rmse")
+                          for t in train_tasks}
+        self.sampler = TaskSampler({t.name: np.flatnonzero(t.labelled) for t in train_tasks}, config.batch_size,
+                                   config.sampler, config.temperature, config.seed)
         self.net: nn.Module = model
         self.device = torch.device("cpu")
         self.class_weights: dict[str, torch.Tensor | None] = {}
@@ -254,17 +202,13 @@ class MultiTaskTrainer(Trainer):
         self.model.to(device)
         self.weighting.setup(self.model, self.names)
         balanced = self.config.class_weight == "balanced"
-        self.class_weights = {
-            t.name: _class_weights(t).to(device) if balanced and t.kind == "classification" else None
-            for t in self.by_name.values()
-        }
+        self.class_weights = {t.name: balanced_class_weights(t.y[t.labelled], t.num_outputs).to(device)
+                              if balanced and t.kind == "classification" else None for t in self.by_name.values()}
 
     def param_groups(self, lr: float, weight_decay: float) -> list[dict[str, Any]]:
         """The model's trainable parameters, then the weighting's own (no weight decay)."""
-        groups = [
-            {"params": [p for p in self.model.parameters() if p.requires_grad], "lr": lr,
-             "weight_decay": weight_decay, "name": "model"}
-        ]
+        groups = [{"params": [p for p in self.model.parameters() if p.requires_grad], "lr": lr,
+                   "weight_decay": weight_decay, "name": "model"}]
         if self.weighting.parameters():
             groups.append({"params": self.weighting.parameters(), "lr": lr, "weight_decay": 0.0, "name": "weighting"})
         return groups
@@ -304,16 +248,13 @@ class MultiTaskTrainer(Trainer):
         """
         inputs, labels = batch
         outs = self.model.forward_tasks(inputs)
-        losses = torch.stack(
-            [task_loss(outs[k], labels[k], self.by_name[k].kind, self.class_weights[k]) for k in self.names]
-        )
+        losses = torch.stack([task_loss(outs[k], labels[k], self.by_name[k].kind, self.class_weights[k])
+                              for k in self.names])
         values = losses.detach().float().cpu().numpy()
         if not np.isfinite(values).all():
             bad = [k for k, v in zip(self.names, values.tolist(), strict=True) if not math.isfinite(v)]
-            raise DataError(
-                f"training loss is not finite for task(s) {bad} at epoch {self._epoch + 1}: lower lr, "
-                "check the targets' scale"
-            )
+            raise DataError(f"training loss is not finite for task(s) {bad} at epoch {self._epoch + 1}: lower lr, "
+                            "check the targets' scale")
         # the per-task epoch means are summed here in float64 (the loop's device sums are float32)
         self._sums += values
         self._steps += 1
@@ -327,12 +268,8 @@ class MultiTaskTrainer(Trainer):
         """Each validation task's score (``val``) and their mean signed score (``val_score``)."""
         if self.val_tasks is None:
             return {}
-        vals = {
-            t.name: validation_score(
-                t, predict_task(self.model, t.name, t.x, self.config.eval_batch_size), self.metric_of[t.name]
-            )
-            for t in self.val_tasks
-        }
+        vals = {t.name: validation_score(t, predict_task(self.model, t.name, t.x, self.config.eval_batch_size),
+                                         self.metric_of[t.name]) for t in self.val_tasks}
         finite = [signed(self.metric_of[k], v) for k, v in vals.items() if v is not None and math.isfinite(v)]
         return {"val": vals, "val_score": float(np.mean(finite)) if finite else float("nan")}
 
@@ -342,11 +279,9 @@ class MultiTaskTrainer(Trainer):
         The epoch's per-task mean losses join :attr:`loss_history` here (once per epoch).
         """
         self.loss_history.append(self._sums / max(self._steps, 1))
-        entry: dict[str, Any] = {
-            "epoch": int(logs["epoch"]),
-            "train_loss": dict(zip(self.names, self.loss_history[-1].tolist(), strict=True)),
-            "weights": dict(zip(self.names, self.weighting.weights().tolist(), strict=True)),
-        }
+        entry: dict[str, Any] = {"epoch": int(logs["epoch"]),
+                                 "train_loss": dict(zip(self.names, self.loss_history[-1].tolist(), strict=True)),
+                                 "weights": dict(zip(self.names, self.weighting.weights().tolist(), strict=True))}
         if "val" in logs:
             entry["val"], entry["val_score"] = logs["val"], logs["val_score"]
         entry["seconds"] = logs["seconds"]
@@ -377,16 +312,10 @@ class MultiTaskTrainer(Trainer):
         return f"{len(self.names)} tasks ({self.weighting.name})"
 
 
-def train_multitask(
-    model: MultiTaskModel,
-    train_tasks: Sequence[TaskData],
-    val_tasks: Sequence[TaskData] | None = None,
-    weighting: Weighting | str = "equal",
-    config: MultiTaskTrainConfig | None = None,
-    metrics: Mapping[str, str] | None = None,
-    accelerator: Any = None,
-    callbacks: Sequence[Callback] = (),
-) -> MultiTaskResult:
+def train_multitask(model: MultiTaskModel, train_tasks: Sequence[TaskData], val_tasks: Sequence[TaskData] | None = None,
+                    weighting: Weighting | str = "equal", config: MultiTaskTrainConfig | None = None,
+                    metrics: Mapping[str, str] | None = None, accelerator: Any = None,
+                    callbacks: Sequence[Callback] = ()) -> MultiTaskResult:
     """Train ``model`` on all ``train_tasks`` at once and load the weights of the best epoch.
 
     The best epoch maximises the mean over tasks of each task's validation ``metrics[task]``
@@ -398,12 +327,5 @@ def train_multitask(
     weighting = get_weighting(weighting) if isinstance(weighting, str) else weighting
     trainer = MultiTaskTrainer(model, train_tasks, val_tasks, weighting, config, metrics)
     res = fit(trainer, config.loop_config(), list(callbacks), accelerator)
-    return MultiTaskResult(
-        history=res.history,
-        best_epoch=res.best_epoch,
-        best_score=res.best_score,
-        seconds=res.seconds,
-        stopped_early=res.stopped_early,
-        config=asdict(config) | {"weighting": weighting.name, "metrics": trainer.metric_of},
-        resumed_from=res.resumed_from,
-    )
+    return MultiTaskResult(**vars(res) | {"config": asdict(config) | {"weighting": weighting.name,
+                                                                      "metrics": trainer.metric_of}})

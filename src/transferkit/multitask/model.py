@@ -93,7 +93,3 @@ class MultiTaskModel(nn.Module):
             if params:
                 return params
         raise DataError("the trunk has no trainable parameters")
-
-    def task_parameters(self, task: str) -> list[nn.Parameter]:
-        """Trainable parameters of one task's head."""
-        return [p for p in self.heads[task].parameters() if p.requires_grad]

@@ -59,9 +59,8 @@ def temperature_weights(sizes: np.ndarray, temperature: float) -> np.ndarray:
 SAMPLERS: tuple[str, ...] = tuple(TASK_SAMPLERS.names(sort=False))  # the names, for older imports
 
 
-def task_probabilities(
-    sizes: list[int] | np.ndarray, mode: str = "proportional", temperature: float = 2.0
-) -> np.ndarray:
+def task_probabilities(sizes: list[int] | np.ndarray, mode: str = "proportional",
+                       temperature: float = 2.0) -> np.ndarray:
     """Sampling probabilities of tasks with ``sizes`` labelled rows (``mode``: a name in :data:`TASK_SAMPLERS`)."""
     n = np.asarray(sizes, dtype=np.float64)
     if n.ndim != 1 or len(n) == 0 or np.any(n <= 0):
@@ -96,14 +95,8 @@ class TaskSampler:
         seed: random seed of the row orders.
     """
 
-    def __init__(
-        self,
-        labelled: Mapping[str, np.ndarray],
-        batch_size: int,
-        mode: str = "proportional",
-        temperature: float = 2.0,
-        seed: int = 0,
-    ) -> None:
+    def __init__(self, labelled: Mapping[str, np.ndarray], batch_size: int, mode: str = "proportional",
+                 temperature: float = 2.0, seed: int = 0) -> None:
         if batch_size < 1:
             raise DataError("batch_size must be >= 1")
         self.names = list(labelled)

@@ -6,7 +6,7 @@ set and saves it as a zoo entry (safetensors weights + model card), loadable eve
 """
 
 from transferkit.pretraining import denoise, simclr, supervised  # noqa: F401  (register objectives)
-from transferkit.pretraining._info import OBJECTIVES, ObjectiveInfo, ObjectiveResult, PretrainSettings
+from transferkit.pretraining._info import OBJECTIVES, ObjectiveInfo, ObjectiveResult, ObjectiveRun, PretrainSettings
 from transferkit.pretraining.api import (
     PretrainResult,
     default_zoo_dir,
@@ -20,6 +20,7 @@ __all__ = [
     "OBJECTIVES",
     "ObjectiveInfo",
     "ObjectiveResult",
+    "ObjectiveRun",
     "PretrainResult",
     "PretrainSettings",
     "default_zoo_dir",

@@ -57,9 +57,7 @@ def augment_signals(x: torch.Tensor, gen: torch.Generator, noise: float = 0.1) -
     return out * keep.view(n, 1, t)
 
 
-def augment_tables(
-    x: torch.Tensor, gen: torch.Generator, noise: float = 0.1, corrupt: float = 0.3
-) -> torch.Tensor:
+def augment_tables(x: torch.Tensor, gen: torch.Generator, noise: float = 0.1, corrupt: float = 0.3) -> torch.Tensor:
     """A random view of a batch of (standardised) table rows."""
     n, d = x.shape
     donor = torch.randint(0, n, (n,), generator=gen)
@@ -78,9 +76,7 @@ def augment(x: torch.Tensor, kind: str, gen: torch.Generator, noise: float = 0.1
     return fn(x, gen, noise)
 
 
-def corrupt(
-    x: torch.Tensor, kind: str, gen: torch.Generator, mask_ratio: float, noise: float
-) -> torch.Tensor:
+def corrupt(x: torch.Tensor, kind: str, gen: torch.Generator, mask_ratio: float, noise: float) -> torch.Tensor:
     """Masked + noisy copy of a prepared batch (for denoising reconstruction).
 
     Images lose random 4x4 patches, signals random time steps (all channels at once), tables

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from torch import nn
 
 from transferkit._registry import Registry
+from transferkit.backbones import Backbone
+from transferkit.data.dataset import Dataset
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,19 @@ class PretrainSettings:
             raise ValueError("mask_ratio must be in [0, 1) and noise_std >= 0")
 
 
+@dataclass(frozen=True)
+class ObjectiveRun:
+    """What an objective trains: the backbone, the source splits, the settings and its checkpoint folder."""
+
+    backbone: Backbone
+    train: Dataset
+    val: Dataset
+    test: Dataset
+    settings: PretrainSettings
+    checkpoint_dir: Path
+    resume: bool
+
+
 @dataclass
 class ObjectiveResult:
     """What an objective hands back: the source head (supervised only), history and metrics."""
@@ -60,6 +76,5 @@ class ObjectiveResult:
     resumed: bool = False
 
 
-# fn(backbone, train, val, test, settings, checkpoint_dir, resume) -> ObjectiveResult
-Objective = Callable[..., ObjectiveResult]
+Objective = Callable[[ObjectiveRun], ObjectiveResult]
 OBJECTIVES: Registry[Objective] = Registry("pre-training objective")

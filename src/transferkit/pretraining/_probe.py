@@ -9,9 +9,8 @@ import numpy as np
 from transferkit.data.dataset import Dataset
 
 
-def linear_probe_metrics(
-    backbone: Any, train: Dataset, test: Dataset, max_train: int = 3000, seed: int = 0
-) -> dict[str, float]:
+def linear_probe_metrics(backbone: Any, train: Dataset, test: Dataset, max_train: int = 3000,
+                         seed: int = 0) -> dict[str, float]:
     """Source accuracy of a logistic regression on frozen features (labels only used here, to report)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
@@ -21,9 +20,7 @@ def linear_probe_metrics(
     if len(test) == 0 or len(train) < 2 or train.y is None or test.y is None or train.task != "classification" or len(np.unique(train.y)) < 2:
         return {}
     if len(train) > max_train:
-        train = train.subset(
-            np.sort(np.random.default_rng(seed).choice(len(train), max_train, replace=False))
-        )
+        train = train.subset(np.sort(np.random.default_rng(seed).choice(len(train), max_train, replace=False)))
     ftr = extract_features(backbone, train, cache=False, progress=False)
     fte = extract_features(backbone, test, cache=False, progress=False)
     sc = StandardScaler().fit(ftr)

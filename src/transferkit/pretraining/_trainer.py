@@ -1,12 +1,10 @@
 """The trainer behind the self-supervised objectives (``simclr``, ``denoise``) and their runner.
 
-A :class:`PretrainTrainer` trains the backbone plus an objective head (projection MLP, decoder)
-on shuffled batches of rows fixed by ``(seed, epoch)``; each epoch's augmentations or corruptions
-come from a ``torch.Generator`` seeded with ``seed * 100003 + epoch``, so a resumed run sees the
-same batches and views as an uninterrupted one. An objective gives the head (:meth:`make_head`)
-and the loss of one batch (:meth:`step`); :func:`run_objective` trains it with
-:func:`transferkit.training.fit` (AdamW, clipping at 5, the last epoch kept, checkpoints and
-resume) and measures the linear-probe source metric.
+A :class:`PretrainTrainer` trains the backbone plus an objective head (projection MLP, decoder) on
+shuffled batches of rows fixed by ``(seed, epoch)``; each epoch's augmentations or corruptions come
+from a generator seeded with ``seed * 100003 + epoch``, so a resumed run sees the same batches and
+views as an uninterrupted one. :func:`run_objective` trains it with :func:`transferkit.training.fit`
+and measures the linear-probe source metric.
 """
 
 from __future__ import annotations
@@ -22,7 +20,7 @@ from torch import nn
 
 from transferkit.backbones import Backbone, to_device
 from transferkit.data.dataset import Dataset
-from transferkit.pretraining._info import ObjectiveResult, PretrainSettings
+from transferkit.pretraining._info import ObjectiveResult, ObjectiveRun, PretrainSettings
 from transferkit.pretraining._probe import linear_probe_metrics
 from transferkit.training.loop import TrainConfig, fit
 from transferkit.training.trainer import Trainer
@@ -48,6 +46,7 @@ class PretrainTrainer(Trainer):
     """
 
     head_name = "head"
+    keep_last = True
 
     def __init__(self, backbone: Backbone, data: Dataset, settings: PretrainSettings) -> None:
         super().__init__()
@@ -59,6 +58,10 @@ class PretrainTrainer(Trainer):
     def make_head(self) -> nn.Module:
         """The objective's head (created after the loop seeded, so its initial weights follow the seed)."""
         raise NotImplementedError
+
+    def details(self) -> dict[str, Any]:
+        """The objective's settings for the model card."""
+        return {}
 
     def modules(self) -> dict[str, nn.Module]:
         """The backbone and the objective head (both checkpointed)."""
@@ -92,37 +95,31 @@ class PretrainTrainer(Trainer):
         """Backbone features of CPU inputs ``x``, computed on the training device."""
         return self.backbone.forward_features(to_device(x, self.device))
 
-    def monitor(self, logs: dict[str, Any]) -> float | None:
-        """No model selection: the last epoch is kept."""
-        return None
-
     def describe(self) -> str:
         """The backbone being pre-trained."""
         return self.backbone.spec
 
 
-def objective_config(settings: PretrainSettings, checkpoint_dir: Path, resume: bool) -> TrainConfig:
-    """The loop settings of a self-supervised objective: AdamW, clipping at 5, no early stopping.
+def objective_config(settings: PretrainSettings, checkpoint_dir: Path, resume: bool,
+                     device: str = "cpu") -> TrainConfig:
+    """The loop settings of an objective: AdamW, clipping at 5, no early stopping.
 
-    They run on the CPU, where they always have (so zoo entries built before the engine are rebuilt
-    bit for bit); the trainer moves inputs to the device, so ``device="auto"`` is the one change
-    that would put them on a GPU (with other numbers).
+    The self-supervised objectives run on the CPU, where they always have (so zoo entries built
+    before the engine are rebuilt bit for bit); ``device="auto"`` would put them on a GPU.
     """
     s = settings
     return TrainConfig(epochs=s.epochs, batch_size=s.batch_size, lr=s.lr, weight_decay=s.weight_decay, seed=s.seed,
                        patience=None, max_grad_norm=5.0, checkpoint_dir=str(checkpoint_dir), resume=resume,
-                       progress=s.progress, device="cpu")
+                       progress=s.progress, device=device)
 
 
-def run_objective(trainer: PretrainTrainer, val_ds: Dataset, test_ds: Dataset, checkpoint_dir: Path, resume: bool,
-                  details: dict[str, Any]) -> ObjectiveResult:
-    """Train ``trainer`` with :func:`fit`, then report the final loss and the linear-probe source metric."""
-    s = trainer.settings
-    res = fit(trainer, objective_config(s, checkpoint_dir, resume))
+def run_objective(trainer_cls: type[PretrainTrainer], run: ObjectiveRun) -> ObjectiveResult:
+    """Train ``trainer_cls`` on ``run`` with :func:`fit`, then report the final loss and the linear-probe metric."""
+    s, trainer = run.settings, trainer_cls(run.backbone, run.train, run.settings)
+    res = fit(trainer, objective_config(s, run.checkpoint_dir, run.resume))
     t0 = time.perf_counter()
     metrics: dict[str, Any] = {"final_loss": res.history[-1]["train_loss"] if res.history else None}
-    metrics.update(linear_probe_metrics(trainer.backbone, trainer.data, test_ds if len(test_ds) else val_ds,
-                                        seed=s.seed))
+    metrics.update(linear_probe_metrics(run.backbone, run.train, run.test if len(run.test) else run.val, seed=s.seed))
     metrics["primary"] = "linear_probe_test_accuracy" if "linear_probe_test_accuracy" in metrics else "final_loss"
     return ObjectiveResult(head=None, history=res.history, metrics=metrics, resumed=res.resumed_from > 0,
-                           details={**details, "seconds": res.seconds + time.perf_counter() - t0})
+                           details={**trainer.details(), "seconds": res.seconds + time.perf_counter() - t0})

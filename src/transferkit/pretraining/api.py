@@ -17,7 +17,7 @@ from transferkit.backbones.zoo import check_name, save_entry
 from transferkit.data.dataset import Dataset
 from transferkit.data.splits import stratified_indices, train_val_test_split
 from transferkit.errors import DataArgumentError, DataError, TransferkitError
-from transferkit.pretraining._info import OBJECTIVES, PretrainSettings
+from transferkit.pretraining._info import OBJECTIVES, ObjectiveRun, PretrainSettings
 
 
 @dataclass
@@ -53,28 +53,11 @@ def subsample(ds: Dataset, max_samples: int | None, seed: int) -> tuple[Dataset,
     return ds.subset(idx, ds.name), note
 
 
-def pretrain(
-    backbone: str | Backbone,
-    source: str | Dataset,
-    objective: str = "supervised",
-    *,
-    name: str,
-    zoo_dir: str | os.PathLike[str] | None = None,
-    epochs: int = 10,
-    batch_size: int = 64,
-    lr: float = 1e-3,
-    weight_decay: float = 1e-4,
-    seed: int = 0,
-    max_samples: int | None = None,
-    val_size: float = 0.1,
-    test_size: float = 0.1,
-    resume: bool = True,
-    progress: bool = True,
-    description: str = "",
-    rebuild: str | None = None,
-    overwrite: bool = True,
-    **objective_settings: Any,
-) -> PretrainResult:
+def pretrain(backbone: str | Backbone, source: str | Dataset, objective: str = "supervised", *, name: str,
+             zoo_dir: str | os.PathLike[str] | None = None, epochs: int = 10, batch_size: int = 64, lr: float = 1e-3,
+             weight_decay: float = 1e-4, seed: int = 0, max_samples: int | None = None, val_size: float = 0.1,
+             test_size: float = 0.1, resume: bool = True, progress: bool = True, description: str = "",
+             rebuild: str | None = None, overwrite: bool = True, **objective_settings: Any) -> PretrainResult:
     """Pre-train ``backbone`` (a spec such as ``smallcnn?width=16`` or a Backbone) on ``source``.
 
     The source (a named data set spec or a :class:`Dataset`) is optionally subsampled to
@@ -92,89 +75,47 @@ def pretrain(
 
     check_name(name)
     entry = OBJECTIVES.entry(objective)
-    settings = PretrainSettings(
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        weight_decay=weight_decay,
-        seed=seed,
-        progress=progress,
-        **objective_settings,
-    )
+    settings = PretrainSettings(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, seed=seed,
+                                progress=progress, **objective_settings)
     spec = source if isinstance(source, str) else None
     full = load_dataset(source)
     if entry.info.needs_labels and full.y is None:
         unlabelled = " or ".join(n for n in OBJECTIVES.names() if not OBJECTIVES.info(n).needs_labels)
-        raise DataError(
-            f"{objective} pre-training needs labels, but {full.name!r} has none: "
-            f"use --objective {unlabelled} for unlabelled sources"
-        )
+        raise DataError(f"{objective} pre-training needs labels, but {full.name!r} has none: "
+                        f"use --objective {unlabelled} for unlabelled sources")
     ds, sub_note = subsample(full, max_samples, seed)
-    has_labels = ds.y is not None
-    splits = train_val_test_split(
-        ds,
-        val_size=val_size,
-        test_size=test_size,
-        seed=seed,
-        stratify=has_labels and ds.task == "classification",
-    )
+    splits = train_val_test_split(ds, val_size=val_size, test_size=test_size, seed=seed,
+                                  stratify=ds.y is not None and ds.task == "classification")
     torch.manual_seed(seed)  # the initial weights are part of what the seed reproduces
     bb = create_backbone(backbone, data=ds) if isinstance(backbone, str) else backbone
     if bb.input_kind != ds.kind:
-        raise DataError(
-            f"backbone {bb.spec!r} reads {bb.input_kind} inputs but {ds.name!r} is {ds.kind} data"
-        )
+        raise DataError(f"backbone {bb.spec!r} reads {bb.input_kind} inputs but {ds.name!r} is {ds.kind} data")
     bb.fit_preprocessing(splits.train.x)
 
     zoo = Path(zoo_dir) if zoo_dir is not None else default_zoo_dir()
     partial = zoo / f".partial-{name}"
-    run_key = {
-        "backbone": bb.config(),
-        "source": ds.fingerprint(),
-        "objective": entry.name,
-        "settings": {k: v for k, v in asdict(settings).items() if k != "progress"},
-        "splits": [val_size, test_size],
-        "max_samples": max_samples,
-    }
+    run_key = {"backbone": bb.config(), "source": ds.fingerprint(), "objective": entry.name,
+               "settings": {k: v for k, v in asdict(settings).items() if k != "progress"},
+               "splits": [val_size, test_size], "max_samples": max_samples}
     _prepare_partial(partial, run_key, resume)
-    result = entry.obj(bb, splits.train, splits.val, splits.test, settings, partial / "checkpoints", resume)
+    result = entry.obj(ObjectiveRun(bb, splits.train, splits.val, splits.test, settings, partial / "checkpoints",
+                                    resume))
 
     card_fields = {
         "description": description or f"{bb.spec} pre-trained on {ds.name} ({entry.name})",
         "objective": entry.name,
-        "source": {
-            "dataset": full.name,
-            "spec": spec,
-            "kind": ds.kind,
-            "domain": ds.domain,
-            "fingerprint": ds.fingerprint(),
-            "n_used": len(ds),
-            "n_available": len(full),
-            "subsample": sub_note,
-            "splits": splits.sizes(),
-            "split_rule": f"stratified train/val/test {1 - val_size - test_size:g}/{val_size:g}/"
-            f"{test_size:g}, seed {seed}",
-        },
-        "training": {
-            "settings": asdict(settings),
-            "objective": entry.info.description,
-            **result.details,
-            "best_epoch": result.metrics.get("best_epoch"),
-            "resumed": result.resumed,
-            "history": [{k: round(v, 5) for k, v in h.items()} for h in result.history],
-            "rebuild": rebuild,
-        },
+        "source": {"dataset": full.name, "spec": spec, "kind": ds.kind, "domain": ds.domain,
+                   "fingerprint": ds.fingerprint(), "n_used": len(ds), "n_available": len(full), "subsample": sub_note,
+                   "splits": splits.sizes(),
+                   "split_rule": f"stratified train/val/test {1 - val_size - test_size:g}/{val_size:g}/{test_size:g}, "
+                                 f"seed {seed}"},
+        "training": {"settings": asdict(settings), "objective": entry.info.description, **result.details,
+                     "best_epoch": result.metrics.get("best_epoch"), "resumed": result.resumed,
+                     "history": [{k: round(v, 5) for k, v in h.items()} for h in result.history], "rebuild": rebuild},
         "metrics": {k: v for k, v in result.metrics.items() if k != "best_epoch"},
     }
-    class_names = ds.class_names if result.head is not None else None
-    card = save_entry(
-        zoo / name,
-        bb,
-        head=result.head,
-        class_names=class_names,
-        card_fields=card_fields,
-        overwrite=overwrite,
-    )
+    card = save_entry(zoo / name, bb, head=result.head, class_names=ds.class_names if result.head is not None else None,
+                      card_fields=card_fields, overwrite=overwrite)
     shutil.rmtree(partial, ignore_errors=True)
     return PretrainResult(entry=zoo / name, card=card, history=result.history)
 
@@ -184,10 +125,8 @@ def _prepare_partial(partial: Path, run_key: dict[str, Any], resume: bool) -> No
     text = json.dumps(run_key, sort_keys=True, default=str)
     if partial.exists():
         if resume and key_file.exists() and key_file.read_text() != text:
-            raise TransferkitError(
-                f"{partial} holds an interrupted run with other settings: rerun with the same "
-                "settings to resume, or without resume (--no-resume) to start over"
-            )
+            raise TransferkitError(f"{partial} holds an interrupted run with other settings: rerun with the same "
+                                   "settings to resume, or without resume (--no-resume) to start over")
         if not resume:
             shutil.rmtree(partial)
     partial.mkdir(parents=True, exist_ok=True)
@@ -197,13 +136,8 @@ def _prepare_partial(partial: Path, run_key: dict[str, Any], resume: bool) -> No
 def pretrain_summary(result: PretrainResult) -> dict[str, Any]:
     """The ``results["sections"]["pretrain"]`` record: source, metrics, card."""
     card = result.card
-    return {
-        "source": card["source"],
-        "metrics": card["metrics"],
-        "card": card,
-        "entry": str(result.entry),
-        "history": result.history,
-    }
+    return {"source": card["source"], "metrics": card["metrics"], "card": card, "entry": str(result.entry),
+            "history": result.history}
 
 
 def run_pretrain(backbone: str | Backbone, source: str | Dataset, objective: str = "supervised", *, name: str,

@@ -8,7 +8,6 @@ reconstruct the clean (normalised) input from the features. The decoder is dropp
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,10 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from transferkit.backbones import Backbone, to_device
-from transferkit.data.dataset import Dataset
+from transferkit.backbones import to_device
 from transferkit.pretraining._augment import corrupt
-from transferkit.pretraining._info import OBJECTIVES, ObjectiveInfo, ObjectiveResult, PretrainSettings
+from transferkit.pretraining._info import OBJECTIVES, ObjectiveInfo, ObjectiveResult, ObjectiveRun
 from transferkit.pretraining._trainer import PretrainTrainer, run_objective
 
 
@@ -37,6 +35,11 @@ class DenoiseTrainer(PretrainTrainer):
         """``Linear(features, 256) - ReLU - Linear(256, input size)``."""
         return nn.Sequential(nn.Linear(self.backbone.num_features, 256), nn.ReLU(), nn.Linear(256, self.input_size()))
 
+    def details(self) -> dict[str, Any]:
+        """Mask ratio, noise and the decoder's shape."""
+        return {"mask_ratio": self.settings.mask_ratio, "noise_std": self.settings.noise_std,
+                "decoder": f"MLP {self.backbone.num_features}-256-{self.input_size()}"}
+
     def step(self, batch: np.ndarray) -> tuple[torch.Tensor, dict[str, Any]]:
         """Reconstruction error of the rows ``batch`` from a masked, noisy copy."""
         assert self.head is not None
@@ -47,23 +50,7 @@ class DenoiseTrainer(PretrainTrainer):
         return F.mse_loss(recon, to_device(clean, self.device).reshape(len(batch), -1)), {"n": len(batch)}
 
 
-@OBJECTIVES.register(
-    "denoise", info=ObjectiveInfo(False, "reconstruct masked + noisy inputs through the features")
-)
-def denoise(
-    backbone: Backbone,
-    train_ds: Dataset,
-    val_ds: Dataset,
-    test_ds: Dataset,
-    settings: PretrainSettings,
-    checkpoint_dir: Path,
-    resume: bool,
-) -> ObjectiveResult:
+@OBJECTIVES.register("denoise", info=ObjectiveInfo(False, "reconstruct masked + noisy inputs through the features"))
+def denoise(run: ObjectiveRun) -> ObjectiveResult:
     """Denoising pre-training; labels (if any) are used only to report a linear-probe source metric."""
-    trainer = DenoiseTrainer(backbone, train_ds, settings)
-    details = {
-        "mask_ratio": settings.mask_ratio,
-        "noise_std": settings.noise_std,
-        "decoder": f"MLP {backbone.num_features}-256-{trainer.input_size()}",
-    }
-    return run_objective(trainer, val_ds, test_ds, checkpoint_dir, resume, details)
+    return run_objective(DenoiseTrainer, run)

@@ -8,7 +8,6 @@ entry keeps the backbone only.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,10 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from transferkit.backbones import Backbone
-from transferkit.data.dataset import Dataset
 from transferkit.pretraining._augment import augment
-from transferkit.pretraining._info import OBJECTIVES, ObjectiveInfo, ObjectiveResult, PretrainSettings
+from transferkit.pretraining._info import OBJECTIVES, ObjectiveInfo, ObjectiveResult, ObjectiveRun
 from transferkit.pretraining._trainer import PretrainTrainer, run_objective
 
 
@@ -44,6 +41,11 @@ class SimCLRTrainer(PretrainTrainer):
         return nn.Sequential(nn.Linear(self.backbone.num_features, 128), nn.ReLU(),
                              nn.Linear(128, self.settings.proj_dim))
 
+    def details(self) -> dict[str, Any]:
+        """Temperature, projection size and the augmentations."""
+        return {"temperature": self.settings.temperature, "proj_dim": self.settings.proj_dim,
+                "augmentations": f"{self.backbone.input_kind} views (transferkit.pretraining._augment)"}
+
     def step(self, batch: np.ndarray) -> tuple[torch.Tensor, dict[str, Any]]:
         """NT-Xent of two views of the rows ``batch``."""
         assert self.head is not None
@@ -55,20 +57,6 @@ class SimCLRTrainer(PretrainTrainer):
 
 
 @OBJECTIVES.register("simclr", info=ObjectiveInfo(False, "contrastive: two augmented views, NT-Xent loss"))
-def simclr(
-    backbone: Backbone,
-    train_ds: Dataset,
-    val_ds: Dataset,
-    test_ds: Dataset,
-    settings: PretrainSettings,
-    checkpoint_dir: Path,
-    resume: bool,
-) -> ObjectiveResult:
+def simclr(run: ObjectiveRun) -> ObjectiveResult:
     """Contrastive pre-training; labels (if any) are used only to report a linear-probe source metric."""
-    details = {
-        "temperature": settings.temperature,
-        "proj_dim": settings.proj_dim,
-        "augmentations": f"{backbone.input_kind} views (transferkit.pretraining._augment)",
-    }
-    return run_objective(SimCLRTrainer(backbone, train_ds, settings), val_ds, test_ds, checkpoint_dir, resume,
-                         details)
+    return run_objective(SimCLRTrainer, run)

@@ -61,20 +61,16 @@ def _arm(d: dict[str, Any], role: str, n: int | None, where: str = "comparison")
     return ArmInfo(role=role, name=str(a.get("name", role)), per_seed=per, mean=mean)
 
 
-def verdict_sentence(
-    verdict: str, metric: str, diff: Num, lo: Num, hi: Num, n_seeds: int, points: bool, higher_is_better: bool
-) -> str:
+def verdict_sentence(verdict: str, metric: str, diff: Num, lo: Num, hi: Num, n_seeds: int, points: bool,
+                     higher_is_better: bool) -> str:
     """The verdict in words with its interval, e.g. ``Transfer helped: +4.1 points accuracy, 95% CI ...``.
 
     ``diff``/``lo``/``hi`` are the improvement of transfer over scratch (as
     :func:`transferkit.evaluation.stats.paired_difference` orients it): positive always means transfer
     did better, also for lower-is-better metrics, where it is ``scratch - transfer``.
     """
-    head = {
-        "positive": "Transfer helped",
-        "negative": "Transfer hurt (negative transfer)",
-        "inconclusive": "No clear difference",
-    }.get(verdict, f"Verdict {verdict!s}")
+    head = {"positive": "Transfer helped", "negative": "Transfer hurt (negative transfer)",
+            "inconclusive": "No clear difference"}.get(verdict, f"Verdict {verdict!s}")
 
     def num(v: Num) -> str:
         if v is None:
@@ -141,13 +137,12 @@ def parse_comparison(d: Any) -> ComparisonInfo:
                      for k, v in mdict.items())
         metrics = TableInfo(("metric", *(names.get(c, c) for c in cols)), body)
     tts = d.get("time_to_scratch_best")
-    return ComparisonInfo(
-        metric=metric, higher_is_better=hib, seeds=seeds, arms=arms, diff_mean=dmean, ci_low=lo, ci_high=hi,
-        diff_per_seed=dper, verdict=verdict,
-        sentence=verdict_sentence(verdict, metric, dmean, lo, hi, n_seeds, points, hib),
-        advice=str(d.get("advice") or ""), points=points, metrics=metrics,
-        time_to_scratch_best=kv_table(tts) if tts else None, budget=str(d.get("budget_label") or d.get("budget") or ""),
-    )
+    return ComparisonInfo(metric=metric, higher_is_better=hib, seeds=seeds, arms=arms, diff_mean=dmean, ci_low=lo,
+                          ci_high=hi, diff_per_seed=dper, verdict=verdict,
+                          sentence=verdict_sentence(verdict, metric, dmean, lo, hi, n_seeds, points, hib),
+                          advice=str(d.get("advice") or ""), points=points, metrics=metrics,
+                          time_to_scratch_best=kv_table(tts) if tts else None,
+                          budget=str(d.get("budget_label") or d.get("budget") or ""))
 
 
 # ----------------------------------------------------------------------------- label efficiency
@@ -204,8 +199,7 @@ def parse_label_efficiency(d: Any) -> LabelEfficiencyInfo:
         cols = {k: tuple(_num(r.get(k), f"label_efficiency.diff[{i}].{k}") for i, r in enumerate(rows))
                 for k in ("mean", "ci_low", "ci_high")}
         diff = BandInfo("transfer - scratch", cols["mean"], cols["ci_low"], cols["ci_high"])
-    return LabelEfficiencyInfo(
-        metric=str(d.get("metric", "score")), budgets=tuple(float(b) for b in budgets if b is not None),
-        bands=bands, verdicts=verdicts, crossover=_num(d.get("crossover"), "label_efficiency.crossover"),
-        diff=diff, budget_label=str(d.get("budget_label") or "labels"),
-    )
+    return LabelEfficiencyInfo(metric=str(d.get("metric", "score")),
+                               budgets=tuple(float(b) for b in budgets if b is not None), bands=bands,
+                               verdicts=verdicts, crossover=_num(d.get("crossover"), "label_efficiency.crossover"),
+                               diff=diff, budget_label=str(d.get("budget_label") or "labels"))

@@ -42,6 +42,7 @@ from transferkit.reports._sections import (
     parse_ranking,
     parse_similarity,
 )
+from transferkit.reports._shipped import ShippedInfo, parse_shipped, status_line
 from transferkit.reports._values import (
     Num,
     ReportError,
@@ -74,6 +75,7 @@ __all__ = [
     "ReportInfo",
     "ReproInfo",
     "SectionInfo",
+    "ShippedInfo",
     "SimilarityInfo",
     "TableInfo",
     "anchor_for",
@@ -92,36 +94,27 @@ __all__ = [
     "parse_multitask",
     "parse_pretrain",
     "parse_ranking",
+    "parse_shipped",
     "parse_similarity",
     "rows_table",
     "verdict_sentence",
 ]
 
-SECTION_TITLES: dict[str, str] = {
-    "comparison": "Did transfer help?",
-    "label_efficiency": "Label efficiency",
-    "ranking": "Backbone ranking",
-    "similarity": "Source / target similarity",
-    "curves": "Training curves",
-    "confusion_matrix": "Confusion matrix",
-    "multitask": "Multi-task results",
-    "adaptation": "Domain adaptation",
-    "pretrain": "Pre-training",
+_SECTIONS = {
+    "shipped": ("The model this run ships", parse_shipped),
+    "comparison": ("Did transfer help?", parse_comparison),
+    "label_efficiency": ("Label efficiency", parse_label_efficiency),
+    "ranking": ("Backbone ranking", parse_ranking),
+    "similarity": ("Source / target similarity", parse_similarity),
+    "curves": ("Training curves", parse_curves),
+    "confusion_matrix": ("Confusion matrix", parse_confusion),
+    "multitask": ("Multi-task results", parse_multitask),
+    "adaptation": ("Domain adaptation", parse_adaptation),
+    "pretrain": ("Pre-training", parse_pretrain),
 }
+SECTION_TITLES: dict[str, str] = {k: title for k, (title, _) in _SECTIONS.items()}
 """Known section keys, in the order the report shows them, with their headings."""
-
-
-_PARSERS = {
-    "comparison": parse_comparison,
-    "label_efficiency": parse_label_efficiency,
-    "ranking": parse_ranking,
-    "similarity": parse_similarity,
-    "curves": parse_curves,
-    "confusion_matrix": parse_confusion,
-    "multitask": parse_multitask,
-    "adaptation": parse_adaptation,
-    "pretrain": parse_pretrain,
-}
+_PARSERS = {k: parse for k, (_, parse) in _SECTIONS.items()}
 
 
 @dataclass(frozen=True)
@@ -168,6 +161,7 @@ class ReportInfo:
     schema: str
     repro: ReproInfo
     sections: tuple[SectionInfo, ...] = field(default_factory=tuple)
+    status: str = ""  # empty for a finished run; else what is missing (a stopped or running run)
 
 
 def _classes_text(classes: Any, limit: int = 12) -> str:
@@ -260,12 +254,10 @@ def build_report_info(results: dict[str, Any]) -> ReportInfo:
     seeds = results.get("seeds") if isinstance(results.get("seeds"), list) else []
     data_rows, other_data = _data_rows(results.get("data"))
     config = results.get("config")
-    repro = ReproInfo(
-        command=command_line(results.get("argv"), command), created=str(results.get("created") or ""),
-        versions=tuple((str(k), str(v)) for k, v in versions.items()), seeds=tuple(str(s) for s in seeds),
-        data=data_rows, models=_models(results.get("models")), other_data=other_data,
-        config=kv_table(config, "setting") if isinstance(config, dict) and config else None,
-    )
+    repro = ReproInfo(command=command_line(results.get("argv"), command), created=str(results.get("created") or ""),
+                      versions=tuple((str(k), str(v)) for k, v in versions.items()), seeds=tuple(str(s) for s in seeds),
+                      data=data_rows, models=_models(results.get("models")), other_data=other_data,
+                      config=kv_table(config, "setting") if isinstance(config, dict) and config else None)
     sections = results.get("sections") or {}
     if not isinstance(sections, dict):
         raise ReportError(f"results.sections: expected an object, got {type(sections).__name__}")
@@ -281,4 +273,4 @@ def build_report_info(results: dict[str, Any]) -> ReportInfo:
         used.add(anchor)
         built.append(SectionInfo(s.key, s.title, anchor, s.content, s.known))
     return ReportInfo(command=command, schema=str(results.get("schema") or ""), repro=repro,
-                      sections=tuple(built))
+                      sections=tuple(built), status=status_line(results))

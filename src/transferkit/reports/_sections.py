@@ -92,13 +92,11 @@ def parse_ranking(d: Any) -> RankingInfo:
     hib = d.get("higher_is_better")
     hib_t = tuple(bool(hib.get(s, True)) for s in scores) if isinstance(hib, dict) else ()
     notes = d.get("notes") or []
-    return RankingInfo(
-        scores=scores, rank_by=rank_by, models=tuple(p[0] for p in parsed),
-        values=tuple(p[1] for p in parsed), ranks=tuple(p[2] for p in parsed), higher_is_better=hib_t,
-        extra_columns=extra, extras=tuple(tuple(p[3].get(c) for c in extra) for p in parsed),
-        notes=tuple(str(x) for x in notes) if isinstance(notes, list) else (str(notes),),
-        target=str(d.get("target") or ""),
-    )
+    return RankingInfo(scores=scores, rank_by=rank_by, models=tuple(p[0] for p in parsed),
+                       values=tuple(p[1] for p in parsed), ranks=tuple(p[2] for p in parsed), higher_is_better=hib_t,
+                       extra_columns=extra, extras=tuple(tuple(p[3].get(c) for c in extra) for p in parsed),
+                       notes=tuple(str(x) for x in notes) if isinstance(notes, list) else (str(notes),),
+                       target=str(d.get("target") or ""))
 
 
 # ----------------------------------------------------------------------------- similarity, confusion
@@ -158,14 +156,12 @@ def _class_distance(name: str, cc: Any) -> ClassDistanceInfo:
     for c in per:
         n = counts.get(c)
         pairs.append(tuple(n[:2]) if isinstance(n, (list, tuple)) and len(n) >= 2 else (None, None))
-    return ClassDistanceInfo(
-        measure=str(cc.get("measure") or name), mean=_num(cc.get("mean"), f"{w}.mean"),
-        classes=tuple(str(c) for c in per),
-        values=tuple(_num(v, f"{w}.per_class.{c}") for c, v in per.items()),
-        counts=tuple(pairs), only_source=_labels(cc.get("only_source") or [], f"{w}.only_source"),
-        only_target=_labels(cc.get("only_target") or [], f"{w}.only_target"),
-        skipped=_labels(cc.get("skipped") or [], f"{w}.skipped"),
-    )
+    return ClassDistanceInfo(measure=str(cc.get("measure") or name), mean=_num(cc.get("mean"), f"{w}.mean"),
+                             classes=tuple(str(c) for c in per),
+                             values=tuple(_num(v, f"{w}.per_class.{c}") for c, v in per.items()), counts=tuple(pairs),
+                             only_source=_labels(cc.get("only_source") or [], f"{w}.only_source"),
+                             only_target=_labels(cc.get("only_target") or [], f"{w}.only_target"),
+                             skipped=_labels(cc.get("skipped") or [], f"{w}.skipped"))
 
 
 def parse_similarity(d: Any) -> SimilarityInfo:

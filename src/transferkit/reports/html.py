@@ -215,6 +215,24 @@ def _pretrain(p: I.PretrainInfo) -> str:
             + ("<h3>Model card</h3>" + table(p.card.columns, p.card.rows) if p.card.rows else ""))
 
 
+def _shipped(s: I.ShippedInfo) -> str:
+    kind = "negative" if s.verdict == "negative" and s.role == "baseline" else "positive"
+    seed = f", seed {s.seed}" if s.seed is not None else ""
+    test = (f"Test {s.metric} of the shipped arm: {I.fmt(s.test_mean)} [{I.fmt(s.test_ci[0])}, "
+            f"{I.fmt(s.test_ci[1])}] over seeds; of the shipped weights{seed}: {I.fmt(s.test_seed)} "
+            "(read after the choice).")
+    out = [f'<div class="verdict verdict-{kind}"><strong>{e(s.headline)}</strong>'
+           f'<span class="advice">Why: {e(s.reason)}.</span></div>', f'<p class="note">{e(test)}</p>']
+    if s.by_test_verdict:
+        out.append('<p class="warn">Validation preferred the transfer model; the negative test verdict overrode it, '
+                   "so the shipped test figure is not an unbiased estimate.</p>")
+    if s.model:
+        out.append(f'<p>Model folder: <code>{e(s.model)}</code> (load with <code>transferkit predict</code> or '
+                   "<code>tk.load_model</code>).</p>")
+    out.append(table(s.validation.columns, s.validation.rows))
+    return "".join(out)
+
+
 def _generic(t: I.TableInfo) -> str:
     note = f'<p class="note">{e(t.note)}</p>' if t.note else ""
     return note + table(t.columns, t.rows)
@@ -231,6 +249,7 @@ _RENDER: dict[type, Callable[[Any], str]] = {
     I.AdaptationInfo: _adaptation,
     I.PretrainInfo: _pretrain,
     I.TableInfo: _generic,
+    I.ShippedInfo: _shipped,
 }
 
 
@@ -276,6 +295,8 @@ def render_report(results: dict[str, Any]) -> str:
             inner = (f'<p class="warn">This section could not be laid out ({why}); '
                      "its data is in results.json.</p>")
         body.append(f'<section id="{e(s.anchor)}"><h2>{e(s.title)}</h2>{inner}</section>')
+    if info.status:
+        body.insert(0, f'<div class="verdict verdict-inconclusive"><strong>{e(info.status)}</strong></div>')
     if not info.sections:
         body.append('<p class="note">This run recorded no result sections.</p>')
     body.append(f'<section id="sec-reproducibility"><h2>Reproducibility</h2>{_repro(info.repro, info.schema)}'

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SCHEMA",
+    "RunWriter",
     "atomic_write_text",
     "finish_run",
     "make_run_dir",
@@ -50,8 +51,8 @@ def _checked(results: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def write_results(run_dir: str | os.PathLike[str], results: dict[str, Any]) -> Path:
-    """Write ``results.json`` into ``run_dir`` and render ``report.html`` from the same dict.
+def write_results(run_dir: str | os.PathLike[str], results: dict[str, Any], report: bool = True) -> Path:
+    """Write ``results.json`` into ``run_dir`` and (with ``report``) render ``report.html`` from the same dict.
 
     Returns the path of ``results.json``.
     """
@@ -59,8 +60,34 @@ def write_results(run_dir: str | os.PathLike[str], results: dict[str, Any]) -> P
     data = _checked(results)
     out = run_dir / "results.json"
     atomic_write_text(out, json.dumps(data, indent=2, allow_nan=False))
-    write_report(run_dir, data)
+    if report:
+        write_report(run_dir, data)
     return out
+
+
+class RunWriter:
+    """Rewrites a running command's ``results.json`` after every step and its ``report.html`` as often as is cheap.
+
+    The page is rendered again unless the last rendering is more recent than ``factor`` times its own
+    duration (plots take about a second; a run of tiny cells would otherwise spend most of its time
+    drawing), and always when the run is marked finished or stopped.
+    """
+
+    def __init__(self, run_dir: str | os.PathLike[str], factor: float = 4.0) -> None:
+        self.run_dir, self.factor = Path(run_dir), factor
+        self._last, self._took = -1e9, 0.0
+
+    def __call__(self, results: dict[str, Any]) -> None:
+        """Write ``results`` (and, when due, the page)."""
+        import time
+
+        state = (results.get("status") or {}).get("state", "complete")
+        now = time.perf_counter()
+        due = state != "running" or now - self._last >= self.factor * self._took
+        write_results(self.run_dir, results, report=False)
+        if due:
+            write_report(self.run_dir, _checked(results))
+            self._last, self._took = time.perf_counter(), time.perf_counter() - now
 
 
 def finish_run(run_dir: str | os.PathLike[str], results: dict[str, Any], mlflow: str | None = None,

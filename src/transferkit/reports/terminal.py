@@ -236,6 +236,7 @@ def _fit_run(results: dict[str, Any]) -> list[Any]:
     """``transferkit fit``: label efficiency over the budgets, all models at the first budget, the verdict."""
     le = results["sections"]["label_efficiency"]
     comps = results["comparisons_by_budget"]
+    head = shipped_lines(results)
     t = Table(title=Text(f"Label efficiency: test {le['metric']} (mean over {len(results['seeds'])} seeds)"))
     for col in ("budget", "transfer", "scratch", "transfer - scratch [95% CI]", "verdict", "strategy"):
         t.add_column(col, justify="left" if col in ("verdict", "strategy", "budget") else "right")
@@ -262,6 +263,29 @@ def _fit_run(results: dict[str, Any]) -> list[Any]:
                         f"{median}."))
     out.append(_verdict_sentence(comp))
     out.append(Text(f"Label efficiency: {le['summary']}."))
+    model = ((results.get("sections") or {}).get("shipped") or {}).get("model")
+    return [*head, *out, *([Text(f"Shipped model: {model}", style="bold")] if model else [])]
+
+
+def shipped_lines(results: dict[str, Any]) -> list[Any]:
+    """The run's status (when incomplete) and the shipped model's headline, reason and folder."""
+    from transferkit.reports._shipped import status_line
+
+    out: list[Any] = []
+    st = status_line(results)
+    if st:
+        out.append(Text(st, style="bold yellow"))
+    sh = (results.get("sections") or {}).get("shipped")
+    if isinstance(sh, dict) and sh.get("headline"):
+        neg = sh.get("verdict") == "negative" and sh.get("role") == "baseline"
+        out.append(Text(str(sh["headline"]), style="bold red" if neg else "bold green"))
+        t = sh.get("test") or {}
+        seed = f" (seed {sh['seed']})" if sh.get("seed") is not None else ""
+        out.append(Text(f"Why: {sh.get('reason')}. Test {sh.get('metric')}: {_f(t.get('mean'))} "
+                        f"[{_f(t.get('ci_low'))}, {_f(t.get('ci_high'))}] over seeds; shipped weights{seed}: "
+                        f"{_f(sh.get('test_seed'))}."))
+        if sh.get("model"):
+            out.append(Text(f"Model: {sh['model']}"))
     return out
 
 

@@ -90,12 +90,10 @@ def flatten_metrics(results: dict[str, Any]) -> tuple[list[tuple[str, float, int
 
 def flatten_params(results: dict[str, Any]) -> dict[str, str]:
     """The run's settings as MLflow parameters (string values, at most 6000 characters each)."""
-    p: dict[str, str] = {
-        "command": str(results.get("command", "")),
-        "command_line": command_line(results.get("argv"), str(results.get("command", ""))),
-        "seeds": ",".join(str(s) for s in results.get("seeds") or []),
-        "schema": str(results.get("schema", "")),
-    }
+    p: dict[str, str] = {"command": str(results.get("command", "")),
+                         "command_line": command_line(results.get("argv"), str(results.get("command", ""))),
+                         "seeds": ",".join(str(s) for s in results.get("seeds") or []),
+                         "schema": str(results.get("schema", ""))}
     data = results.get("data") or {}
     if isinstance(data, dict):
         items = [("data", data)] if ("fingerprint" in data or "n" in data) else list(data.items())
@@ -142,8 +140,7 @@ def log_run(run_dir: str | os.PathLike[str], uri: str, experiment: str = "transf
         from mlflow.tracking import MlflowClient
     except ImportError as exc:
         raise TransferkitError(
-            "--mlflow needs the mlflow package: pip install 'transferkit[mlflow]' (mlflow-skinny is enough)"
-        ) from exc
+            "--mlflow needs the mlflow package: pip install 'transferkit[mlflow]' (mlflow-skinny is enough)") from exc
     run_dir = Path(run_dir)
     if results is None:
         results = read_results(run_dir)
@@ -163,15 +160,11 @@ def log_run(run_dir: str | os.PathLike[str], uri: str, experiment: str = "transf
                                 tags={"transferkit.command": str(results.get("command", ""))})
         rid = run.info.run_id
         try:
-            plist = [Param(k, v) for k, v in params.items()]
-            for i in range(0, len(plist), 100):
-                client.log_batch(rid, params=plist[i : i + 100])
-            tlist = [RunTag(k[:250], v) for k, v in tags.items()]
-            for i in range(0, len(tlist), 100):
-                client.log_batch(rid, tags=tlist[i : i + 100])
-            mlist = [Metric(k, v, now, s) for k, v, s in metrics]
-            for i in range(0, len(mlist), 1000):
-                client.log_batch(rid, metrics=mlist[i : i + 1000])
+            for field, items, size in (("params", [Param(k, v) for k, v in params.items()], 100),
+                                       ("tags", [RunTag(k[:250], v) for k, v in tags.items()], 100),
+                                       ("metrics", [Metric(k, v, now, s) for k, v, s in metrics], 1000)):
+                for i in range(0, len(items), size):  # MLflow's batch limits
+                    client.log_batch(rid, **{field: items[i : i + size]})
             client.log_artifact(rid, str(report))
             client.log_artifact(rid, str(run_dir / "results.json"))
         except BaseException:

@@ -10,11 +10,8 @@ from transferkit.similarity._checks import check_pair, covariance
 from transferkit.similarity._info import DISTANCES, DistanceInfo
 
 
-@DISTANCES.register(
-    "coral",
-    aliases=("coral_distance",),
-    info=DistanceInfo(summary="|Cov_S - Cov_T|_F^2 / (4 D^2): covariance mismatch (ignores means)"),
-)
+@DISTANCES.register("coral", aliases=("coral_distance",), info=DistanceInfo(
+    summary="|Cov_S - Cov_T|_F^2 / (4 D^2): covariance mismatch (ignores means)"))
 def coral_distance(source: Any, target: Any) -> float:
     """``||C_S - C_T||_F^2 / (4 D^2)`` with unbiased covariances (the paper's loss, no mean term)."""
     xs, xt = check_pair(source, target)

@@ -17,11 +17,8 @@ def psd_sqrt(a: np.ndarray) -> np.ndarray:
     return (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
 
 
-@DISTANCES.register(
-    "frechet",
-    aliases=("frechet_distance", "fid"),
-    info=DistanceInfo(summary="|mu_S - mu_T|^2 + tr(S + T - 2 (S T)^1/2) of fitted Gaussians"),
-)
+@DISTANCES.register("frechet", aliases=("frechet_distance", "fid"), info=DistanceInfo(
+    summary="|mu_S - mu_T|^2 + tr(S + T - 2 (S T)^1/2) of fitted Gaussians"))
 def frechet_distance(source: Any, target: Any) -> float:
     """Squared Frechet (2-Wasserstein) distance between Gaussian fits of the two samples.
 

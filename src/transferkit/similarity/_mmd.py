@@ -88,16 +88,8 @@ def _linear_stat(x: np.ndarray, y: np.ndarray, bandwidth: float, scales: tuple[f
     return float(np.mean(k(x1, x2) + k(y1, y2) - k(x1, y2) - k(x2, y1)))
 
 
-def mmd_test(
-    source: Any,
-    target: Any,
-    *,
-    bandwidth: float | Literal["median"] = "median",
-    multi_kernel: bool = False,
-    estimator: Estimator = "auto",
-    n_permutations: int = 200,
-    seed: int = 0,
-) -> MMDResult:
+def mmd_test(source: Any, target: Any, *, bandwidth: float | Literal["median"] = "median", multi_kernel: bool = False,
+             estimator: Estimator = "auto", n_permutations: int = 200, seed: int = 0) -> MMDResult:
     """Squared MMD with a permutation-test p-value (``n_permutations=0`` skips the test).
 
     ``estimator="auto"`` uses the unbiased quadratic-time statistic up to ``QUADRATIC_LIMIT``
@@ -146,30 +138,11 @@ def mmd_test(
     return MMDResult(value, p_value, use, bw, n_permutations)
 
 
-@DISTANCES.register(
-    "mmd",
-    info=DistanceInfo(
-        value_range="about [-0.01, 2]",
-        randomized=True,
-        summary="unbiased squared MMD, Gaussian kernel with median-heuristic bandwidth",
-    ),
-)
-def mmd(
-    source: Any,
-    target: Any,
-    *,
-    bandwidth: float | Literal["median"] = "median",
-    multi_kernel: bool = False,
-    estimator: Estimator = "auto",
-    seed: int = 0,
-) -> float:
+@DISTANCES.register("mmd", info=DistanceInfo(
+    value_range="about [-0.01, 2]", randomized=True,
+    summary="unbiased squared MMD, Gaussian kernel with median-heuristic bandwidth"))
+def mmd(source: Any, target: Any, *, bandwidth: float | Literal["median"] = "median", multi_kernel: bool = False,
+        estimator: Estimator = "auto", seed: int = 0) -> float:
     """Squared MMD between the two samples (see :func:`mmd_test` for the p-value)."""
-    return mmd_test(
-        source,
-        target,
-        bandwidth=bandwidth,
-        multi_kernel=multi_kernel,
-        estimator=estimator,
-        n_permutations=0,
-        seed=seed,
-    ).value
+    return mmd_test(source, target, bandwidth=bandwidth, multi_kernel=multi_kernel, estimator=estimator,
+                    n_permutations=0, seed=seed).value

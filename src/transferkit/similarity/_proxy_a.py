@@ -5,24 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from transferkit.similarity._checks import check_pair
 from transferkit.similarity._info import DISTANCES, DistanceInfo
-from transferkit.transferability._linear_probe import stratified_folds
+from transferkit.transferability._linear_probe import cross_validated_correct
 from transferkit.transferability._validate import canonical_order
 
 
-@DISTANCES.register(
-    "proxy_a",
-    aliases=("proxy_a_distance", "pad"),
-    info=DistanceInfo(value_range="[0, 2]", randomized=True, summary="2 (1 - 2 err) of a domain classifier"),
-)
-def proxy_a_distance(
-    source: Any, target: Any, *, cv: int = 5, c_reg: float = 1.0, max_per_domain: int = 2000, seed: int = 0
-) -> float:
+@DISTANCES.register("proxy_a", aliases=("proxy_a_distance", "pad"), info=DistanceInfo(
+    value_range="[0, 2]", randomized=True, summary="2 (1 - 2 err) of a domain classifier"))
+def proxy_a_distance(source: Any, target: Any, *, cv: int = 5, c_reg: float = 1.0, max_per_domain: int = 2000,
+                     seed: int = 0) -> float:
     """``2 (1 - 2 err)`` clipped to ``[0, 2]``, ``err`` the cross-validated error of a domain classifier.
 
     Both domains are subsampled to the same size (at most ``max_per_domain``) so chance error is
@@ -35,12 +28,5 @@ def proxy_a_distance(
     xt = xt[canonical_order(xt)][np.sort(rng.choice(len(xt), n, replace=False))]
     x = np.vstack([xs, xt])
     y = np.r_[np.zeros(n, dtype=np.int64), np.ones(n, dtype=np.int64)]
-    fold = stratified_folds(y, canonical_order(x, y), cv)
-    errors = 0
-    for k in range(cv):
-        train, test = fold != k, fold == k
-        model = make_pipeline(StandardScaler(), LogisticRegression(C=c_reg, max_iter=2000))
-        model.fit(x[train], y[train])
-        errors += int(np.sum(model.predict(x[test]) != y[test]))
-    err = errors / len(y)
+    err = (len(y) - cross_validated_correct(x, y, cv, c_reg)) / len(y)
     return float(np.clip(2.0 * (1.0 - 2.0 * err), 0.0, 2.0))

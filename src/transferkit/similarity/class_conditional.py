@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from transferkit.errors import DataError
-from transferkit.similarity._checks import check_pair
+from transferkit.similarity._checks import check_pair, label_strings
 from transferkit.similarity._info import DISTANCES
 
 
@@ -31,27 +31,14 @@ class ClassConditional:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (for ``results.json``)."""
-        return {
-            "measure": self.measure,
-            "mean": self.mean,
-            "per_class": dict(self.per_class),
-            "counts": {k: list(v) for k, v in self.counts.items()},
-            "only_source": list(self.only_source),
-            "only_target": list(self.only_target),
-            "skipped": list(self.skipped),
-        }
+        return {"measure": self.measure, "mean": self.mean, "per_class": dict(self.per_class),
+                "counts": {k: list(v) for k, v in self.counts.items()}, "only_source": list(self.only_source),
+                "only_target": list(self.only_target), "skipped": list(self.skipped)}
 
 
-def class_conditional(
-    distance: str | Callable[..., float],
-    source: Any,
-    source_labels: Sequence[Hashable] | np.ndarray,
-    target: Any,
-    target_labels: Sequence[Hashable] | np.ndarray,
-    *,
-    min_count: int = 5,
-    **kwargs: Any,
-) -> ClassConditional:
+def class_conditional(distance: str | Callable[..., float], source: Any, source_labels: Sequence[Hashable] | np.ndarray,
+                      target: Any, target_labels: Sequence[Hashable] | np.ndarray, *, min_count: int = 5,
+                      **kwargs: Any) -> ClassConditional:
     """Apply ``distance`` (a registered name or a function) to each class present on both sides.
 
     Labels are matched by their string form, so ``3`` and ``"3"`` name the same class.
@@ -59,13 +46,10 @@ def class_conditional(
     fn = DISTANCES.resolve(distance)
     name = distance if isinstance(distance, str) else getattr(distance, "__name__", "distance")
     xs, xt = check_pair(source, target)
-    ys = np.array([str(v) for v in np.asarray(source_labels, dtype=object).ravel()])
-    yt = np.array([str(v) for v in np.asarray(target_labels, dtype=object).ravel()])
+    ys, yt = label_strings(source_labels), label_strings(target_labels)
     if len(ys) != len(xs) or len(yt) != len(xt):
-        raise DataError(
-            f"labels and features differ in length (source {len(xs)} rows / {len(ys)} labels, "
-            f"target {len(xt)} rows / {len(yt)} labels)"
-        )
+        raise DataError(f"labels and features differ in length (source {len(xs)} rows / {len(ys)} labels, "
+                        f"target {len(xt)} rows / {len(yt)} labels)")
     cs, ct = set(ys.tolist()), set(yt.tolist())
     shared = sorted(cs & ct)
     if not shared:
@@ -84,12 +68,5 @@ def class_conditional(
     if per_class:
         w = np.array([counts[c][1] for c in per_class], dtype=np.float64)
         mean = float(np.dot(w / w.sum(), list(per_class.values())))
-    return ClassConditional(
-        measure=str(name),
-        per_class=per_class,
-        mean=mean,
-        counts=counts,
-        only_source=sorted(cs - ct),
-        only_target=sorted(ct - cs),
-        skipped=skipped,
-    )
+    return ClassConditional(measure=str(name), per_class=per_class, mean=mean, counts=counts,
+                            only_source=sorted(cs - ct), only_target=sorted(ct - cs), skipped=skipped)

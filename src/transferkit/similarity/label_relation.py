@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 
 from transferkit.errors import DataError
+from transferkit.similarity._checks import check_pair, label_strings
 from transferkit.transferability._leep import empirical_conditional
-from transferkit.transferability._validate import check_features, check_labels, check_probs
+from transferkit.transferability._validate import check_labels, check_probs
 
 
 @dataclass
@@ -37,44 +38,26 @@ class LabelRelation:
             if self.source_mass[z] <= min_mass:
                 continue
             y = int(np.argmax(self.matrix[z]))
-            out.append(
-                (
-                    self.source_classes[z],
-                    self.target_classes[y],
-                    float(self.matrix[z, y]),
-                    float(self.source_mass[z]),
-                )
-            )
+            out.append((self.source_classes[z], self.target_classes[y], float(self.matrix[z, y]),
+                        float(self.source_mass[z])))
         return out
 
     def top(self, k: int) -> LabelRelation:
         """Only the ``k`` source classes with the most mass (for sources with many classes)."""
         keep = np.sort(np.argsort(-self.source_mass, kind="stable")[:k])
-        return LabelRelation(
-            [self.source_classes[i] for i in keep],
-            list(self.target_classes),
-            self.matrix[keep],
-            self.source_mass[keep],
-        )
+        return LabelRelation([self.source_classes[i] for i in keep], list(self.target_classes), self.matrix[keep],
+                             self.source_mass[keep])
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (``source_classes``, ``target_classes``, ``matrix``, ``source_mass``)."""
-        return {
-            "source_classes": list(self.source_classes),
-            "target_classes": list(self.target_classes),
-            "matrix": np.round(self.matrix, 6).tolist(),
-            "source_mass": np.round(self.source_mass, 6).tolist(),
-            "accuracy": self.accuracy,
-        }
+        return {"source_classes": list(self.source_classes), "target_classes": list(self.target_classes),
+                "matrix": np.round(self.matrix, 6).tolist(), "source_mass": np.round(self.source_mass, 6).tolist(),
+                "accuracy": self.accuracy}
 
 
-def label_relation(
-    source_probs: Any,
-    target_labels: Sequence[Hashable] | np.ndarray,
-    *,
-    source_classes: Sequence[str] | None = None,
-    target_classes: Sequence[str] | None = None,
-) -> LabelRelation:
+def label_relation(source_probs: Any, target_labels: Sequence[Hashable] | np.ndarray, *,
+                   source_classes: Sequence[str] | None = None,
+                   target_classes: Sequence[str] | None = None) -> LabelRelation:
     """P(target class | source class) from source-model probabilities ``(N, C_s)`` on target data.
 
     ``target_labels`` may be any hashables; their sorted distinct values (or ``target_classes``,
@@ -92,22 +75,13 @@ def label_relation(
         source_classes = [str(i) for i in range(probs.shape[1])]
     elif len(source_classes) != probs.shape[1]:
         raise DataError(f"{len(source_classes)} source class names but source_probs has {probs.shape[1]} columns")
-    return LabelRelation(
-        source_classes=[str(s) for s in source_classes],
-        target_classes=[str(t) for t in target_classes],
-        matrix=empirical_conditional(probs, y, c),
-        source_mass=probs.mean(axis=0),
-    )
+    return LabelRelation(source_classes=[str(s) for s in source_classes], target_classes=[str(t) for t in target_classes],
+                         matrix=empirical_conditional(probs, y, c), source_mass=probs.mean(axis=0))
 
 
-def label_relation_from_features(
-    source_features: Any,
-    source_labels: Sequence[Hashable] | np.ndarray,
-    target_features: Any,
-    target_labels: Sequence[Hashable] | np.ndarray,
-    *,
-    c_reg: float = 1.0,
-) -> LabelRelation:
+def label_relation_from_features(source_features: Any, source_labels: Sequence[Hashable] | np.ndarray,
+                                 target_features: Any, target_labels: Sequence[Hashable] | np.ndarray, *,
+                                 c_reg: float = 1.0) -> LabelRelation:
     """Label relation when the source model is a backbone plus a linear head fitted on source data.
 
     An L2 logistic regression is trained on the source features and labels; its probabilities on
@@ -118,10 +92,7 @@ def label_relation_from_features(
     """
     from sklearn.linear_model import LogisticRegression
 
-    xs = check_features(source_features, "source features")
-    xt = check_features(target_features, "target features")
-    if xs.shape[1] != xt.shape[1]:
-        raise DataError("source and target features must have the same number of columns")
+    xs, xt = check_pair(source_features, target_features, min_rows=1)
     ys_raw = np.asarray(source_labels)
     ys, _ = check_labels(ys_raw, xs.shape[0], name="source labels")
     names = {int(i): str(ys_raw[j]) for j, i in reversed(list(enumerate(ys.tolist())))}
@@ -131,7 +102,7 @@ def label_relation_from_features(
     probs = head.predict_proba((xt - centre) / scale)
     source_names = [names[i] for i in range(probs.shape[1])]
     rel = label_relation(probs, target_labels, source_classes=source_names)
-    target_names = np.array([str(v) for v in np.asarray(target_labels, dtype=object).ravel()])
+    target_names = label_strings(target_labels)
     if set(source_names) & set(target_names.tolist()):
         predicted = np.array(source_names, dtype=object)[probs.argmax(axis=1)]
         rel.accuracy = float(np.mean(predicted == target_names))

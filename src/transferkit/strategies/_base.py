@@ -39,6 +39,16 @@ class Strategy(TrainStrategy):
         """A learning rate that suits this strategy and backbone when none is given."""
         return 5e-5 if is_transformer(model) else 1e-3
 
+    def restore(self, described: dict[str, Any]) -> None:
+        """Take back what a fit learned (e.g. the probe's chosen C) from its :meth:`describe`, when a stopped
+        run is resumed and that fit is read back instead of run again; settings are left as they are."""
+        import inspect
+
+        params = set(inspect.signature(type(self).__init__).parameters)
+        for k, v in described.items():
+            if k != "name" and k not in params and not k.startswith("_"):
+                setattr(self, k, v)
+
     def describe(self) -> dict[str, Any]:
         """Name and settings (for results.json)."""
         out: dict[str, Any] = {"name": self.name}

@@ -94,13 +94,27 @@ class Auto(Strategy):
         res.config["auto_reason"] = self.reason
         return res
 
+    def restore(self, described: dict[str, Any]) -> None:
+        """Take back the choice a first fit made, from its :meth:`describe` (resuming a run that was stopped)."""
+        from transferkit.strategies import get_strategy
+
+        trials = list(described.get("trials") or [])
+        if not trials:
+            return
+        if self.chosen is None:
+            best = 0
+            for i, t in enumerate(trials):  # the same rule as fit: the first strictly best validation score
+                if t["val_score"] > trials[best]["val_score"] + 1e-9:
+                    best = i
+            t = trials[best]
+            self.chosen = get_strategy(t["strategy"], **(t.get("options") or {}))
+            self.chosen_lr, self.reason, self.trials = t.get("lr"), str(described.get("reason", "")), trials
+        if isinstance(described.get("chosen"), dict):
+            self.chosen.restore(described["chosen"])  # what the chosen strategy's last fit learned
+
     def predict(self, model: TransferModel, data: Dataset, batch_size: int = 256) -> Any:
         """Predict as the chosen strategy does."""
         return (self.chosen or super()).predict(model, data, batch_size)
-
-    def default_lr(self, model: TransferModel) -> float:
-        """Only used by candidates without their own learning rate."""
-        return 5e-5 if is_transformer(model) else 1e-3
 
     def describe(self) -> dict[str, Any]:
         """The choice, its learning rate, the reason and every trial's validation score."""

@@ -10,7 +10,7 @@ from typing import Any
 
 from transferkit.strategies._base import Strategy
 from transferkit.strategies._info import STRATEGIES, StrategyInfo
-from transferkit.training import TransferModel, set_trainable
+from transferkit.training import TransferModel
 
 
 def layerwise_groups(model: TransferModel, lr: float, weight_decay: float, decay: float) -> list[dict[str, Any]]:
@@ -46,10 +46,6 @@ class DiscriminativeLR(Strategy):
         if not 0 < decay <= 1:
             raise ValueError(f"decay must be in (0, 1], got {decay}")
         self.decay = float(decay)
-
-    def setup(self, model: TransferModel) -> None:
-        """Everything trains."""
-        set_trainable(model, True)
 
     def param_groups(self, model: TransferModel, lr: float, weight_decay: float) -> list[dict[str, Any]]:
         """Groups with decaying learning rates toward the input."""

@@ -53,7 +53,3 @@ class L2SP(Strategy):
     def regularizer(self, model: TransferModel) -> torch.Tensor | None:
         """``alpha/2 * penalty``."""
         return 0.5 * self.alpha * self.penalty() if self.alpha > 0 else None
-
-    def describe(self) -> dict[str, Any]:
-        """Name and alpha."""
-        return {"name": self.name, "alpha": self.alpha}

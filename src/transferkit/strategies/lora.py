@@ -7,8 +7,6 @@ PEFT's: rank 8, alpha 8, no dropout, B initialised at zero (so the model starts 
 
 from __future__ import annotations
 
-from typing import Any
-
 from transferkit.errors import BackboneSpecError
 from transferkit.strategies._base import Strategy
 from transferkit.strategies._info import STRATEGIES, StrategyInfo
@@ -57,8 +55,3 @@ class LoRA(Strategy):
     def default_lr(self, model: TransferModel) -> float:
         """Adapters start at zero and want a larger step than full fine-tuning."""
         return 1e-3
-
-    def describe(self) -> dict[str, Any]:
-        """Name and adapter settings."""
-        return {"name": self.name, "r": self.r, "alpha": self.alpha, "dropout": self.dropout,
-                "target_modules": self.target_modules}

@@ -12,7 +12,7 @@ from transferkit.data.dataset import Dataset
 from transferkit.strategies._base import Strategy, is_transformer
 from transferkit.strategies._info import STRATEGIES, StrategyInfo
 from transferkit.strategies.linear_probe import LinearProbe
-from transferkit.training import TrainConfig, TrainResult, TransferModel, set_trainable
+from transferkit.training import TrainConfig, TrainResult, TransferModel
 
 
 @STRATEGIES.register("lp_ft", info=StrategyInfo("linear probe, then fine-tune everything from the probe's head "
@@ -25,10 +25,6 @@ class LPFT(Strategy):
 
     def __init__(self, head: str = "logistic") -> None:
         self.head = head
-
-    def setup(self, model: TransferModel) -> None:
-        """Stage 2: everything trains."""
-        set_trainable(model, True)
 
     def fit(self, model: TransferModel, train_data: Dataset, val_data: Dataset | None, config: TrainConfig,
             callbacks: Any = (), accelerator: Any = None) -> TrainResult:
@@ -46,7 +42,3 @@ class LPFT(Strategy):
     def default_lr(self, model: TransferModel) -> float:
         """Smaller than plain fine-tuning: the head is already good."""
         return 2e-5 if is_transformer(model) else 3e-4
-
-    def describe(self) -> dict[str, Any]:
-        """Name and probe head."""
-        return {"name": self.name, "head": self.head}

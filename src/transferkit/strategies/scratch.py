@@ -42,7 +42,3 @@ class Scratch(Strategy):
     def default_lr(self, model: TransferModel) -> float:
         """Random weights tolerate larger steps than pre-trained ones."""
         return 3e-4 if is_transformer(model) else 3e-3
-
-    def describe(self) -> dict[str, Any]:
-        """Name only."""
-        return {"name": self.name}

@@ -84,6 +84,7 @@ class PairTrainer(Trainer):
     """
 
     name = "setfit"
+    keep_last = True
 
     def __init__(self, backbone: Backbone, data: Dataset, pairs: np.ndarray, batch_size: int, seed: int) -> None:
         super().__init__()
@@ -126,10 +127,6 @@ class PairTrainer(Trainer):
         cos = F.cosine_similarity(emb[: len(batch)], emb[len(batch):])
         loss = F.mse_loss(cos, torch.as_tensor(batch[:, 2], dtype=torch.float32, device=self.device))
         return loss, {"n": len(batch)}
-
-    def monitor(self, logs: dict[str, Any]) -> float | None:
-        """No model selection: the last epoch is kept."""
-        return None
 
 
 @STRATEGIES.register("setfit", info=StrategyInfo("contrastive fine-tuning of a sentence encoder on pairs of labelled "

@@ -5,7 +5,7 @@ from transferkit.backbones.model import TransferModel, make_head
 from transferkit.training.callbacks import Callback
 from transferkit.training.loop import TrainConfig, TrainResult, average_gradients, fit, lr_factor, make_accelerator
 from transferkit.training.strategy_base import TrainStrategy, set_trainable
-from transferkit.training.supervised import SupervisedTrainer, clone_model, make_loader, predict, train
+from transferkit.training.supervised import SupervisedTrainer, make_loader, predict, train
 from transferkit.training.trainer import Trainer, apply_batchnorm_policy
 
 __all__ = [
@@ -18,7 +18,6 @@ __all__ = [
     "TransferModel",
     "apply_batchnorm_policy",
     "average_gradients",
-    "clone_model",
     "fit",
     "lr_factor",
     "make_accelerator",

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,20 +73,14 @@ class TrainConfig:
             raise ValueError(f"lr must be > 0, got {self.lr}")
         if self.patience is not None and self.patience < 1:
             raise ValueError("patience must be >= 1 (or None for no early stopping)")
-        if self.mixed_precision not in ("auto", "no", "bf16", "fp16"):
-            raise ValueError("mixed_precision must be auto, no, bf16 or fp16")
-        if self.select_metric != "neg_rmse":
-            METRICS.canonical(self.select_metric, context="select_metric")
-        if self.class_weight not in (None, "balanced"):
-            raise ValueError("class_weight must be None or 'balanced'")
-        if self.optimizer not in ("adamw", "sgd"):
-            raise ValueError(f"optimizer must be adamw or sgd, got {self.optimizer!r}")
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {list(SCHEDULES)}, got {self.schedule!r}")
         if not 0.0 <= self.warmup < 1.0:
             raise ValueError(f"warmup is a fraction of the steps in [0, 1), got {self.warmup}")
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
+        for name, allowed in (("mixed_precision", ("auto", "no", "bf16", "fp16")), ("class_weight", (None, "balanced")),
+                              ("optimizer", ("adamw", "sgd")), ("schedule", SCHEDULES), ("device", ("auto", "cpu", "cuda"))):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {list(allowed)}, got {getattr(self, name)!r}")
+        if self.select_metric != "neg_rmse":
+            METRICS.canonical(self.select_metric, context="select_metric")
 
 
 @dataclass
@@ -118,6 +114,18 @@ def make_accelerator(config: TrainConfig) -> Any:
         mp = "bf16" if cuda else "no"
     return Accelerator(mixed_precision=mp, cpu=not cuda,
                        dataloader_config=DataLoaderConfiguration(non_blocking=config.num_workers > 0))
+
+
+@contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run the block with ``n`` torch intra-op threads (the count is unchanged when ``n`` is None or 0)."""
+    before = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def make_optimizer(groups: list[dict[str, Any]], config: TrainConfig) -> torch.optim.Optimizer:

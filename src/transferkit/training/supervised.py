@@ -7,7 +7,6 @@ inputs, a cross-entropy (or squared-error) step and a validation score per epoch
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import numpy as np
@@ -112,10 +111,9 @@ def predict(model: TransferModel, data: Dataset, batch_size: int = 256, accelera
     return np.concatenate(outs) if outs else np.zeros((0, model.num_outputs), dtype=np.float32)
 
 
-def _class_weights(model: TransferModel, data: Dataset, config: TrainConfig) -> torch.Tensor | None:
-    if model.task != "classification" or config.class_weight != "balanced":
-        return None
-    counts = np.bincount(data.y, minlength=model.num_outputs).astype(np.float64)
+def balanced_class_weights(y: np.ndarray, num_classes: int) -> torch.Tensor:
+    """Loss weights by inverse class frequency (mean 1 over the classes present; absent classes 0)."""
+    counts = np.bincount(y, minlength=num_classes).astype(np.float64)
     w = np.where(counts > 0, counts.sum() / np.maximum(counts, 1) / max((counts > 0).sum(), 1), 0.0)
     return torch.tensor(w, dtype=torch.float32)
 
@@ -165,7 +163,8 @@ class SupervisedTrainer(Trainer):
         self.accelerator = accelerator
         self.net, optimizer, self.loader = accelerator.prepare(self.model, optimizer, self.loader)
         self.ddp_synced = {id(p) for p in self.model.parameters() if p.requires_grad}
-        w = _class_weights(self.model, self.train_data, self.config)
+        w = (balanced_class_weights(self.train_data.y, self.model.num_outputs)
+             if self.model.task == "classification" and self.config.class_weight == "balanced" else None)
         self.weight = w.to(accelerator.device) if w is not None else None
         return optimizer
 
@@ -215,15 +214,9 @@ class SupervisedTrainer(Trainer):
         return f"{self.model.backbone.spec} ({self.strategy.name})"
 
 
-def train(
-    model: TransferModel,
-    train_data: Dataset,
-    val_data: Dataset | None = None,
-    config: TrainConfig | None = None,
-    strategy: TrainStrategy | None = None,
-    callbacks: list[Callback] | tuple[Callback, ...] = (),
-    accelerator: Any = None,
-) -> TrainResult:
+def train(model: TransferModel, train_data: Dataset, val_data: Dataset | None = None, config: TrainConfig | None = None,
+          strategy: TrainStrategy | None = None, callbacks: list[Callback] | tuple[Callback, ...] = (),
+          accelerator: Any = None) -> TrainResult:
     """Train ``model`` in place and load the weights of the best validation epoch.
 
     Without ``val_data`` the epoch with the lowest training loss is kept. Returns the history.
@@ -231,7 +224,3 @@ def train(
     config = config or TrainConfig()
     return fit(SupervisedTrainer(model, train_data, val_data, config, strategy), config, callbacks, accelerator)
 
-
-def clone_model(model: TransferModel) -> TransferModel:
-    """A deep copy (e.g. to fine-tune several seeds from one pre-trained model)."""
-    return copy.deepcopy(model)

@@ -35,11 +35,13 @@ class Trainer:
 
     Attributes:
         name: shown on the progress bar.
+        keep_last: no model selection: :meth:`monitor` gives None, so the last epoch is kept.
         ddp_synced: ids of parameters whose gradients Accelerate's DDP wrapper already averages over
             processes; the loop averages every other trainable gradient itself.
     """
 
     name = "train"
+    keep_last = False
 
     def __init__(self) -> None:
         self.ddp_synced: set[int] = set()
@@ -95,6 +97,8 @@ class Trainer:
 
     def monitor(self, logs: dict[str, Any]) -> float | None:
         """The value the best epoch maximises; None keeps the last epoch and disables patience."""
+        if self.keep_last:
+            return None
         if "val_score" in logs:
             return float(logs["val_score"])
         return -float(logs["train_loss"])

@@ -21,18 +21,10 @@ def pca_project(f: np.ndarray, n_components: int) -> np.ndarray:
     return fc @ vt[:n_components].T
 
 
-@SCORES.register(
-    "gbc",
-    info=ScoreInfo(input="features", summary="minus the summed Bhattacharyya overlap of class Gaussians"),
-)
-def gbc(
-    features: Any,
-    labels: Sequence[Hashable] | np.ndarray,
-    *,
-    n_components: int = 64,
-    gaussian: Literal["spherical", "diagonal"] = "spherical",
-    min_variance: float = 1e-4,
-) -> float:
+@SCORES.register("gbc", info=ScoreInfo(
+    input="features", summary="minus the summed Bhattacharyya overlap of class Gaussians"))
+def gbc(features: Any, labels: Sequence[Hashable] | np.ndarray, *, n_components: int = 64,
+        gaussian: Literal["spherical", "diagonal"] = "spherical", min_variance: float = 1e-4) -> float:
     """``-sum_{i != j} BC(c_i, c_j)`` over ordered class pairs, in ``[-C(C-1), 0]``.
 
     Features are PCA-reduced to ``n_components`` dimensions; each class is a Gaussian with a
@@ -55,7 +47,6 @@ def gbc(
         for j in range(i + 1, c):
             avg = (var[i] + var[j]) / 2
             db = 0.125 * np.sum((means[i] - means[j]) ** 2 / avg) + 0.5 * np.sum(
-                np.log(avg) - 0.5 * np.log(var[i]) - 0.5 * np.log(var[j])
-            )
+                np.log(avg) - 0.5 * np.log(var[i]) - 0.5 * np.log(var[j]))
             total += 2.0 * np.exp(-db)
     return float(-total)

@@ -27,11 +27,8 @@ def trace_pinv_product(cov_f: np.ndarray, cov_g: np.ndarray) -> float:
     return float(np.sum((proj.T @ cov_g * proj.T).sum(axis=1) / w[keep]))
 
 
-@SCORES.register(
-    "h_score",
-    aliases=("hscore",),
-    info=ScoreInfo(input="features", summary="tr(cov(f)^-1 cov(class means)), in [0, min(D, C-1)]"),
-)
+@SCORES.register("h_score", aliases=("hscore",), info=ScoreInfo(
+    input="features", summary="tr(cov(f)^-1 cov(class means)), in [0, min(D, C-1)]"))
 def h_score(features: Any, labels: Sequence[Hashable] | np.ndarray) -> float:
     """H-score ``tr(pinv(Cov(f)) Cov(g))`` where ``g_i`` is the mean feature of ``x_i``'s class.
 

@@ -28,11 +28,8 @@ def loo_neighbours(f: np.ndarray, k: int, chunk: int = 1024) -> np.ndarray:
     return out
 
 
-@SCORES.register(
-    "knn_accuracy",
-    aliases=("knn",),
-    info=ScoreInfo(input="features", summary="leave-one-out k-NN accuracy"),
-)
+@SCORES.register("knn_accuracy", aliases=("knn",), info=ScoreInfo(
+    input="features", summary="leave-one-out k-NN accuracy"))
 def knn_accuracy(features: Any, labels: Sequence[Hashable] | np.ndarray, *, k: int = 5) -> float:
     """Fraction of samples whose ``k`` nearest other samples vote for their label.
 

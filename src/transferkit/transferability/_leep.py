@@ -25,10 +25,7 @@ def empirical_conditional(source_probs: np.ndarray, y: np.ndarray, c: int) -> np
     return out
 
 
-@SCORES.register(
-    "leep",
-    info=ScoreInfo(input="probs", summary="log expected empirical prediction of the source head"),
-)
+@SCORES.register("leep", info=ScoreInfo(input="probs", summary="log expected empirical prediction of the source head"))
 def leep(source_probs: Any, labels: Sequence[Hashable] | np.ndarray) -> float:
     """LEEP of source-model probabilities ``(N, C_s)`` for target ``labels`` (in ``(-inf, 0]``).
 

@@ -26,14 +26,21 @@ def stratified_folds(y: np.ndarray, order: np.ndarray, n_folds: int) -> np.ndarr
     return fold
 
 
-@SCORES.register(
-    "linear_probe_accuracy",
-    aliases=("linear_probe",),
-    info=ScoreInfo(input="features", summary="cross-validated logistic-regression accuracy"),
-)
-def linear_probe_accuracy(
-    features: Any, labels: Sequence[Hashable] | np.ndarray, *, cv: int = 5, c_reg: float = 1.0
-) -> float:
+def cross_validated_correct(x: np.ndarray, y: np.ndarray, n_folds: int, c_reg: float) -> int:
+    """Held-out rows that standardised L2 logistic regression gets right over content-defined stratified folds."""
+    fold = stratified_folds(y, canonical_order(x, y), n_folds)
+    correct = 0
+    for k in range(n_folds):
+        train, test = fold != k, fold == k
+        model = make_pipeline(StandardScaler(), LogisticRegression(C=c_reg, max_iter=2000)).fit(x[train], y[train])
+        correct += int(np.sum(model.predict(x[test]) == y[test]))
+    return correct
+
+
+@SCORES.register("linear_probe_accuracy", aliases=("linear_probe",), info=ScoreInfo(
+    input="features", summary="cross-validated logistic-regression accuracy"))
+def linear_probe_accuracy(features: Any, labels: Sequence[Hashable] | np.ndarray, *, cv: int = 5,
+                          c_reg: float = 1.0) -> float:
     """Accuracy of standardised L2 logistic regression over ``cv`` stratified folds.
 
     Folds are defined by sample content, not position, so the value is invariant to sample order.
@@ -46,11 +53,4 @@ def linear_probe_accuracy(
     n_folds = min(cv, smallest)
     if n_folds < 2:
         raise DataError(f"cv must be at least 2, got {cv}")
-    fold = stratified_folds(y, canonical_order(f, y), n_folds)
-    correct = 0
-    for k in range(n_folds):
-        train, test = fold != k, fold == k
-        model = make_pipeline(StandardScaler(), LogisticRegression(C=c_reg, max_iter=2000))
-        model.fit(f[train], y[train])
-        correct += int(np.sum(model.predict(f[test]) == y[test]))
-    return correct / len(y)
+    return cross_validated_correct(f, y, n_folds, c_reg) / len(y)

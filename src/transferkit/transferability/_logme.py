@@ -106,17 +106,8 @@ def _profile_slope(u: np.ndarray, s: np.ndarray, x2: np.ndarray, r0: np.ndarray,
     return 0.5 * (gamma - n * slope / energy)
 
 
-def max_evidence(
-    sigma: np.ndarray,
-    x2: np.ndarray,
-    t2: np.ndarray,
-    n: int,
-    d: int,
-    *,
-    grid_step: float = 1.0,
-    margin: float = 30.0,
-    bisections: int = 60,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def max_evidence(sigma: np.ndarray, x2: np.ndarray, t2: np.ndarray, n: int, d: int, *, grid_step: float = 1.0,
+                 margin: float = 30.0, bisections: int = 60) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Maximise the evidence of every target column over ``(alpha, beta)``, all columns at once.
 
     For a fixed ratio ``tau = alpha / beta`` the best ``beta`` is ``N / E(tau)`` with
@@ -166,20 +157,13 @@ def max_evidence(
     alpha = tau * beta
     logdet = (d - k) * np.log(alpha) + np.log(alpha[None, :] + beta[None, :] * s).sum(axis=0)
     evidence = (
-        d / 2 * np.log(alpha) + n / 2 * np.log(beta) - n / 2 * _LOG_2PI - beta / 2 * res2 - alpha / 2 * m2 - logdet / 2
-    )
+        d / 2 * np.log(alpha) + n / 2 * np.log(beta) - n / 2 * _LOG_2PI - beta / 2 * res2 - alpha / 2 * m2 - logdet / 2)
     return evidence / n, alpha, beta
 
 
-@SCORES.register(
-    "logme",
-    info=ScoreInfo(input="features", task="both", summary="maximum log evidence of a Bayesian linear head"),
-)
-def logme(
-    features: Any,
-    labels: Sequence[Hashable] | np.ndarray,
-    regression: bool = False,
-) -> float:
+@SCORES.register("logme", info=ScoreInfo(
+    input="features", task="both", summary="maximum log evidence of a Bayesian linear head"))
+def logme(features: Any, labels: Sequence[Hashable] | np.ndarray, regression: bool = False) -> float:
     """LogME of ``features`` ``(N, D)`` for ``labels`` (higher predicts better transfer).
 
     Classification (default): the mean over one-vs-rest indicator targets of the classes present.

@@ -11,18 +11,13 @@ from transferkit.transferability._info import SCORES, ScoreInfo
 from transferkit.transferability._validate import check_labels, encode
 
 
-@SCORES.register(
-    "nce",
-    info=ScoreInfo(input="preds", summary="negative conditional entropy -H(Y | source prediction)"),
-)
+@SCORES.register("nce", info=ScoreInfo(input="preds", summary="negative conditional entropy -H(Y | source prediction)"))
 def nce(source_preds: Sequence[Hashable] | np.ndarray, labels: Sequence[Hashable] | np.ndarray) -> float:
     """``-H(Y | Z)`` for hard source predictions ``z`` (any hashables) and target labels (``<= 0``)."""
     preds = np.asarray(source_preds)
     if preds.ndim == 2 and preds.shape[1] > 1:
-        raise DataError(
-            "nce takes hard source predictions of shape (N,); for probabilities (N, C_s) pass "
-            "probs.argmax(axis=1), or use leep"
-        )
+        raise DataError("nce takes hard source predictions of shape (N,); for probabilities (N, C_s) pass "
+                        "probs.argmax(axis=1), or use leep")
     z = encode(preds, name="source_preds")
     y, c = check_labels(labels, len(z))
     cs = int(z.max()) + 1

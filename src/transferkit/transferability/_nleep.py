@@ -15,19 +15,10 @@ from transferkit.transferability._leep import leep
 from transferkit.transferability._validate import canonical_order, check_features, check_labels
 
 
-@SCORES.register(
-    "nleep",
-    info=ScoreInfo(input="features", summary="LEEP on posteriors of a Gaussian mixture fitted to the features"),
-)
-def nleep(
-    features: Any,
-    labels: Sequence[Hashable] | np.ndarray,
-    *,
-    components_per_class: int = 5,
-    variance: float = 0.8,
-    covariance_type: str = "full",
-    random_state: int = 123,
-) -> float:
+@SCORES.register("nleep", info=ScoreInfo(
+    input="features", summary="LEEP on posteriors of a Gaussian mixture fitted to the features"))
+def nleep(features: Any, labels: Sequence[Hashable] | np.ndarray, *, components_per_class: int = 5,
+          variance: float = 0.8, covariance_type: str = "full", random_state: int = 123) -> float:
     """LEEP of the posteriors of a ``components_per_class * C``-component mixture (``<= 0``).
 
     Features are PCA-reduced to keep ``variance`` of their variance; the mixture never has more

@@ -13,11 +13,8 @@ from transferkit.transferability._info import SCORES, ScoreInfo
 from transferkit.transferability._validate import check_features, check_labels
 
 
-@SCORES.register(
-    "regularized_h_score",
-    aliases=("reg_h_score", "shrinkage_h_score"),
-    info=ScoreInfo(input="features", summary="H-score with a Ledoit-Wolf shrunk feature covariance"),
-)
+@SCORES.register("regularized_h_score", aliases=("reg_h_score", "shrinkage_h_score"), info=ScoreInfo(
+    input="features", summary="H-score with a Ledoit-Wolf shrunk feature covariance"))
 def regularized_h_score(features: Any, labels: Sequence[Hashable] | np.ndarray) -> float:
     """``tr(inv(S_a) (1 - a) Cov(g))`` with the Ledoit-Wolf covariance ``S_a`` and its shrinkage ``a``.
 

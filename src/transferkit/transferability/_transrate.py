@@ -18,10 +18,8 @@ def coding_rate(z: np.ndarray, scale: float) -> float:
     return float(0.5 * np.sum(np.log1p(scale * w)))
 
 
-@SCORES.register(
-    "transrate",
-    info=ScoreInfo(input="features", summary="coding rate of all features minus within-class rates"),
-)
+@SCORES.register("transrate", info=ScoreInfo(
+    input="features", summary="coding rate of all features minus within-class rates"))
 def transrate(features: Any, labels: Sequence[Hashable] | np.ndarray, *, eps2: float = 1e-4) -> float:
     """``R(Z) - sum_c (n_c / N) R(Z_c)`` with ``R(Z) = 1/2 log det(I + D/(n eps2) Z'Z)``.
 

@@ -13,6 +13,18 @@ from transferkit.errors import DataError
 _F32 = np.finfo(np.float32)
 
 
+def _float_2d(values: Any, label: str, shape: str) -> np.ndarray:
+    """``values`` as a float64 2-D array (1-D becomes one column), or a :class:`DataError` naming ``label``."""
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{label} must be a numeric array of shape {shape}: {exc}") from exc
+    arr = arr[:, None] if arr.ndim == 1 else arr
+    if arr.ndim != 2:
+        raise DataError(f"{label} must have shape {shape}, got shape {arr.shape}")
+    return arr
+
+
 def check_features(features: Any, name: str = "features") -> np.ndarray:
     """Return ``features`` as a finite float64 ``(N, D)`` array, or raise :class:`DataError`.
 
@@ -24,22 +36,12 @@ def check_features(features: Any, name: str = "features") -> np.ndarray:
     """
     if np.iscomplexobj(features):
         raise DataError(f"{name} are complex numbers; scores and distances take real features")
-    try:
-        arr = np.asarray(features, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"{name} must be a numeric array of shape (N, D): {exc}") from exc
-    if arr.ndim == 1:
-        arr = arr[:, None]
-    if arr.ndim != 2:
-        raise DataError(f"{name} must have shape (N, D) (one row per sample), got shape {arr.shape}")
+    arr = _float_2d(features, name, "(N, D) (one row per sample)")
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise DataError(f"{name} is empty (shape {arr.shape})")
     if not np.all(np.isfinite(arr)):
-        bad = int(np.sum(~np.isfinite(arr)))
-        raise DataError(
-            f"{name} contain {bad} NaN or infinite values; check the feature extractor "
-            "(e.g. a diverged model or unnormalised inputs) before scoring"
-        )
+        raise DataError(f"{name} contain {int(np.sum(~np.isfinite(arr)))} NaN or infinite values; check the feature "
+                        "extractor (e.g. a diverged model or unnormalised inputs) before scoring")
     top = float(np.max(np.abs(arr)))
     if top > float(_F32.max) or 0.0 < top < float(_F32.smallest_normal):
         raise DataError(
@@ -58,9 +60,8 @@ def encode(labels: Sequence[Hashable] | np.ndarray, n: int | None = None, name: 
     if arr.ndim != 1:
         raise DataError(f"{name} must be one label per sample (shape (N,)), got shape {arr.shape}")
     if n is not None and len(arr) != n:
-        raise DataError(
-            f"{n} samples but {len(arr)} {name}: features and labels must have the same length and the same order"
-        )
+        raise DataError(f"{n} samples but {len(arr)} {name}: features and labels must have the same length "
+                        "and the same order")
     if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
         raise DataError(f"{name} contain NaN or infinite values; drop those samples first")
     if arr.dtype.kind == "O":
@@ -76,30 +77,20 @@ def encode(labels: Sequence[Hashable] | np.ndarray, n: int | None = None, name: 
     return inv.astype(np.int64).ravel()
 
 
-def check_labels(
-    labels: Sequence[Hashable] | np.ndarray, n: int, name: str = "labels", min_classes: int = 2
-) -> tuple[np.ndarray, int]:
+def check_labels(labels: Sequence[Hashable] | np.ndarray, n: int, name: str = "labels",
+                 min_classes: int = 2) -> tuple[np.ndarray, int]:
     """Contiguous class indices and the number of classes present; at least ``min_classes``."""
     y = encode(labels, n, name)
     c = int(y.max()) + 1 if y.size else 0
     if c < min_classes:
-        raise DataError(
-            f"{name} contain only {c} distinct class(es); a transferability score needs at least "
-            f"{min_classes} classes: add examples of the other classes"
-        )
+        raise DataError(f"{name} contain only {c} distinct class(es); a transferability score needs at least "
+                        f"{min_classes} classes: add examples of the other classes")
     return y, c
 
 
 def check_targets(targets: Any, n: int, name: str = "targets") -> np.ndarray:
     """Regression targets as a finite float64 ``(N, K)`` array."""
-    try:
-        arr = np.asarray(targets, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"regression {name} must be numeric: {exc}") from exc
-    if arr.ndim == 1:
-        arr = arr[:, None]
-    if arr.ndim != 2:
-        raise DataError(f"regression {name} must have shape (N,) or (N, K), got {arr.shape}")
+    arr = _float_2d(targets, f"regression {name}", "(N,) or (N, K)")
     if arr.shape[0] != n:
         raise DataError(f"{n} samples but {arr.shape[0]} {name}: they must have the same length")
     if not np.all(np.isfinite(arr)):
@@ -115,10 +106,8 @@ def check_probs(probs: Any, name: str = "source_probs") -> np.ndarray:
     sums = arr.sum(axis=1)
     if not np.allclose(sums, 1.0, atol=1e-3):
         worst = float(sums[np.argmax(np.abs(sums - 1))])
-        raise DataError(
-            f"each row of {name} must sum to 1 (a row sums to {worst:.4g}); apply a softmax to the "
-            "source model's logits first"
-        )
+        raise DataError(f"each row of {name} must sum to 1 (a row sums to {worst:.4g}); apply a softmax to the "
+                        "source model's logits first")
     return arr / sums[:, None]
 
 

@@ -66,8 +66,7 @@ class RankTable:
         import pandas as pd
 
         return pd.DataFrame(
-            [{"model": r.model, **{s: r.scores.get(s) for s in self.scores}, "rank": r.rank} for r in self.rows]
-        )
+            [{"model": r.model, **{s: r.scores.get(s) for s in self.scores}, "rank": r.rank} for r in self.rows])
 
     def to_section(self) -> dict[str, Any]:
         """The ``results["sections"]["ranking"]`` record of ``results.json``."""
@@ -78,30 +77,16 @@ class RankTable:
             row.update({"rank": r.rank, "num_features": r.num_features, "seconds": r.seconds, "notes": r.notes})
             rows.append(row)
         higher = {s: bool(SCORES.info(s).higher_is_better) for s in self.scores}
-        return {
-            "target": self.target,
-            "scores": list(self.scores),
-            "rank_by": self.rank_by,
-            "higher_is_better": higher,
-            "rows": rows,
-            "notes": list(self.notes),
-        }
+        return {"target": self.target, "scores": list(self.scores), "rank_by": self.rank_by, "higher_is_better": higher,
+                "rows": rows, "notes": list(self.notes)}
 
 
 FeatureFn = Callable[[Any, Any], Any]
 
 
-def rank(
-    candidates: Sequence[Any],
-    target: Any,
-    scores: Sequence[str] = DEFAULT_SCORES,
-    *,
-    rank_by: str | None = None,
-    labels: Sequence[Hashable] | np.ndarray | None = None,
-    max_samples: int | None = None,
-    seed: int = 0,
-    extract: FeatureFn | None = None,
-) -> RankTable:
+def rank(candidates: Sequence[Any], target: Any, scores: Sequence[str] = DEFAULT_SCORES, *, rank_by: str | None = None,
+         labels: Sequence[Hashable] | np.ndarray | None = None, max_samples: int | None = None, seed: int = 0,
+         extract: FeatureFn | None = None) -> RankTable:
     """Score every candidate on the target data and rank them.
 
     Args:
@@ -248,10 +233,8 @@ def raw_features(dataset: Any) -> np.ndarray:
     """The inputs of a numeric data set, flattened to ``(N, D)``: the no-backbone baseline."""
     x = np.asarray(dataset.x)
     if x.dtype == object or not np.issubdtype(x.dtype, np.number):
-        raise DataError(
-            f"'raw' needs numeric inputs, but {getattr(dataset, 'name', 'the data')} holds "
-            f"{getattr(dataset, 'kind', 'non-numeric')} inputs: pick a backbone that reads them"
-        )
+        raise DataError(f"'raw' needs numeric inputs, but {getattr(dataset, 'name', 'the data')} holds "
+                        f"{getattr(dataset, 'kind', 'non-numeric')} inputs: pick a backbone that reads them")
     return x.reshape(len(x), -1).astype(np.float64)
 
 
@@ -275,9 +258,8 @@ def _subset(y: np.ndarray, max_samples: int | None, seed: int, regression: bool)
     return stratified_sample(y, max_samples, seed)
 
 
-def _materialise(
-    cand: Any, dataset: Any, subset: np.ndarray | None, extract: FeatureFn | None
-) -> tuple[str, Any, Any, str | None, list[str]]:
+def _materialise(cand: Any, dataset: Any, subset: np.ndarray | None,
+                 extract: FeatureFn | None) -> tuple[str, Any, Any, str | None, list[str]]:
     """(name, features, source_probs, fingerprint, notes) for one candidate."""
     if isinstance(cand, Candidate):
         feats, probs = np.asarray(cand.features), cand.source_probs

@@ -43,15 +43,8 @@ def gradient_reversal(x: torch.Tensor, coeff: float) -> torch.Tensor:
 
 def domain_discriminator(in_features: int, hidden: int = 500) -> nn.Sequential:
     """A two-hidden-layer MLP that outputs one domain logit."""
-    return nn.Sequential(
-        nn.Linear(in_features, hidden),
-        nn.ReLU(inplace=True),
-        nn.Dropout(0.5),
-        nn.Linear(hidden, hidden),
-        nn.ReLU(inplace=True),
-        nn.Dropout(0.5),
-        nn.Linear(hidden, 1),
-    )
+    return nn.Sequential(nn.Linear(in_features, hidden), nn.ReLU(inplace=True), nn.Dropout(0.5),
+                         nn.Linear(hidden, hidden), nn.ReLU(inplace=True), nn.Dropout(0.5), nn.Linear(hidden, 1))
 
 
 def entropy(probs: torch.Tensor) -> torch.Tensor:

@@ -64,13 +64,11 @@ class DeepConfig:
 
     def train_config(self) -> TrainConfig:
         """The loop's settings: SGD with Nesterov momentum, no clipping, no patience, the last state kept."""
-        return TrainConfig(
-            epochs=math.ceil(self.steps / self.log_every), batch_size=self.batch_size, lr=self.lr,
-            weight_decay=self.weight_decay, patience=None, seed=self.seed, mixed_precision=self.mixed_precision,
-            max_grad_norm=None, checkpoint_dir=self.checkpoint_dir, resume=self.resume, progress=self.progress,
-            optimizer="sgd", momentum=self.momentum, nesterov=True, schedule="dann" if self.anneal_lr else "constant",
-            device=self.device,
-        )
+        return TrainConfig(epochs=math.ceil(self.steps / self.log_every), batch_size=self.batch_size, lr=self.lr,
+                           weight_decay=self.weight_decay, patience=None, seed=self.seed,
+                           mixed_precision=self.mixed_precision, max_grad_norm=None, checkpoint_dir=self.checkpoint_dir,
+                           resume=self.resume, progress=self.progress, optimizer="sgd", momentum=self.momentum,
+                           nesterov=True, schedule="dann" if self.anneal_lr else "constant", device=self.device)
 
 
 @dataclass
@@ -158,6 +156,7 @@ class AdaptationTrainer(Trainer):
     """
 
     name = "adapt"
+    keep_last = True  # no validation: the trainer never sees target labels
 
     def __init__(self, network: nn.Module, method: DeepMethod, source_x: torch.Tensor, source_y: torch.Tensor,
                  target_x: torch.Tensor | None, config: DeepConfig) -> None:
@@ -222,10 +221,6 @@ class AdaptationTrainer(Trainer):
         extra, logs = self.method(out, progress)
         return ce + extra, {"n": len(by), "source_ce": ce.detach(), **logs}
 
-    def monitor(self, logs: dict[str, Any]) -> float | None:
-        """None: no validation (no target labels), the last state is kept."""
-        return None
-
     def epoch_logs(self, logs: dict[str, Any]) -> dict[str, Any]:
         """The loop's means, plus the steps taken and the learning rate of the last one."""
         return {**logs, "step": self.done, "lr": self.lr}
@@ -249,14 +244,8 @@ class AdaptationTrainer(Trainer):
         return type(self.method).__name__
 
 
-def train_adaptation(
-    network: nn.Module,
-    method: DeepMethod,
-    source_x: Any,
-    source_y: Any,
-    target_x: Any,
-    config: DeepConfig | None = None,
-) -> DeepResult:
+def train_adaptation(network: nn.Module, method: DeepMethod, source_x: Any, source_y: Any, target_x: Any,
+                     config: DeepConfig | None = None) -> DeepResult:
     """Train ``network`` (returns ``(features, logits)``) with ``method`` on two streams.
 
     Args:

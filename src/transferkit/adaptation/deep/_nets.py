@@ -28,28 +28,15 @@ class LeNet(Backbone):
         self.in_chans, self.image_size, self.num_features = in_chans, image_size, num_features
         self.spec = "lenet"
         side = ((image_size - 4) // 2 - 4) // 2
-        self.conv = nn.Sequential(
-            nn.Conv2d(in_chans, 20, 5),
-            nn.MaxPool2d(2),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(20, 50, 5),
-            nn.Dropout2d(0.5),
-            nn.MaxPool2d(2),
-            nn.ReLU(inplace=True),
-        )
-        self.fc = nn.Sequential(
-            nn.Flatten(), nn.Linear(50 * side * side, num_features), nn.ReLU(inplace=True), nn.Dropout(0.5)
-        )
+        self.conv = nn.Sequential(nn.Conv2d(in_chans, 20, 5), nn.MaxPool2d(2), nn.ReLU(inplace=True),
+                                  nn.Conv2d(20, 50, 5), nn.Dropout2d(0.5), nn.MaxPool2d(2), nn.ReLU(inplace=True))
+        self.fc = nn.Sequential(nn.Flatten(), nn.Linear(50 * side * side, num_features), nn.ReLU(inplace=True),
+                                nn.Dropout(0.5))
 
     def prepare(self, batch: Any) -> torch.Tensor:
         """Resize to ``image_size``, match channels, scale [0, 1] to [-1, 1]."""
-        return image_batch(
-            batch,
-            (self.image_size, self.image_size),
-            self.in_chans,
-            (0.5,) * self.in_chans,
-            (0.5,) * self.in_chans,
-        )
+        return image_batch(batch, (self.image_size, self.image_size), self.in_chans, (0.5,) * self.in_chans,
+                           (0.5,) * self.in_chans)
 
     def forward_features(self, inputs: torch.Tensor) -> torch.Tensor:
         """Images -> ``(N, num_features)``."""
@@ -61,12 +48,8 @@ class LeNet(Backbone):
 
     def config(self) -> dict[str, Any]:
         """Architecture settings."""
-        return {
-            "spec": self.spec,
-            "in_chans": self.in_chans,
-            "image_size": self.image_size,
-            "num_features": self.num_features,
-        }
+        return {"spec": self.spec, "in_chans": self.in_chans, "image_size": self.image_size,
+                "num_features": self.num_features}
 
 
 class AdaptationNetwork(nn.Module):

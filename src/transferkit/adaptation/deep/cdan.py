@@ -16,16 +16,9 @@ from transferkit.adaptation.deep._base import (
 )
 
 
-@DEEP_METHODS.register(
-    "cdan",
-    info=MethodInfo(
-        "adversarial",
-        "discriminator on the multilinear map features x predictions, entropy-weighted (CDAN+E)",
-        "Long et al. Conditional adversarial domain adaptation. NeurIPS 2018",
-        needs="network",
-    ),
-    aliases=("cdan+e", "cdan_e"),
-)
+@DEEP_METHODS.register("cdan", aliases=("cdan+e", "cdan_e"), info=MethodInfo(
+    "adversarial", "discriminator on the multilinear map features x predictions, entropy-weighted (CDAN+E)",
+    "Long et al. Conditional adversarial domain adaptation. NeurIPS 2018", needs="network"))
 class CDAN(DeepMethod):
     """Conditional domain-adversarial network.
 
@@ -42,14 +35,8 @@ class CDAN(DeepMethod):
         hidden: discriminator width.
     """
 
-    def __init__(
-        self,
-        weight: float = 1.0,
-        entropy_conditioning: bool = True,
-        max_outer: int = 4096,
-        random_dim: int = 1024,
-        hidden: int = 500,
-    ) -> None:
+    def __init__(self, weight: float = 1.0, entropy_conditioning: bool = True, max_outer: int = 4096,
+                 random_dim: int = 1024, hidden: int = 500) -> None:
         super().__init__()
         self.weight = weight
         self.entropy_conditioning = entropy_conditioning

@@ -22,16 +22,9 @@ def mk_mmd(a: torch.Tensor, b: torch.Tensor, alphas: tuple[float, ...] = (0.125,
     return k[:n, :n].mean() + k[n:, n:].mean() - 2 * k[:n, n:].mean()
 
 
-@DEEP_METHODS.register(
-    "dan",
-    info=MethodInfo(
-        "discrepancy",
-        "multi-kernel MMD (5 Gaussian kernels) between source and target features",
-        "Long et al. Learning transferable features with deep adaptation networks. ICML 2015",
-        needs="network",
-    ),
-    aliases=("mmd", "mk_mmd"),
-)
+@DEEP_METHODS.register("dan", aliases=("mmd", "mk_mmd"), info=MethodInfo(
+    "discrepancy", "multi-kernel MMD (5 Gaussian kernels) between source and target features",
+    "Long et al. Learning transferable features with deep adaptation networks. ICML 2015", needs="network"))
 class DAN(DeepMethod):
     """Deep adaptation network with the multi-kernel MMD on the last feature layer.
 

@@ -15,15 +15,9 @@ from transferkit.adaptation.deep._base import (
 )
 
 
-@DEEP_METHODS.register(
-    "dann",
-    info=MethodInfo(
-        "adversarial",
-        "domain discriminator on features behind a gradient reversal layer, ramped 2/(1+e^-10p)-1",
-        "Ganin et al. Domain-adversarial training of neural networks. JMLR 2016",
-        needs="network",
-    ),
-)
+@DEEP_METHODS.register("dann", info=MethodInfo(
+    "adversarial", "domain discriminator on features behind a gradient reversal layer, ramped 2/(1+e^-10p)-1",
+    "Ganin et al. Domain-adversarial training of neural networks. JMLR 2016", needs="network"))
 class DANN(DeepMethod):
     """Domain-adversarial neural network.
 

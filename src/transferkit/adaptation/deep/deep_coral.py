@@ -19,16 +19,9 @@ def coral_loss(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return ((cov(a) - cov(b)) ** 2).sum() / (4 * d * d)
 
 
-@DEEP_METHODS.register(
-    "deep_coral",
-    info=MethodInfo(
-        "discrepancy",
-        "penalise the covariance gap between source and target activations of the last layer",
-        "Sun and Saenko. Deep CORAL: correlation alignment for deep domain adaptation. ECCV-W 2016",
-        needs="network",
-    ),
-    aliases=("deepcoral",),
-)
+@DEEP_METHODS.register("deep_coral", aliases=("deepcoral",), info=MethodInfo(
+    "discrepancy", "penalise the covariance gap between source and target activations of the last layer",
+    "Sun and Saenko. Deep CORAL: correlation alignment for deep domain adaptation. ECCV-W 2016", needs="network"))
 class DeepCORAL(DeepMethod):
     """Deep CORAL loss on the logits (the paper's choice) or on the features.
 

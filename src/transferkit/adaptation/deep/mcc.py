@@ -20,15 +20,9 @@ def class_confusion(logits: torch.Tensor, temperature: float = 2.5) -> torch.Ten
     return (c.sum() - torch.trace(c)) / k
 
 
-@DEEP_METHODS.register(
-    "mcc",
-    info=MethodInfo(
-        "target-structure",
-        "reduce pairwise class confusion of temperature-scaled target predictions",
-        "Jin et al. Minimum class confusion for versatile domain adaptation. ECCV 2020",
-        needs="network",
-    ),
-)
+@DEEP_METHODS.register("mcc", info=MethodInfo(
+    "target-structure", "reduce pairwise class confusion of temperature-scaled target predictions",
+    "Jin et al. Minimum class confusion for versatile domain adaptation. ECCV 2020", needs="network"))
 class MCC(DeepMethod):
     """Minimum class confusion.
 

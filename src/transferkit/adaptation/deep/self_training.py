@@ -9,16 +9,9 @@ from transferkit.adaptation._info import DEEP_METHODS, MethodInfo
 from transferkit.adaptation.deep._base import DeepMethod, StepOutputs, dann_coefficient
 
 
-@DEEP_METHODS.register(
-    "self_training",
-    info=MethodInfo(
-        "target-structure",
-        "cross-entropy on target predictions above a confidence threshold, weight ramped up",
-        "Lee. Pseudo-label, ICML-W 2013; threshold as in FixMatch (Sohn et al. 2020)",
-        needs="network",
-    ),
-    aliases=("pseudo_label", "self-training"),
-)
+@DEEP_METHODS.register("self_training", aliases=("pseudo_label", "self-training"), info=MethodInfo(
+    "target-structure", "cross-entropy on target predictions above a confidence threshold, weight ramped up",
+    "Lee. Pseudo-label, ICML-W 2013; threshold as in FixMatch (Sohn et al. 2020)", needs="network"))
 class SelfTraining(DeepMethod):
     """Online pseudo-labelling.
 

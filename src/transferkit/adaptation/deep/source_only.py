@@ -8,11 +8,8 @@ from transferkit.adaptation._info import DEEP_METHODS, MethodInfo
 from transferkit.adaptation.deep._base import DeepMethod, StepOutputs
 
 
-@DEEP_METHODS.register(
-    "source_only",
-    info=MethodInfo("baseline", "source cross-entropy only", "-", needs="network"),
-    aliases=("source-only",),
-)
+@DEEP_METHODS.register("source_only", aliases=("source-only",), info=MethodInfo(
+    "baseline", "source cross-entropy only", "-", needs="network"))
 class SourceOnly(DeepMethod):
     """No adaptation loss; the target stream is not even read."""
 

@@ -5,11 +5,7 @@ Importing this package registers every method in :data:`SHALLOW_METHODS`.
 
 from __future__ import annotations
 
-from transferkit.adaptation.shallow._base import (
-    DomainAdaptationClassifier,
-    check_fit_arrays,
-    stack_domains,
-)
+from transferkit.adaptation.shallow._base import DomainAdaptationClassifier, check_fit_arrays, stack_domains
 from transferkit.adaptation.shallow.coral import CORAL
 from transferkit.adaptation.shallow.importance_weighting import ImportanceWeighting, domain_classifier_weights
 from transferkit.adaptation.shallow.jda import JDA

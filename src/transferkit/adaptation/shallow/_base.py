@@ -141,10 +141,8 @@ class DomainAdaptationClassifier(ClassifierMixin, BaseEstimator):
             try:
                 est.fit(Xs_adapted, ys, sample_weight=weights)
             except TypeError as exc:
-                raise DataError(
-                    f"{type(est).__name__} does not accept sample_weight; reweighting methods "
-                    "need a base estimator that does (e.g. LogisticRegression, SVC)"
-                ) from exc
+                raise DataError(f"{type(est).__name__} does not accept sample_weight; reweighting methods "
+                                "need a base estimator that does (e.g. LogisticRegression, SVC)") from exc
         self.source_weights_ = weights
         self.estimator_ = est
         self.classes_ = est.classes_

@@ -43,9 +43,8 @@ def rbf_kernel(A: np.ndarray, B: np.ndarray, gamma: float) -> np.ndarray:
     return np.exp(-gamma * cdist(A, B, "sqeuclidean"))
 
 
-def mmd_projection(
-    X: np.ndarray, E: np.ndarray, dim: int, mu: float, kernel: str = "linear", gamma: float = 1.0
-) -> np.ndarray:
+def mmd_projection(X: np.ndarray, E: np.ndarray, dim: int, mu: float, kernel: str = "linear",
+                   gamma: float = 1.0) -> np.ndarray:
     """Projection maximising retained variance while shrinking ``tr(. E E^T .)``.
 
     Linear kernel (primal, d x d): ``max tr(A' X'HX A)`` s.t. ``A'(X'MX + mu I)A = I`` with

@@ -10,14 +10,9 @@ from transferkit.adaptation._info import SHALLOW_METHODS, MethodInfo
 from transferkit.adaptation.shallow._base import DomainAdaptationClassifier, symmetric_power
 
 
-@SHALLOW_METHODS.register(
-    "coral",
-    info=MethodInfo(
-        "mapping",
-        "centre, whiten source with (Cs+reg I)^-1/2, re-colour with (Ct+reg I)^1/2, add target mean",
-        "Sun, Feng, Saenko. Return of frustratingly easy domain adaptation. AAAI 2016",
-    ),
-)
+@SHALLOW_METHODS.register("coral", info=MethodInfo(
+    "mapping", "centre, whiten source with (Cs+reg I)^-1/2, re-colour with (Ct+reg I)^1/2, add target mean",
+    "Sun, Feng, Saenko. Return of frustratingly easy domain adaptation. AAAI 2016"))
 class CORAL(DomainAdaptationClassifier):
     """CORrelation ALignment with centring.
 

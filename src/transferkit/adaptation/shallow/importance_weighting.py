@@ -14,15 +14,8 @@ from transferkit.adaptation._info import SHALLOW_METHODS, MethodInfo
 from transferkit.adaptation.shallow._base import DomainAdaptationClassifier, check_features
 
 
-def domain_classifier_weights(
-    Xs: Any,
-    Xt: Any,
-    *,
-    C: float = 0.01,
-    max_weight: float = 10.0,
-    n_folds: int = 5,
-    random_state: int = 0,
-) -> np.ndarray:
+def domain_classifier_weights(Xs: Any, Xt: Any, *, C: float = 0.01, max_weight: float = 10.0, n_folds: int = 5,
+                              random_state: int = 0) -> np.ndarray:
     """Density ratio ``p_t(x) / p_s(x)`` at each source row, from a domain classifier.
 
     A logistic regression separates source (0) from target (1); by Bayes' rule
@@ -32,17 +25,25 @@ def domain_classifier_weights(
     """
     Xs = check_features(Xs, "source X")
     Xt = check_features(Xt, "target X")
-    Z = np.vstack([Xs, Xt])
-    d = np.r_[np.zeros(len(Xs), int), np.ones(len(Xt), int)]
     clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
-    folds = min(n_folds, len(Xs), len(Xt))
+    p = cross_fitted_target_probability(clf, Xs, Xt, n_folds, random_state)
+    return clip_weights(p / (1 - p) * (len(Xs) / len(Xt)), max_weight)
+
+
+def cross_fitted_target_probability(clf: Any, Zs: np.ndarray, Zt: np.ndarray, n_folds: int,
+                                    random_state: int) -> np.ndarray:
+    """``P(target | z)`` at each source row from ``clf`` separating source from target rows, clipped to
+    ``[1e-6, 1 - 1e-6]``; cross-fitted over ``n_folds`` shuffled stratified folds (one fit without folds when
+    a domain has fewer than 2 rows)."""
+    Z = np.vstack([Zs, Zt])
+    d = np.r_[np.zeros(len(Zs), int), np.ones(len(Zt), int)]
+    folds = min(n_folds, len(Zs), len(Zt))
     if folds >= 2:
         cv = StratifiedKFold(folds, shuffle=True, random_state=random_state)
-        p = cross_val_predict(clf, Z, d, cv=cv, method="predict_proba")[: len(Xs), 1]
+        p = cross_val_predict(clf, Z, d, cv=cv, method="predict_proba")[: len(Zs), 1]
     else:
-        p = clf.fit(Z, d).predict_proba(Xs)[:, 1]
-    p = np.clip(p, 1e-6, 1 - 1e-6)
-    return clip_weights(p / (1 - p) * (len(Xs) / len(Xt)), max_weight)
+        p = clf.fit(Z, d).predict_proba(Zs)[:, 1]
+    return np.clip(p, 1e-6, 1 - 1e-6)
 
 
 def clip_weights(w: np.ndarray, max_weight: float) -> np.ndarray:
@@ -58,15 +59,9 @@ def clip_weights(w: np.ndarray, max_weight: float) -> np.ndarray:
     return np.minimum(w, max_weight)
 
 
-@SHALLOW_METHODS.register(
-    "importance_weighting",
-    info=MethodInfo(
-        "reweighting",
-        "weight source rows by p_t/p_s estimated with a cross-fitted domain classifier",
-        "Bickel, Brueckner, Scheffer. Discriminative learning under covariate shift. JMLR 2009",
-    ),
-    aliases=("iw", "discriminator_reweight"),
-)
+@SHALLOW_METHODS.register("importance_weighting", aliases=("iw", "discriminator_reweight"), info=MethodInfo(
+    "reweighting", "weight source rows by p_t/p_s estimated with a cross-fitted domain classifier",
+    "Bickel, Brueckner, Scheffer. Discriminative learning under covariate shift. JMLR 2009"))
 class ImportanceWeighting(DomainAdaptationClassifier):
     """Covariate-shift correction: fit the classifier on source rows weighted by ``p_t/p_s``.
 
@@ -80,9 +75,8 @@ class ImportanceWeighting(DomainAdaptationClassifier):
         random_state: seed of the cross-fitting folds.
     """
 
-    def __init__(
-        self, base_estimator: Any = None, C: float = 0.01, max_weight: float = 10.0, random_state: int = 0
-    ) -> None:
+    def __init__(self, base_estimator: Any = None, C: float = 0.01, max_weight: float = 10.0,
+                 random_state: int = 0) -> None:
         self.base_estimator = base_estimator
         self.C = C
         self.max_weight = max_weight

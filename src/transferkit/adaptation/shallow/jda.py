@@ -23,14 +23,9 @@ def _unit_rows(X: np.ndarray) -> np.ndarray:
     return X / np.where(n > 0, n, 1.0)
 
 
-@SHALLOW_METHODS.register(
-    "jda",
-    info=MethodInfo(
-        "subspace",
-        "TCA plus class-conditional MMD on target pseudo-labels, refined over iterations",
-        "Long et al. Transfer feature learning with joint distribution adaptation. ICCV 2013",
-    ),
-)
+@SHALLOW_METHODS.register("jda", info=MethodInfo(
+    "subspace", "TCA plus class-conditional MMD on target pseudo-labels, refined over iterations",
+    "Long et al. Transfer feature learning with joint distribution adaptation. ICCV 2013"))
 class JDA(DomainAdaptationClassifier):
     """Joint distribution adaptation (linear, primal form).
 

@@ -5,26 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.preprocessing import StandardScaler
 
 from transferkit.adaptation._info import SHALLOW_METHODS, MethodInfo
 from transferkit.adaptation.shallow._base import DomainAdaptationClassifier, default_base_estimator
-from transferkit.adaptation.shallow.importance_weighting import clip_weights
+from transferkit.adaptation.shallow.importance_weighting import clip_weights, cross_fitted_target_probability
 
 
-@SHALLOW_METHODS.register(
-    "joint_reweight",
-    info=MethodInfo(
-        "reweighting",
-        "down-weight source rows whose (x, y) pair is unlike the target's (pseudo-labelled) pairs",
-        "Wang, Dai, Poczos, Carbonell. Characterizing and avoiding negative transfer. CVPR 2019",
-        against_negative_transfer=True,
-    ),
-    aliases=("discriminator_gate",),
-)
+@SHALLOW_METHODS.register("joint_reweight", aliases=("discriminator_gate",), info=MethodInfo(
+    "reweighting", "down-weight source rows whose (x, y) pair is unlike the target's (pseudo-labelled) pairs",
+    "Wang, Dai, Poczos, Carbonell. Characterizing and avoiding negative transfer. CVPR 2019",
+    against_negative_transfer=True))
 class JointReweight(DomainAdaptationClassifier):
     """Estimate ``P_T(x, y) / P_S(x, y)`` at each source row and train on re-weighted source.
 
@@ -43,14 +35,8 @@ class JointReweight(DomainAdaptationClassifier):
         random_state: seed of the cross-fitting folds.
     """
 
-    def __init__(
-        self,
-        base_estimator: Any = None,
-        C: float = 0.01,
-        label_scale: float = 3.0,
-        max_weight: float = 10.0,
-        random_state: int = 0,
-    ) -> None:
+    def __init__(self, base_estimator: Any = None, C: float = 0.01, label_scale: float = 3.0, max_weight: float = 10.0,
+                 random_state: int = 0) -> None:
         self.base_estimator = base_estimator
         self.C = C
         self.label_scale = label_scale
@@ -58,7 +44,7 @@ class JointReweight(DomainAdaptationClassifier):
         self.random_state = random_state
 
     def _fit_adapter(self, Xs: np.ndarray, ys: np.ndarray, Xt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        base = clone(self.base_estimator) if self.base_estimator is not None else default_base_estimator()
+        base = self._make_estimator()
         if not hasattr(base, "predict_proba"):
             base = default_base_estimator()
         base.fit(Xs, ys)
@@ -68,12 +54,6 @@ class JointReweight(DomainAdaptationClassifier):
         scaler = StandardScaler().fit(np.vstack([Xs, Xt]))
         zs = np.hstack([scaler.transform(Xs), self.label_scale * onehot * np.sqrt(Xs.shape[1])])
         zt = np.hstack([scaler.transform(Xt), self.label_scale * pt * np.sqrt(Xs.shape[1])])
-        Z = np.vstack([zs, zt])
-        d = np.r_[np.zeros(len(Xs), int), np.ones(len(Xt), int)]
-        clf = LogisticRegression(C=self.C, max_iter=2000)
-        folds = min(5, len(Xs), len(Xt))
-        cv = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
-        p = cross_val_predict(clf, Z, d, cv=cv, method="predict_proba")[: len(Xs), 1]
-        p = np.clip(p, 1e-6, 1 - 1e-6)
+        p = cross_fitted_target_probability(LogisticRegression(C=self.C, max_iter=2000), zs, zt, 5, self.random_state)
         self.target_class_prior_ = pt.mean(0)
         return Xs, clip_weights(p / (1 - p), self.max_weight)

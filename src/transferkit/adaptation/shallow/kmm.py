@@ -25,9 +25,8 @@ def median_gamma(Xs: np.ndarray, Xt: np.ndarray, max_rows: int = 1000, seed: int
     return 1.0 / med if med > 0 else 1.0
 
 
-def kmm_weights(
-    Xs: np.ndarray, Xt: np.ndarray, *, gamma: float | None = None, B: float = 1000.0, eps: float | None = None
-) -> np.ndarray:
+def kmm_weights(Xs: np.ndarray, Xt: np.ndarray, *, gamma: float | None = None, B: float = 1000.0,
+                eps: float | None = None) -> np.ndarray:
     """Source weights that match the kernel mean of the target sample.
 
     Solves ``min_b 1/2 b'Kb - kappa'b`` with ``0 <= b <= B`` and ``|sum(b) - n_s| <= n_s eps``
@@ -58,14 +57,9 @@ def kmm_weights(
     return w * ns / w.sum()
 
 
-@SHALLOW_METHODS.register(
-    "kmm",
-    info=MethodInfo(
-        "reweighting",
-        "weight source rows so their RBF kernel mean matches the target's (a QP)",
-        "Huang et al. Correcting sample selection bias by unlabeled data. NIPS 2006",
-    ),
-)
+@SHALLOW_METHODS.register("kmm", info=MethodInfo(
+    "reweighting", "weight source rows so their RBF kernel mean matches the target's (a QP)",
+    "Huang et al. Correcting sample selection bias by unlabeled data. NIPS 2006"))
 class KMM(DomainAdaptationClassifier):
     """Kernel mean matching: source weights from a quadratic programme, then a weighted fit.
 
@@ -76,13 +70,8 @@ class KMM(DomainAdaptationClassifier):
         eps: slack on the weight sum (default ``(sqrt(n_s)-1)/sqrt(n_s)``).
     """
 
-    def __init__(
-        self,
-        base_estimator: Any = None,
-        gamma: float | None = None,
-        B: float = 1000.0,
-        eps: float | None = None,
-    ) -> None:
+    def __init__(self, base_estimator: Any = None, gamma: float | None = None, B: float = 1000.0,
+                 eps: float | None = None) -> None:
         self.base_estimator = base_estimator
         self.gamma = gamma
         self.B = B

@@ -10,11 +10,8 @@ from transferkit.adaptation._info import SHALLOW_METHODS, MethodInfo
 from transferkit.adaptation.shallow._base import DomainAdaptationClassifier
 
 
-@SHALLOW_METHODS.register(
-    "source_only",
-    info=MethodInfo("baseline", "no adaptation: train on source, predict target", "-"),
-    aliases=("source-only",),
-)
+@SHALLOW_METHODS.register("source_only", aliases=("source-only",), info=MethodInfo(
+    "baseline", "no adaptation: train on source, predict target", "-"))
 class SourceOnly(DomainAdaptationClassifier):
     """Train ``base_estimator`` on the source rows only; the reference every method must beat."""
 

@@ -16,15 +16,9 @@ def _pca_basis(X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return mean, vt[:k].T
 
 
-@SHALLOW_METHODS.register(
-    "subspace_alignment",
-    info=MethodInfo(
-        "subspace",
-        "project each domain on its own top-k PCA basis and map the source basis onto the target's",
-        "Fernando et al. Unsupervised visual domain adaptation using subspace alignment. ICCV 2013",
-    ),
-    aliases=("sa",),
-)
+@SHALLOW_METHODS.register("subspace_alignment", aliases=("sa",), info=MethodInfo(
+    "subspace", "project each domain on its own top-k PCA basis and map the source basis onto the target's",
+    "Fernando et al. Unsupervised visual domain adaptation using subspace alignment. ICCV 2013"))
 class SubspaceAlignment(DomainAdaptationClassifier):
     """Align the source PCA subspace to the target PCA subspace.
 

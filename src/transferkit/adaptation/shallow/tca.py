@@ -17,14 +17,9 @@ from transferkit.adaptation.shallow._mmd_embedding import (
 from transferkit.adaptation.shallow.kmm import median_gamma
 
 
-@SHALLOW_METHODS.register(
-    "tca",
-    info=MethodInfo(
-        "subspace",
-        "shared projection that keeps variance and shrinks the marginal MMD between domains",
-        "Pan et al. Domain adaptation via transfer component analysis. IEEE TNN 2011",
-    ),
-)
+@SHALLOW_METHODS.register("tca", info=MethodInfo(
+    "subspace", "shared projection that keeps variance and shrinks the marginal MMD between domains",
+    "Pan et al. Domain adaptation via transfer component analysis. IEEE TNN 2011"))
 class TCA(DomainAdaptationClassifier):
     """Transfer component analysis: one projection for both domains, learnt without labels.
 
@@ -37,14 +32,8 @@ class TCA(DomainAdaptationClassifier):
         gamma: RBF width (default: median heuristic).
     """
 
-    def __init__(
-        self,
-        base_estimator: Any = None,
-        n_components: int = 30,
-        mu: float = 1.0,
-        kernel: str = "linear",
-        gamma: float | None = None,
-    ) -> None:
+    def __init__(self, base_estimator: Any = None, n_components: int = 30, mu: float = 1.0, kernel: str = "linear",
+                 gamma: float | None = None) -> None:
         self.base_estimator = base_estimator
         self.n_components = n_components
         self.mu = mu

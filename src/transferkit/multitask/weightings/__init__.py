@@ -3,6 +3,7 @@
 from transferkit.multitask.weightings import cagrad, dwa, equal, gradnorm, pcgrad, uncertainty  # noqa: F401
 from transferkit.multitask.weightings._base import (
     WEIGHTINGS,
+    GradientSurgery,
     Weighting,
     WeightingInfo,
     get_weighting,
@@ -16,6 +17,7 @@ from transferkit.multitask.weightings.pcgrad import pcgrad_project
 
 __all__ = [
     "WEIGHTINGS",
+    "GradientSurgery",
     "Weighting",
     "WeightingInfo",
     "cagrad_direction",

@@ -39,7 +39,7 @@ WEIGHTINGS: Registry[type[Weighting]] = Registry("multi-task weighting")
 
 
 class Weighting:
-    """Base class. Subclasses override :meth:`combine` (loss weightings) or :meth:`backward`."""
+    """Base class. Subclasses set ``_weights`` or override :meth:`combine` (loss weightings) or :meth:`backward`."""
 
     name = "base"
 
@@ -62,8 +62,9 @@ class Weighting:
         """Called before each epoch with the per-task mean training losses of past epochs."""
 
     def combine(self, losses: torch.Tensor) -> torch.Tensor:
-        """The scalar training objective from the ``(K,)`` loss vector (loss weightings)."""
-        raise NotImplementedError
+        """The scalar training objective from the ``(K,)`` loss vector (default: sum weighted by :meth:`weights`)."""
+        w = torch.as_tensor(self._weights, dtype=losses.dtype, device=losses.device)
+        return (w * losses).sum()
 
     def backward(self, losses: torch.Tensor, model: MultiTaskModel, backward: Backward) -> None:
         """Fill ``.grad`` of every parameter for this step (default: ``backward(combine(losses))``)."""
@@ -88,6 +89,22 @@ class Weighting:
                 p.copy_(tensors[f"param{i}"])
 
 
+class GradientSurgery(Weighting):
+    """Base of gradient methods: the heads get the gradient of the summed losses, the shared trunk
+    :meth:`shared_gradient` of the per-task trunk gradients."""
+
+    def shared_gradient(self, grads: torch.Tensor) -> torch.Tensor:
+        """The trunk's flat gradient from the ``(K, P)`` per-task trunk gradients."""
+        raise NotImplementedError
+
+    def backward(self, losses: torch.Tensor, model: MultiTaskModel, backward: Backward) -> None:
+        """Per-task trunk gradients into :meth:`shared_gradient`; the heads' gradients from the summed losses."""
+        shared = model.shared_parameters()
+        grads = per_task_gradients(losses, shared)
+        backward(losses.sum())
+        set_flat_gradient(shared, self.shared_gradient(grads))
+
+
 def get_weighting(name: str, **options: float) -> Weighting:
     """A fresh weighting object from its registered name and options (e.g. ``temperature=2``)."""
     cls = WEIGHTINGS.get(name)
@@ -102,14 +119,8 @@ def per_task_gradients(losses: torch.Tensor, params: list[nn.Parameter]) -> torc
     rows = []
     for k in range(losses.shape[0]):
         grads = torch.autograd.grad(losses[k], params, retain_graph=True, allow_unused=True)
-        rows.append(
-            torch.cat(
-                [
-                    (g if g is not None else torch.zeros_like(p)).reshape(-1).float()
-                    for g, p in zip(grads, params, strict=True)
-                ]
-            )
-        )
+        rows.append(torch.cat([(g if g is not None else torch.zeros_like(p)).reshape(-1).float()
+                               for g, p in zip(grads, params, strict=True)]))
     return torch.stack(rows)
 
 
@@ -120,20 +131,6 @@ def set_flat_gradient(params: list[nn.Parameter], flat: torch.Tensor) -> None:
         n = p.numel()
         p.grad = flat[start : start + n].reshape(p.shape).to(p.dtype).clone()
         start += n
-
-
-def surgery_backward(
-    losses: torch.Tensor,
-    model: MultiTaskModel,
-    backward: Backward,
-    combine_shared: Callable[[torch.Tensor], torch.Tensor],
-) -> None:
-    """Heads get the gradient of the summed losses; the trunk gets ``combine_shared(G)`` of the
-    per-task trunk gradients ``G`` (K, P)."""
-    shared = model.shared_parameters()
-    grads = per_task_gradients(losses, shared)
-    backward(losses.sum())
-    set_flat_gradient(shared, combine_shared(grads))
 
 
 def generator_state(rng: np.random.Generator) -> torch.Tensor:

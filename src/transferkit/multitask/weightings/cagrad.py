@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import torch
 from scipy.optimize import minimize
 
-from transferkit.multitask.weightings._base import (
-    WEIGHTINGS,
-    Backward,
-    Weighting,
-    WeightingInfo,
-    surgery_backward,
-)
-
-if TYPE_CHECKING:
-    from transferkit.multitask.model import MultiTaskModel
+from transferkit.multitask.weightings._base import WEIGHTINGS, GradientSurgery, WeightingInfo
 
 
 def cagrad_direction(grads: torch.Tensor, c: float = 0.4, rescale: bool = True) -> torch.Tensor:
@@ -44,13 +33,8 @@ def cagrad_direction(grads: torch.Tensor, c: float = 0.4, rescale: bool = True) 
     def objective(w: np.ndarray) -> float:
         return float(w @ b + scale * np.sqrt(max(w @ gram @ w, 1e-20)))
 
-    res = minimize(
-        objective,
-        np.full(k, 1.0 / k),
-        method="SLSQP",
-        bounds=[(0.0, 1.0)] * k,
-        constraints=({"type": "eq", "fun": lambda w: w.sum() - 1.0},),
-    )
+    res = minimize(objective, np.full(k, 1.0 / k), method="SLSQP", bounds=[(0.0, 1.0)] * k,
+                   constraints=({"type": "eq", "fun": lambda w: w.sum() - 1.0},))
     w = torch.as_tensor(np.clip(res.x, 0, None), dtype=grads.dtype, device=grads.device)
     gw = w @ grads
     gw_norm = gw.norm()
@@ -58,16 +42,10 @@ def cagrad_direction(grads: torch.Tensor, c: float = 0.4, rescale: bool = True) 
     return d / (1.0 + c**2) if rescale else d
 
 
-@WEIGHTINGS.register(
-    "cagrad",
-    info=WeightingInfo(
-        "gradient",
-        "moves along the mean gradient while improving the worst task as much as possible",
-        "Liu et al., NeurIPS 2021",
-        per_task_backward=True,
-    ),
-)
-class CAGrad(Weighting):
+@WEIGHTINGS.register("cagrad", info=WeightingInfo(
+    "gradient", "moves along the mean gradient while improving the worst task as much as possible",
+    "Liu et al., NeurIPS 2021", per_task_backward=True))
+class CAGrad(GradientSurgery):
     """Trunk update = ``K`` x the CAGrad direction (so its scale matches the summed losses)."""
 
     name = "cagrad"
@@ -76,6 +54,6 @@ class CAGrad(Weighting):
         super().__init__()
         self.c = float(c)
 
-    def backward(self, losses: torch.Tensor, model: MultiTaskModel, backward: Backward) -> None:
-        """Per-task trunk gradients -> CAGrad direction."""
-        surgery_backward(losses, model, backward, lambda g: g.shape[0] * cagrad_direction(g, self.c))
+    def shared_gradient(self, grads: torch.Tensor) -> torch.Tensor:
+        """``K`` x the CAGrad direction of the per-task trunk gradients."""
+        return grads.shape[0] * cagrad_direction(grads, self.c)

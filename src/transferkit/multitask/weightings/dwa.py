@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from transferkit.multitask.weightings._base import WEIGHTINGS, Weighting, WeightingInfo
 
@@ -23,14 +22,9 @@ def dwa_weights(loss_history: list[np.ndarray], temperature: float = 2.0) -> np.
     return k * e / e.sum()
 
 
-@WEIGHTINGS.register(
-    "dwa",
-    info=WeightingInfo(
-        "loss",
-        "weights follow how fast each task's loss falls (slow tasks get more)",
-        "Liu, Johns & Davison, CVPR 2019 (MTAN)",
-    ),
-)
+@WEIGHTINGS.register("dwa", info=WeightingInfo(
+    "loss", "weights follow how fast each task's loss falls (slow tasks get more)",
+    "Liu, Johns & Davison, CVPR 2019 (MTAN)"))
 class DWA(Weighting):
     """Per-epoch weights from the ratio of the last two epoch-average losses, temperature ``T = 2``."""
 
@@ -45,8 +39,3 @@ class DWA(Weighting):
     def on_epoch_start(self, epoch: int, loss_history: list[np.ndarray]) -> None:
         """Recompute the weights from the last two epochs' mean losses."""
         self._weights = dwa_weights(loss_history, self.temperature) if loss_history else np.ones(self.k)
-
-    def combine(self, losses: torch.Tensor) -> torch.Tensor:
-        """Weighted sum with this epoch's weights."""
-        w = torch.as_tensor(self._weights, dtype=losses.dtype, device=losses.device)
-        return (w * losses).sum()

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import torch
-
 from transferkit.multitask.weightings._base import WEIGHTINGS, Weighting, WeightingInfo
 
 
-@WEIGHTINGS.register(
-    "equal",
-    aliases=("ls", "ew"),
-    info=WeightingInfo("loss", "sum of the task losses, every weight 1 (the baseline to beat)", "linear scalarisation"),
-)
+@WEIGHTINGS.register("equal", aliases=("ls", "ew"), info=WeightingInfo(
+    "loss", "sum of the task losses, every weight 1 (the baseline to beat)", "linear scalarisation"))
 class Equal(Weighting):
-    """``L = sum_k L_k``."""
+    """``L = sum_k L_k`` (every weight stays 1)."""
 
     name = "equal"
-
-    def combine(self, losses: torch.Tensor) -> torch.Tensor:
-        """Sum of the losses."""
-        return losses.sum()

@@ -13,9 +13,8 @@ if TYPE_CHECKING:
     from transferkit.multitask.model import MultiTaskModel
 
 
-def gradnorm_objective(
-    grad_norms: torch.Tensor, losses: torch.Tensor, initial_losses: torch.Tensor, alpha: float
-) -> torch.Tensor:
+def gradnorm_objective(grad_norms: torch.Tensor, losses: torch.Tensor, initial_losses: torch.Tensor,
+                       alpha: float) -> torch.Tensor:
     """``sum_k |G_k - mean(G) * r_k^alpha|`` with ``r_k = (L_k/L_k(0)) / mean_j(L_j/L_j(0))``; the
     target term is held constant (no gradient through it)."""
     ratio = losses.detach() / initial_losses
@@ -24,16 +23,9 @@ def gradnorm_objective(
     return (grad_norms - target).abs().sum()
 
 
-@WEIGHTINGS.register(
-    "gradnorm",
-    info=WeightingInfo(
-        "gradient",
-        "task weights tuned so each task's gradient on the last shared layer grows with its "
-        "relative inverse training rate",
-        "Chen et al., ICML 2018",
-        per_task_backward=True,
-    ),
-)
+@WEIGHTINGS.register("gradnorm", info=WeightingInfo(
+    "gradient", "task weights tuned so each task's gradient on the last shared layer grows with its relative "
+    "inverse training rate", "Chen et al., ICML 2018", per_task_backward=True))
 class GradNorm(Weighting):
     """Weights ``w = K softmax(theta)`` (they sum to ``K``), updated every step by their own Adam on
     the GradNorm objective, where ``G_k = ||grad_W (w_k L_k)||`` on the trunk's last layer group W.
@@ -73,11 +65,8 @@ class GradNorm(Weighting):
         norms = []
         for k in range(self.k):
             grads = torch.autograd.grad(losses32[k], last, retain_graph=True, allow_unused=True)
-            flat = (
-                torch.cat([g.reshape(-1) for g in grads if g is not None])
-                if any(g is not None for g in grads)
-                else torch.zeros(1, device=losses.device)
-            )
+            flat = (torch.cat([g.reshape(-1) for g in grads if g is not None]) if any(g is not None for g in grads)
+                    else torch.zeros(1, device=losses.device))
             norms.append(flat.norm())
         w = self.task_weights()
         g_norms = w * torch.stack(norms).detach()

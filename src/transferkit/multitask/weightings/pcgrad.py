@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import torch
 
 from transferkit.multitask.weightings._base import (
     WEIGHTINGS,
-    Backward,
-    Weighting,
+    GradientSurgery,
     WeightingInfo,
     generator_state,
     set_generator_state,
-    surgery_backward,
 )
-
-if TYPE_CHECKING:
-    from transferkit.multitask.model import MultiTaskModel
 
 
 def pcgrad_project(grads: torch.Tensor, generator: np.random.Generator | None = None) -> torch.Tensor:
@@ -44,16 +37,10 @@ def pcgrad_project(grads: torch.Tensor, generator: np.random.Generator | None = 
     return g
 
 
-@WEIGHTINGS.register(
-    "pcgrad",
-    info=WeightingInfo(
-        "gradient",
-        "removes the part of each task's trunk gradient that conflicts with another task's",
-        "Yu et al., NeurIPS 2020",
-        per_task_backward=True,
-    ),
-)
-class PCGrad(Weighting):
+@WEIGHTINGS.register("pcgrad", info=WeightingInfo(
+    "gradient", "removes the part of each task's trunk gradient that conflicts with another task's",
+    "Yu et al., NeurIPS 2020", per_task_backward=True))
+class PCGrad(GradientSurgery):
     """Trunk update = sum of the PCGrad-projected task gradients; heads get their own task's gradient."""
 
     name = "pcgrad"
@@ -62,9 +49,9 @@ class PCGrad(Weighting):
         super().__init__()
         self.rng = np.random.default_rng(seed)
 
-    def backward(self, losses: torch.Tensor, model: MultiTaskModel, backward: Backward) -> None:
-        """Per-task trunk gradients, projected, summed."""
-        surgery_backward(losses, model, backward, lambda g: pcgrad_project(g, self.rng).sum(0))
+    def shared_gradient(self, grads: torch.Tensor) -> torch.Tensor:
+        """The per-task trunk gradients, projected, summed."""
+        return pcgrad_project(grads, self.rng).sum(0)
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
         """The generator of the projection order."""

@@ -9,15 +9,8 @@ from torch import nn
 from transferkit.multitask.weightings._base import WEIGHTINGS, Weighting, WeightingInfo
 
 
-@WEIGHTINGS.register(
-    "uncertainty",
-    aliases=("uw",),
-    info=WeightingInfo(
-        "loss",
-        "learned task uncertainty: noisier tasks get smaller weights",
-        "Kendall, Gal & Cipolla, CVPR 2018",
-    ),
-)
+@WEIGHTINGS.register("uncertainty", aliases=("uw",), info=WeightingInfo(
+    "loss", "learned task uncertainty: noisier tasks get smaller weights", "Kendall, Gal & Cipolla, CVPR 2018"))
 class Uncertainty(Weighting):
     """``L = sum_k 0.5 * (exp(-s_k) L_k + s_k)`` with learned ``s_k = log sigma_k^2`` (init 0).
 

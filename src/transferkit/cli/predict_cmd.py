@@ -1,0 +1,66 @@
+"""``transferkit predict MODEL DATA``: label new data with a shipped model, into a CSV file.
+
+Calls :func:`transferkit.experiments.predict.run_predict`. MODEL is a model folder (``RUN/model`` of a
+fit run, or ``--save DIR``); it is verified before use. DATA is a named set or a path in any supported
+format, labels optional. Progress is a bar in a terminal and plain lines otherwise.
+"""
+
+from __future__ import annotations
+
+import time
+
+import typer
+from rich.text import Text
+
+from transferkit.cli._app import app, console
+from transferkit.cli._common import friendly_errors, say, set_data_root
+from transferkit.cli._options import DATA_ROOT_OPTION
+
+
+@app.command("predict")
+@friendly_errors
+def predict(
+    model: str = typer.Argument(..., help="Shipped model folder (RUN/model, or a --save DIR)."),
+    data: str = typer.Argument(..., help="Data to label: a named set (usps@test) or a path (folder, CSV, npz...)."),
+    out: str = typer.Option("predictions.csv", "--out", help="CSV file to write."),
+    batch_size: int = typer.Option(256, help="Examples per forward pass."),
+    data_root: str = DATA_ROOT_OPTION,
+    quiet: bool = typer.Option(False, "--quiet", help="No progress messages."),
+) -> None:
+    """Label DATA with the shipped MODEL: row id, label and class probabilities (or values) per row."""
+    from transferkit.experiments.predict import load_model, run_predict
+
+    if batch_size < 1:
+        raise typer.BadParameter(f"--batch-size must be at least 1 (got {batch_size})")
+    set_data_root(data_root)
+    t0 = time.perf_counter()
+    sm = load_model(model)
+    if not quiet:
+        say(repr(sm))
+    bar = None
+    last = [-1]
+
+    def progress(done: int, total: int) -> None:
+        if quiet:
+            return
+        if bar is not None:
+            bar.update(task, completed=done, total=total)
+        elif done == total or done * 10 // max(total, 1) > last[0]:
+            last[0] = done * 10 // max(total, 1)
+            console.print(Text(f"predicted {done}/{total} rows ({time.perf_counter() - t0:.0f} s)", style="dim"),
+                          highlight=False)
+
+    if console.is_terminal and not quiet:
+        from rich.progress import Progress
+
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task("predicting", total=None)
+            summary = run_predict(sm, data, out, batch_size, progress)
+    else:
+        summary = run_predict(sm, data, out, batch_size, progress)
+    line = f"{summary['rows']} predictions written to {summary['file']} ({time.perf_counter() - t0:.1f} s)"
+    if "accuracy" in summary:
+        line += f"; accuracy against the data's labels: {summary['accuracy']:.4f}"
+    if "rmse" in summary:
+        line += f"; RMSE against the data's targets: {summary['rmse']:.4f}"
+    console.print(line, highlight=False)  # the console never parses markup

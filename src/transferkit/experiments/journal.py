@@ -1,0 +1,102 @@
+"""A run's journal: finished (budget, seed, arm) cells and the best model of each arm, for ``--resume``.
+
+``RUN/checkpoint/`` holds ``settings.json`` (what the run was asked to do, and the fingerprints of
+its data), ``cells.json`` (every finished cell, rewritten atomically after each one) and ``models/``
+(the best-validation model so far of each arm the gate may ship, one model folder per budget and
+arm, verified on load like any shipped model). A killed run loses at most the cell it was fitting;
+``--resume RUN`` reads the cells back instead of fitting them again and ends with the figures an
+uninterrupted run gives, because every cell is seeded by its own (budget, seed) alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from transferkit._io import atomic_write_text
+from transferkit.errors import TransferkitError
+from transferkit.experiments.records import CellResult
+
+FOLDER = "checkpoint"
+
+
+class ResumeError(TransferkitError, ValueError):
+    """A run folder that cannot be resumed (no journal, other settings, changed data)."""
+
+
+class RunJournal:
+    """The journal in ``run_dir/checkpoint`` (see the module doc); a :class:`~transferkit.experiments.runner.Journal`."""
+
+    def __init__(self, run_dir: str | os.PathLike[str]) -> None:
+        self.folder = Path(run_dir) / FOLDER
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / "cells.json"
+        self._cells: dict[str, dict[str, Any]] = json.loads(path.read_text()) if path.is_file() else {}
+
+    # ------------------------------------------------------------------ settings
+    def start(self, command: str, settings: dict[str, Any], fingerprints: dict[str, str]) -> None:
+        """Record what a new run was asked to do (its first write)."""
+        atomic_write_text(self.folder / "settings.json", json.dumps(
+            {"command": command, "settings": settings, "fingerprints": fingerprints}, indent=2))
+
+    @staticmethod
+    def read_settings(run_dir: str | os.PathLike[str], command: str) -> dict[str, Any]:
+        """The settings a run was started with (to resume it), or a :class:`ResumeError` saying why not."""
+        path = Path(run_dir) / FOLDER / "settings.json"
+        if not path.is_file():
+            raise ResumeError(f"{run_dir} cannot be resumed: it has no {FOLDER}/settings.json (pass the folder of a "
+                              f"`transferkit {command}` run started by this version)")
+        data = json.loads(path.read_text())
+        if data.get("command") != command:
+            raise ResumeError(f"{run_dir} is a `{data.get('command')}` run, not a `{command}` run")
+        return data
+
+    def check_fingerprints(self, fingerprints: dict[str, str]) -> None:
+        """Refuse to resume on data that differ from the data the run started on."""
+        saved = self.read_settings(self.folder.parent, "fit").get("fingerprints", {})
+        changed = [k for k, v in fingerprints.items() if saved.get(k) not in (None, v)]
+        if changed:
+            raise ResumeError(f"cannot resume {self.folder.parent}: the {', '.join(changed)} data changed since the "
+                              "run started (its fingerprint differs); start a new run")
+
+    # ------------------------------------------------------------------ cells
+    def cell(self, key: str) -> CellResult | None:
+        """The finished cell stored under ``key`` (None when it has not run)."""
+        d = self._cells.get(key)
+        return CellResult.from_dict(d) if d is not None else None
+
+    def put_cell(self, key: str, cell: CellResult) -> None:
+        """Store a finished cell (the file is rewritten atomically)."""
+        self._cells[key] = cell.to_dict()
+        # default=str: a strategy's settings may hold objects (e.g. unlabelled data); they are only documentation here
+        atomic_write_text(self.folder / "cells.json", json.dumps(self._cells, allow_nan=True, default=str))
+
+    def __len__(self) -> int:
+        return len(self._cells)
+
+    # ------------------------------------------------------------------ models
+    def _model_dir(self, key: str) -> Path:
+        return self.folder / "models" / hashlib.sha256(key.encode()).hexdigest()[:16]
+
+    def put_model(self, key: str, model: Any) -> None:
+        """Store the best model so far of an arm at a budget (a verified model folder)."""
+        from transferkit.backbones.shipped import save_model
+
+        save_model(self._model_dir(key), model, {"journal_key": key})
+
+    def model(self, key: str) -> Any:
+        """The model stored under ``key``, verified (None when there is none); it keeps its original backbone spec."""
+        from transferkit.backbones.shipped import CARD_FILE, load_model_folder
+
+        folder = self._model_dir(key)
+        if not (folder / CARD_FILE).is_file():
+            return None
+        model, card = load_model_folder(folder)
+        model.origin = card.get("backbone")  # the spec and fingerprint the model had when it was fitted
+        return model
+
+
+__all__ = ["FOLDER", "ResumeError", "RunJournal"]
