@@ -48,6 +48,7 @@ BUDGET: dict[str, tuple[int, int]] = {  # entry point -> (fast, slow) generated 
     "cli data commands": (25, 250),
     "cli fit": (4, 40),
     "cli multitask": (10, 100),
+    "cli model commands": (8, 80),
     "cli report": (25, 250),
 }
 
@@ -543,6 +544,54 @@ def test_cli_multitask_configs(level: str, tmp_path: Path) -> None:
     check()
 
 
+@pytest.fixture(scope="module")
+def shipped_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model folder shipped by a tiny ``fit`` (tabmlp on two generated classes)."""
+    folder = tmp_path_factory.mktemp("shipped")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(80, 3)) + np.repeat([[0.0], [2.0]], 40, axis=0)
+    np.savez(folder / "train.npz", x=x, y=np.repeat(["a", "b"], 40))
+    r = _cli(["fit", "--target", str(folder / "train.npz"), "--source", str(folder / "train.npz"), "--backbone",
+              "tabmlp?hidden=4", "--strategy", "linear_probe", "--budgets", "all", "--seeds", "1", "--epochs", "1",
+              "--source-epochs", "1", "--quiet", "--runs", str(folder / "runs"), "--save", str(folder / "model")])
+    assert r.exit_code == 0, r.output
+    return folder / "model"
+
+
+@LEVELS
+def test_cli_model_commands_on_damaged_models_and_data(level: str, tmp_path: Path, shipped_model: Path) -> None:
+    import shutil
+
+    @budget(level, "cli model commands")
+    @given(tables(), st.sampled_from(["none", "none", "card", "weights", "delete card", "delete weights", "missing"]),
+           st.sampled_from(["predict", "predict", "export", "fit"]), st.binary(max_size=60))
+    def check(table: tuple[Any, bool], damage: str, command: str, junk: bytes) -> None:
+        model = tmp_path / "model"
+        shutil.rmtree(model, ignore_errors=True)
+        shutil.copytree(shipped_model, model)
+        card, weights = model / "model_card.json", model / "model.safetensors"
+        if damage in ("card", "weights"):
+            (card if damage == "card" else weights).write_bytes(junk)
+        elif damage.startswith("delete"):
+            (card if damage == "delete card" else weights).unlink()
+        elif damage == "missing":
+            shutil.rmtree(model)
+        data = tmp_path / "data.csv"
+        df, _ = table
+        _write_table(df.rename(columns=dict(zip(df.columns[:3], ["f0", "f1", "f2"], strict=False))), data)
+        if command == "predict":
+            args = ["predict", str(model), str(data), "--out", str(tmp_path / "p.csv"), "--quiet"]
+        elif command == "export":
+            args = ["export", str(model), "--out", str(tmp_path / "m.onnx")]
+        else:  # the shipped model as the backbone of another transfer
+            args = ["fit", "--target", str(data), "--backbone", f"model:{model}", "--strategy", "linear_probe",
+                    "--budgets", "all", "--seeds", "1", "--epochs", "1", "--quiet", "--runs", str(tmp_path / "runs")]
+        check_cli(_cli(args), [str(model), "model_card.json", "model.safetensors", "data", "model:", "p.csv"])
+        assert not list(tmp_path.glob(".*.tmp")), "a temporary file was left behind"
+
+    check()
+
+
 JSON_LEAF = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=False, allow_infinity=False),
                       st.text(max_size=6))
 JSON_VALUE = st.recursive(JSON_LEAF, lambda inner: st.one_of(st.lists(inner, max_size=3),
@@ -604,6 +653,6 @@ def test_cli_report_on_damaged_results(level: str, tmp_path: Path) -> None:
 def test_budgets_are_documented() -> None:
     """The module docstring promises fast and slow budgets; keep the table in step with the tests."""
     names = {"tables", "raw bytes", "npz", "image folders", "scores", "distances", "cli data commands", "cli fit",
-             "cli multitask", "cli report"}
+             "cli multitask", "cli model commands", "cli report"}
     assert set(BUDGET) == names and all(slow >= 5 * fast for fast, slow in BUDGET.values())
     assert os.environ.get("HYPOTHESIS_PROFILE") in (None, "", "transferkit-fuzz", "transferkit-fuzz-slow")
