@@ -80,4 +80,4 @@ def test_fit_ships_then_predict_matches_the_report_and_model_path_transfers_agai
     raw[-1] ^= 1
     w.write_bytes(bytes(raw))
     r = runner.invoke(app, ["predict", str(saved), str(test), "--out", str(tmp_path / "q.csv")])
-    assert r.exit_code == 2 and "does not match its card" in " ".join(r.output.split()) and "Traceback" not in r.output
+    assert r.exit_code == 3 and "does not match its card" in " ".join(r.output.split()) and "Traceback" not in r.output

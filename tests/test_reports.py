@@ -510,4 +510,4 @@ def test_cli_report_explains_a_missing_folder(tmp_path: Path) -> None:
     assert "results.json not found" in " ".join(res.output.split())
     (tmp_path / "results.json").write_text('{"x": 1}', encoding="utf-8")
     res = _report_cli(str(tmp_path))
-    assert res.exit_code == 2 and "not a transferkit results file" in " ".join(res.output.split())
+    assert res.exit_code == 3 and "not a transferkit results file" in " ".join(res.output.split())  # bad data

@@ -1,4 +1,17 @@
-"""Exceptions with messages that say what to do next."""
+"""Exceptions with messages that say what to do next.
+
+Each class carries the exit code the command line ends with (``transferkit.cli._common.friendly_errors``):
+
+* 2, a usage error: an option, argument, name or config that cannot be used as given
+  (:class:`UsageError`, :class:`UnknownName`, and a plain :class:`TransferkitError`);
+* 3, bad data or a bad model file: the input exists but cannot be used (:class:`DataError`,
+  :class:`BackboneError`).
+
+:class:`DataArgumentError` and :class:`BackboneSpecError` are usage errors about data or backbone
+arguments (a path that does not exist, a budget or count out of range, an unknown model, a backbone
+option that is missing); they stay a :class:`DataError` / :class:`BackboneError`, which is what
+code that catches those expects. Anything else that escapes a command is a bug: exit code 1.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +20,39 @@ from collections.abc import Iterable
 
 
 class TransferkitError(Exception):
-    """Base class of every error transferkit raises on purpose."""
+    """Base class of every error transferkit raises on purpose (on its own: a usage error, exit code 2)."""
+
+    exit_code: int = 2
+
+
+class UsageError(TransferkitError, ValueError):
+    """An option, argument or config value that cannot be used as given (exit code 2)."""
+
+    exit_code = 2
 
 
 class DataError(TransferkitError, ValueError):
-    """Input data is malformed, inconsistent or unusable; the message says what to fix."""
+    """Input data is malformed, inconsistent or unusable; the message says what to fix (exit code 3)."""
+
+    exit_code = 3
 
 
 class BackboneError(TransferkitError, ValueError):
-    """A backbone cannot be created or loaded as requested (never silently random)."""
+    """A backbone cannot be created or loaded as requested (never silently random); a model file is bad
+    (exit code 3)."""
+
+    exit_code = 3
+
+
+class DataArgumentError(UsageError, DataError):
+    """A data argument that cannot be used: a path or named set that does not exist, a split, domain,
+    budget or count out of range (exit code 2; still a :class:`DataError`)."""
+
+
+class BackboneSpecError(UsageError, BackboneError):
+    """A backbone spec that cannot be used: an unknown model, a missing or bad option, a zoo entry that
+    does not exist, a missing package, a random backbone where transfer needs a pre-trained one (exit
+    code 2; still a :class:`BackboneError`)."""
 
 
 class UnknownName(TransferkitError, KeyError):
@@ -33,6 +70,8 @@ class UnknownName(TransferkitError, KeyError):
         suggestions: the closest known names or aliases (best first), possibly empty.
         context: extra text appended in parentheses (where the name came from, where to look).
     """
+
+    exit_code = 2
 
     def __init__(self, kind: str, name: object, known: Iterable[str], context: str = "",
                  aliases: Iterable[str] = ()) -> None:

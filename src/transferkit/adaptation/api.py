@@ -30,7 +30,7 @@ from transferkit.adaptation.shallow._base import TARGET_ID, check_features
 from transferkit.adaptation.shallow.importance_weighting import domain_classifier_weights
 from transferkit.data.dataset import Dataset
 from transferkit.data.splits import stratified_indices
-from transferkit.errors import DataError, UnknownName
+from transferkit.errors import DataArgumentError, DataError, UnknownName
 
 SOURCE_ONLY = "source-only"
 
@@ -47,6 +47,12 @@ class AdaptationResult:
     caveats: dict[str, str]
     models: dict[tuple[str, int], Any] = field(default_factory=dict, repr=False)
     prepare: Any = field(default=None, repr=False)
+    classes: Any = field(default=None, repr=False)
+    """The source label values, sorted; the models' class ``i`` is ``classes[i]`` (None: indices)."""
+
+    def encode(self, y: Any, what: str = "y_test") -> np.ndarray:
+        """Labels as the models' class indices; a label the source never had is a :class:`DataError`."""
+        return _encode(np.asarray(y).ravel(), self.classes, what)
 
     def predict_proba(self, x: Any, model: str, seed: int) -> np.ndarray:
         """Class probabilities of one trained model (``source-only`` or the method) on target inputs."""
@@ -59,14 +65,45 @@ class AdaptationResult:
 
     def evaluate(self, x_test: Any, y_test: Any) -> list[dict[str, Any]]:
         """Rows with ``target_accuracy`` on a labelled target *test* set (after all selection)."""
-        y = np.asarray(y_test).ravel()
+        y = self.encode(y_test)
         out = []
         for row in self.rows:
             p = self.predict_proba(x_test, row["model"], row["seed"])
             if len(p) != len(y):
                 raise DataError(f"{len(p)} test inputs but {len(y)} test labels")
+            if self.classes is not None and p.shape[1] != len(self.classes):
+                raise DataError(f"the {row['model']} model predicts {p.shape[1]} classes but the source has "
+                                f"{len(self.classes)}: every class needs examples in the source training rows")
             out.append({**row, "target_accuracy": float(np.mean(p.argmax(1) == y))})
         return out
+
+
+def _encode(y: np.ndarray, classes: np.ndarray | None, what: str) -> np.ndarray:
+    """Raw labels -> indices into ``classes`` (sorted source labels); unknown labels raise."""
+    if classes is None:
+        return y
+    try:
+        idx = np.clip(np.searchsorted(classes, y), 0, len(classes) - 1)
+        known = classes[idx] == y
+    except TypeError as exc:  # labels of another type than the source's (str vs int)
+        raise DataError(f"{what}: labels of type {y.dtype} cannot be compared with the source labels "
+                        f"({classes.dtype}); encode both the same way") from exc
+    if not np.all(known):
+        unknown = sorted({str(v) for v in y[~known]})
+        raise DataError(f"{what}: labels {unknown[:5]} are not among the source classes "
+                        f"{[str(c) for c in classes[:20]]}; the adapted models can only predict source classes")
+    return idx.astype(np.int64)
+
+
+def _classes(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct source labels and the index of each label among them."""
+    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
+        raise DataError("source labels contain NaN or infinity: drop or fill those rows first")
+    try:
+        classes, idx = np.unique(y, return_inverse=True)
+    except TypeError as exc:
+        raise DataError("source labels mix types (e.g. numbers and strings): encode them one way") from exc
+    return classes, idx.astype(np.int64)
 
 
 def _xy(data: Any, what: str, need_labels: bool) -> tuple[Any, np.ndarray | None, str]:
@@ -128,18 +165,21 @@ def adapt(source: Any, target: Any, method: str = "coral", *, target_val: Any = 
         **method_params: passed to the method's constructor.
     """
     xs, ys, kind = _xy(source, "source", need_labels=True)
+    # any labels (1..20, strings) -> class indices 0..K-1; the identity for indices already contiguous
+    classes, ys = _classes(np.asarray(ys))
     xt, _, _ = _xy(target, "target", need_labels=False)  # target labels dropped here
     xv = yv = None
     if target_val is not None:
         xv, yv, _ = _xy(target_val, "target_val", need_labels=True)
+        yv = _encode(np.asarray(yv), classes, "target_val")
     if not 0.0 < val_fraction < 0.9:
-        raise DataError("val_fraction must be in (0, 0.9)")
+        raise DataArgumentError("val_fraction must be in (0, 0.9)")
     if len(seeds) == 0:
-        raise DataError("give at least one seed")
+        raise DataArgumentError("give at least one seed")
     deep = _is_deep(method, kind, backbone)
     method_key = (DEEP_METHODS if deep else SHALLOW_METHODS).entry(method).name
     if method_key == "source_only":
-        raise DataError("method is the source-only baseline, which every run includes anyway: pick a method")
+        raise DataArgumentError("method is the source-only baseline, which every run includes anyway: pick a method")
     runner = (_DeepRunner(xs, xt, xv, backbone, deep_config, kind) if deep
               else _ShallowRunner(xs, xt, xv, base_estimator))
     rows: list[dict[str, Any]] = []
@@ -174,7 +214,7 @@ def adapt(source: Any, target: Any, method: str = "coral", *, target_val: Any = 
         verdict = adaptation_verdict(method_key, None, None)
     caveats = {k: CAVEATS[k] for k in (*LABEL_FREE_SCORES, *(["target_val_accuracy"] if xv is not None else []))}
     return AdaptationResult(method_key, "deep" if deep else "shallow", rows, verdict, choice, caveats, models,
-                            getattr(runner, "prepare", None))
+                            getattr(runner, "prepare", None), classes)
 
 
 class _ShallowRunner:

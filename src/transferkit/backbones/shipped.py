@@ -35,12 +35,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from transferkit._io import atomic_write_text, to_jsonable, versions
+from transferkit._io import atomic_write_text, temp_path, to_jsonable, versions
 from transferkit.backbones._info import BACKBONES, BackboneInfo
 from transferkit.backbones.base import Backbone
 from transferkit.backbones.model import TransferModel
 from transferkit.backbones.zoo import WEIGHT_DISTS, ZooBackbone, _load_strict, sha256_file
-from transferkit.errors import BackboneError
+from transferkit.errors import BackboneError, BackboneSpecError
 
 MODEL_SCHEMA = "transferkit.model-card/1"
 CARD_FILE = "model_card.json"
@@ -207,9 +207,12 @@ def save_model(folder: str | os.PathLike[str], model: TransferModel, card: dict[
     }
     tensors = {f"backbone.{k}": v.detach().cpu().contiguous().clone() for k, v in bb.state_dict().items()}
     tensors.update({f"head.{k}": v.detach().cpu().contiguous().clone() for k, v in head.state_dict().items()})
-    tmp = folder / f".{WEIGHTS_FILE}.tmp"
-    save_file(tensors, str(tmp), metadata={"format": "transferkit-model"})
-    tmp.replace(folder / WEIGHTS_FILE)
+    tmp = temp_path(folder / WEIGHTS_FILE)  # unique per writer (two saves of one folder never share it)
+    try:
+        save_file(tensors, str(tmp), metadata={"format": "transferkit-model"})
+        tmp.replace(folder / WEIGHTS_FILE)
+    finally:
+        tmp.unlink(missing_ok=True)
     written = [folder / WEIGHTS_FILE]
     if identity["architecture"].get("provider") == "hf-encoder":
         written += sorted(p for p in (folder / ENCODER_DIR).rglob("*") if p.is_file())
@@ -293,8 +296,8 @@ def read_model_card(folder: str | os.PathLike[str]) -> dict[str, Any]:
     folder = Path(folder)
     path = folder / CARD_FILE
     if not folder.is_dir():
-        raise BackboneError(f"model folder {folder} not found: pass a folder written by `transferkit fit` "
-                            "(RUN/model) or `--save DIR`")
+        raise BackboneSpecError(f"model folder {folder} not found: pass a folder written by `transferkit fit` "
+                                "(RUN/model) or `--save DIR`")
     try:
         card = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -16,7 +16,7 @@ from torch import nn
 from transferkit.backbones._info import BACKBONES, BackboneInfo
 from transferkit.backbones._prep import check_array, image_batch, standardize
 from transferkit.backbones.base import Backbone
-from transferkit.errors import BackboneError
+from transferkit.errors import BackboneSpecError
 
 
 def _conv_block(cin: int, cout: int) -> nn.Sequential:
@@ -45,7 +45,7 @@ class SmallCNN(_ThreeBlocks):
     def __init__(self, in_chans: int = 1, image_size: int = 28, width: int = 32, num_features: int = 128) -> None:
         super().__init__()
         if in_chans < 1 or image_size < 8 or width < 1 or num_features < 1:
-            raise BackboneError("smallcnn needs in_chans >= 1, image_size >= 8, width >= 1, num_features >= 1")
+            raise BackboneSpecError("smallcnn needs in_chans >= 1, image_size >= 8, width >= 1, num_features >= 1")
         self.in_chans, self.image_size, self.width, self.num_features = in_chans, image_size, width, num_features
         self.spec = "smallcnn"
         self.block1 = _conv_block(in_chans, width)
@@ -96,7 +96,7 @@ class SignalCNN(_Standardized, _ThreeBlocks):
     def __init__(self, in_channels: int = 9, width: int = 32, num_features: int = 128, kernel_size: int = 7) -> None:
         super().__init__()
         if in_channels < 1:
-            raise BackboneError("signalcnn needs in_channels >= 1")
+            raise BackboneSpecError("signalcnn needs in_channels >= 1")
         self.in_channels, self.width, self.num_features, self.kernel_size = in_channels, width, num_features, kernel_size
         self.spec = "signalcnn"
         self._init_stats((in_channels, 1))
@@ -130,7 +130,7 @@ class TabMLP(_Standardized):
     def __init__(self, in_features: int, hidden: tuple[int, ...] | list[int] = (128, 64), dropout: float = 0.1) -> None:
         super().__init__()
         if in_features < 1 or not hidden:
-            raise BackboneError("tabmlp needs in_features >= 1 and at least one hidden layer")
+            raise BackboneSpecError("tabmlp needs in_features >= 1 and at least one hidden layer")
         self.in_features, self.hidden, self.dropout = in_features, tuple(int(h) for h in hidden), dropout
         self.num_features = self.hidden[-1]
         self.spec = "tabmlp"
@@ -184,5 +184,5 @@ def tabmlp(in_features: int = 0, hidden: Any = (128, 64), dropout: float = 0.1) 
     if isinstance(hidden, str):
         hidden = tuple(int(h) for h in hidden.replace("-", ",").split(",") if h)
     if int(in_features) < 1:
-        raise BackboneError("tabmlp needs in_features (the number of table columns), e.g. tabmlp?in_features=23")
+        raise BackboneSpecError("tabmlp needs in_features (the number of table columns), e.g. tabmlp?in_features=23")
     return TabMLP(int(in_features), tuple(hidden), float(dropout))

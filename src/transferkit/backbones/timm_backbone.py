@@ -16,7 +16,7 @@ from torch import nn
 from transferkit.backbones._info import BACKBONES, BackboneInfo
 from transferkit.backbones._prep import finish_uint8, image_batch
 from transferkit.backbones.base import Backbone, load_backbone_weights
-from transferkit.errors import BackboneError
+from transferkit.errors import BackboneError, BackboneSpecError
 
 
 class _ParamGroup(nn.Module):
@@ -108,12 +108,12 @@ def timm_backbone(name: str | None = None, weights: str | None = None, pretraine
     import timm
 
     if not name:
-        raise BackboneError("timm needs a model name, e.g. timm:resnet18 (see `timm.list_models()`)")
+        raise BackboneSpecError("timm needs a model name, e.g. timm:resnet18 (see `timm.list_models()`)")
     pretrained = str(pretrained).lower() not in ("false", "0", "no")
     try:
         model = timm.create_model(name, pretrained=False, num_classes=0)
     except RuntimeError as exc:
-        raise BackboneError(f"unknown timm model {name!r}: {exc}") from exc
+        raise BackboneSpecError(f"unknown timm model {name!r}: {exc}") from exc
     if weights:
         path = Path(weights)
         load_backbone_weights(model, path, f"timm:{name}", ("fc.", "head.", "classifier."))

@@ -17,7 +17,7 @@ from torch import nn
 from transferkit.backbones._info import BACKBONES, BackboneInfo
 from transferkit.backbones.base import Backbone, load_backbone_weights
 from transferkit.backbones.timm_backbone import NormalizedImageBackbone, _ParamGroup
-from transferkit.errors import BackboneError
+from transferkit.errors import BackboneError, BackboneSpecError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -99,10 +99,10 @@ def torchvision_backbone(name: str | None = None, weights: str | None = None, pr
     from torchvision import models
 
     if not name:
-        raise BackboneError("torchvision needs a model name, e.g. torchvision:resnet50 or torchvision:vit_b_16")
+        raise BackboneSpecError("torchvision needs a model name, e.g. torchvision:resnet50 or torchvision:vit_b_16")
     known = models.list_models(module=models)
     if name not in known:
-        raise BackboneError(f"unknown torchvision classification model {name!r}; choose from: {', '.join(known)}")
+        raise BackboneSpecError(f"unknown torchvision classification model {name!r}; choose from: {', '.join(known)}")
     pretrained = str(pretrained).lower() not in ("false", "0", "no")
     kwargs: dict[str, Any] = {}
     if image_size and name.startswith("vit_"):

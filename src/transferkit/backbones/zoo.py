@@ -34,10 +34,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from transferkit._io import atomic_write_text, to_jsonable, versions
+from transferkit._io import atomic_write_text, remove_orphan_temps, temp_path, to_jsonable, versions
 from transferkit.backbones._info import BACKBONES, BackboneInfo
 from transferkit.backbones.base import Backbone, to_device
-from transferkit.errors import BackboneError
+from transferkit.errors import BackboneError, BackboneSpecError
 
 CARD_SCHEMA = "transferkit.zoo-card/1"
 CARD_FILE = "card.json"
@@ -77,29 +77,29 @@ def use_zoo_dir(folder: str | os.PathLike[str] | None) -> None:
 def check_name(name: str) -> str:
     """A zoo name: lower-case letters, digits, ``.``, ``_``, ``-`` (it becomes a folder name)."""
     if not isinstance(name, str) or not NAME_RE.match(name):
-        raise BackboneError(f"zoo entry name {name!r} is not valid: use lower-case letters, digits, '.', '_' "
-                            "or '-' (at most 64 characters), e.g. mnist-cnn")
+        raise BackboneSpecError(f"zoo entry name {name!r} is not valid: use lower-case letters, digits, '.', '_' "
+                                "or '-' (at most 64 characters), e.g. mnist-cnn")
     return name
 
 
 def find_entry(name: str, zoo: str | os.PathLike[str] | list[Any] | None = None) -> Path:
     """The folder of entry ``name`` (or ``name`` itself when it is a path to an entry folder)."""
     if not name:
-        raise BackboneError("zoo: needs an entry name, e.g. zoo:mnist-cnn (see `transferkit zoo` / list_zoo())")
+        raise BackboneSpecError("zoo: needs an entry name, e.g. zoo:mnist-cnn (see `transferkit zoo` / list_zoo())")
     if "/" in name or os.sep in name:
         path = Path(name).expanduser()
         if (path / CARD_FILE).is_file():
             return path
-        raise BackboneError(f"{path} is not a zoo entry folder (it has no {CARD_FILE})")
+        raise BackboneSpecError(f"{path} is not a zoo entry folder (it has no {CARD_FILE})")
     check_name(name)
     searched = zoo_dirs(zoo)
     for d in searched:
         if (d / name / CARD_FILE).is_file():
             return d / name
     known = sorted({e["name"] for e in list_zoo(zoo)})
-    raise BackboneError(f"no zoo entry {name!r} in {', '.join(str(d) for d in searched)}; known entries: "
-                        f"{', '.join(known) or '(none)'}. Build one with `transferkit pretrain --name {name} ...` "
-                        f"or point --zoo / ${ENV_VAR} at the folder that holds it")
+    raise BackboneSpecError(f"no zoo entry {name!r} in {', '.join(str(d) for d in searched)}; known entries: "
+                            f"{', '.join(known) or '(none)'}. Build one with `transferkit pretrain --name {name} ...` "
+                            f"or point --zoo / ${ENV_VAR} at the folder that holds it")
 
 
 def list_zoo(zoo: str | os.PathLike[str] | list[Any] | None = None) -> list[dict[str, Any]]:
@@ -167,14 +167,12 @@ def save_entry(folder: str | os.PathLike[str], backbone: Backbone, *, head: nn.M
     objective, training, metrics, description...). Returns the card. Files are written to
     temporary names and renamed, so a crash never leaves a half-written entry that looks complete.
     """
-    from safetensors.torch import save_file
-
     folder = Path(folder)
     name = check_name(folder.name)
     if isinstance(backbone, ZooBackbone):
         backbone = backbone.net
     if (folder / CARD_FILE).exists() and not overwrite:
-        raise BackboneError(f"zoo entry {folder} already exists: pick another --name or allow overwriting")
+        raise BackboneSpecError(f"zoo entry {folder} already exists: pick another --name or allow overwriting")
     provider = str(backbone.config().get("spec", backbone.spec)).split("?")[0]
     if provider.startswith("zoo"):
         raise BackboneError("cannot save a zoo backbone as the architecture of another entry")
@@ -186,11 +184,24 @@ def save_entry(folder: str | os.PathLike[str], backbone: Backbone, *, head: nn.M
         if class_names is not None and head_info["num_outputs"] != len(class_names):
             raise BackboneError(f"the head has {head_info['num_outputs']} outputs but {len(class_names)} label names")
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{WEIGHTS_FILE}.tmp"
+    remove_orphan_temps(folder)  # temp files of a writer killed mid-save
+    tmp = temp_path(folder / WEIGHTS_FILE)  # unique per writer; removed below if anything fails
+    try:
+        card = _write_weights(tmp, tensors, backbone, name, provider, class_names, head_info, card_fields)
+        tmp.replace(folder / WEIGHTS_FILE)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    atomic_write_text(folder / CARD_FILE, json.dumps(card, indent=2, allow_nan=False) + "\n")
+    return card
+
+
+def _write_weights(tmp: Path, tensors: dict[str, torch.Tensor], backbone: Backbone, name: str, provider: str,
+                   class_names: Any, head_info: Any, card_fields: dict[str, Any] | None) -> dict[str, Any]:
+    """Save the weights to ``tmp`` and return the model card that describes them."""
+    from safetensors.torch import save_file
+
     save_file(tensors, str(tmp), metadata={"format": "transferkit-zoo", "name": name})
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # a zoo is meant to be shared: ordinary file permissions
     digest, size = sha256_file(tmp), tmp.stat().st_size
     card: dict[str, Any] = {
         "schema": CARD_SCHEMA, "name": name, "description": "",
@@ -206,10 +217,7 @@ def save_entry(folder: str | os.PathLike[str], backbone: Backbone, *, head: nn.M
         if k in ("schema", "name", "weights", "backbone_fingerprint", "architecture", "preprocessing"):
             raise BackboneError(f"card field {k!r} is set from the model itself")
         card[k] = v
-    card = to_jsonable(card)
-    tmp.replace(folder / WEIGHTS_FILE)
-    atomic_write_text(folder / CARD_FILE, json.dumps(card, indent=2, allow_nan=False) + "\n")
-    return card
+    return to_jsonable(card)
 
 
 def _describe_head(head: nn.Module) -> dict[str, Any]:

@@ -12,5 +12,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+# markup=False: no string the CLI prints is parsed as rich markup, so a file, column or class name
+# such as ``data[/x].csv`` or ``[bold]`` prints literally (styles come from rich.text.Text parts)
+console = Console(markup=False)
+err_console = Console(stderr=True, markup=False)

@@ -30,9 +30,10 @@ def adapt_command(
     target_labels: int = typer.Option(
         0,
         "--target-labels",
+        min=0,
         help="Labelled target examples per class for selection and the verdict (0: none).",
     ),
-    seeds: int = typer.Option(3, "--seeds", help="Number of seeds (0..N-1)."),
+    seeds: int = typer.Option(3, "--seeds", min=1, help="Number of seeds (0..N-1)."),
     target_test: str | None = typer.Option(
         None,
         "--target-test",
@@ -41,8 +42,8 @@ def adapt_command(
     backbone: str | None = typer.Option(
         None, "--backbone", help="Deep methods: lenet (default for images) or a backbone spec."
     ),
-    steps: int = typer.Option(1000, "--steps", help="Deep methods: training steps."),
-    batch_size: int = typer.Option(64, "--batch-size", help="Deep methods: rows per stream per step."),
+    steps: int = typer.Option(1000, "--steps", min=1, help="Deep methods: training steps."),
+    batch_size: int = typer.Option(64, "--batch-size", min=1, help="Deep methods: rows per stream per step."),
     lr: float = typer.Option(0.01, "--lr", help="Deep methods: initial learning rate."),
     runs: str | None = RUNS_OPTION,
     data_root: str | None = DATA_ROOT_OPTION,

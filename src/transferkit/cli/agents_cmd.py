@@ -9,10 +9,9 @@ from __future__ import annotations
 import time
 
 import typer
-from rich.markup import escape
 
-from transferkit.cli._app import app, console
-from transferkit.cli._common import finish_run, friendly_errors
+from transferkit.cli._app import app
+from transferkit.cli._common import finish_run, friendly_errors, say
 from transferkit.cli._options import MLFLOW_OPTION, RUNS_OPTION
 
 
@@ -23,16 +22,16 @@ def agents(
     source: str = typer.Option("default", help="Source physics, e.g. default or length=0.5."),
     variants: str = typer.Option("length=1.0,gravity=19.6,length=0.1,force_mag=3",
                                  help="Target physics, comma-separated name=value (join several with ';')."),
-    seeds: int = typer.Option(5, help="Paired seeds per variant."),
+    seeds: int = typer.Option(5, min=1, help="Paired seeds per variant."),
     algo: str = typer.Option("ppo", help="ppo or dqn."),
-    source_steps: int = typer.Option(50_000, help="Environment steps for the source agent."),
-    steps: int = typer.Option(12_000, "--steps", help="Environment steps per target run (transfer and scratch)."),
-    eval_every: int = typer.Option(1_500, help="Evaluate the greedy policy every this many steps."),
-    eval_episodes: int = typer.Option(3, help="Episodes per evaluation point."),
+    source_steps: int = typer.Option(50_000, min=1, help="Environment steps for the source agent."),
+    steps: int = typer.Option(12_000, "--steps", min=1, help="Environment steps per target run (transfer and scratch)."),
+    eval_every: int = typer.Option(1_500, min=1, help="Evaluate the greedy policy every this many steps."),
+    eval_episodes: int = typer.Option(3, min=1, help="Episodes per evaluation point."),
     threshold: float = typer.Option(None, help="Return for time-to-threshold (default: the env's, 475 for "
                                                "CartPole-v1)."),
     transfer: str = typer.Option("all", help="all (policy + value networks) or policy (actor only, PPO)."),
-    n_jobs: int = typer.Option(1, "--n-jobs", help="Target runs in parallel worker processes."),
+    n_jobs: int = typer.Option(1, "--n-jobs", min=1, help="Target runs in parallel worker processes."),
     runs: str = RUNS_OPTION,
     quiet: bool = typer.Option(False, "--quiet", help="Less output."),
     mlflow: str | None = MLFLOW_OPTION,
@@ -47,5 +46,5 @@ def agents(
                        eval_every=eval_every, eval_episodes=eval_episodes, threshold=threshold, transfer=transfer,
                        n_jobs=n_jobs)
     t0 = time.perf_counter()
-    res = run_agents_experiment(cfg, on_step=None if quiet else (lambda m: console.print(f"[dim]·[/] {escape(m)}")))
+    res = run_agents_experiment(cfg, on_step=None if quiet else say)
     finish_run(make_run_dir("agents", runs), res, mlflow, started=t0)

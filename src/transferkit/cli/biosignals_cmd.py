@@ -9,10 +9,9 @@ from __future__ import annotations
 import time
 
 import typer
-from rich.markup import escape
 
-from transferkit.cli._app import app, console
-from transferkit.cli._common import finish_run, friendly_errors, set_data_root
+from transferkit.cli._app import app
+from transferkit.cli._common import finish_run, friendly_errors, say, set_data_root
 from transferkit.cli._options import DATA_ROOT_OPTION, MLFLOW_OPTION, RUNS_OPTION
 
 
@@ -22,13 +21,13 @@ def har(
     source_subjects: str = typer.Option("1-20", help="Subjects to pre-train on, e.g. 1-20 or 1,3,5-9."),
     target_subjects: str = typer.Option("21-30", help="Held-out subjects to transfer to."),
     shots: str = typer.Option("1,5,10,20", help="Labelled windows per class from each target subject."),
-    seeds: int = typer.Option(3, help="Paired seeds per subject and k (split, k-shot draw and initialisation)."),
+    seeds: int = typer.Option(3, min=1, help="Paired seeds per subject and k (split, k-shot draw and initialisation)."),
     norm: str = typer.Option("channel", help="Per-subject normalisation: none, channel, ea (Euclidean "
                                              "alignment) or channel+ea; applied to source and target alike."),
     dataset: str = typer.Option("uci-har", help="A signal data set (N, C, T) with subject ids as groups."),
     backbone: str = typer.Option("signalcnn?width=16&num_features=64", help="Backbone spec (a signal net)."),
-    source_epochs: int = typer.Option(15, help="Pre-training epochs on the source subjects."),
-    target_epochs: int = typer.Option(20, help="Fine-tuning / scratch epochs per target run."),
+    source_epochs: int = typer.Option(15, min=1, help="Pre-training epochs on the source subjects."),
+    target_epochs: int = typer.Option(20, min=1, help="Fine-tuning / scratch epochs per target run."),
     data_root: str = DATA_ROOT_OPTION,
     runs: str = RUNS_OPTION,
     quiet: bool = typer.Option(False, "--quiet", help="Less output."),
@@ -46,5 +45,5 @@ def har(
                              shots=tuple(int(k) for k in shots.split(",") if k.strip()), seeds=seeds, norm=norm,
                              backbone=backbone, source_epochs=source_epochs, target_epochs=target_epochs)
     t0 = time.perf_counter()
-    res = run_har(dataset, cfg, on_step=None if quiet else (lambda m: console.print(f"[dim]·[/] {escape(m)}")))
+    res = run_har(dataset, cfg, on_step=None if quiet else say)
     finish_run(make_run_dir("har", runs), res, mlflow, started=t0)

@@ -8,14 +8,14 @@ import time
 import typer
 
 from transferkit.cli._app import app, console
-from transferkit.cli._common import finish_run, friendly_errors
+from transferkit.cli._common import finish_run, friendly_errors, rule, say
 from transferkit.cli._options import MLFLOW_OPTION, RUNS_OPTION
 
 
 @app.command("demo")
 @friendly_errors
 def demo(
-    seeds: int = typer.Option(5, help="Paired seeds per label budget."),
+    seeds: int = typer.Option(5, min=1, help="Paired seeds per label budget."),
     budgets: str = typer.Option("2,5,10", help="Labelled target images per class, comma-separated."),
     runs: str = RUNS_OPTION,
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
@@ -26,8 +26,8 @@ def demo(
     from transferkit.reports.run import make_run_dir
 
     cfg = DemoConfig(seeds=seeds, budgets=tuple(int(b) for b in budgets.split(",")), progress=not quiet)
-    console.rule("[bold]transferkit demo[/]: does a CNN pre-trained on digits 0-4 help learn 5-9 from few labels?")
+    rule("demo", ": does a CNN pre-trained on digits 0-4 help learn 5-9 from few labels?")
     t0 = time.perf_counter()
     with console.status("working...") if quiet else contextlib.nullcontext():
-        res = run_demo(cfg, on_step=lambda m: console.print(f"[dim]·[/] {m}"))
+        res = run_demo(cfg, on_step=say)
     finish_run(make_run_dir("demo", runs), res, mlflow, started=t0)

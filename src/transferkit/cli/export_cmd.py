@@ -6,7 +6,6 @@ Calls :func:`transferkit.experiments.export.export_model`.
 from __future__ import annotations
 
 import typer
-from rich.markup import escape
 
 from transferkit.cli._app import app, console
 from transferkit.cli._common import friendly_errors
@@ -24,8 +23,7 @@ def export(
     from transferkit.experiments.export import export_model
 
     info = export_model(model, out, fmt, opset)
-    console.print(escape(f"{info['format']} graph written to {info['file']} (inputs {info['inputs']}; "
-                         f"{info['input_note']}); description: {info['file'].rsplit('.', 1)[0]}.json"),
-                  highlight=False)
+    console.print(f"{info['format']} graph written to {info['file']} (inputs {info['inputs']}; "
+                  f"{info['input_note']}); description: {info['file'].rsplit('.', 1)[0]}.json", highlight=False)
     if info.get("tokenizer"):
-        console.print(escape(f"tokenizer files: {info['tokenizer']}"), highlight=False)
+        console.print(f"tokenizer files: {info['tokenizer']}", highlight=False)

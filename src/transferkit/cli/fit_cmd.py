@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.markup import escape
+from rich.text import Text
 
 from transferkit.cli._app import app, console
-from transferkit.cli._common import finish_run, friendly_errors, set_data_root
+from transferkit.cli._common import finish_run, friendly_errors, rule, say, set_data_root
 from transferkit.cli._options import DATA_ROOT_OPTION, MLFLOW_OPTION, RUNS_OPTION
 
 
@@ -70,8 +70,8 @@ def fit(
     folder: list[Path] = [Path(resume)] if resume else []
     if main:
         title = f"continuing {resume}" if resume else f"{backbone} -> {target} ({strategy})"
-        console.rule(f"[bold]transferkit fit[/]: {escape(title)}")
-    say = (lambda m: console.print(f"[dim]·[/] {escape(m)}")) if (main and not quiet) else None
+        rule("fit", f": {title}")
+    on_step = say if (main and not quiet) else None
     status = console.status("") if (main and not quiet and console.is_terminal) else None
 
     def new_dir() -> Path:  # called by run_fit once every option has been checked
@@ -89,9 +89,9 @@ def fit(
         if status is not None:
             status.update(p.line())
         else:
-            console.print(f"[dim]{escape(p.line())}[/]", highlight=False)
+            console.print(Text(p.line(), style="dim"), highlight=False)
 
-    hooks: dict[str, Any] = {"on_step": say, "on_update": update if main else None,
+    hooks: dict[str, Any] = {"on_step": on_step, "on_update": update if main else None,
                              "on_progress": show if (main and not quiet) else None}
     if status is not None:
         status.start()
@@ -109,10 +109,11 @@ def fit(
         if status is not None:
             status.stop()
         if main and folder:
-            where = escape(str(folder[0]))
+            where = str(folder[0])
             done = (f"the report in {where} is marked incomplete" if (folder[0] / "results.json").is_file()
                     else f"no cell had finished in {where}")
-            console.print(f"[bold yellow]stopped:[/] {done}; continue with: transferkit fit --resume {where}")
+            console.print(Text.assemble(("stopped:", "bold yellow"), f" {done}; continue with: transferkit fit "
+                                        f"--resume {where}"))
         raise typer.Exit(130) from None
     finally:
         if status is not None:

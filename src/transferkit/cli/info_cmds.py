@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
 import numpy as np
 import typer
 from rich.table import Table
+from rich.text import Text
 
+from transferkit._io import atomic_write_with
 from transferkit.cli._app import app, console
 from transferkit.cli._common import friendly_errors, set_data_root
 from transferkit.cli._options import DATA_ROOT_OPTION
 
 
 @app.command("models")
+@friendly_errors
 def models() -> None:
     """List backbone providers, what they read, and whether they work offline."""
     from transferkit.backbones import list_backbones
 
-    t = Table(title="Backbones (spec: PROVIDER\\[:ARG]\\[?key=value&...])")
+    t = Table(title="Backbones (spec: PROVIDER[:ARG][?key=value&...])")
     for c in ("name", "input", "offline", "description"):
         t.add_column(c)
     for row in list_backbones():
@@ -28,6 +32,7 @@ def models() -> None:
 
 
 @app.command("datasets")
+@friendly_errors
 def datasets(data_root: str = DATA_ROOT_OPTION) -> None:
     """List the named data sets and whether their files are found."""
     from transferkit.data import DATASETS
@@ -42,15 +47,15 @@ def datasets(data_root: str = DATA_ROOT_OPTION) -> None:
     for e in DATASETS:
         info = e.info
         if info.folder is None:
-            found = "[green]embedded[/]"
+            found = Text("embedded", style="green")
         else:
             ok = all((root / info.folder / f).exists() for f in info.files)
-            found = "[green]found[/]" if ok else f"[red]missing[/] ({info.folder}/)"
+            found = Text("found", style="green") if ok else Text.assemble(("missing", "red"), f" ({info.folder}/)")
         doms = ", ".join(info.domains) if len(info.domains) <= 4 else f"{info.domains[0]}..{info.domains[-1]}"
-        splits = f" [dim](@{'|@'.join(info.splits)})[/]" if len(info.splits) > 1 else ""
-        t.add_row(e.name + splits, info.kind, doms or "-", found, info.description)
+        splits = (f" (@{'|@'.join(info.splits)})", "dim") if len(info.splits) > 1 else ""
+        t.add_row(Text.assemble(e.name, splits), info.kind, doms or "-", found, info.description)
     console.print(t)
-    console.print("Spec: NAME\\[:DOMAIN]\\[@SPLIT], e.g. usps@test, heart-disease:va, uci-har:1-20, "
+    console.print("Spec: NAME[:DOMAIN][@SPLIT], e.g. usps@test, heart-disease:va, uci-har:1-20, "
                   "office-caltech10-surf:amazon; or a path (folder of class folders, .csv, .tsv, .jsonl, "
                   ".parquet, .npz).")
 
@@ -60,8 +65,9 @@ def datasets(data_root: str = DATA_ROOT_OPTION) -> None:
 def features(
     data: str = typer.Option(..., "--data", help="Data spec or path."),
     backbone: str = typer.Option(..., "--backbone", help="Backbone spec, e.g. minilm or smallcnn."),
-    out: Path = typer.Option(None, "--out", help="Save features (and labels) to this .npz."),
-    batch_size: int = typer.Option(64, help="Forward-pass batch size."),
+    out: Path = typer.Option(None, "--out", help="Save features (and labels) to this .npz (a folder: "
+                             "<data>-features.npz in it; .npz is added when missing)."),
+    batch_size: int = typer.Option(64, min=1, help="Forward-pass batch size."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the feature cache."),
     data_root: str = DATA_ROOT_OPTION,
 ) -> None:
@@ -84,5 +90,20 @@ def features(
             arrays["y"] = ds.y
             if ds.class_names:
                 arrays["class_names"] = np.array(ds.class_names)
-        np.savez(out, **arrays)
-        console.print(f"saved {out}")
+        path = features_path(out, ds.name)
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as fh:  # a file object: numpy adds no suffix
+                np.savez(fh, **arrays)
+
+        atomic_write_with(path, write)
+        console.print(f"saved {path}")
+
+
+def features_path(out: Path, data_name: str) -> Path:
+    """Where ``features --out OUT`` writes: OUT itself (``.npz`` added when missing), or
+    ``OUT/<data>-features.npz`` when OUT is a folder; the path printed is the path written."""
+    if out.is_dir():
+        slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", data_name).strip(".-") or "data"
+        return out / f"{slug}-features.npz"
+    return out if out.suffix == ".npz" else out.with_name(out.name + ".npz")

@@ -10,8 +10,8 @@ import time
 
 import typer
 
-from transferkit.cli._app import app, console
-from transferkit.cli._common import finish_run, friendly_errors, set_data_root
+from transferkit.cli._app import app
+from transferkit.cli._common import finish_run, friendly_errors, rule, say, set_data_root
 from transferkit.cli._options import DATA_ROOT_OPTION, MLFLOW_OPTION, RUNS_OPTION
 
 
@@ -23,8 +23,8 @@ def multitask(
         help="YAML config: backbone, tasks (name, data, head, budget), weightings, "
         "seeds, epochs (see examples/multitask_heart.yaml).",
     ),
-    seeds: int = typer.Option(None, help="Override: number of seeds (0..N-1)."),
-    epochs: int = typer.Option(None, help="Override: maximum epochs."),
+    seeds: int = typer.Option(None, min=1, help="Override: number of seeds (0..N-1)."),
+    epochs: int = typer.Option(None, min=1, help="Override: maximum epochs."),
     weightings: str = typer.Option(
         None, help="Override: comma-separated weightings (equal,uncertainty,dwa,gradnorm,pcgrad,cagrad)."
     ),
@@ -39,8 +39,7 @@ def multitask(
 
     set_data_root(data_root)
     cfg = load_config(config, seeds=seeds, epochs=epochs, weightings=weightings)
-    console.rule(f"[bold]transferkit multitask[/]: {len(cfg.tasks)} tasks on one {cfg.backbone} trunk")
+    rule("multitask", f": {len(cfg.tasks)} tasks on one {cfg.backbone} trunk")
     t0 = time.perf_counter()
-    say = (lambda m: None) if quiet else (lambda m: console.print(f"[dim]·[/] {m}"))
-    res = run_multitask(cfg, on_step=say)
+    res = run_multitask(cfg, on_step=(lambda m: None) if quiet else say)
     finish_run(make_run_dir("multitask", runs, cfg.name), res, mlflow, started=t0)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import time
 
 import typer
-from rich.markup import escape
+from rich.text import Text
 
 from transferkit.cli._app import app, console
-from transferkit.cli._common import friendly_errors, set_data_root
+from transferkit.cli._common import friendly_errors, say, set_data_root
 from transferkit.cli._options import DATA_ROOT_OPTION
 
 
@@ -36,7 +36,7 @@ def predict(
     t0 = time.perf_counter()
     sm = load_model(model)
     if not quiet:
-        console.print(f"[dim]·[/] {escape(repr(sm))}")
+        say(repr(sm))
     bar = None
     last = [-1]
 
@@ -47,7 +47,8 @@ def predict(
             bar.update(task, completed=done, total=total)
         elif done == total or done * 10 // max(total, 1) > last[0]:
             last[0] = done * 10 // max(total, 1)
-            console.print(f"[dim]predicted {done}/{total} rows ({time.perf_counter() - t0:.0f} s)[/]", highlight=False)
+            console.print(Text(f"predicted {done}/{total} rows ({time.perf_counter() - t0:.0f} s)", style="dim"),
+                          highlight=False)
 
     if console.is_terminal and not quiet:
         from rich.progress import Progress
@@ -62,4 +63,4 @@ def predict(
         line += f"; accuracy against the data's labels: {summary['accuracy']:.4f}"
     if "rmse" in summary:
         line += f"; RMSE against the data's targets: {summary['rmse']:.4f}"
-    console.print(escape(line), highlight=False)
+    console.print(line, highlight=False)  # the console never parses markup

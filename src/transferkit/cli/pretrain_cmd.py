@@ -10,6 +10,7 @@ import time
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from transferkit.cli._app import app, console
 from transferkit.cli._common import finish_run, friendly_errors, set_data_root
@@ -34,12 +35,13 @@ def pretrain_command(
     name: str = typer.Option(..., "--name", help="Entry name; later loaded as --backbone zoo:NAME."),
     objective: str = typer.Option("supervised", "--objective", help="supervised, simclr or denoise."),
     zoo: str = ZOO_OPTION,
-    epochs: int = typer.Option(10, "--epochs", help="Training epochs."),
-    batch_size: int = typer.Option(64, "--batch-size"),
+    epochs: int = typer.Option(10, "--epochs", min=1, help="Training epochs."),
+    batch_size: int = typer.Option(64, "--batch-size", min=1),
     lr: float = typer.Option(1e-3, "--lr", help="AdamW learning rate."),
-    seed: int = typer.Option(0, "--seed", help="Seed of subsampling, splits, initialisation and batches."),
+    seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1,
+                             help="Seed of subsampling, splits, initialisation and batches."),
     max_samples: int = typer.Option(
-        None, "--max-samples", help="Use a stratified random subset of this many."
+        None, "--max-samples", min=1, help="Use a stratified random subset of this many."
     ),
     resume: bool = typer.Option(
         True, "--resume/--no-resume", help="Continue an interrupted run of the same name."
@@ -58,7 +60,7 @@ def pretrain_command(
     set_data_root(data_root)
     zoo_dir = zoo or str(default_zoo_dir())
     t0 = time.perf_counter()
-    console.print(f"[bold]pretrain[/] {backbone} on {source} ({objective}) -> {zoo_dir}/{name}")
+    console.print(Text.assemble(("pretrain", "bold"), f" {backbone} on {source} ({objective}) -> {zoo_dir}/{name}"))
     results = run_pretrain(backbone, source, objective, name=name, zoo_dir=zoo_dir, epochs=epochs,
                            batch_size=batch_size, lr=lr, seed=seed, max_samples=max_samples, resume=resume,
                            progress=not quiet, description=description)

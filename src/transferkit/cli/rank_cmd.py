@@ -44,9 +44,9 @@ def rank_command(
     ),
     rank_by: str | None = typer.Option(None, "--rank-by", help="Score that orders the table (default: first)."),
     max_samples: int | None = typer.Option(
-        None, "--max-samples", help="Use a class-stratified subset of this many target samples."
+        None, "--max-samples", min=1, help="Use a class-stratified subset of this many target samples."
     ),
-    seed: int = typer.Option(0, "--seed", help="Seed of the subset."),
+    seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Seed of the subset."),
     runs: str | None = RUNS_OPTION,
     data_root: str | None = DATA_ROOT_OPTION,
     mlflow: str | None = MLFLOW_OPTION,

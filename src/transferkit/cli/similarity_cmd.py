@@ -29,10 +29,10 @@ def similarity_command(
         "mmd", "--class-measures", help="Distances computed class by class (empty: none)."
     ),
     max_samples: int | None = typer.Option(
-        2000, "--max-samples", help="Random (stratified) subset per side; 0 keeps everything."
+        2000, "--max-samples", min=0, help="Random (stratified) subset per side; 0 keeps everything."
     ),
-    permutations: int = typer.Option(200, "--permutations", help="MMD permutation-test permutations."),
-    seed: int = typer.Option(0, "--seed"),
+    permutations: int = typer.Option(200, "--permutations", min=0, help="MMD permutation-test permutations."),
+    seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1),
     runs: str | None = RUNS_OPTION,
     data_root: str | None = DATA_ROOT_OPTION,
     mlflow: str | None = MLFLOW_OPTION,

@@ -24,8 +24,8 @@ def encode_labels(labels: Sequence[Hashable] | np.ndarray,
     otherwise the sorted distinct labels become the class names.
     """
     arr = np.asarray(labels, dtype=object).ravel()
-    if arr.size and any(v is None or (isinstance(v, float) and np.isnan(v)) for v in arr):
-        raise DataError("labels contain missing values (None/NaN): drop or fill those rows first")
+    if arr.size and any(v is None or (isinstance(v, (float, np.floating)) and not np.isfinite(v)) for v in arr):
+        raise DataError("labels contain missing or infinite values (None/NaN/inf): drop or fill those rows first")
     as_str = np.array([str(v) for v in arr], dtype=object)
     if class_names is None:
         uniq = sorted(set(arr.tolist()), key=lambda v: (str(type(v)), v))
@@ -40,6 +40,34 @@ def encode_labels(labels: Sequence[Hashable] | np.ndarray,
         raise DataError(f"labels {unknown[:5]} are not among the known classes {list(names)[:20]}: "
                         "fix the label column or pass the full list of class names")
     return np.array([index[s] for s in as_str], dtype=np.int64), names
+
+
+_F32_MAX = float(np.finfo(np.float32).max)
+
+
+def as_float32(x: Any, where: str) -> np.ndarray:
+    """Numeric inputs as float32, or a :class:`DataError` naming ``where`` and what is wrong.
+
+    Booleans and integers convert; complex numbers are refused (their imaginary part would be
+    dropped), NaN or infinite values are reported as such, and finite values beyond float32's range
+    (about 3.4e38, e.g. 1e300) are reported as too large, not as infinite; strings, objects, dates
+    are not numeric.
+    """
+    arr = np.asarray(x)
+    if np.iscomplexobj(arr):
+        raise DataError(f"{where}: inputs are complex numbers ({arr.dtype}); transferkit reads real values: "
+                        "pass the real part, the magnitude or both as separate features explicitly")
+    if arr.dtype.kind not in "biuf":
+        raise DataError(f"{where}: inputs must be numbers, got dtype {arr.dtype}; encode them as numbers first")
+    if arr.dtype.kind == "f":
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            raise DataError(f"{where}: {int(bad.sum())} input values are NaN or infinite; impute or drop them "
+                            "(for tables, e.g. sklearn.impute.SimpleImputer) before transfer")
+        if arr.size and float(np.max(np.abs(arr))) > _F32_MAX:
+            raise DataError(f"{where}: values up to {float(np.max(np.abs(arr))):.3g} exceed float32's range "
+                            f"(+-{_F32_MAX:.3g}); rescale them (e.g. standardise or take logs)")
+    return arr.astype(np.float32)
 
 
 @dataclass
@@ -102,12 +130,16 @@ class Dataset:
                 raise DataError(f"{self.name}: {self.kind} inputs must have {want} dimensions "
                                 f"(got shape {self.x.shape}); images are (N, C, H, W), signals (N, C, T), "
                                 "tables (N, D)")
-            if not np.issubdtype(self.x.dtype, np.number):
-                raise DataError(f"{self.name}: {self.kind} inputs must be numeric, got {self.x.dtype}")
+            if not np.issubdtype(self.x.dtype, np.number) or np.iscomplexobj(self.x):
+                raise DataError(f"{self.name}: {self.kind} inputs must be real numbers, got {self.x.dtype}")
             if not np.all(np.isfinite(self.x)):
                 bad = int(np.sum(~np.isfinite(self.x)))
                 raise DataError(f"{self.name}: {bad} input values are NaN or infinite; impute or drop them "
                                 "(for tables, e.g. sklearn.impute.SimpleImputer) before transfer")
+            wide = self.x.dtype.kind == "f" and self.x.dtype.itemsize > 4 and self.x.size
+            if wide and (top := float(np.max(np.abs(self.x)))) > _F32_MAX:
+                raise DataError(f"{self.name}: input values up to {top:.3g} exceed float32's range (models "
+                                "compute in float32); rescale them")
         if self.y is not None and self.task == "classification":
             if self.class_names is None:
                 raise DataError(f"{self.name}: classification labels need class_names")

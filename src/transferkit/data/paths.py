@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from transferkit.errors import DataError
+from transferkit.errors import DataArgumentError
 
 ENV_VAR = "TRANSFERKIT_DATA"
 
@@ -30,6 +30,6 @@ def dataset_dir(folder: str, root: str | os.PathLike[str] | None = None, files: 
     missing = [f for f in files if not (base / f).exists()]
     if not base.is_dir() or missing:
         what = f"missing {missing}" if base.is_dir() else "folder not found"
-        raise DataError(f"data set files not found at {base} ({what}). Pass --data-root DIR or set "
-                        f"{ENV_VAR}=DIR, where DIR contains the folder {folder!r}")
+        raise DataArgumentError(f"data set files not found at {base} ({what}). Pass --data-root DIR or set "
+                                f"{ENV_VAR}=DIR, where DIR contains the folder {folder!r}")
     return base

@@ -18,7 +18,7 @@ import numpy as np
 from transferkit._registry import Registry
 from transferkit.data.dataset import Dataset, encode_labels
 from transferkit.data.paths import dataset_dir
-from transferkit.errors import DataError
+from transferkit.errors import DataArgumentError, DataError
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ def load_jda(root: str | Path | None = None, domain: str | None = None, split: s
     from scipy.io import loadmat
 
     if domain not in ("mnist", "usps"):
-        raise DataError("mnist-usps-jda needs a domain: mnist-usps-jda:mnist or mnist-usps-jda:usps")
+        raise DataArgumentError("mnist-usps-jda needs a domain: mnist-usps-jda:mnist or mnist-usps-jda:usps")
     base = dataset_dir("jda_mnist_usps", root, ("MNIST_vs_USPS.mat",))
     try:
         mat = loadmat(base / "MNIST_vs_USPS.mat")
@@ -184,7 +184,7 @@ def load_heart(root: str | Path | None = None, domain: str | None = None, split:
     hospitals = HEART_HOSPITALS if domain in (None, "all") else tuple(domain.split(","))
     for h in hospitals:
         if h not in HEART_HOSPITALS:
-            raise DataError(f"unknown hospital {h!r}; choose from {HEART_HOSPITALS} or all")
+            raise DataArgumentError(f"unknown hospital {h!r}; choose from {HEART_HOSPITALS} or all")
     base = dataset_dir("uci_heart_disease", root, tuple(f"processed.{h}.data" for h in hospitals))
     raw_all = {h: _read_heart_file(base / f"processed.{h}.data") for h in HEART_HOSPITALS
                if (base / f"processed.{h}.data").exists()}
@@ -235,7 +235,7 @@ def load_office(root: str | Path | None = None, domain: str | None = None, split
 
     d = OFFICE_ALIASES.get((domain or "").lower(), (domain or "").lower())
     if d not in OFFICE_DOMAINS:
-        raise DataError(f"office-caltech10-surf needs a domain from {tuple(OFFICE_DOMAINS)} "
+        raise DataArgumentError(f"office-caltech10-surf needs a domain from {tuple(OFFICE_DOMAINS)} "
                         "(e.g. office-caltech10-surf:amazon)")
     fname = f"{OFFICE_DOMAINS[d]}_SURF_L10.mat"
     base = dataset_dir("office_caltech10_surf", root, (fname,))
@@ -266,7 +266,7 @@ def parse_subjects(spec: str) -> list[int]:
             elif part:
                 out.add(int(part))
     except ValueError as exc:
-        raise DataError(f"cannot parse subjects {spec!r}: use e.g. 1-20 or 1,3,5") from exc
+        raise DataArgumentError(f"cannot parse subjects {spec!r}: use e.g. 1-20 or 1,3,5") from exc
     return sorted(out)
 
 
@@ -284,7 +284,7 @@ def load_har(root: str | Path | None = None, domain: str | None = None, split: s
     subjects = parse_subjects(domain) if domain else list(range(1, 31))
     bad = [s for s in subjects if s < 1 or s > 30]
     if bad:
-        raise DataError(f"UCI HAR subjects are 1..30, got {bad}")
+        raise DataArgumentError(f"UCI HAR subjects are 1..30, got {bad}")
     mask = np.isin(z["subject"], subjects)
     if split != "all":
         mask &= z["adatime_split"] == (0 if split == "train" else 1)
@@ -361,7 +361,7 @@ def load_named(spec: str, root: str | Path | None = None, **kwargs: Any) -> Data
     name, domain, split = parse_spec(spec)
     entry = DATASETS.entry(name)
     if split not in entry.info.splits:
-        raise DataError(f"{entry.name}: split must be one of {entry.info.splits}, got {split!r}")
+        raise DataArgumentError(f"{entry.name}: split must be one of {entry.info.splits}, got {split!r}")
     if domain and not entry.info.domains:
-        raise DataError(f"{entry.name} has no domains (got {domain!r}); drop the ':{domain}' part")
+        raise DataArgumentError(f"{entry.name} has no domains (got {domain!r}); drop the ':{domain}' part")
     return entry.obj(root, domain, split, **kwargs)

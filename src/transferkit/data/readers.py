@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import json
 import os
+import struct
+import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from transferkit.data.dataset import Dataset, encode_labels
-from transferkit.errors import DataError
+from transferkit.data.dataset import Dataset, as_float32, encode_labels
+from transferkit.errors import DataArgumentError, DataError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
@@ -39,7 +42,7 @@ def read_image_folder(
     """
     root = Path(path)
     if not root.is_dir():
-        raise DataError(f"image folder {root} not found")
+        raise DataArgumentError(f"image folder {root} not found")
     classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not classes and not require_labels:  # images to predict: a plain folder of image files
         files = sorted(str(p) for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
@@ -73,27 +76,115 @@ def read_image_folder(
 
 def load_images(files: Sequence[str], *, image_size: int | tuple[int, int] | None = None,
                 grayscale: bool | None = None) -> np.ndarray:
-    """Decode image files into float32 ``(N, C, H, W)`` in [0, 1]; unreadable files raise DataError."""
+    """Decode image files into float32 ``(N, C, H, W)`` in [0, 1]; unreadable files raise DataError.
+
+    Every pixel depth is scaled by its own range: 8-bit by 255, 16-bit (``I;16``) by 65535, 32-bit
+    integer (``I``) by 65535 when its values fit 16 bits, 32-bit float (``F``) as it is when its values
+    lie in [0, 1]; anything else is refused, never clipped. Palette images are expanded to their colours,
+    and transparent pixels are composited over white (what an image viewer shows). The first image
+    decides grey (one channel) or colour (three) unless ``grayscale`` is given. An image larger than
+    Pillow's decompression-bomb limit is refused, naming the file.
+    """
     from PIL import Image, UnidentifiedImageError
 
     out = []
     size: tuple[int, int] | None = (image_size, image_size) if isinstance(image_size, int) else image_size
-    mode = None
+    gray = grayscale
     for f in files:
         try:
             with Image.open(f) as im:
-                if mode is None:
-                    mode = "L" if (grayscale if grayscale is not None else im.mode in ("L", "1", "I;16")) else "RGB"
-                im = im.convert(mode)
-                if size is None:
-                    size = (im.height, im.width)
-                if (im.height, im.width) != size:
-                    im = im.resize((size[1], size[0]), Image.BILINEAR)
-                a = np.asarray(im, dtype=np.float32) / 255.0
-        except (UnidentifiedImageError, OSError) as exc:
+                if gray is None:
+                    gray = im.mode in _GREY_MODES
+                a = _decode(im, f, gray=gray, size=size)
+        except DataError:
+            raise
+        except Image.DecompressionBombError as exc:
+            raise DataError(
+                f"image {f} is too large to decode safely ({exc}); downscale it, or raise "
+                "PIL.Image.MAX_IMAGE_PIXELS in Python if the file is trusted"
+            ) from exc
+        except (UnidentifiedImageError, OSError, SyntaxError, EOFError, ValueError, struct.error,
+                zlib.error) as exc:
             raise DataError(f"cannot read image {f}: {exc}; delete or replace the file") from exc
+        if size is None:
+            size = (a.shape[0], a.shape[1])
+        if not out:
+            _check_memory(len(files), 1 if a.ndim == 2 else a.shape[2], size, f)
         out.append(a[None] if a.ndim == 2 else a.transpose(2, 0, 1))
+    if not out:
+        raise DataError("no image files to decode")
     return np.stack(out).astype(np.float32)
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available to this process (Linux ``MemAvailable``), or None when unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _check_memory(n: int, channels: int, size: tuple[int, int], first: str) -> None:
+    """Refuse to decode ``n`` images that would not fit in memory (instead of being killed part-way)."""
+    need = 4 * n * channels * size[0] * size[1]
+    avail = _available_memory()
+    if avail is not None and need > 0.8 * avail:
+        raise DataError(
+            f"decoding {n} images at {size[0]}x{size[1]} (the size of the first, {first}) needs {need / 1e9:.1f} GB, "
+            f"more than the {avail / 1e9:.1f} GB of free memory: pass a smaller image_size, or read the folder "
+            "with load=False so backbones decode it batch by batch"
+        )
+
+
+# modes read as one grey channel; the 16- and 32-bit ones are scaled by their own range (below)
+_GREY_MODES = ("L", "1", "LA", "La", "I;16", "I;16L", "I;16B", "I;16N", "I", "F")
+_WIDE_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
+_ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
+
+
+def _decode(im: Any, f: str, *, gray: bool, size: tuple[int, int] | None) -> np.ndarray:
+    """One opened PIL image -> float32 ``(H, W)`` (grey) or ``(H, W, 3)`` in [0, 1], resized to ``size``."""
+    from PIL import Image
+
+    if im.mode == "P":  # palette: expand to its colours (and its transparency, if any)
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    if im.mode in _ALPHA_MODES:
+        rgba = im.convert("RGBA")
+        im = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
+    if im.mode in _WIDE_MODES:
+        a = _scale_wide(np.asarray(im), im.mode, f)
+        if size is not None and a.shape != size:
+            a = np.asarray(Image.fromarray(a, mode="F").resize((size[1], size[0]), Image.BILINEAR))
+        a = np.clip(a, 0.0, 1.0)  # bilinear stays within range; guards rounding only
+        return a if gray else np.repeat(a[:, :, None], 3, axis=2)
+    try:
+        im = im.convert("L" if gray else "RGB")
+    except ValueError:  # no direct conversion (LAB to grey): through RGB, as Pillow's colour management allows
+        im = im.convert("RGB").convert("L" if gray else "RGB")
+    if size is not None and (im.height, im.width) != size:
+        im = im.resize((size[1], size[0]), Image.BILINEAR)
+    return np.asarray(im, dtype=np.float32) / 255.0
+
+
+def _scale_wide(a: np.ndarray, mode: str, f: str) -> np.ndarray:
+    """16/32-bit grey pixels -> float32 in [0, 1], or a DataError when the range is not a known one."""
+    a = a.astype(np.float64)
+    if mode.startswith("I;16"):
+        return (a / 65535.0).astype(np.float32)
+    lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
+    if mode == "I" and lo >= 0 and hi <= 65535:
+        return (a / 65535.0).astype(np.float32)
+    if mode == "F" and np.isfinite(a).all() and lo >= 0 and hi <= 1:
+        return a.astype(np.float32)
+    want = "integers in [0, 65535]" if mode == "I" else "floats in [0, 1]"
+    raise DataError(
+        f"image {f}: {mode}-mode pixels range {lo:g}..{hi:g}, not {want}; transferkit does not guess the "
+        "scale of such images: convert it to 8- or 16-bit PNG first"
+    )
 
 
 def _read_frame(path: Path, sep: str | None = None) -> Any:
@@ -109,9 +200,19 @@ def _read_frame(path: Path, sep: str | None = None) -> Any:
             sep = sep or "\t"
         return pd.read_csv(path, sep=sep or ",")
     except FileNotFoundError as exc:
-        raise DataError(f"file {path} not found") from exc
+        raise DataArgumentError(f"file {path} not found") from exc
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(f"{path} is empty: no header and no rows") from exc
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError, OSError) as exc:
         raise DataError(f"cannot parse {path} as {suffix or 'CSV'}: {exc}") from exc
+
+
+def _read_rows(path: Path, sep: str | None = None) -> Any:
+    """:func:`_read_frame`, refusing a file with a header but no rows."""
+    df = _read_frame(path, sep)
+    if len(df) == 0:
+        raise DataError(f"{path} has no rows (columns {list(map(str, df.columns))[:20]}): add data rows")
+    return df
 
 
 def _labels_from_frame(df: Any, label_column: str, path: Path, class_names: Sequence[str] | None,
@@ -151,19 +252,30 @@ def read_table(
     With ``require_labels=False`` a table without the label column is read unlabelled (``y`` None).
     """
     p = Path(path)
-    df = _read_frame(p, sep)
+    df = _read_rows(p, sep)
     y, names = _labels_from_frame(df, label_column, p, class_names, task, require_labels)
     cols = list(feature_columns) if feature_columns else [c for c in df.columns if c != label_column]
+    if not cols:
+        raise DataError(f"{p}: no feature columns besides the label column {label_column!r}")
     missing = [c for c in cols if c not in df.columns]
     if missing:
         raise DataError(f"{p}: feature columns {missing} not found; columns are {list(df.columns)[:20]}")
-    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+    from pandas.api.types import is_bool_dtype, is_complex_dtype, is_numeric_dtype
 
+    complex_cols = [c for c in cols if is_complex_dtype(df[c])]
+    if complex_cols:
+        raise DataError(f"{p}: columns {complex_cols[:10]} hold complex numbers; transferkit reads real values: "
+                        "split them into real and imaginary (or magnitude) columns")
     non_numeric = [c for c in cols if not (is_numeric_dtype(df[c]) or is_bool_dtype(df[c]))]
     if non_numeric:
         raise DataError(f"{p}: columns {non_numeric[:10]} are not numeric; encode them (e.g. one-hot) or exclude them "
                         "with feature_columns=[...]")
-    x = df[cols].to_numpy(dtype=np.float32)
+    values = df[cols].to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = [str(c) for c, ok in zip(cols, np.isfinite(values).all(axis=0), strict=True) if not ok]
+    if bad:
+        raise DataError(f"{p}: columns {bad[:10]} hold NaN (empty cells) or infinite values; impute or drop them "
+                        "(e.g. sklearn.impute.SimpleImputer) before transfer")
+    x = as_float32(values, f"{p}")
     return Dataset(x=x, y=y, kind="table", class_names=names, name=p.stem, feature_names=tuple(map(str, cols)),
                    task=task, meta={"path": str(p)})  # type: ignore[arg-type]
 
@@ -180,7 +292,7 @@ def read_text(
     """Read text with labels from CSV/TSV/JSONL (columns ``text_column`` and ``label_column``; without
     ``require_labels``, a file with no label column is read unlabelled)."""
     p = Path(path)
-    df = _read_frame(p, sep)
+    df = _read_rows(p, sep)
     if text_column not in df.columns:
         raise DataError(f"{p}: no text column {text_column!r}; columns are {list(df.columns)[:20]}. "
                         "Pass --text-column NAME")
@@ -210,11 +322,14 @@ def read_npz(
     """
     p = Path(path)
     try:
-        with np.load(p, allow_pickle=False) as z:
+        loaded = np.load(p, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise ValueError("a single .npy array, not a .npz archive")
+        with loaded as z:
             arrays = {k: z[k] for k in z.files}
     except FileNotFoundError as exc:
-        raise DataError(f"file {p} not found") from exc
-    except (ValueError, OSError, EOFError) as exc:
+        raise DataArgumentError(f"file {p} not found") from exc
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise DataError(
             f"cannot read {p}: it is not a .npz of plain numeric arrays (a zip of .npy files without pickled "
             "objects; transferkit never unpickles data files). Re-save it with numpy.savez(path, x=..., y=...) "
@@ -224,24 +339,31 @@ def read_npz(
         if key.lower() not in lower:
             raise DataError(f"{p}: array {key!r} not found; arrays are {sorted(arrays)}")
     x = arrays[lower[x_key.lower()]]
-    if y_key.lower() not in lower:
-        kind = kind or {2: "table", 3: "signal", 4: "image"}.get(x.ndim)
-        if kind is None:
-            raise DataError(f"{p}: cannot tell the kind of a {x.ndim}-D array; pass kind=...")
-        return Dataset(x=x.astype(np.float32), y=None, kind=kind, name=p.stem,  # type: ignore[arg-type]
-                       meta={"path": str(p)})
-    y_raw = arrays[lower[y_key.lower()]]
+    if x.ndim == 0 or len(x) == 0 or x.size == 0:
+        raise DataError(f"{p}: array {x_key!r} holds no rows of values (shape {x.shape}): it must hold one row per "
+                        "example")
     if kind is None:
         kind = {2: "table", 3: "signal", 4: "image"}.get(x.ndim)
         if kind is None:
             raise DataError(f"{p}: cannot tell the kind of a {x.ndim}-D array; pass kind=...")
+    if y_key.lower() not in lower:  # unlabelled data (require_labels=False), checked like labelled data
+        x = np.asarray([str(t) for t in x], dtype=object) if kind == "text" else as_float32(x, f"{p}: array {x_key!r}")
+        return Dataset(x=x, y=None, kind=kind, name=p.stem, meta={"path": str(p)})  # type: ignore[arg-type]
+    y_raw = arrays[lower[y_key.lower()]]
+    if y_raw.ndim != 1 or len(x) != len(y_raw):
+        raise DataError(f"{p}: {x_key!r} must hold one row per example and {y_key!r} one label per row; "
+                        f"got shapes {x.shape} and {y_raw.shape}")
     if class_names is None and "class_names" in lower:
         class_names = [str(c) for c in arrays[lower["class_names"]].tolist()]
     if class_names is not None and np.issubdtype(y_raw.dtype, np.integer):
         y_raw = np.asarray(class_names, dtype=object)[np.asarray(y_raw, dtype=np.int64)] \
             if y_raw.min() >= 0 and y_raw.max() < len(class_names) else y_raw
-    y, names = encode_labels(y_raw.tolist(), class_names)
-    return Dataset(x=x.astype(np.float32), y=y, kind=kind, class_names=names, name=p.stem,  # type: ignore[arg-type]
+    try:
+        y, names = encode_labels(y_raw.tolist(), class_names)
+    except DataError as exc:
+        raise DataError(f"{p}: array {y_key!r}: {exc}") from exc
+    x = np.asarray([str(t) for t in x], dtype=object) if kind == "text" else as_float32(x, f"{p}: array {x_key!r}")
+    return Dataset(x=x, y=y, kind=kind, class_names=names, name=p.stem,  # type: ignore[arg-type]
                    meta={"path": str(p)})
 
 
@@ -266,7 +388,7 @@ def from_hf_dataset(ds: Any, *, input_column: str, label_column: str = "label", 
     if kind == "text":
         x = np.array([str(t) for t in x], dtype=object)
     else:
-        x = np.asarray(x, dtype=np.float32)
+        x = as_float32(x, f"Hugging Face column {input_column!r}")
     return Dataset(x=x, y=y, kind=kind, class_names=class_names, name=getattr(ds, "builder_name", None) or "hf",  # type: ignore[arg-type]
                    meta={"source": "huggingface"})
 
@@ -280,7 +402,7 @@ def read_path(path: str | os.PathLike[str], **kwargs: Any) -> Dataset:
     if p.is_dir():
         return read_image_folder(p, **kwargs)
     if not p.exists():
-        raise DataError(f"{p} does not exist (and is not a named data set: see `transferkit datasets`)")
+        raise DataArgumentError(f"{p} does not exist (and is not a named data set: see `transferkit datasets`)")
     suffix = p.suffix.lower()
     if suffix == ".npz":
         return read_npz(p, **kwargs)
@@ -292,7 +414,7 @@ def read_path(path: str | os.PathLike[str], **kwargs: Any) -> Dataset:
         if text_column is not None:
             return read_text(p, text_column=text_column, **kwargs)
         return read_table(p, **kwargs)
-    raise DataError(f"unsupported file type {suffix!r} for {p}; supported: folder, .npz, .csv, .tsv, .jsonl, .parquet")
+    raise DataArgumentError(f"unsupported file type {suffix!r} for {p}; supported: folder, .npz, .csv, .tsv, .jsonl, .parquet")
 
 
 def _peek_columns(p: Path, sep: str | None) -> list[str]:
@@ -307,4 +429,9 @@ def _peek_columns(p: Path, sep: str | None) -> list[str]:
         except (json.JSONDecodeError, AttributeError) as exc:
             raise DataError(f"{p}: first line is not a JSON object: {exc}") from exc
     delim = sep or ("\t" if p.suffix.lower() == ".tsv" else ",")
-    return [c.strip().strip('"') for c in first.rstrip("\n").split(delim)]
+    import csv
+
+    try:  # the csv module reads quoted names with commas or quotes in them as pandas does
+        return [c.strip() for c in next(csv.reader([first.rstrip("\r\n")], delimiter=delim), [])]
+    except csv.Error as exc:
+        raise DataError(f"cannot read the header of {p}: {exc}") from exc

@@ -21,7 +21,7 @@ from collections.abc import Callable
 import numpy as np
 
 from transferkit.data.dataset import Dataset
-from transferkit.errors import DataError
+from transferkit.errors import DataArgumentError, DataError
 
 SIGNAL_NORMS: tuple[str, ...] = ("none", "channel", "ea", "channel+ea")
 
@@ -122,7 +122,7 @@ def euclidean_align(x: np.ndarray, groups: np.ndarray | None = None, shrinkage: 
 def normalize_signals(x: np.ndarray, groups: np.ndarray | None, method: str = "none") -> np.ndarray:
     """Apply one of :data:`SIGNAL_NORMS` (``none``, ``channel``, ``ea``, ``channel+ea``) per group."""
     if method not in SIGNAL_NORMS:
-        raise DataError(f"unknown signal normalisation {method!r}: use one of {', '.join(SIGNAL_NORMS)}")
+        raise DataArgumentError(f"unknown signal normalisation {method!r}: use one of {', '.join(SIGNAL_NORMS)}")
     out = np.asarray(x, dtype=np.float32)
     if method in ("channel", "channel+ea"):
         out = channel_standardize(out, groups)

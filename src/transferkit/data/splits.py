@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from transferkit.data.dataset import Dataset
-from transferkit.errors import DataError
+from transferkit.errors import DataArgumentError, DataError
 
 
 @dataclass
@@ -29,7 +29,7 @@ def stratified_indices(y: np.ndarray | None, n: int, fractions: tuple[float, ...
     ``stratify``, so every part keeps the class proportions (each class gets >= 1 example in a part
     when it has enough examples)."""
     if abs(sum(fractions) - 1.0) > 1e-9 or any(f < 0 for f in fractions):
-        raise DataError(f"split fractions must be >= 0 and sum to 1, got {fractions}")
+        raise DataArgumentError(f"split fractions must be >= 0 and sum to 1, got {fractions}")
     rng = np.random.default_rng(seed)
     parts: list[list[int]] = [[] for _ in fractions]
     groups = [np.arange(n)] if (y is None or not stratify) else [np.flatnonzero(y == c) for c in np.unique(y)]
@@ -61,7 +61,7 @@ def train_val_test_split(ds: Dataset, *, val_size: float = 0.15, test_size: floa
                          stratify: bool = True) -> Splits:
     """Seeded stratified train/validation/test split of ``ds``."""
     if not (0 <= val_size < 1 and 0 <= test_size < 1 and val_size + test_size < 1):
-        raise DataError(f"val_size and test_size must be in [0, 1) with sum < 1 (got {val_size}, {test_size})")
+        raise DataArgumentError(f"val_size and test_size must be in [0, 1) with sum < 1 (got {val_size}, {test_size})")
     strat = stratify and ds.task == "classification" and ds.y is not None
     tr, va, te = stratified_indices(ds.y if strat else None, len(ds), (1 - val_size - test_size, val_size, test_size),
                                     seed, strat)
@@ -101,7 +101,7 @@ def label_budget(ds: Dataset, budget: int | float | str, seed: int = 0) -> Datas
     if isinstance(budget, str) and budget.endswith("total"):
         count = budget[: -len("total")]
         if not count.isdigit():
-            raise DataError(f"cannot read the label budget {budget!r}: write a count, e.g. 64total")
+            raise DataArgumentError(f"cannot read the label budget {budget!r}: write a count, e.g. 64total")
         n = int(count)
         keep = []
         for c, k in total_counts(ds.y, n).items():
@@ -109,12 +109,12 @@ def label_budget(ds: Dataset, budget: int | float | str, seed: int = 0) -> Datas
         return ds.subset(np.sort(np.array(keep)), f"{ds.name}[{n} stratified]")
     if isinstance(budget, float):
         if not 0 < budget <= 1:
-            raise DataError(f"a fractional budget must be in (0, 1], got {budget}")
+            raise DataArgumentError(f"a fractional budget must be in (0, 1], got {budget}")
         (idx,) = stratified_indices(ds.y, len(ds), (budget, 1 - budget), seed)[:1]
         return ds.subset(idx, f"{ds.name}[{budget:g}]")
     k = int(budget)
     if k < 1:
-        raise DataError(f"a per-class budget must be >= 1, got {budget}")
+        raise DataArgumentError(f"a per-class budget must be >= 1, got {budget}")
     keep = []
     for c in np.unique(ds.y):
         idx = np.flatnonzero(ds.y == c)
@@ -136,5 +136,5 @@ def parse_budget(text: str) -> int | float | str:
     try:
         return float(t)
     except ValueError as exc:
-        raise DataError(f"cannot parse label budget {text!r}: use a count per class (10), a fraction (0.1), a "
+        raise DataArgumentError(f"cannot parse label budget {text!r}: use a count per class (10), a fraction (0.1), a "
                         "stratified total (64total), or all") from exc

@@ -151,8 +151,8 @@ def label_efficiency(target: Any, backbone: Any, strategy: Any = "auto",
     ``compare_kwargs`` go to :func:`compare` (``seeds``, ``config``, ``others``, ``on_step``...).
     A strategy given as an object is copied per budget, so ``auto`` chooses afresh at each budget.
     """
-    from transferkit.errors import DataError
+    from transferkit.errors import DataArgumentError
 
     if not budgets:
-        raise DataError("give at least one label budget")
+        raise DataArgumentError("give at least one label budget")
     return ExperimentResult([compare(target, backbone, strategy, budget=b, **compare_kwargs) for b in budgets])

@@ -27,7 +27,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from transferkit._io import atomic_write_text
+from transferkit._io import atomic_write_text, temp_path
 from transferkit.backbones.shipped import inner_backbone
 from transferkit.errors import TransferkitError
 
@@ -105,12 +105,15 @@ def export_model(model: str | os.PathLike[str], out: str | os.PathLike[str] | No
     names = list(ex)
     axes = {k: ({0: "batch", 1: "length"} if kind == "text" else {0: "batch"}) for k in names}
     axes["output"] = {0: "batch"}
-    tmp = out.with_name(f".{out.name}.tmp")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer warnings
-        torch.onnx.export(graph, tuple(ex.values()), str(tmp), input_names=names, output_names=["output"],
-                          dynamic_axes=axes, opset_version=opset, dynamo=False)
-    tmp.replace(out)
+    tmp = temp_path(out)  # unique per writer; never left behind on an error
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer warnings
+            torch.onnx.export(graph, tuple(ex.values()), str(tmp), input_names=names, output_names=["output"],
+                              dynamic_axes=axes, opset_version=opset, dynamo=False)
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
     info: dict[str, Any] = {
         "format": "onnx", "file": str(out), "opset": opset, "inputs": {k: [str(d) for d in v.shape[1:]] for k, v in
                                                                        ex.items()},

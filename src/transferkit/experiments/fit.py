@@ -24,7 +24,7 @@ import numpy as np
 
 from transferkit.backbones import needs_pretrained_message
 from transferkit.data import Dataset, TransferTask, label_budget, load_dataset, parse_budget
-from transferkit.errors import DataError, TransferkitError
+from transferkit.errors import DataArgumentError, TransferkitError
 from transferkit.experiments.records import BudgetResult, ExperimentResult
 from transferkit.experiments.runner import CellDone, budget_label
 
@@ -68,7 +68,7 @@ def check_numbers(seeds: int, epochs: int, batch_size: int, source_epochs: int, 
     if workers < 0:
         bad.append(f"--workers must be 0 or more (got {workers})")
     if bad:
-        raise DataError("; ".join(bad))
+        raise DataArgumentError("; ".join(bad))
 
 
 def check_budgets(budgets: Sequence[Any], train: Dataset) -> list[str]:
@@ -83,18 +83,18 @@ def check_budgets(budgets: Sequence[Any], train: Dataset) -> list[str]:
     counts = np.bincount(train.y, minlength=train.num_classes) if train.task == "classification" else None
     for b in budgets:
         if str(b) in seen:
-            raise DataError(f"label budget {b!r} is listed twice: give each budget once")
+            raise DataArgumentError(f"label budget {b!r} is listed twice: give each budget once")
         seen.add(str(b))
         label = budget_label(b)
         if isinstance(b, int):
             if b < 1:
-                raise DataError(f"a per-class budget must be at least 1, got {b}")
+                raise DataArgumentError(f"a per-class budget must be at least 1, got {b}")
             if counts is None:
-                raise DataError(f"a per-class budget ({b}) needs a classification target; use a fraction (0.1), a "
-                                "total (64total) or all for regression")
+                raise DataArgumentError(f"a per-class budget ({b}) needs a classification target; use a fraction "
+                                        "(0.1), a total (64total) or all for regression")
             present = counts[counts > 0]
             if b > present.max():
-                raise DataError(
+                raise DataArgumentError(
                     f"budget {b} labels per class is more than the training split has in any class (the largest "
                     f"has {int(present.max())}, the smallest {int(present.min())}; {len(train)} in all): use a "
                     "smaller count, or all")
@@ -104,15 +104,15 @@ def check_budgets(budgets: Sequence[Any], train: Dataset) -> list[str]:
                          f"{int(np.minimum(present, b).sum())} labels)")
         elif isinstance(b, float):
             if not 0 < b <= 1:
-                raise DataError(f"a fractional budget must be in (0, 1], got {b}")
+                raise DataArgumentError(f"a fractional budget must be in (0, 1], got {b}")
         elif isinstance(b, str) and b.endswith("total"):
             n = int(b[: -len("total")])
             if n > len(train):
-                raise DataError(f"budget {b} asks for {n} labelled examples but the training split has {len(train)}: "
-                                "use a smaller total, or all")
+                raise DataArgumentError(f"budget {b} asks for {n} labelled examples but the training split has "
+                                        f"{len(train)}: use a smaller total, or all")
             if counts is not None and n < int((counts > 0).sum()):
-                raise DataError(f"budget {b} cannot cover the {int((counts > 0).sum())} classes: ask for at least "
-                                f"{int((counts > 0).sum())}")
+                raise DataArgumentError(f"budget {b} cannot cover the {int((counts > 0).sum())} classes: ask for at "
+                                        f"least {int((counts > 0).sum())}")
         labels.append(label)
     return labels
 
@@ -241,10 +241,10 @@ def _checked_inputs(target: Any, backbone: str, strategy: str, budgets: Any, see
         from transferkit.evaluation.metrics import HIGHER_IS_BETTER
 
         if metric not in HIGHER_IS_BETTER and metric != "f1":
-            raise DataError(f"unknown metric {metric!r}; use one of {sorted(HIGHER_IS_BETTER)} or f1")
+            raise DataArgumentError(f"unknown metric {metric!r}; use one of {sorted(HIGHER_IS_BETTER)} or f1")
     items = _names(budgets) if isinstance(budgets, str) else list(budgets)
     if not items:
-        raise DataError("give at least one label budget")
+        raise DataArgumentError("give at least one label budget")
     blist = [parse_budget(b) if isinstance(b, str) else b for b in items]
     tgt = _subsample(load_dataset(target), target_max)
     test = load_dataset(target_test) if target_test is not None else None

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from transferkit._io import temp_path
 from transferkit.backbones import TransferModel, to_device
 from transferkit.backbones.shipped import load_model_folder
 from transferkit.data import Dataset, load_dataset
@@ -185,7 +186,7 @@ def run_predict(model: str | os.PathLike[str] | ShippedModel, data: Any, out: st
     summary: dict[str, Any] = {"rows": len(ds), "file": str(out), "model": str(sm.path), "data": ds.name}
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
+    tmp = temp_path(out)  # unique per writer, named so that a killed writer's leftover is recognised
     with open(tmp, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         if sm.task == "classification":

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from transferkit.data import Dataset
-from transferkit.errors import DataError
+from transferkit.errors import DataArgumentError, DataError
 from transferkit.evaluation.metrics import (
     HIGHER_IS_BETTER,
     classification_metrics,
@@ -257,7 +257,7 @@ def run_budget(splits: Callable[[Any, int], Split], arms: Sequence[Arm], seeds: 
     ship and :attr:`BudgetResult.shipped_model` holds its fitted network.
     """
     if metric not in HIGHER_IS_BETTER and metric != "f1":
-        raise DataError(f"unknown metric {metric!r}; use one of {sorted(HIGHER_IS_BETTER)} or f1")
+        raise DataArgumentError(f"unknown metric {metric!r}; use one of {sorted(HIGHER_IS_BETTER)} or f1")
     say = on_step or (lambda m: None)
     label = label or budget_label(budget)
     seeds = list(seeds)
@@ -331,7 +331,7 @@ def run_experiment(splits: Callable[[Any, int], Split], arms: Sequence[Arm], *, 
     """
     seed_values = seed_list(seeds)
     if not budgets:
-        raise DataError("give at least one label budget")
+        raise DataArgumentError("give at least one label budget")
     if sum(a.role == "transfer" for a in arms) > 1 or sum(a.role == "baseline" for a in arms) > 1:
         raise ValueError("an experiment has at most one transfer arm and one baseline arm")
     keys = [a.key for a in arms]

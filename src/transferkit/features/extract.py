@@ -10,7 +10,7 @@ import torch
 
 from transferkit.backbones import Backbone, create_backbone, to_device
 from transferkit.data.dataset import Dataset
-from transferkit.errors import DataError
+from transferkit.errors import DataArgumentError, DataError
 from transferkit.features.cache import FeatureCache, cache_key
 
 CACHE_VERSION = 1
@@ -40,7 +40,9 @@ def extract_features(backbone: Backbone | str, data: Dataset | np.ndarray | list
     if ds.kind != backbone.input_kind:
         raise DataError(f"{backbone.spec} reads {backbone.input_kind} inputs, but {ds.name!r} is {ds.kind} data")
     if batch_size < 1:
-        raise ValueError("batch_size must be >= 1")
+        raise DataArgumentError(f"batch_size (--batch-size) must be >= 1, got {batch_size}")
+    if len(ds) == 0:
+        raise DataError(f"{ds.name!r} holds no inputs: there is nothing to extract features from")
     store: FeatureCache | None
     if cache is False:
         store = None
@@ -77,8 +79,9 @@ def _forward_all(backbone: Backbone, ds: Dataset, batch_size: int, progress: boo
     n = len(ds)
     # text: batch by length so padding is short; features are put back in the original order
     order = np.argsort([len(t) for t in ds.x], kind="stable") if ds.kind == "text" else np.arange(n)
-    cols: Any = (TextColumn("[bold]features[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
-                 TimeRemainingColumn())
+    # the description holds user strings (spec, data name): never parsed as markup
+    cols: Any = (TextColumn("features", style="bold"), TextColumn("{task.description}", markup=False), BarColumn(),
+                 MofNCompleteColumn(), TimeRemainingColumn())
     try:
         with Progress(*cols, disable=not progress, transient=True) as bar:
             task = bar.add_task(f"{backbone.spec} on {ds.name}", total=n)

@@ -281,7 +281,7 @@ def load_config(path: str | Path, **overrides: Any) -> MultitaskConfig:
         raise MultitaskConfigError(f"config file {p} not found")
     try:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise MultitaskConfigError(f"{p} is not valid YAML: {exc}") from None
     if data is None:
         raise MultitaskConfigError(f"{p} is empty: give at least 'backbone' and 'tasks'")

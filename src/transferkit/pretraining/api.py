@@ -11,11 +11,12 @@ from typing import Any
 
 import torch
 
+from transferkit._io import atomic_write_text
 from transferkit.backbones import Backbone, create_backbone
 from transferkit.backbones.zoo import check_name, save_entry
 from transferkit.data.dataset import Dataset
 from transferkit.data.splits import stratified_indices, train_val_test_split
-from transferkit.errors import DataError, TransferkitError
+from transferkit.errors import DataArgumentError, DataError, TransferkitError
 from transferkit.pretraining._info import OBJECTIVES, ObjectiveRun, PretrainSettings
 
 
@@ -44,7 +45,7 @@ def subsample(ds: Dataset, max_samples: int | None, seed: int) -> tuple[Dataset,
     if max_samples is None or max_samples >= len(ds):
         return ds, None
     if max_samples < 10:
-        raise DataError("max_samples must be at least 10")
+        raise DataArgumentError("max_samples must be at least 10")
     strat = ds.y is not None and ds.task == "classification"
     frac = max_samples / len(ds)
     (idx, _) = stratified_indices(ds.y if strat else None, len(ds), (frac, 1 - frac), seed, strat)
@@ -129,7 +130,7 @@ def _prepare_partial(partial: Path, run_key: dict[str, Any], resume: bool) -> No
         if not resume:
             shutil.rmtree(partial)
     partial.mkdir(parents=True, exist_ok=True)
-    key_file.write_text(text)
+    atomic_write_text(key_file, text)
 
 
 def pretrain_summary(result: PretrainResult) -> dict[str, Any]:

@@ -14,7 +14,11 @@ _FRACTION_HINTS = ("acc", "f1", "auc", "precision", "recall", "top1", "top5", "i
 
 
 class ReportError(TransferkitError, ValueError):
-    """A results section does not have the shape the report expects; the message names the field."""
+    """A results section does not have the shape the report expects; the message names the field.
+
+    Bad data (a damaged or hand-edited results.json): exit code 3 on the command line."""
+
+    exit_code = 3
 
 
 # ----------------------------------------------------------------------------- checked readers

@@ -106,7 +106,7 @@ def finish_run(run_dir: str | os.PathLike[str], results: dict[str, Any], mlflow:
 
     from transferkit.reports.terminal import print_run_summary
 
-    out = out or Console()
+    out = out or Console(markup=False)
     run_dir = Path(run_dir)
     data = _checked(results)
     path = write_results(run_dir, data)

@@ -162,7 +162,7 @@ def summary_renderables(results: dict[str, Any]) -> list[Any]:
 
 def print_summary(results: dict[str, Any], console: Console | None = None) -> None:
     """Print a rich summary of a results dict (the same content as the HTML report, as tables)."""
-    _print(summary_renderables(results), console or Console())
+    _print(summary_renderables(results), console or Console(markup=False))
 
 
 def _print(renderables: list[Any], console: Console) -> None:
@@ -237,7 +237,7 @@ def _fit_run(results: dict[str, Any]) -> list[Any]:
     le = results["sections"]["label_efficiency"]
     comps = results["comparisons_by_budget"]
     head = shipped_lines(results)
-    t = Table(title=f"Label efficiency: test {le['metric']} (mean over {len(results['seeds'])} seeds)")
+    t = Table(title=Text(f"Label efficiency: test {le['metric']} (mean over {len(results['seeds'])} seeds)"))
     for col in ("budget", "transfer", "scratch", "transfer - scratch [95% CI]", "verdict", "strategy"):
         t.add_column(col, justify="left" if col in ("verdict", "strategy", "budget") else "right")
     for i, label in enumerate(le["budget_labels"]):
@@ -542,4 +542,4 @@ def run_summary_renderables(results: dict[str, Any]) -> list[Any]:
 
 def print_run_summary(results: dict[str, Any], console: Console | None = None) -> None:
     """Print what a command prints when it finishes (see :func:`run_summary_renderables`)."""
-    _print(run_summary_renderables(results), console or Console())
+    _print(run_summary_renderables(results), console or Console(markup=False))

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from transferkit.errors import DataError, TransferkitError
+from transferkit.errors import DataArgumentError, DataError, TransferkitError
 from transferkit.similarity._info import DISTANCES
 from transferkit.similarity._mmd import mmd_test
 from transferkit.similarity.class_conditional import class_conditional
@@ -129,26 +129,30 @@ def measure_similarity(
         model = None
         xs, xt = raw_features(ds), raw_features(dt)
         if xs.shape[1] != xt.shape[1]:
-            raise DataError(
-                f"raw inputs differ in size ({xs.shape[1]} vs {xt.shape[1]} values): pick a backbone "
-                "that maps both to the same features (it resizes images)"
+            raise DataArgumentError(
+                f"raw inputs of {ds.name} and {dt.name} differ in size ({xs.shape[1]} vs {xt.shape[1]} values): "
+                "pick a backbone that maps both to the same features (it resizes images)"
             )
     else:
         model = create_backbone(backbone, data=ds)
         xs = np.asarray(extract_features(model, ds), dtype=np.float64)
         xt = np.asarray(extract_features(model, dt), dtype=np.float64)
-    section = similarity_section(
-        xs,
-        xt,
-        _labels(ds),
-        _labels(dt),
-        source_classes=ds.class_names,
-        target_classes=dt.class_names,
-        measures=names,
-        class_measures=per_class,
-        permutations=permutations,
-        seed=seed,
-    )
+    try:
+        section = similarity_section(
+            xs,
+            xt,
+            _labels(ds),
+            _labels(dt),
+            source_classes=ds.class_names,
+            target_classes=dt.class_names,
+            measures=names,
+            class_measures=per_class,
+            permutations=permutations,
+            seed=seed,
+        )
+    except DataError as exc:  # say which data sets (a measure sees only arrays)
+        exc.args = (f"source {ds.name}, target {dt.name}: {exc}", *exc.args[1:])
+        raise
     results = new_results(
         "similarity",
         seeds=[seed],

@@ -7,7 +7,7 @@ PEFT's: rank 8, alpha 8, no dropout, B initialised at zero (so the model starts 
 
 from __future__ import annotations
 
-from transferkit.errors import BackboneError
+from transferkit.errors import BackboneSpecError
 from transferkit.strategies._base import Strategy
 from transferkit.strategies._info import STRATEGIES, StrategyInfo
 from transferkit.training import TransferModel, set_trainable
@@ -21,7 +21,7 @@ def attention_targets(model: TransferModel) -> list[str]:
     for names in _CANDIDATE_TARGETS:
         if all(n in leaves for n in names):
             return list(names)
-    raise BackboneError(f"lora needs a transformer backbone with attention projections ({model.backbone.spec!r} "
+    raise BackboneSpecError(f"lora needs a transformer backbone with attention projections ({model.backbone.spec!r} "
                         "has none): use finetune, l2sp or discriminative_lr for this backbone")
 
 
@@ -43,7 +43,7 @@ class LoRA(Strategy):
         try:
             from peft import LoraConfig, inject_adapter_in_model
         except ImportError as exc:  # pragma: no cover - optional dependency
-            raise BackboneError("lora needs the peft package: pip install peft") from exc
+            raise BackboneSpecError("lora needs the peft package: pip install peft") from exc
         targets = self.target_modules or attention_targets(model)
         if not any("lora_" in n for n, _ in model.backbone.named_parameters()):
             cfg = LoraConfig(r=self.r, lora_alpha=self.alpha, lora_dropout=self.dropout, target_modules=targets)

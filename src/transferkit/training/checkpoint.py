@@ -10,7 +10,6 @@ checkpoint intact. Nothing is unpickled on load.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from transferkit._io import atomic_write_text
+from transferkit._io import atomic_write_text, atomic_write_with, remove_orphan_temps
 
 
 @dataclass
@@ -72,15 +71,14 @@ def _unflat(tensors: dict[str, torch.Tensor], prefix: str, names: list[str]) -> 
 def _save(tensors: dict[str, torch.Tensor], path: Path) -> None:
     from safetensors.torch import save_file
 
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_file(tensors, str(tmp))
-    os.replace(tmp, path)
+    atomic_write_with(path, lambda tmp: save_file(tensors, str(tmp)))  # a unique temp name per writer
 
 
 def save_checkpoint(folder: Path, modules: dict[str, nn.Module], optimizer: torch.optim.Optimizer,
                     state: Checkpoint) -> None:
     """Write the checkpoint atomically (each file via a temporary name)."""
     folder.mkdir(parents=True, exist_ok=True)
+    remove_orphan_temps(folder)  # temp files of a writer killed mid-save
     tensors = _flat({n: m.state_dict() for n, m in modules.items()}, "module.")
     tensors.update(_optimizer_tensors(optimizer))
     tensors.update({f"extra.{k}": v.detach().cpu().contiguous() for k, v in state.extra.items()})
@@ -96,6 +94,20 @@ def save_checkpoint(folder: Path, modules: dict[str, nn.Module], optimizer: torc
     atomic_write_text(folder / "state.json", json.dumps(meta))
 
 
+def _load(path: Path) -> dict[str, torch.Tensor]:
+    """Tensors of a safetensors file; anything else (a pickle, a torn file) is a DataError naming it."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from transferkit.errors import DataError
+
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise DataError(f"{path} is not a readable safetensors checkpoint ({exc}); nothing is unpickled: delete "
+                        f"{path.parent} to start over") from exc
+
+
 def has_checkpoint(folder: Path | None) -> bool:
     """Whether ``folder`` holds a complete checkpoint."""
     return folder is not None and (folder / "state.json").exists() and (folder / "last.safetensors").exists()
@@ -103,18 +115,25 @@ def has_checkpoint(folder: Path | None) -> bool:
 
 def load_checkpoint(folder: Path, modules: dict[str, nn.Module], optimizer: torch.optim.Optimizer) -> Checkpoint:
     """Restore module weights and optimiser state in place; return the rest."""
-    from safetensors.torch import load_file
-
     from transferkit.errors import DataError
 
-    meta = json.loads((folder / "state.json").read_text(encoding="utf-8"))
+    try:
+        meta = json.loads((folder / "state.json").read_text(encoding="utf-8"))
+        if not isinstance(meta, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise DataError(f"{folder / 'state.json'} is damaged ({exc}): delete {folder} to start over") from exc
     if sorted(meta.get("modules", [])) != sorted(modules):
         raise DataError(f"the checkpoint in {folder} holds modules {meta.get('modules')} but this run trains "
                         f"{sorted(modules)}: resume with the same settings, or use a new checkpoint folder")
-    tensors = load_file(str(folder / "last.safetensors"))
-    for name, sd in _unflat(tensors, "module.", list(modules)).items():
-        modules[name].load_state_dict(sd)
-    _load_optimizer_tensors(optimizer, tensors)
+    tensors = _load(folder / "last.safetensors")
+    try:
+        for name, sd in _unflat(tensors, "module.", list(modules)).items():
+            modules[name].load_state_dict(sd)
+        _load_optimizer_tensors(optimizer, tensors)
+    except (RuntimeError, KeyError, ValueError) as exc:
+        raise DataError(f"the checkpoint in {folder} does not fit this model ({exc}): resume with the same "
+                        "settings, or use a new checkpoint folder") from exc
     if "rng.torch" in tensors:
         torch.set_rng_state(tensors["rng.torch"])
     cuda = [tensors[k] for k in sorted(tensors) if k.startswith("rng.cuda.")]
@@ -122,7 +141,7 @@ def load_checkpoint(folder: Path, modules: dict[str, nn.Module], optimizer: torc
         torch.cuda.set_rng_state_all(cuda)
     best = None
     if (folder / "best.safetensors").exists():
-        best = _unflat(load_file(str(folder / "best.safetensors")), "best.", list(modules))
+        best = _unflat(_load(folder / "best.safetensors"), "best.", list(modules))
     extra = {k[len("extra."):]: v for k, v in tensors.items() if k.startswith("extra.")}
     score = meta.get("best_score")
     return Checkpoint(int(meta["epoch"]), int(meta["bad_epochs"]), int(meta["best_epoch"]),

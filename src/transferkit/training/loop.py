@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from transferkit.errors import DataError
+from transferkit.errors import DataArgumentError, DataError
 from transferkit.evaluation.metrics import METRICS
 from transferkit.training.callbacks import Callback
 from transferkit.training.checkpoint import Checkpoint, has_checkpoint, load_checkpoint, save_checkpoint
@@ -108,7 +108,7 @@ def make_accelerator(config: TrainConfig) -> Any:
 
     cuda = torch.cuda.is_available() and config.device != "cpu"
     if config.device == "cuda" and not torch.cuda.is_available():
-        raise DataError("device 'cuda' was asked for but no CUDA device is visible: use --device cpu or auto")
+        raise DataArgumentError("device 'cuda' was asked for but no CUDA device is visible: use --device cpu or auto")
     mp = config.mixed_precision
     if mp == "auto":
         mp = "bf16" if cuda else "no"
@@ -228,8 +228,10 @@ def _resume(trainer: Trainer, config: TrainConfig, optimizer: Any, schedule: Any
 def _progress(show: bool) -> Any:
     from rich.progress import BarColumn, Progress, TextColumn
 
-    return Progress(TextColumn("[bold]{task.fields[name]}[/] {task.description}"), BarColumn(),
-                    TextColumn("{task.completed}/{task.total} epochs"), TextColumn("{task.fields[info]}"),
+    # names and descriptions are user strings (data, task, model names): never parsed as markup
+    return Progress(TextColumn("{task.fields[name]}", style="bold", markup=False),
+                    TextColumn("{task.description}", markup=False), BarColumn(),
+                    TextColumn("{task.completed}/{task.total} epochs"), TextColumn("{task.fields[info]}", markup=False),
                     disable=not show, transient=True)
 
 

@@ -39,7 +39,7 @@ def knn_accuracy(features: Any, labels: Sequence[Hashable] | np.ndarray, *, k: i
     y, c = check_labels(labels, f.shape[0])
     n = f.shape[0]
     if not 1 <= k < n:
-        raise DataError(f"k must be between 1 and N - 1 = {n - 1}, got {k}")
+        raise DataError(f"knn_accuracy: k must be between 1 and N - 1 = {n - 1} (N: the number of samples), got {k}")
     order = canonical_order(f, y)
     f, y = f[order], y[order]
     nb_labels = y[loo_neighbours(f, k)]

@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.mixture import GaussianMixture
 
+from transferkit.errors import DataError
 from transferkit.transferability._info import SCORES, ScoreInfo
 from transferkit.transferability._leep import leep
 from transferkit.transferability._validate import canonical_order, check_features, check_labels
@@ -33,5 +34,9 @@ def nleep(features: Any, labels: Sequence[Hashable] | np.ndarray, *, components_
         f = PCA(n_components=variance, svd_solver="full").fit_transform(f)
     k = max(1, min(components_per_class * c, n // 2))
     gmm = GaussianMixture(n_components=k, covariance_type=covariance_type, random_state=random_state)
-    probs = gmm.fit(f).predict_proba(f)
+    try:
+        probs = gmm.fit(f).predict_proba(f)
+    except ValueError as exc:  # sklearn: collapsed components (duplicate rows, or features at a huge scale)
+        raise DataError(f"nleep: the Gaussian mixture cannot be fitted to these features ({exc}); "
+                        "standardise the features or remove duplicate rows") from exc
     return leep(probs, y)

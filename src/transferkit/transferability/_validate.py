@@ -10,6 +10,8 @@ import numpy as np
 
 from transferkit.errors import DataError
 
+_F32 = np.finfo(np.float32)
+
 
 def _float_2d(values: Any, label: str, shape: str) -> np.ndarray:
     """``values`` as a float64 2-D array (1-D becomes one column), or a :class:`DataError` naming ``label``."""
@@ -24,13 +26,29 @@ def _float_2d(values: Any, label: str, shape: str) -> np.ndarray:
 
 
 def check_features(features: Any, name: str = "features") -> np.ndarray:
-    """Return ``features`` as a finite float64 ``(N, D)`` array, or raise :class:`DataError`."""
+    """Return ``features`` as a finite float64 ``(N, D)`` array, or raise :class:`DataError`.
+
+    Values must lie within float32's range (what every backbone produces): magnitudes up to about
+    3.4e38, and not all below its smallest normal number (1.2e-38) unless all zero. Beyond it, the
+    squares and products the scores and distances compute overflow or vanish in float64 and the
+    results would be NaN or a silent 0, so such features are refused with a clear error for every
+    score and distance alike.
+    """
+    if np.iscomplexobj(features):
+        raise DataError(f"{name} are complex numbers; scores and distances take real features")
     arr = _float_2d(features, name, "(N, D) (one row per sample)")
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise DataError(f"{name} is empty (shape {arr.shape})")
     if not np.all(np.isfinite(arr)):
         raise DataError(f"{name} contain {int(np.sum(~np.isfinite(arr)))} NaN or infinite values; check the feature "
                         "extractor (e.g. a diverged model or unnormalised inputs) before scoring")
+    top = float(np.max(np.abs(arr)))
+    if top > float(_F32.max) or 0.0 < top < float(_F32.smallest_normal):
+        raise DataError(
+            f"{name} have magnitudes up to {top:.3g}, outside float32's range ({float(_F32.smallest_normal):.3g} to "
+            f"{float(_F32.max):.3g}) in which scores and distances are computed reliably; standardise them "
+            "(e.g. sklearn.preprocessing.StandardScaler) first"
+        )
     return arr
 
 

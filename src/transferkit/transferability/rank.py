@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from transferkit.errors import DataError
+from transferkit.errors import DataArgumentError, DataError
 from transferkit.transferability._info import SCORES
 from transferkit.transferability._validate import check_features, check_probs, stratified_sample
 
@@ -110,12 +110,12 @@ def rank(candidates: Sequence[Any], target: Any, scores: Sequence[str] = DEFAULT
     """
     names = [SCORES.entry(s).name for s in scores]
     if not names:
-        raise DataError("give at least one score (see transferkit.transferability.SCORES.names())")
+        raise DataArgumentError("give at least one score (see transferkit.transferability.SCORES.names())")
     main = SCORES.entry(rank_by).name if rank_by else names[0]
     if main not in names:
         names.append(main)
     if not candidates:
-        raise DataError("give at least one candidate model to rank")
+        raise DataArgumentError("give at least one candidate model to rank")
 
     dataset = _load_target(target)
     if labels is None:
@@ -123,6 +123,8 @@ def rank(candidates: Sequence[Any], target: Any, scores: Sequence[str] = DEFAULT
             raise DataError("the target data set has no labels; ranking needs labelled target samples")
         y = np.asarray(dataset.y)
         regression = dataset.task == "regression"
+        if not regression:
+            dataset.require_labels(2)  # a one-class target: say which data set, before any score runs
     else:
         y = np.asarray(labels)
         regression = y.dtype.kind == "f" and dataset is not None and dataset.task == "regression"
@@ -155,16 +157,21 @@ def rank(candidates: Sequence[Any], target: Any, scores: Sequence[str] = DEFAULT
             info = SCORES.info(s)
             fn = SCORES.get(s)
             t0 = time.perf_counter()
-            if info.input == "features":
-                # a score registered for regression targets takes ``regression=True`` (ScoreInfo.task)
-                value = fn(f, y, regression=True) if (regression and info.task != "classification") else fn(f, y)
-            elif probs is None:
+            if info.input != "features" and probs is None:
                 row.scores[s] = None
                 row.notes.append(f"{s} skipped: {name} has no source classifier head")
                 continue
-            else:
-                p = check_probs(probs, f"source_probs of {name}")
-                value = fn(p, y) if info.input == "probs" else fn(p.argmax(axis=1), y)
+            try:
+                if info.input == "features":
+                    # a score registered for regression targets takes ``regression=True`` (ScoreInfo.task)
+                    value = fn(f, y, regression=True) if (regression and info.task != "classification") else fn(f, y)
+                else:
+                    p = check_probs(probs, f"source_probs of {name}")
+                    value = fn(p, y) if info.input == "probs" else fn(p.argmax(axis=1), y)
+            except DataError as exc:  # a score sees only arrays: say which target and model
+                target_name = dataset.name if dataset is not None else "the target"
+                exc.args = (f"{s} of {name} on {target_name}: {exc}", *exc.args[1:])
+                raise
             row.seconds[s] = round(time.perf_counter() - t0, 4)
             row.scores[s] = float(value)
         rows.append(row)
@@ -245,7 +252,7 @@ def _subset(y: np.ndarray, max_samples: int | None, seed: int, regression: bool)
     if max_samples is None or max_samples >= len(y):
         return None
     if max_samples < 2:
-        raise DataError("max_samples must be at least 2")
+        raise DataArgumentError("max_samples must be at least 2")
     if regression:
         return np.sort(np.random.default_rng(seed).choice(len(y), size=max_samples, replace=False))
     return stratified_sample(y, max_samples, seed)
