@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from test_adaptation_deep import digit_like  # the same two-domain toy images
 
 from transferkit.adaptation import DEEP_METHODS
 from transferkit.adaptation.deep import AdaptationNetwork, DeepConfig, LeNet, predict_outputs, train_adaptation
@@ -16,15 +17,6 @@ from transferkit.adaptation.deep.afn import AFN, NormBottleneck, adaptive_featur
 def _one_thread():
     torch.set_num_threads(1)
     yield
-
-
-def digit_like(n: int, shift: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    g = torch.Generator().manual_seed(seed)
-    y = torch.arange(n) % 2
-    x = 0.3 * torch.randn(n, 1, 16, 16, generator=g)
-    x[y == 0, :, :, :8] += 1.0
-    x[y == 1, :, :, 8:] += 1.0
-    return x + shift, y
 
 
 def test_registered_with_the_papers_defaults() -> None:
