@@ -112,6 +112,10 @@ def test_planted_shuffled_label_source_is_negative_on_usps(data_root) -> None:  
                    config=TrainConfig(epochs=15, batch_size=32, patience=None, progress=False))
     assert comp.verdict == "negative", comp.section()
     assert comp.diff.estimate.ci_high < 0
+    # the never-worse gate ships the baseline, whose test score is at least the transfer arm's
+    assert comp.shipped is not None
+    assert comp.shipped.role == "baseline" and comp.shipped.headline.startswith("Negative transfer")
+    assert comp.shipped.test.mean >= comp.arms["transfer"].mean
 
 
 def test_label_efficiency_names_the_crossover(source_model: TransferModel, task) -> None:
