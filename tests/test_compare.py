@@ -36,7 +36,7 @@ def task(images):
 
 
 def test_compare_section_has_the_report_keys_and_is_json(source_model: TransferModel, tmp_path, task) -> None:
-    comp = compare(task(), source_model, "linear_probe", seeds=3, budget=5, config=CFG, others=["finetune"])
+    comp = compare(task(), source_model, "linear_probe", seeds=3, budget=5, config=CFG, others=["finetune"], scratch_min_steps=0)
     sec = comp.section()
     assert COMPARISON_KEYS <= set(sec)
     assert sec["seeds"] == [0, 1, 2] and len(sec["transfer"]["per_seed"]) == 3 == len(sec["scratch"]["per_seed"])
@@ -75,8 +75,8 @@ def test_test_split_labels_never_influence_selection(source_model: TransferModel
     cands = [("linear_probe", {}, None), ("finetune", {}, 3e-3)]
     from transferkit.strategies import Auto
 
-    a = compare(t1, source_model, Auto(cands), seeds=2, budget=5, config=CFG)
-    b = compare(t2, source_model, Auto(cands), seeds=2, budget=5, config=CFG)
+    a = compare(t1, source_model, Auto(cands), seeds=2, budget=5, config=CFG, scratch_min_steps=0)
+    b = compare(t2, source_model, Auto(cands), seeds=2, budget=5, config=CFG, scratch_min_steps=0)
     assert _no_time(a.strategy["trials"]) == _no_time(b.strategy["trials"])
     assert _no_time(a.time_to_scratch_best) == _no_time(b.time_to_scratch_best)
     assert _no_time(a.curves) == _no_time(b.curves)
@@ -119,7 +119,7 @@ def test_planted_shuffled_label_source_is_negative_on_usps(data_root) -> None:  
 
 
 def test_label_efficiency_names_the_crossover(source_model: TransferModel, task) -> None:
-    le = label_efficiency(task(), source_model, "linear_probe", budgets=[3, "all"], seeds=2, config=CFG)
+    le = label_efficiency(task(), source_model, "linear_probe", budgets=[3, "all"], seeds=2, config=CFG, scratch_min_steps=0)
     sec = le.label_efficiency()
     # "all" has no per-class count: the curve's x axis is the number of labelled training examples
     n = [c.n_labelled for c in le.budgets]
@@ -154,8 +154,8 @@ def test_regression_metrics_and_helpers() -> None:
 
 def test_bad_inputs_get_clear_errors(source_model: TransferModel, task) -> None:
     with pytest.raises(ValueError, match="unknown metric"):
-        compare(task(), source_model, "linear_probe", seeds=2, budget=3, metric="acc", config=CFG)
+        compare(task(), source_model, "linear_probe", seeds=2, budget=3, metric="acc", config=CFG, scratch_min_steps=0)
     with pytest.raises(ValueError, match="at least one seed"):
-        compare(task(), source_model, "linear_probe", seeds=0, budget=3, config=CFG)
+        compare(task(), source_model, "linear_probe", seeds=0, budget=3, config=CFG, scratch_min_steps=0)
     with pytest.raises(UnknownName, match="unknown strategy 'nope'"):
-        compare(task(), source_model, "nope", seeds=2, budget=3, config=CFG)
+        compare(task(), source_model, "nope", seeds=2, budget=3, config=CFG, scratch_min_steps=0)

@@ -53,6 +53,11 @@ def fit(
                                     "(every run writes it to RUN/model)."),
     resume: str | None = typer.Option(None, "--resume", metavar="RUN", help="Continue the fit run in folder RUN where "
                                       "it stopped (its own settings are used; other options are ignored)."),
+    min_test_per_class: int = typer.Option(10, "--min-test-per-class", help="Fewer test examples than this in any "
+                                           "class and the verdict is 'insufficient test data'."),
+    classical: bool = typer.Option(True, "--classical/--no-classical", help="Also fit the classical baseline "
+                                   "(TF-IDF + logistic regression, gradient boosting, or pixels + logistic regression) "
+                                   "and report it beside scratch with its own verdict."),
 ) -> None:
     """Transfer a backbone to a target and prove it: strategy vs scratch over paired seeds and label budgets."""
     import torch
@@ -104,7 +109,8 @@ def fit(
                           target_test=target_test, epochs=epochs, lr=lr, metric=metric, others=others,
                           source_max=source_max or None, target_max=target_max or None, source_epochs=source_epochs,
                           batch_size=batch_size, patience=patience or None, keep_head=keep_head, workers=workers,
-                          run_dir=new_dir if main else None, save=save if main else None, **hooks)
+                          run_dir=new_dir if main else None, save=save if main else None,
+                          min_test_per_class=min_test_per_class, classical=classical, **hooks)
     except KeyboardInterrupt:
         if status is not None:
             status.stop()

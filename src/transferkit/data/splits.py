@@ -138,3 +138,27 @@ def parse_budget(text: str) -> int | float | str:
     except ValueError as exc:
         raise DataArgumentError(f"cannot parse label budget {text!r}: use a count per class (10), a fraction (0.1), a "
                         "stratified total (64total), or all") from exc
+
+
+def budget_splits(ds: Dataset, budget: int | float | str, seed: int, *, val_size: float = 0.15,
+                  test_size: float = 0.2, official_test: Dataset | None = None) -> Splits:
+    """One seed's honest splits: the seed picks the test split (unless ``official_test`` is given), then
+    ``budget`` labelled examples from the rest, then which of those validate.
+
+    The budget counts every labelled example used (training and validation): ``10`` per class means
+    10 labels per class in all, of which about ``val_size / (1 - test_size)`` validate (at least one
+    per class where a class has two or more). ``"all"`` uses every non-test example.
+    """
+    strat = ds.task == "classification" and ds.y is not None
+    if official_test is None:
+        if not 0 < test_size < 1:
+            raise DataArgumentError(f"test_size must be in (0, 1) without an official test split, got {test_size}")
+        rest, te = stratified_indices(ds.y if strat else None, len(ds), (1 - test_size, test_size), seed, strat)
+        pool, test = ds.subset(rest, f"{ds.name}/labelled"), ds.subset(te, f"{ds.name}/test")
+    else:
+        pool, test = ds, official_test
+    labelled = label_budget(pool, budget, seed)
+    share = val_size / (1 - (test_size if official_test is None else 0.0))
+    strat_l = strat and labelled.y is not None
+    tr, va = stratified_indices(labelled.y if strat_l else None, len(labelled), (1 - share, share), seed + 1, strat_l)
+    return Splits(labelled.subset(tr, f"{labelled.name}/train"), labelled.subset(va, f"{labelled.name}/val"), test)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from transferkit.data.dataset import Dataset
-from transferkit.data.splits import Splits, label_budget, train_val_test_split
+from transferkit.data.splits import Splits, budget_splits, label_budget, train_val_test_split
 from transferkit.errors import DataError
 
 
@@ -63,6 +63,12 @@ class TransferTask:
     def target_train(self, budget: int | float | str = "all", seed: int | None = None) -> Dataset:
         """The labelled target training data under a label budget (per class, fraction, or all)."""
         return label_budget(self.target_splits.train, budget, self.seed if seed is None else seed)
+
+    def seed_splits(self, budget: int | float | str, seed: int) -> Splits:
+        """What one seed of a comparison uses: the seed picks the test split (unless ``target_test`` is
+        given) and the labelled examples; the ``budget`` counts training and validation labels together."""
+        return budget_splits(self.target, budget, seed, val_size=self.val_size, test_size=self.test_size,
+                             official_test=self.target_test)
 
     def describe(self) -> dict[str, Any]:
         """JSON-serialisable summary of the task and its splits."""

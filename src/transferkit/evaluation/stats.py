@@ -1,4 +1,9 @@
-"""Paired comparisons over seeds: mean difference, 95% confidence interval, verdict."""
+"""Paired comparisons over seeds: mean difference, 95% confidence interval, verdict.
+
+The runner's verdict comes from :func:`comparison_verdict`: besides the interval it refuses to
+call a winner on too few test examples per class, with one seed, or against a baseline that never
+trained (``insufficient test data`` / ``baseline failed to train``).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,17 @@ VERDICT_ADVICE = {
                      "strategy (e.g. `--strategy auto`); rank candidates first with `transferkit rank`."),
     "negative": ("Negative transfer: the source hurt. Use the scratch model, or try a closer source (check "
                  "`transferkit similarity`), freeze fewer layers, a smaller learning rate, or L2-SP/LP-FT."),
+    "insufficient test data": ("No verdict: some class has too few test examples for the interval to mean much. "
+                               "Give an official test set (--target-test), or more labelled data so the test "
+                               "split is larger; lowering --min-test-per-class only hides the problem."),
+    "baseline failed to train": ("No verdict: the scratch baseline never left chance on validation, so beating it "
+                                 "proves nothing. Give it more epochs (--epochs) or a larger budget, and compare "
+                                 "with the classical baseline reported beside it."),
 }
+INSUFFICIENT = "insufficient test data"
+BASELINE_FAILED = "baseline failed to train"
+NO_VERDICT = (INSUFFICIENT, BASELINE_FAILED)
+"""Verdicts that make no call (neither positive nor negative)."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +75,24 @@ def verdict(ci_low: float, ci_high: float) -> str:
     if ci_high < 0:
         return "negative"
     return "inconclusive"
+
+
+def comparison_verdict(ci_low: float, ci_high: float, *, n_seeds: int, min_class_count: int | None = None,
+                       min_test_per_class: int = 10, baseline_trained: bool = True) -> str:
+    """The verdict of a paired comparison, from the interval of the improvement and the evidence behind it.
+
+    ``insufficient test data`` when some class has fewer than ``min_test_per_class`` test examples
+    (``min_class_count``, the smallest over classes and seeds; None for regression); ``baseline failed
+    to train`` when the baseline never left chance; ``inconclusive`` with fewer than two seeds
+    (training randomness is then unmeasured); else :func:`verdict` of the interval.
+    """
+    if min_class_count is not None and min_class_count < min_test_per_class:
+        return INSUFFICIENT
+    if not baseline_trained:
+        return BASELINE_FAILED
+    if n_seeds < 2:
+        return "inconclusive"
+    return verdict(ci_low, ci_high)
 
 
 def mean_ci(values: np.ndarray | list[float], confidence: float = 0.95) -> tuple[float, float, float]:

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from transferkit.backbones import Backbone, TransferModel, create_backbone
-from transferkit.data import Dataset, TransferTask, label_budget
-from transferkit.experiments.arms import scratch_arm, source_arm, strategy_arm
+from transferkit.data import Dataset, TransferTask
+from transferkit.experiments.arms import MIN_SCRATCH_STEPS, classical_arm, scratch_arm, source_arm, strategy_arm
 from transferkit.experiments.records import BudgetResult, ExperimentResult
 from transferkit.experiments.runner import (
     CellDone,
@@ -29,6 +29,7 @@ from transferkit.experiments.runner import (
     seed_list,
     select_metric,
 )
+from transferkit.experiments.verdicts import MIN_TEST_PER_CLASS
 from transferkit.training import TrainConfig, TrainResult, train
 
 
@@ -70,7 +71,8 @@ def compare(target: TransferTask | Dataset, backbone: str | Backbone | TransferM
             lr: float | None = None, scratch_lr: float | None = None, metric: str | None = None,
             others: Sequence[Any] = (), keep_source_head: bool | str = "auto", scratch: bool = True,
             on_step: Callable[[str], None] | None = None, on_cell: Callable[[CellDone], None] | None = None,
-            journal: Journal | None = None, label: str | None = None) -> BudgetResult:
+            journal: Journal | None = None, label: str | None = None, min_test_per_class: int = MIN_TEST_PER_CLASS,
+            classical: bool = False, scratch_min_steps: int = MIN_SCRATCH_STEPS) -> BudgetResult:
     """Run ``strategy`` and the scratch baseline over paired seeds at one label ``budget``.
 
     Args:
@@ -81,7 +83,8 @@ def compare(target: TransferTask | Dataset, backbone: str | Backbone | TransferM
         strategy: a strategy name or object (``auto`` chooses on validation, once per budget).
         seeds: number of paired seeds (or the seed values).
         budget: labelled target examples per class (int), a fraction (float), ``"64total"`` or ``"all"``;
-            the validation split is cut to the same budget (few labels means few validation labels too).
+            it counts training and validation labels together (about a fifth of them validate). Each
+            seed draws its own labelled examples and, without an official test split, its own test split.
         config: epochs, batch size, patience... (``lr`` and ``seed`` are set per arm and seed).
         lr, scratch_lr: learning rates (default: each strategy's own default for the backbone).
         metric: the compared test metric (default :func:`default_metric`).
@@ -90,6 +93,10 @@ def compare(target: TransferTask | Dataset, backbone: str | Backbone | TransferM
         on_cell: called after every (seed, arm) cell with the result so far (see :func:`run_budget`).
         journal: where finished cells and the best models are kept, to resume a stopped run.
         label: the budget in words (default :func:`~transferkit.experiments.runner.budget_label`).
+        min_test_per_class: fewer test examples in a class and the verdict is ``insufficient test data``.
+        classical: also fit the classical baseline of the data kind (:func:`~transferkit.experiments.arms.
+            classical_arm`), reported beside scratch with its own verdict.
+        scratch_min_steps: the fewest optimiser steps scratch trains (it also gets at least ``config.epochs``).
     """
     from transferkit.strategies import get_strategy
 
@@ -117,13 +124,17 @@ def compare(target: TransferTask | Dataset, backbone: str | Backbone | TransferM
     extra = [get_strategy(copy.deepcopy(o) if not isinstance(o, str) else o) for o in others]
     arms = [strategy_arm("transfer", f"{bb.spec} + {main.name}", "transfer", new_model, main, cfg, lr)]
     if scratch:
-        arms.append(scratch_arm(new_model, cfg, f"{bb.spec} from scratch", scratch_lr))
+        arms.append(scratch_arm(new_model, cfg, f"{bb.spec} from scratch", scratch_lr, min_steps=scratch_min_steps))
     arms += [strategy_arm(s.name, f"{bb.spec} + {s.name}", "reference", new_model, s, cfg) for s in extra]
+    simple = classical_arm(sp.train.kind, kind, k) if classical else None
+    if simple is not None:
+        arms.append(simple)
     if shared and source_model is not None:
         arms.append(source_arm(source_model))
 
-    def splits(b: Any, seed: int) -> Split:
-        return Split(task.target_train(b, seed=seed), label_budget(sp.val, b, seed=seed), sp.test)
+    def splits(b: Any, seed: int) -> Split:  # the seed moves the test split too (unless it is official)
+        s = task.seed_splits(b, seed)
+        return Split(s.train, s.val if len(s.val) else None, s.test)
 
     def finish(res: BudgetResult) -> BudgetResult:
         res.strategy = main.describe()
@@ -140,7 +151,8 @@ def compare(target: TransferTask | Dataset, backbone: str | Backbone | TransferM
             on_cell(replace(ev, partial=finish(ev.partial)))
 
     res = run_budget(splits, arms, seed_list(seeds), budget, metric, k, label=label, on_step=on_step,
-                     on_cell=cell_done if on_cell is not None else None, journal=journal)
+                     on_cell=cell_done if on_cell is not None else None, journal=journal,
+                     min_test_per_class=min_test_per_class)
     return finish(res)
 
 

@@ -151,7 +151,8 @@ def run_fit(target: str | Dataset, backbone: str, strategy: str = "auto",
             on_step: Callable[[str], None] | None = None, progress: bool = False, workers: int = 0,
             run_dir: str | Path | Callable[[], Path] | None = None, save: str | Path | None = None,
             on_update: Callable[[dict[str, Any]], None] | None = None,
-            on_progress: Callable[[RunProgress], None] | None = None, resume: bool = False) -> dict[str, Any]:
+            on_progress: Callable[[RunProgress], None] | None = None, resume: bool = False,
+            min_test_per_class: int = 10, classical: bool = True) -> dict[str, Any]:
     """Transfer ``backbone`` to ``target`` with ``strategy``, prove it against scratch, ship the model.
 
     Args:
@@ -176,18 +177,23 @@ def run_fit(target: str | Dataset, backbone: str, strategy: str = "auto",
             marked interrupted, on Ctrl-C); the results dict carries ``status``.
         on_progress: called after every cell with a :class:`RunProgress` (cells done / total, ETA).
         resume: continue the run in ``run_dir`` (finished cells are read back, not fitted again).
+        min_test_per_class: with fewer test examples in any class the verdict is ``insufficient test data``.
+        classical: also fit the classical baseline of the data kind (TF-IDF + logistic regression for text,
+            gradient boosting for tables, logistic regression on raw pixels for images), with its own verdict.
     """
     from transferkit.experiments.compare import compare
     from transferkit.training import TrainConfig
 
     say = on_step or (lambda m: None)
+    if not isinstance(min_test_per_class, int) or min_test_per_class < 0:
+        raise DataArgumentError(f"--min-test-per-class must be 0 or more (got {min_test_per_class})")
     inp = _checked_inputs(target, backbone, strategy, budgets, seeds, source, target_test, epochs, lr, metric, others,
                           source_max, target_max, source_epochs, batch_size, patience, workers)
     folder = run_dir() if callable(run_dir) else (Path(run_dir) if run_dir is not None else None)
     journal = _journal(folder, resume, inp, fit_settings(target, backbone, strategy, inp.budgets, seeds, source,
                                                          target_test, epochs, lr, metric, inp.extra, source_max,
                                                          target_max, source_epochs, batch_size, patience, keep_head,
-                                                         workers, save))
+                                                         workers, save, min_test_per_class, classical))
     bb_or_model, models = _pretrained(backbone, inp.src, source_epochs, progress, say)
     # no early stopping by default: both arms get the whole budget (a scratch net with BatchNorm can sit at
     # chance on a tiny validation split for several epochs before it takes off); the best epoch is kept
@@ -195,14 +201,16 @@ def run_fit(target: str | Dataset, backbone: str, strategy: str = "auto",
     header = _header(inp, models, dict(target=target, target_test=target_test, source=source, backbone=backbone,
                                        strategy=strategy, epochs=epochs, patience=patience, lr=lr,
                                        batch_size=batch_size, metric=metric, source_max=source_max,
-                                       target_max=target_max))
+                                       target_max=target_max, min_test_per_class=min_test_per_class,
+                                       classical=classical))
     report = _CellReport(header, len(inp.budgets), f"transferkit fit --resume {folder}" if folder else "",
                          on_update, on_progress)
     try:
         for b, label in zip(inp.budgets, inp.labels):
             report.done_budgets.append(compare(inp.task, bb_or_model, strategy, seeds=seeds, budget=b, config=cfg,
                                                lr=lr, metric=metric, others=inp.extra, keep_source_head=keep_head,
-                                               on_step=say, on_cell=report, journal=journal, label=label))
+                                               on_step=say, on_cell=report, journal=journal, label=label,
+                                               min_test_per_class=min_test_per_class, classical=classical))
     except KeyboardInterrupt:
         report.interrupted()
         raise
@@ -399,7 +407,8 @@ def _results(header: dict[str, Any], budgets: list[BudgetResult], n_budgets: int
 def fit_settings(target: Any, backbone: str, strategy: str, budgets: list[Any], seeds: int, source: Any,
                  target_test: Any, epochs: int, lr: float | None, metric: str | None, others: list[str],
                  source_max: int | None, target_max: int | None, source_epochs: int, batch_size: int,
-                 patience: int | None, keep_head: bool, workers: int, save: Any) -> dict[str, Any] | None:
+                 patience: int | None, keep_head: bool, workers: int, save: Any, min_test_per_class: int = 10,
+                 classical: bool = True) -> dict[str, Any] | None:
     """The arguments of :func:`run_fit` that decide its figures, as JSON (None when data were given as objects)."""
     if any(d is not None and not isinstance(d, str) for d in (target, source, target_test)):
         return None  # data given as objects: the run cannot be started again from its settings
@@ -407,7 +416,8 @@ def fit_settings(target: Any, backbone: str, strategy: str, budgets: list[Any], 
             "source": source, "target_test": target_test, "epochs": epochs, "lr": lr, "metric": metric,
             "others": others, "source_max": source_max, "target_max": target_max, "source_epochs": source_epochs,
             "batch_size": batch_size, "patience": patience, "keep_head": keep_head, "workers": workers,
-            "save": str(save) if save is not None else None}
+            "save": str(save) if save is not None else None, "min_test_per_class": min_test_per_class,
+            "classical": classical}
 
 
 def resume_fit(run_dir: str | Path, **callbacks: Any) -> dict[str, Any]:

@@ -44,6 +44,7 @@ class Difference:
     b: str
     estimate: Estimate
     verdict: str
+    method: str = "paired Student-t interval over seeds"
 
     @classmethod
     def paired(cls, a: str, b: str, a_scores: list[float], b_scores: list[float],
@@ -59,7 +60,7 @@ class Difference:
 
     def to_dict(self) -> dict[str, Any]:
         """The estimate's fields plus ``verdict``."""
-        return {**self.estimate.to_dict(), "verdict": self.verdict, "a": self.a, "b": self.b}
+        return {**self.estimate.to_dict(), "verdict": self.verdict, "a": self.a, "b": self.b, "method": self.method}
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,8 @@ class BudgetResult:
     confusion_matrix: dict[str, Any] | None = None
     strategy: dict[str, Any] = field(default_factory=dict)
     shipped: Shipped | None = None  # the never-worse gate's choice at this budget
+    notes: list[str] = field(default_factory=list)  # shown beside the verdict (no call made, metrics disagree)
+    examples: dict[str, Any] = field(default_factory=dict)  # per-example test labels and predictions per seed
     # the fitted network of the shipped arm's best-validation seed (not part of the record's JSON form)
     shipped_model: Any = field(default=None, repr=False, compare=False)
 
@@ -133,7 +136,8 @@ class BudgetResult:
                         for m in (t.metrics if t else {})},
             "time_to_scratch_best": self.time_to_scratch_best, "others": others,
             "versus": {k: d.to_dict() for k, d in self.versus.items()},
-            "strategy": self.strategy, "n_labelled": self.n_labelled,
+            "strategy": self.strategy, "n_labelled": self.n_labelled, "notes": list(self.notes),
+            "interval_method": self.diff.method if self.diff else None, "examples": self.examples,
         }
         src = self.arm("source_only")
         if src is not None:
@@ -169,6 +173,10 @@ class CellResult:
     history: tuple[dict[str, Any], ...] = ()
     info: dict[str, Any] = field(default_factory=dict)
     confusion: list[list[int]] | None = None
+    # the test labels and this arm's prediction per test example (class index, or predicted values for
+    # regression), in the test split's order: what the bootstrap resamples
+    test_y: tuple[Any, ...] = ()
+    test_pred: tuple[Any, ...] = ()
 
     def curve(self) -> dict[str, list[float]]:
         """Numeric columns of the history (what ``TrainResult.curve`` gives)."""
@@ -181,7 +189,8 @@ class CellResult:
                 "val_score": _num_out(self.val_score), "n_train": self.n_train, "n_val": self.n_val,
                 "trained": self.trained, "best_epoch": self.best_epoch,
                 "history": [{k: _num_out(v) for k, v in h.items()} for h in self.history],
-                "info": self.info, "confusion": self.confusion}
+                "info": self.info, "confusion": self.confusion, "test_y": list(self.test_y),
+                "test_pred": list(self.test_pred)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CellResult:
@@ -190,7 +199,8 @@ class CellResult:
                    _num_in(d["val_score"]), int(d["n_train"]), int(d["n_val"]), bool(d.get("trained")),
                    int(d.get("best_epoch", -1)), tuple({k: _num_in(v) for k, v in h.items()}
                                                        for h in d.get("history") or ()),
-                   dict(d.get("info") or {}), d.get("confusion"))
+                   dict(d.get("info") or {}), d.get("confusion"), tuple(d.get("test_y") or ()),
+                   tuple(d.get("test_pred") or ()))
 
 
 def _num_out(v: Any) -> Any:

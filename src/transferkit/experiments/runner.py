@@ -31,10 +31,10 @@ from transferkit.experiments.records import (
     ArmResult,
     BudgetResult,
     CellResult,
-    Difference,
     ExperimentResult,
     choose_shipped,
 )
+from transferkit.experiments.verdicts import MIN_TEST_PER_CLASS, differences, examples_of, verdict_notes
 
 ROLES = ("transfer", "baseline", "reference", "source_only")
 
@@ -173,15 +173,17 @@ def _fit_cell(arm: Arm, split: Split, seed: int, k: int, sel: str, first: bool, 
         conf = confusion(split.test.y, out, k)
     res = f.result
     history = tuple(res.history) if res is not None and getattr(res, "history", None) else ()
+    pred = out.argmax(1) if split.test.task == "classification" else np.asarray(out, dtype=np.float64)
     cell = CellResult(arm.key, seed, metrics, val, len(split.train), len(split.val) if split.val is not None else 0,
                       res is not None, int(getattr(res, "best_epoch", -1)) if res is not None else -1, history,
-                      dict(f.info) if arm.role == "transfer" else {}, conf)
+                      dict(f.info), conf, tuple(np.asarray(split.test.y).tolist()), tuple(pred.tolist()))
     return cell, f
 
 
 def _aggregate(arms: Sequence[Arm], seeds: Sequence[int], cells: dict[tuple[int, str], CellResult], budget: Any,
                label: str, metric: str, k: int, names: Sequence[str] | None,
-               advise: Callable[[str, dict[str, Any]], str] | None) -> BudgetResult:
+               advise: Callable[[str, dict[str, Any]], str] | None,
+               min_test_per_class: int = MIN_TEST_PER_CLASS) -> BudgetResult:
     """Every arm's scores over the cells done (all of them at the end of a budget), the paired difference of
     transfer against the other arms over their common seeds, and the verdict."""
     hib = HIGHER_IS_BETTER.get(metric, True)
@@ -194,21 +196,11 @@ def _aggregate(arms: Sequence[Arm], seeds: Sequence[int], cells: dict[tuple[int,
                                    {n: float(np.nanmean([m.get(n, np.nan) for m in ms])) for n in mnames},
                                    tuple(ms), tuple(c.val_score for c in done))
     tk = next((a.key for a in arms if a.role == "transfer"), None)
-    diff, versus = None, {}
-    for a in arms:
-        if tk is None or a.key == tk:
-            continue
-        common = [s for s in seeds if (s, tk) in cells and (s, a.key) in cells]
-        if not common:
-            continue
-        d = Difference.paired(tk, a.key, [cells[(s, tk)].metrics[metric] for s in common],
-                              [cells[(s, a.key)].metrics[metric] for s in common], hib)
-        if a.role == "baseline" and diff is None:
-            diff = d
-        else:
-            versus[a.key] = d
+    diff, versus = differences([(a.key, a.role) for a in arms], seeds, cells, metric, hib, k, min_test_per_class)
     done_seeds = [s for s in seeds if any((s, a.key) in cells for a in arms)]
-    n_lab = [next(cells[(s, a.key)].n_train for a in arms if (s, a.key) in cells) for s in done_seeds]
+    # every labelled example an arm used: training and validation (the budget covers both)
+    n_lab = [next(cells[(s, a.key)].n_train + cells[(s, a.key)].n_val for a in arms if (s, a.key) in cells)
+             for s in done_seeds]
     first = seeds[0] if seeds else None
     curves: dict[str, Any] = {}
     info: dict[str, Any] = {}
@@ -233,9 +225,12 @@ def _aggregate(arms: Sequence[Arm], seeds: Sequence[int], cells: dict[tuple[int,
                           "transfer": time_to_reach(list(t.history), b.val_score),
                           "scratch": time_to_reach(list(b.history), b.val_score)})
     verdict = diff.verdict if diff else "inconclusive"
-    advice = VERDICT_ADVICE[verdict] + (advise(verdict, info) if advise else "")
+    notes = verdict_notes(diff, cells, results.get(tk) if tk else None, results.get(bk) if bk else None, metric, hib,
+                          k, min_test_per_class)
+    advice = " ".join([*notes, VERDICT_ADVICE[verdict]]) + (advise(verdict, info) if advise else "")
     return BudgetResult(budget, label, metric, hib, list(seeds), results, diff, versus,
-                        int(round(float(np.mean(n_lab)))) if n_lab else 0, advice, speed, curves, conf, info)
+                        int(round(float(np.mean(n_lab)))) if n_lab else 0, advice, speed, curves, conf, info,
+                        notes=notes, examples=examples_of(arms, seeds, cells))
 
 
 def cell_key(budget: Any, seed: int, arm: str) -> str:
@@ -247,12 +242,14 @@ def run_budget(splits: Callable[[Any, int], Split], arms: Sequence[Arm], seeds: 
                metric: str, num_outputs: int, *, label: str | None = None,
                advise: Callable[[str, dict[str, Any]], str] | None = None,
                on_step: Callable[[str], None] | None = None, on_cell: Callable[[CellDone], None] | None = None,
-               journal: Journal | None = None, ship: bool = True) -> BudgetResult:
+               journal: Journal | None = None, ship: bool = True,
+               min_test_per_class: int = MIN_TEST_PER_CLASS) -> BudgetResult:
     """Every arm at one ``budget`` over paired ``seeds``; see :func:`run_experiment`.
 
     ``on_cell`` is called after every (seed, arm) cell with the budget's result so far; with a
     ``journal``, finished cells are stored there and read back instead of fitted again (resume), and
-    the best-validation model of each arm the gate may ship is kept there too. With ``ship`` the
+    the best-validation model of each arm the gate may ship is kept there too. A class with fewer
+    than ``min_test_per_class`` test examples makes the verdict ``insufficient test data``. With ``ship`` the
     never-worse gate (:func:`~transferkit.experiments.records.choose_shipped`) picks the model to
     ship and :attr:`BudgetResult.shipped_model` holds its fitted network.
     """
@@ -298,11 +295,11 @@ def run_budget(splits: Callable[[Any, int], Split], arms: Sequence[Arm], seeds: 
                 journal.put_cell(key, cell)
             if on_cell is not None:
                 on_cell(CellDone(cell, len(cells), total, restored,
-                                 _aggregate(arms, seeds, cells, budget, label, metric, num_outputs, names, advise)))
+                                 _aggregate(arms, seeds, cells, budget, label, metric, num_outputs, names, advise, min_test_per_class)))
     if split is None and names is None:  # every cell was restored: the class names come from a split
         sp = splits(budget, seeds[0])
         names, sel = sp.train.class_names, select_metric(metric, sp.test.task)
-    result = _aggregate(arms, seeds, cells, budget, label, metric, num_outputs, names, advise)
+    result = _aggregate(arms, seeds, cells, budget, label, metric, num_outputs, names, advise, min_test_per_class)
     if ship:
         result.shipped = choose_shipped(result, sel)
         if result.shipped is not None:
