@@ -1,18 +1,18 @@
 """Hierarchical paired bootstrap: an interval of "arm a minus arm b" that includes test-set noise.
 
-A comparison over seeds has two sources of noise: training (which seed, which labelled subset)
-and the test examples themselves (with small data often the larger one). One bootstrap replicate
-resamples the seeds with replacement, then, within each drawn seed, resamples its test examples
-with replacement. Both arms are scored on the *same* resampled examples (paired), the difference
-of the metric is averaged over the drawn seeds, and the 2.5th and 97.5th percentiles of the
-replicates give the 95% interval, clipped to what the metric can reach.
+A comparison over seeds has two sources of noise: training (which seed, which labelled subset,
+which test split) and the test examples themselves (with small data often the larger one). One
+bootstrap replicate resamples the seeds with replacement, then, within each drawn seed, resamples
+its test examples with replacement; both arms are scored on the *same* resampled examples
+(paired), the difference is averaged over the drawn seeds, and the 2.5th and 97.5th percentiles
+of the replicates give the 95% interval, clipped to what the metric can reach.
 
 With few seeds a plain percentile bootstrap of the seed stage is too narrow (three seeds give a
-bootstrap variance of two thirds of the sample variance, and normal rather than Student-t tails),
-so each drawn seed's deviation from the mean is scaled by ``sqrt(S / (S - 1)) * t(S-1) / z``:
-the seed stage then has the width of the Student-t interval over seeds, and the example stage
-adds the test-set noise on top (the simulation in tests/test_bootstrap_calibration.py checks
-the false-call rate and the power).
+bootstrap variance of two thirds of the sample variance, and normal rather than Student-t
+tails), so each drawn seed's deviation from the mean is stretched by ``sqrt(S / (S - 1)) *
+t(S-1) / z``: the seed stage then has the width of the paired t-interval over seeds, and the
+example stage adds the test-set noise. ``seed_stage="t"`` draws the seed stage from Student-t
+directly instead (same calibration in the simulations of tests/test_verdict_calibration.py).
 
 Resampling examples with replacement is the same as drawing multinomial counts over the
 distinct (label, prediction a, prediction b) rows, which is how it is computed here: one weight
@@ -28,7 +28,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-METHOD = "hierarchical paired bootstrap (seeds, then test examples within each seed), percentile 95%"
+METHOD = ("hierarchical paired bootstrap (seeds, then test examples within each seed, both arms on the same "
+          "examples), percentile 95%")
+METHOD_T = ("two-level paired bootstrap (test examples within each seed, both arms on the same examples; seed "
+            "variation as Student-t), percentile 95%")
 METHOD_ONE_SEED = "paired bootstrap over test examples (one seed: training randomness not included), percentile 95%"
 CLASS_METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "f1")
 REGRESSION_METRICS = ("mae", "rmse", "r2")
@@ -138,14 +141,15 @@ def _stat(name: str, w: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray 
 
 def hierarchical_bootstrap(seeds: Sequence[SeedPredictions], metric: str, *, higher_is_better: bool = True,
                            value_range: tuple[float, float] = (-math.inf, math.inf), num_classes: int | None = None,
-                           n_boot: int = 2000, confidence: float = 0.95,
-                           rng: int | np.random.Generator = 0) -> BootstrapInterval:
+                           n_boot: int = 2000, confidence: float = 0.95, rng: int | np.random.Generator = 0,
+                           seed_stage: str = "resample") -> BootstrapInterval:
     """Percentile interval of the mean over seeds of ``metric(a) - metric(b)`` (of ``metric(a)`` without ``b``).
 
     With ``higher_is_better=False`` the difference is ``b - a``, so a positive value always means
     "``a`` is better". The interval is clipped to ``value_range`` for one arm, and to
     ``±(high - low)`` for a difference. ``num_classes``: at least this many classes (labels are
-    ``0..K-1``). Seeds may have different test examples (each seed's own split).
+    ``0..K-1``). Seeds may have different test examples (each seed's own split). ``seed_stage``:
+    ``resample`` (default) or ``t`` (see the module notes).
     """
     if not seeds:
         raise ValueError("need at least one seed")
@@ -163,9 +167,15 @@ def hierarchical_bootstrap(seeds: Sequence[SeedPredictions], metric: str, *, hig
                          for y, a, b, c in packed])
     s = len(seeds)
     mean = float(np.nanmean(observed))
-    scale = _seed_scale(s, confidence)
-    drawn = gen.integers(s, size=(n_boot, s))
-    seed_part = (observed[drawn] - mean) * scale
+    if seed_stage == "resample":  # seeds with replacement, then each drawn seed's examples (scaled, see above)
+        drawn = gen.integers(s, size=(n_boot, s))
+        seed_part = np.nanmean((observed[drawn] - mean) * _seed_scale(s, confidence), axis=1)
+    elif seed_stage == "t":  # the seed mean's sampling error drawn from Student-t with S - 1 degrees of freedom
+        drawn = np.tile(np.arange(s), (n_boot, 1))
+        sd = float(np.std(observed, ddof=1)) if s > 1 else 0.0
+        seed_part = gen.standard_t(max(s - 1, 1), size=n_boot) * sd / math.sqrt(s) if s > 1 else np.zeros(n_boot)
+    else:
+        raise ValueError(f"seed_stage must be 't' or 'resample', got {seed_stage!r}")
     example_part = np.empty((n_boot, s))
     for j in range(s):
         for i, (y, a, b, counts) in enumerate(packed):
@@ -174,7 +184,7 @@ def hierarchical_bootstrap(seeds: Sequence[SeedPredictions], metric: str, *, hig
                 continue
             w = gen.multinomial(int(counts.sum()), counts / counts.sum(), size=len(rows)).astype(np.float64)
             example_part[rows, j] = _stat(metric, w, y, a, b, k, sign) - observed[i]
-    reps = mean + np.nanmean(seed_part, axis=1) + np.nanmean(example_part, axis=1)
+    reps = mean + seed_part + np.nanmean(example_part, axis=1)
     alpha = (1 - confidence) / 2
     lo, hi = (float(v) for v in np.nanquantile(reps, [alpha, 1 - alpha]))
     low, high = value_range
@@ -183,5 +193,5 @@ def hierarchical_bootstrap(seeds: Sequence[SeedPredictions], metric: str, *, hig
         low, high = -span, span
     lo, hi = min(max(lo, low), high), min(max(hi, low), high)
     lo, hi = min(lo, mean), max(hi, mean)
-    return BootstrapInterval(mean, lo, hi, tuple(float(v) for v in observed), METHOD if s > 1 else METHOD_ONE_SEED,
-                             confidence)
+    method = METHOD_ONE_SEED if s == 1 else (METHOD if seed_stage == "resample" else METHOD_T)
+    return BootstrapInterval(mean, lo, hi, tuple(float(v) for v in observed), method, confidence)
