@@ -44,7 +44,10 @@ def test_compare_section_has_the_report_keys_and_is_json(source_model: TransferM
     assert d["per_seed"] == pytest.approx(np.subtract(sec["transfer"]["per_seed"], sec["scratch"]["per_seed"]).tolist())
     assert d["ci_low"] <= d["mean"] <= d["ci_high"]
     expected = "positive" if d["ci_low"] > 0 else "negative" if d["ci_high"] < 0 else "inconclusive"
-    assert sec["verdict"] == expected and sec["advice"]
+    # a scratch net held to the transfer arm's 4 epochs on 15 images stays at chance: no win is claimed
+    assert sec["verdict"] in (expected, "baseline failed to train") and sec["advice"]
+    assert sec["interval_method"].startswith("hierarchical paired bootstrap")
+    assert len(sec["examples"]["y"]) == 3 and len(sec["examples"]["pred"]["transfer"][0]) == 90
     assert set(sec["metrics"]) >= {"accuracy", "balanced_accuracy", "macro_f1", "auroc"}
     assert set(sec["metrics"]["accuracy"]) == {"transfer", "scratch", "finetune", "source_only"}
     assert "finetune" in sec["others"]

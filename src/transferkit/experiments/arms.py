@@ -52,7 +52,6 @@ def scratch_arm(new_model: ModelFactory, config: TrainConfig, name: str, lr: flo
     ``auto`` does for transfer). Each cell records the chance level of its validation split, so a
     baseline that never left chance is reported as such.
     """
-    from transferkit.experiments.verdicts import chance_score
     from transferkit.strategies import Scratch
 
     chosen: dict[str, float] = {}
@@ -82,10 +81,8 @@ def scratch_arm(new_model: ModelFactory, config: TrainConfig, name: str, lr: flo
         else:
             model, rate, res = one(train, val, cfg, seed, rate)
         info: dict[str, Any] = {"name": "scratch", "lr": rate, "epochs": cfg.epochs,
-                                "optimiser_steps": cfg.epochs * per_epoch, "lr_trials": trials}
-        if model.task == "classification" and val is not None and len(val):
-            info["chance_val"] = chance_score(cfg.select_metric, train.y, val.y, model.num_outputs)
-            info["chance_margin"] = 1.0 / len(val)
+                                "optimiser_steps": cfg.epochs * per_epoch, "lr_trials": trials,
+                                **_chance_info(model, train, val, cfg.select_metric)}
         return Fitted(lambda d: predict(model, d), res, info, model)
 
     def restore(cell: CellResult) -> None:
@@ -102,10 +99,21 @@ def trained_arm(key: str, name: str, role: str, build: Callable[[int, Dataset], 
 
     def fit(train: Dataset, val: Dataset | None, seed: int) -> Fitted:
         model = build(seed, train)
-        res = train_model(model, train, val, config(seed))
-        return Fitted(lambda d: predict(model, d), res, model=model)
+        cfg = config(seed)
+        res = train_model(model, train, val, cfg)
+        return Fitted(lambda d: predict(model, d), res, _chance_info(model, train, val, cfg.select_metric) if
+                      role == "baseline" else {}, model)
 
     return Arm(key, name, role, fit)
+
+
+def _chance_info(model: TransferModel, train: Dataset, val: Dataset | None, select_metric: str) -> dict[str, Any]:
+    """A baseline's validation chance level, so one that never left it is reported as such."""
+    from transferkit.experiments.verdicts import chance_score
+
+    if model.task != "classification" or val is None or not len(val):
+        return {}
+    return {"chance_val": chance_score(select_metric, train.y, val.y, model.num_outputs), "chance_margin": 1.0 / len(val)}
 
 
 def source_arm(model: TransferModel, name: str = "source model, zero target labels") -> Arm:
