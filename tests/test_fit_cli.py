@@ -14,7 +14,7 @@ from transferkit.cli import app  # noqa: E402
 
 runner = CliRunner()
 FAST = ["--backbone", "tabmlp?hidden=16", "--budgets", "5,all", "--seeds", "2", "--epochs", "3", "--source-epochs",
-        "2", "--quiet"]
+        "2", "--quiet", "--scratch-min-steps", "0"]
 
 
 def test_fit_writes_results_with_comparison_and_label_efficiency(tmp_path: Path) -> None:
@@ -26,7 +26,9 @@ def test_fit_writes_results_with_comparison_and_label_efficiency(tmp_path: Path)
     assert res["command"] == "fit" and res["seeds"] == [0, 1]
     sec = res["sections"]
     comp = sec["comparison"]
-    assert comp["budget"] == 5 and comp["verdict"] in ("positive", "inconclusive", "negative")
+    assert comp["budget"] == 5 and comp["verdict"] in ("positive", "inconclusive", "negative", "insufficient test data",
+                                                        "baseline failed to train")
+    assert comp["interval_method"].startswith("hierarchical paired bootstrap") and "classical" in comp["others"]
     assert {"transfer", "scratch", "diff", "advice", "metrics", "time_to_scratch_best", "source_only"} <= set(comp)
     le = sec["label_efficiency"]
     n_all = res["comparisons_by_budget"][1]["n_labelled"]

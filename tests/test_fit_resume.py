@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 ARGS = ["fit", "--target", "breast-cancer", "--source", "breast-cancer", "--backbone", "tabmlp?hidden=16",
-        "--strategy", "auto", "--budgets", "5,all", "--seeds", "2", "--epochs", "2", "--source-epochs", "1"]
+        "--strategy", "auto", "--budgets", "5,all", "--seeds", "2", "--epochs", "2", "--source-epochs", "1",
+        "--scratch-min-steps", "0"]
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 

@@ -58,6 +58,8 @@ def fit(
     classical: bool = typer.Option(True, "--classical/--no-classical", help="Also fit the classical baseline "
                                    "(TF-IDF + logistic regression, gradient boosting, or pixels + logistic regression) "
                                    "and report it beside scratch with its own verdict."),
+    scratch_min_steps: int = typer.Option(300, "--scratch-min-steps", help="The fewest optimiser steps the scratch "
+                                          "baseline trains (it also gets at least --epochs)."),
 ) -> None:
     """Transfer a backbone to a target and prove it: strategy vs scratch over paired seeds and label budgets."""
     import torch
@@ -110,7 +112,8 @@ def fit(
                           source_max=source_max or None, target_max=target_max or None, source_epochs=source_epochs,
                           batch_size=batch_size, patience=patience or None, keep_head=keep_head, workers=workers,
                           run_dir=new_dir if main else None, save=save if main else None,
-                          min_test_per_class=min_test_per_class, classical=classical, **hooks)
+                          min_test_per_class=min_test_per_class, classical=classical,
+                          scratch_min_steps=scratch_min_steps, **hooks)
     except KeyboardInterrupt:
         if status is not None:
             status.stop()

@@ -113,7 +113,10 @@ def _chance_info(model: TransferModel, train: Dataset, val: Dataset | None, sele
 
     if model.task != "classification" or val is None or not len(val):
         return {}
-    return {"chance_val": chance_score(select_metric, train.y, val.y, model.num_outputs), "chance_margin": 1.0 / len(val)}
+    chance, margin = chance_score(select_metric, train.y, val.y, model.num_outputs), 1.0 / len(val)
+    if chance + margin >= 1.0 - 1e-9:  # too few validation examples to tell training from luck
+        return {}
+    return {"chance_val": chance, "chance_margin": margin}
 
 
 def source_arm(model: TransferModel, name: str = "source model, zero target labels") -> Arm:

@@ -94,8 +94,7 @@ def compare(target: TransferTask | Dataset, backbone: str | Backbone | TransferM
         journal: where finished cells and the best models are kept, to resume a stopped run.
         label: the budget in words (default :func:`~transferkit.experiments.runner.budget_label`).
         min_test_per_class: fewer test examples in a class and the verdict is ``insufficient test data``.
-        classical: also fit the classical baseline of the data kind (:func:`~transferkit.experiments.arms.
-            classical_arm`), reported beside scratch with its own verdict.
+        classical: also fit the data kind's classical baseline (:func:`~.arms.classical_arm`), with its own verdict.
         scratch_min_steps: the fewest optimiser steps scratch trains (it also gets at least ``config.epochs``).
     """
     from transferkit.strategies import get_strategy
@@ -126,34 +125,33 @@ def compare(target: TransferTask | Dataset, backbone: str | Backbone | TransferM
     if scratch:
         arms.append(scratch_arm(new_model, cfg, f"{bb.spec} from scratch", scratch_lr, min_steps=scratch_min_steps))
     arms += [strategy_arm(s.name, f"{bb.spec} + {s.name}", "reference", new_model, s, cfg) for s in extra]
-    simple = classical_arm(sp.train.kind, kind, k) if classical else None
-    if simple is not None:
-        arms.append(simple)
-    if shared and source_model is not None:
-        arms.append(source_arm(source_model))
+    arms += [a for a in [classical_arm(sp.train.kind, kind, k) if classical else None,
+                         source_arm(source_model) if shared and source_model is not None else None] if a is not None]
 
     def splits(b: Any, seed: int) -> Split:  # the seed moves the test split too (unless it is official)
         s = task.seed_splits(b, seed)
         return Split(s.train, s.val if len(s.val) else None, s.test)
 
-    def finish(res: BudgetResult) -> BudgetResult:
-        res.strategy = main.describe()
-        chosen = (res.strategy.get("chosen") or {}).get("name", main.name) if main.name == "auto" else main.name
-        if chosen != main.name and "transfer" in res.arms:
-            res.arms["transfer"] = replace(res.arms["transfer"], name=f"{bb.spec} + {main.name} -> {chosen}")
-            if res.shipped is not None and res.shipped.arm == "transfer":
-                res.shipped = replace(res.shipped, name=res.arms["transfer"].name)
-        res.advice += _strategy_advice(res.verdict, chosen)
-        return res
-
     def cell_done(ev: CellDone) -> None:
         if on_cell is not None:
-            on_cell(replace(ev, partial=finish(ev.partial)))
+            on_cell(replace(ev, partial=_finish(ev.partial, main, bb.spec)))
 
     res = run_budget(splits, arms, seed_list(seeds), budget, metric, k, label=label, on_step=on_step,
                      on_cell=cell_done if on_cell is not None else None, journal=journal,
                      min_test_per_class=min_test_per_class)
-    return finish(res)
+    return _finish(res, main, bb.spec)
+
+
+def _finish(res: BudgetResult, main: Any, spec: str) -> BudgetResult:
+    """The strategy's own account (what ``auto`` chose) in the result, and its advice after the verdict's."""
+    res.strategy = main.describe()
+    chosen = (res.strategy.get("chosen") or {}).get("name", main.name) if main.name == "auto" else main.name
+    if chosen != main.name and "transfer" in res.arms:
+        res.arms["transfer"] = replace(res.arms["transfer"], name=f"{spec} + {main.name} -> {chosen}")
+        if res.shipped is not None and res.shipped.arm == "transfer":
+            res.shipped = replace(res.shipped, name=res.arms["transfer"].name)
+    res.advice += _strategy_advice(res.verdict, chosen)
+    return res
 
 
 def label_efficiency(target: Any, backbone: Any, strategy: Any = "auto",

@@ -152,7 +152,7 @@ def run_fit(target: str | Dataset, backbone: str, strategy: str = "auto",
             run_dir: str | Path | Callable[[], Path] | None = None, save: str | Path | None = None,
             on_update: Callable[[dict[str, Any]], None] | None = None,
             on_progress: Callable[[RunProgress], None] | None = None, resume: bool = False,
-            min_test_per_class: int = 10, classical: bool = True) -> dict[str, Any]:
+            min_test_per_class: int = 10, classical: bool = True, scratch_min_steps: int = 300) -> dict[str, Any]:
     """Transfer ``backbone`` to ``target`` with ``strategy``, prove it against scratch, ship the model.
 
     Args:
@@ -180,6 +180,7 @@ def run_fit(target: str | Dataset, backbone: str, strategy: str = "auto",
         min_test_per_class: with fewer test examples in any class the verdict is ``insufficient test data``.
         classical: also fit the classical baseline of the data kind (TF-IDF + logistic regression for text,
             gradient boosting for tables, logistic regression on raw pixels for images), with its own verdict.
+        scratch_min_steps: the fewest optimiser steps the scratch baseline trains (and at least ``epochs``).
     """
     from transferkit.experiments.compare import compare
     from transferkit.training import TrainConfig
@@ -187,13 +188,16 @@ def run_fit(target: str | Dataset, backbone: str, strategy: str = "auto",
     say = on_step or (lambda m: None)
     if not isinstance(min_test_per_class, int) or min_test_per_class < 0:
         raise DataArgumentError(f"--min-test-per-class must be 0 or more (got {min_test_per_class})")
+    if not isinstance(scratch_min_steps, int) or scratch_min_steps < 0:
+        raise DataArgumentError(f"--scratch-min-steps must be 0 or more (got {scratch_min_steps})")
     inp = _checked_inputs(target, backbone, strategy, budgets, seeds, source, target_test, epochs, lr, metric, others,
                           source_max, target_max, source_epochs, batch_size, patience, workers)
     folder = run_dir() if callable(run_dir) else (Path(run_dir) if run_dir is not None else None)
     journal = _journal(folder, resume, inp, fit_settings(target, backbone, strategy, inp.budgets, seeds, source,
                                                          target_test, epochs, lr, metric, inp.extra, source_max,
                                                          target_max, source_epochs, batch_size, patience, keep_head,
-                                                         workers, save, min_test_per_class, classical))
+                                                         workers, save, min_test_per_class, classical,
+                                                         scratch_min_steps))
     bb_or_model, models = _pretrained(backbone, inp.src, source_epochs, progress, say)
     # no early stopping by default: both arms get the whole budget (a scratch net with BatchNorm can sit at
     # chance on a tiny validation split for several epochs before it takes off); the best epoch is kept
@@ -202,7 +206,7 @@ def run_fit(target: str | Dataset, backbone: str, strategy: str = "auto",
                                        strategy=strategy, epochs=epochs, patience=patience, lr=lr,
                                        batch_size=batch_size, metric=metric, source_max=source_max,
                                        target_max=target_max, min_test_per_class=min_test_per_class,
-                                       classical=classical))
+                                       classical=classical, scratch_min_steps=scratch_min_steps))
     report = _CellReport(header, len(inp.budgets), f"transferkit fit --resume {folder}" if folder else "",
                          on_update, on_progress)
     try:
@@ -210,7 +214,8 @@ def run_fit(target: str | Dataset, backbone: str, strategy: str = "auto",
             report.done_budgets.append(compare(inp.task, bb_or_model, strategy, seeds=seeds, budget=b, config=cfg,
                                                lr=lr, metric=metric, others=inp.extra, keep_source_head=keep_head,
                                                on_step=say, on_cell=report, journal=journal, label=label,
-                                               min_test_per_class=min_test_per_class, classical=classical))
+                                               min_test_per_class=min_test_per_class, classical=classical,
+                                               scratch_min_steps=scratch_min_steps))
     except KeyboardInterrupt:
         report.interrupted()
         raise
@@ -408,7 +413,7 @@ def fit_settings(target: Any, backbone: str, strategy: str, budgets: list[Any], 
                  target_test: Any, epochs: int, lr: float | None, metric: str | None, others: list[str],
                  source_max: int | None, target_max: int | None, source_epochs: int, batch_size: int,
                  patience: int | None, keep_head: bool, workers: int, save: Any, min_test_per_class: int = 10,
-                 classical: bool = True) -> dict[str, Any] | None:
+                 classical: bool = True, scratch_min_steps: int = 300) -> dict[str, Any] | None:
     """The arguments of :func:`run_fit` that decide its figures, as JSON (None when data were given as objects)."""
     if any(d is not None and not isinstance(d, str) for d in (target, source, target_test)):
         return None  # data given as objects: the run cannot be started again from its settings
@@ -417,7 +422,7 @@ def fit_settings(target: Any, backbone: str, strategy: str, budgets: list[Any], 
             "others": others, "source_max": source_max, "target_max": target_max, "source_epochs": source_epochs,
             "batch_size": batch_size, "patience": patience, "keep_head": keep_head, "workers": workers,
             "save": str(save) if save is not None else None, "min_test_per_class": min_test_per_class,
-            "classical": classical}
+            "classical": classical, "scratch_min_steps": scratch_min_steps}
 
 
 def resume_fit(run_dir: str | Path, **callbacks: Any) -> dict[str, Any]:
