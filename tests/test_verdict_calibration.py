@@ -97,3 +97,10 @@ def test_same_recipe_twice_through_the_runner_is_not_called() -> None:
     assert res.diff is not None and res.diff.method.startswith("hierarchical paired bootstrap")
     assert -1 <= res.diff.estimate.ci_low < 0 < res.diff.estimate.ci_high <= 1
     assert res.n_labelled == 200  # 20 labels per class in all: training and validation together
+    # results.json alone is enough to compute the interval again (what a report can re-check)
+    import json
+
+    from transferkit.experiments.verdicts import interval_from_section
+
+    again = interval_from_section(json.loads(json.dumps(res.section())))
+    assert again is not None and again.to_dict() == res.diff.to_dict()

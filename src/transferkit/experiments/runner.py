@@ -230,7 +230,7 @@ def _aggregate(arms: Sequence[Arm], seeds: Sequence[int], cells: dict[tuple[int,
     advice = " ".join([*notes, VERDICT_ADVICE[verdict]]) + (advise(verdict, info) if advise else "")
     return BudgetResult(budget, label, metric, hib, list(seeds), results, diff, versus,
                         int(round(float(np.mean(n_lab)))) if n_lab else 0, advice, speed, curves, conf, info,
-                        notes=notes, examples=examples_of(arms, seeds, cells))
+                        notes=notes, examples=examples_of(arms, seeds, cells, k))
 
 
 def cell_key(budget: Any, seed: int, arm: str) -> str:

@@ -48,8 +48,8 @@ def cell_difference(a: str, b: str, cells_a: Sequence[CellResult], cells_b: Sequ
                     higher_is_better: bool, num_classes: int, *, min_test_per_class: int = MIN_TEST_PER_CLASS,
                     baseline_ok: bool = True, n_boot: int = 2000) -> Difference:
     """``a`` against ``b`` over paired cells (same seeds, same test examples per seed)."""
-    scores_a = [c.metrics[metric] for c in cells_a]
-    scores_b = [c.metrics[metric] for c in cells_b]
+    scores_a = [c.metrics.get(metric, np.nan) for c in cells_a]
+    scores_b = [c.metrics.get(metric, np.nan) for c in cells_b]
     have = all(c.test_pred and c.test_y for c in (*cells_a, *cells_b))
     if have and metric in SUPPORTED:
         groups = [SeedPredictions(np.asarray(x.test_y), np.asarray(x.test_pred), np.asarray(y.test_pred))
@@ -153,14 +153,36 @@ def verdict_notes(diff: Difference | None, cells: dict[tuple[int, str], CellResu
     return notes
 
 
-def examples_of(arms: Sequence[Any], seeds: Sequence[int], cells: dict[tuple[int, str], CellResult]) -> dict[str, Any]:
+def examples_of(arms: Sequence[Any], seeds: Sequence[int], cells: dict[tuple[int, str], CellResult],
+                num_classes: int = 0) -> dict[str, Any]:
     """Per-example test labels and every arm's predictions per seed (results.json's ``examples``), so the
     interval can be computed again from the results alone."""
     done = [s for s in seeds if any((s, a.key) in cells and cells[(s, a.key)].test_y for a in arms)]
     y = [next(list(cells[(s, a.key)].test_y) for a in arms if (s, a.key) in cells and cells[(s, a.key)].test_y)
          for s in done]
     pred = {a.key: [list(cells[(s, a.key)].test_pred) if (s, a.key) in cells else None for s in done] for a in arms}
-    return {"seeds": done, "y": y, "pred": pred} if done else {}
+    return {"seeds": done, "y": y, "pred": pred, "num_classes": num_classes} if done else {}
+
+
+def interval_from_section(section: dict[str, Any], other: str = "scratch",
+                          min_test_per_class: int = MIN_TEST_PER_CLASS) -> Difference | None:
+    """The transfer-vs-``other`` difference computed again from a comparison section's ``examples``
+    (results.json alone): the same interval and verdict the run reported (None without examples)."""
+    ex = section.get("examples") or {}
+    pred = ex.get("pred") or {}
+    key = other
+    if not ex.get("seeds") or "transfer" not in pred or key not in pred:
+        return None
+    metric, k = str(section["metric"]), int(ex.get("num_classes") or 0)
+
+    def cells(arm: str) -> list[CellResult]:
+        return [CellResult(arm, int(s), {}, float("nan"), 0, 0, test_y=tuple(y), test_pred=tuple(p))
+                for s, y, p in zip(ex["seeds"], ex["y"], pred[arm]) if p is not None]
+
+    failed = other == "scratch" and section.get("verdict") == BASELINE_FAILED  # judged on validation, not here
+    return cell_difference("transfer", key, cells("transfer"), cells(key), metric,
+                           bool(section.get("higher_is_better", True)), k, min_test_per_class=min_test_per_class,
+                           baseline_ok=not failed)
 
 
 def chance_score(select_metric: str, train_y: np.ndarray, val_y: np.ndarray, num_classes: int) -> float:
