@@ -117,6 +117,13 @@ def check_budgets(budgets: Sequence[Any], train: Dataset) -> list[str]:
     return labels
 
 
+def _check_counts(**counts: Any) -> None:
+    """Options that are counts of 0 or more."""
+    for name, v in counts.items():
+        if not isinstance(v, int) or v < 0:
+            raise DataArgumentError(f"{name} must be 0 or more (got {v})")
+
+
 # --------------------------------------------------------------------------- progress
 @dataclass(frozen=True)
 class RunProgress:
@@ -178,18 +185,15 @@ def run_fit(target: str | Dataset, backbone: str, strategy: str = "auto",
         on_progress: called after every cell with a :class:`RunProgress` (cells done / total, ETA).
         resume: continue the run in ``run_dir`` (finished cells are read back, not fitted again).
         min_test_per_class: with fewer test examples in any class the verdict is ``insufficient test data``.
-        classical: also fit the classical baseline of the data kind (TF-IDF + logistic regression for text,
-            gradient boosting for tables, logistic regression on raw pixels for images), with its own verdict.
+        classical: also fit the data kind's classical baseline (TF-IDF + logistic regression, gradient boosting,
+            pixels + logistic regression), with its own verdict.
         scratch_min_steps: the fewest optimiser steps the scratch baseline trains (and at least ``epochs``).
     """
     from transferkit.experiments.compare import compare
     from transferkit.training import TrainConfig
 
     say = on_step or (lambda m: None)
-    if not isinstance(min_test_per_class, int) or min_test_per_class < 0:
-        raise DataArgumentError(f"--min-test-per-class must be 0 or more (got {min_test_per_class})")
-    if not isinstance(scratch_min_steps, int) or scratch_min_steps < 0:
-        raise DataArgumentError(f"--scratch-min-steps must be 0 or more (got {scratch_min_steps})")
+    _check_counts(**{"--min-test-per-class": min_test_per_class, "--scratch-min-steps": scratch_min_steps})
     inp = _checked_inputs(target, backbone, strategy, budgets, seeds, source, target_test, epochs, lr, metric, others,
                           source_max, target_max, source_epochs, batch_size, patience, workers)
     folder = run_dir() if callable(run_dir) else (Path(run_dir) if run_dir is not None else None)

@@ -34,7 +34,13 @@ from transferkit.experiments.records import (
     ExperimentResult,
     choose_shipped,
 )
-from transferkit.experiments.verdicts import MIN_TEST_PER_CLASS, differences, examples_of, verdict_notes
+from transferkit.experiments.verdicts import (
+    MIN_TEST_PER_CLASS,
+    classical_note,
+    differences,
+    examples_of,
+    verdict_notes,
+)
 
 ROLES = ("transfer", "baseline", "reference", "source_only")
 
@@ -227,6 +233,8 @@ def _aggregate(arms: Sequence[Arm], seeds: Sequence[int], cells: dict[tuple[int,
     verdict = diff.verdict if diff else "inconclusive"
     notes = verdict_notes(diff, cells, results.get(tk) if tk else None, results.get(bk) if bk else None, metric, hib,
                           k, min_test_per_class)
+    if "classical" in results:
+        notes.append(classical_note(versus, results["classical"].name, metric))
     advice = " ".join([*notes, VERDICT_ADVICE[verdict]]) + (advise(verdict, info) if advise else "")
     return BudgetResult(budget, label, metric, hib, list(seeds), results, diff, versus,
                         int(round(float(np.mean(n_lab)))) if n_lab else 0, advice, speed, curves, conf, info,

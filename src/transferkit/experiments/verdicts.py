@@ -153,6 +153,20 @@ def verdict_notes(diff: Difference | None, cells: dict[tuple[int, str], CellResu
     return notes
 
 
+def classical_note(versus: dict[str, Difference], name: str, metric: str) -> str:
+    """The classical baseline's own verdict in words (empty when it did not run)."""
+    d = versus.get("classical")
+    if d is None or d.estimate.mean is None:
+        return ""
+
+    def f(v: float | None) -> str:
+        return "?" if v is None or not np.isfinite(v) else f"{v:+.3f}"
+
+    e = d.estimate
+    return (f"Against the classical baseline ({name}): transfer {f(e.mean)} {metric} [{f(e.ci_low)}, {f(e.ci_high)}], "
+            f"verdict {d.verdict}.")
+
+
 def examples_of(arms: Sequence[Any], seeds: Sequence[int], cells: dict[tuple[int, str], CellResult],
                 num_classes: int = 0) -> dict[str, Any]:
     """Per-example test labels and every arm's predictions per seed (results.json's ``examples``), so the
