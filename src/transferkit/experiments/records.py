@@ -24,11 +24,13 @@ class Estimate:
     per_seed: tuple[float, ...] = ()
 
     @classmethod
-    def of(cls, values: list[float] | tuple[float, ...]) -> Estimate:
-        """Mean and Student-t interval of independent values."""
+    def of(cls, values: list[float] | tuple[float, ...], value_range: tuple[float, float] | None = None) -> Estimate:
+        """Mean and Student-t interval of independent values (clipped to ``value_range`` when given)."""
         if not len(values):
             return cls(None, None, None, ())
         m, lo, hi = mean_ci(list(values))
+        if value_range is not None:
+            lo, hi = max(lo, value_range[0]), min(hi, value_range[1])
         return cls(m, lo, hi, tuple(float(v) for v in values))
 
     def to_dict(self) -> dict[str, Any]:
@@ -311,7 +313,7 @@ def choose_shipped(result: BudgetResult, select_metric: str) -> Shipped | None:
     seed = result.seeds[seed_i] if seed_i is not None and seed_i < len(result.seeds) else None
     return Shipped(best.key, best.name, best.role, seed, result.budget, result.budget_label, reason, select_metric,
                    {a.key: means[a.key] for a in cands}, result.metric, result.higher_is_better,
-                   Estimate.of(best.scores), best.scores[seed_i] if seed_i is not None and best.scores else None,
+                   Estimate.of(best.scores, value_range(result.metric)), best.scores[seed_i] if seed_i is not None and best.scores else None,
                    result.verdict, by_test)
 
 
@@ -321,6 +323,13 @@ def _best_seed(arm: ArmResult) -> int | None:
         return None
     vals = [v if v is not None and np.isfinite(v) else -np.inf for v in arm.val_scores[: len(arm.scores)]]
     return int(np.argmax(vals)) if vals else 0
+
+
+def value_range(metric: str) -> tuple[float, float]:
+    """What ``metric`` can reach (intervals are clipped to it)."""
+    from transferkit.evaluation.metrics import METRICS
+
+    return METRICS.info(metric).value_range if metric in METRICS else (-np.inf, np.inf)
 
 
 def _report_key(arm: ArmResult) -> str:
@@ -361,7 +370,7 @@ def label_efficiency_section(budgets: list[BudgetResult], summary: str = "") -> 
         "diff": [{k: getattr(b.diff.estimate, k) if b.diff else None for k in ("mean", "ci_low", "ci_high")}
                  for b in budgets]}
     for role, key in (("transfer", "transfer"), ("baseline", "scratch")):
-        stats = [Estimate.of(b.arm(role).scores if b.arm(role) else ()) for b in budgets]
+        stats = [Estimate.of(b.arm(role).scores if b.arm(role) else (), value_range(b.metric)) for b in budgets]
         out[key] = {"mean": [s.mean for s in stats], "ci_low": [s.ci_low for s in stats],
                     "ci_high": [s.ci_high for s in stats]}
     stop = next((b for b in budgets if b.verdict != "positive"), None)

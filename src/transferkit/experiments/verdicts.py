@@ -16,17 +16,11 @@ from typing import Any
 import numpy as np
 
 from transferkit.evaluation.bootstrap import SUPPORTED, SeedPredictions, hierarchical_bootstrap
-from transferkit.evaluation.metrics import METRICS
 from transferkit.evaluation.stats import BASELINE_FAILED, INSUFFICIENT, comparison_verdict, paired_difference
-from transferkit.experiments.records import CellResult, Difference, Estimate
+from transferkit.experiments.records import CellResult, Difference, Estimate, value_range
 
 MIN_TEST_PER_CLASS = 10
 """Fewer test examples than this in any class (any seed) and the comparison makes no call."""
-
-
-def value_range(metric: str) -> tuple[float, float]:
-    """What ``metric`` can reach (open sides are infinite)."""
-    return METRICS.info(metric).value_range if metric in METRICS else (-np.inf, np.inf)
 
 
 def min_class_count(cells: Sequence[CellResult], num_classes: int) -> int | None:
