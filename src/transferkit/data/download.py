@@ -94,7 +94,7 @@ def _locked(path: Path) -> Iterator[None]:
 def _offline_hint(exc: BaseException) -> str:
     reason = getattr(exc, "reason", exc)
     if isinstance(reason, socket.gaierror | ConnectionRefusedError | TimeoutError | socket.timeout):
-        return (" - no network connection? Connect and run the same command again (a partial download resumes), "
+        return ("no network connection? Connect and run the same command again (a partial download resumes), "
                 "or copy the data set's folder from a machine that has it into the data root, or set "
                 "TRANSFERKIT_DATA_MIRROR to a server that holds the data root's layout")
     return ""
@@ -177,7 +177,8 @@ def fetch_file(spec: RemoteFile, target: str | os.PathLike[str], *, mirror: str 
     if not urls:
         raise DownloadError(f"could not get {spec.name}: it has no public URL of its own; pass --mirror URL "
                             "(or set TRANSFERKIT_DATA_MIRROR) to fetch it from a copy of a data root")
-    failures = []
+    failures: list[str] = []
+    hint = ""
     with _locked(target.with_name(f".{target.name}.lock")):
         if is_valid(target, spec):  # another process placed it while we waited for the lock
             return False
@@ -185,7 +186,8 @@ def fetch_file(spec: RemoteFile, target: str | os.PathLike[str], *, mirror: str 
             try:
                 _fetch_url(url, part, meta, spec, on_progress)
             except (urllib.error.URLError, OSError) as exc:
-                failures.append(f"{url}: {getattr(exc, 'reason', exc)}{_offline_hint(exc)}")
+                failures.append(f"{url}: {getattr(exc, 'reason', exc)}")
+                hint = hint or _offline_hint(exc)
                 continue
             got = file_digest(part, spec.check)
             if got != spec.sha256:
@@ -198,4 +200,4 @@ def fetch_file(spec: RemoteFile, target: str | os.PathLike[str], *, mirror: str 
             os.replace(part, target)
             meta.unlink(missing_ok=True)
             return True
-    raise DownloadError(f"could not get {spec.name}:\n  " + "\n  ".join(failures))
+    raise DownloadError(f"could not get {spec.name}:\n  " + "\n  ".join(failures) + (f"\n{hint.lstrip(' -')}" if hint else ""))
