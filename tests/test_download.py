@@ -82,7 +82,7 @@ def serve() -> Iterator:
             return handler(*a, directory=str(folder), **k)
 
         srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), factory)
-        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         servers.append(srv)
         return f"http://127.0.0.1:{srv.server_address[1]}", handler
 

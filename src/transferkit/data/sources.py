@@ -71,14 +71,9 @@ _BREAST = ("KamalJain777/AMLS_25_26_SN24205421", "b7f638d33cc9e6dc1a0de213b24359
 _ADATIME = ("emadeldeen24/AdaTime", "9d43022150ccfd0b722720526cf43ce5f7c71957")
 
 
-def _mnist(name: str, sha: str, size: int, check: str = "file") -> RemoteFile:
-    return RemoteFile(name, tuple(m + name for m in _MNIST_MIRRORS), sha, size, check)
-
-
-def _office(name: str, sha: str, size: int) -> RemoteFile:
-    urls = (_gh(*_JDA, f"data/{name}"),) + ((_gh(*_MDA, f"data/{name}"),) if "imgs" not in name and "README" not in name
-                                            else ())
-    return RemoteFile(name, urls, sha, size)
+def _office_urls(name: str) -> tuple[str, ...]:
+    """The JDA package, then (feature files only) the identical blobs in the MDA repository."""
+    return (_gh(*_JDA, f"data/{name}"),) + (() if "imgs" in name or "README" in name else (_gh(*_MDA, f"data/{name}"),))
 
 
 # SHA-256 of the arrays of the reference uci_har_inertial_by_subject.npz (see har_content_digest)
@@ -166,60 +161,60 @@ def _fetch_unverified(url: str, path: Path, on_progress: Progress | None) -> Non
     meta.unlink(missing_ok=True)
 
 
+def _files(urls: Callable[[str], tuple[str, ...]], rows: str) -> tuple[RemoteFile, ...]:
+    """``rows``: one ``NAME SHA256 BYTES [gunzip]`` per line (bytes ``-``: depends on the gzip container)."""
+    out = []
+    for line in rows.strip().splitlines():
+        name, sha, size, *check = line.split()
+        out.append(RemoteFile(name, urls(name), sha, None if size == "-" else int(size), *check))
+    return tuple(out)
+
+
 SOURCES: dict[str, RemoteSet] = {s.folder: s for s in (
-    RemoteSet("mnist", (
-        _mnist("train-images-idx3-ubyte.gz", "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-               9912422, "gunzip"),
-        _mnist("train-labels-idx1-ubyte.gz", "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c", 28881),
-        _mnist("t10k-images-idx3-ubyte.gz", "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6", 1648877),
-        _mnist("t10k-labels-idx1-ubyte.gz", "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6", 4542),
-    ), "LeCun et al.'s MNIST files (torchvision's mirror, TFDS's mirror, LeCun's site)"),
-    RemoteSet("usps", (
-        RemoteFile("zip.train.gz", (_ESL + "zip.train.gz", _gh(*_ESL_COPY, "data/zipcode/zip.train.gz")),
-                   "abc9f5c75b997cabe66b5d01727d5a681c69298e1641a8d37b55433a52129dc0", 1829071, "gunzip"),
-        RemoteFile("zip.test.gz", (_ESL + "zip.test.gz", _gh(*_ESL_COPY, "data/zipcode/zip.test.gz")),
-                   "6bde17b4f1cd68e0630cd2751d6495b5795d9165ab2dc4a0be8b7002b732f4cc", 439208, "gunzip"),
-        RemoteFile("zip.info.txt", (_ESL + "zip.info.txt", _gh(*_ESL_COPY, "data/zipcode/zip.info.txt")),
-                   "927ca750c4117b61a71def180d5e4f00f1323a4b2c9cd990f576aa8def3505f1", 1174),
-    ), "The Elements of Statistical Learning, 'ZIP code' data"),
-    RemoteSet("jda_mnist_usps", (
-        RemoteFile("MNIST_vs_USPS.mat", (_gh(*_JDA, "data/MNIST_vs_USPS.mat"),),
-                   "2b87e5a793e77826417e6c483e0850d6666c9746717bce2561db43f3f30efd4d", 3303450),
-        RemoteFile("USPS_vs_MNIST.mat", (_gh(*_JDA, "data/USPS_vs_MNIST.mat"),),
-                   "77d2df99e2aab8a722c8d4ff7c93a92d8b29d409a065f12e972168d1089e2971", 3303450),
-    ), "JDA's data package (Long et al. 2013), pinned copy"),
-    RemoteSet("sms_spam_collection", (
-        RemoteFile("SMSSpamCollection", (_gh(*_SMS, "smsspamcollection/SMSSpamCollection"),),
-                   "7d039a24a6083ed9ef0f806ebad56bbb976e3aeb8de05669173bfdc4996c239d", 477907),
-        RemoteFile("readme", (_gh(*_SMS, "smsspamcollection/readme"),),
-                   "9d5037a26290ca4ea7f284b49fa3c0ed5afaf4acc462b9d4eb13c7edb4fbe4ef", 5803),
-    ), "SMS Spam Collection v.1 (UCI), pinned copy of the original files"),
-    RemoteSet("uci_heart_disease", tuple(RemoteFile(n, (_UCI_HEART + n,), sha, size) for n, sha, size in (
-        ("processed.cleveland.data", "a74b7efa387bc9d108d7d0115d831fe9b414b29ae7124f331b622b4efa0427c8", 18461),
-        ("processed.hungarian.data", "d1ad108f785768cd3d7e82dc522e6f5a61eea93cccfb3a46ee8076f73fc3d796", 10263),
-        ("processed.switzerland.data", "834a405ccf5b66ab4056bb77794adc8df0b7125186454c0a1d002d33c6c3b314", 4109),
-        ("processed.va.data", "e7c93d8d0d2acdadfa4c5e8de768e2191e7f618b952e29623f1f0d5949ff6b8f", 6737),
-        ("heart-disease.names", "ec7ed5aa4ed8321097808f47b836301c2a0c36f3bb09c40b8b43b622363e6b61", 10060),
-        ("Index", "d41af1035979b6068dd812c7acf3533dff92195f060b71b805d0cf476dc129cc", 644),
-    )), "UCI Machine Learning Repository, heart-disease"),
-    RemoteSet("office_caltech10_surf", tuple(_office(n, sha, size) for n, sha, size in (
-        ("amazon_SURF_L10.mat", "df32548b994e18d364c99e1f317e1fae100597259f0423a41b90f4f68187bb1f", 104970),
-        ("Caltech10_SURF_L10.mat", "4f9334c8ced489d5054de97a5fd51a61f017f3bcd1f38c9a85c6d78cb9d7bda5", 150751),
-        ("dslr_SURF_L10.mat", "44d673c68e1d07b837893aa74dba3b986e4a6cc3fd66f0dd357683bdef059216", 18348),
-        ("webcam_SURF_L10.mat", "a6a9c78b4b7181dfbb58bcfd351d4ebd737f171c31247b8884948aa156d3f700", 32406),
-        ("amazon_SURF_L10_imgs.mat", "6d1624443b99f69a2f80bdfea25800f49c339db2f702ce06328618ae7e3b7e59", 3692),
-        ("Caltech10_SURF_L10_imgs.mat", "9f11333e518aa550464464dc0490576d9779ef7d18b9cbbab5195526d8de5ee5", 4251),
-        ("dslr_SURF_L10_imgs.mat", "ef8db1910ca89c717b8c992de1c4a1923694e6f2138465cee8483924c9aaef45", 893),
-        ("webcam_SURF_L10_imgs.mat", "35a6b38a2df34af6f7a34e0030e89f71540aefac84f0ea8645b3a85d57c9e6be", 1413),
-        ("README.txt", "2c976a5154fed518f51d8076b4d6ae61acd48d8890ed08ec7bdd7908ce961b88", 1341),
-    )), "GFK's SURF features (Gong et al. 2012), pinned copies"),
-    RemoteSet("breastmnist", (
-        RemoteFile("breastmnist.npz", (_gh(*_BREAST, "Datasets/BreastMNIST.npz"),),
-                   "5e68d79723fb3a63a399b0a66b66451799fc2eb3651f469cec0b679cfd743b68", 559574),
-    ), "BreastMNIST (MedMNIST v2), pinned copy with flat label arrays"),
-    RemoteSet("uci_har_adatime", (
-        RemoteFile(HAR_FILE, (), "c1c3b99afd4110b7891c8d22cfec75e10bc383ffa8ea8bf086f9457b0cf635e0", 32409785),
-    ), "built from AdaTime's per-subject HAR files (Ragab et al. 2023), pinned commit", _build_har),
+    RemoteSet("mnist", _files(lambda n: tuple(m + n for m in _MNIST_MIRRORS), """
+        train-images-idx3-ubyte.gz ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db - gunzip
+        train-labels-idx1-ubyte.gz 3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c 28881
+        t10k-images-idx3-ubyte.gz 8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6 1648877
+        t10k-labels-idx1-ubyte.gz f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6 4542
+    """), "LeCun et al.'s MNIST files (torchvision's mirror, TFDS's mirror, LeCun's site)"),
+    RemoteSet("usps", _files(lambda n: (_ESL + n, _gh(*_ESL_COPY, f"data/zipcode/{n}")), """
+        zip.train.gz abc9f5c75b997cabe66b5d01727d5a681c69298e1641a8d37b55433a52129dc0 - gunzip
+        zip.test.gz 6bde17b4f1cd68e0630cd2751d6495b5795d9165ab2dc4a0be8b7002b732f4cc - gunzip
+        zip.info.txt 927ca750c4117b61a71def180d5e4f00f1323a4b2c9cd990f576aa8def3505f1 1174
+    """), "The Elements of Statistical Learning, 'ZIP code' data"),
+    RemoteSet("jda_mnist_usps", _files(lambda n: (_gh(*_JDA, f"data/{n}"),), """
+        MNIST_vs_USPS.mat 2b87e5a793e77826417e6c483e0850d6666c9746717bce2561db43f3f30efd4d 3303450
+        USPS_vs_MNIST.mat 77d2df99e2aab8a722c8d4ff7c93a92d8b29d409a065f12e972168d1089e2971 3303450
+    """), "JDA's data package (Long et al. 2013), pinned copy"),
+    RemoteSet("sms_spam_collection", _files(lambda n: (_gh(*_SMS, f"smsspamcollection/{n}"),), """
+        SMSSpamCollection 7d039a24a6083ed9ef0f806ebad56bbb976e3aeb8de05669173bfdc4996c239d 477907
+        readme 9d5037a26290ca4ea7f284b49fa3c0ed5afaf4acc462b9d4eb13c7edb4fbe4ef 5803
+    """), "SMS Spam Collection v.1 (UCI), pinned copy of the original files"),
+    RemoteSet("uci_heart_disease", _files(lambda n: (_UCI_HEART + n,), """
+        processed.cleveland.data a74b7efa387bc9d108d7d0115d831fe9b414b29ae7124f331b622b4efa0427c8 18461
+        processed.hungarian.data d1ad108f785768cd3d7e82dc522e6f5a61eea93cccfb3a46ee8076f73fc3d796 10263
+        processed.switzerland.data 834a405ccf5b66ab4056bb77794adc8df0b7125186454c0a1d002d33c6c3b314 4109
+        processed.va.data e7c93d8d0d2acdadfa4c5e8de768e2191e7f618b952e29623f1f0d5949ff6b8f 6737
+        heart-disease.names ec7ed5aa4ed8321097808f47b836301c2a0c36f3bb09c40b8b43b622363e6b61 10060
+        Index d41af1035979b6068dd812c7acf3533dff92195f060b71b805d0cf476dc129cc 644
+    """), "UCI Machine Learning Repository, heart-disease"),
+    RemoteSet("office_caltech10_surf", _files(_office_urls, """
+        amazon_SURF_L10.mat df32548b994e18d364c99e1f317e1fae100597259f0423a41b90f4f68187bb1f 104970
+        Caltech10_SURF_L10.mat 4f9334c8ced489d5054de97a5fd51a61f017f3bcd1f38c9a85c6d78cb9d7bda5 150751
+        dslr_SURF_L10.mat 44d673c68e1d07b837893aa74dba3b986e4a6cc3fd66f0dd357683bdef059216 18348
+        webcam_SURF_L10.mat a6a9c78b4b7181dfbb58bcfd351d4ebd737f171c31247b8884948aa156d3f700 32406
+        amazon_SURF_L10_imgs.mat 6d1624443b99f69a2f80bdfea25800f49c339db2f702ce06328618ae7e3b7e59 3692
+        Caltech10_SURF_L10_imgs.mat 9f11333e518aa550464464dc0490576d9779ef7d18b9cbbab5195526d8de5ee5 4251
+        dslr_SURF_L10_imgs.mat ef8db1910ca89c717b8c992de1c4a1923694e6f2138465cee8483924c9aaef45 893
+        webcam_SURF_L10_imgs.mat 35a6b38a2df34af6f7a34e0030e89f71540aefac84f0ea8645b3a85d57c9e6be 1413
+        README.txt 2c976a5154fed518f51d8076b4d6ae61acd48d8890ed08ec7bdd7908ce961b88 1341
+    """), "GFK's SURF features (Gong et al. 2012), pinned copies"),
+    RemoteSet("breastmnist", _files(lambda n: (_gh(*_BREAST, "Datasets/BreastMNIST.npz"),), """
+        breastmnist.npz 5e68d79723fb3a63a399b0a66b66451799fc2eb3651f469cec0b679cfd743b68 559574
+    """), "BreastMNIST (MedMNIST v2), pinned copy with flat label arrays"),
+    RemoteSet("uci_har_adatime", _files(lambda n: (), f"""
+        {HAR_FILE} c1c3b99afd4110b7891c8d22cfec75e10bc383ffa8ea8bf086f9457b0cf635e0 32409785
+    """), "built from AdaTime's per-subject HAR files (Ragab et al. 2023), pinned commit", _build_har),
 )}
 
 
