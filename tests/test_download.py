@@ -112,7 +112,7 @@ def test_every_named_set_with_files_has_a_source_whose_checksums_match_the_refer
 def test_download_from_the_local_server_places_verified_files_that_load(data_root, serve, tmp_path: Path) -> None:
     url, handler = serve(data_root)
     root = tmp_path / "root"
-    res = runner.invoke(app, ["datasets", "download", "usps", "sms-spam", "--root", str(root), "--mirror", url])
+    res = runner.invoke(app, ["datasets", "download", "usps@test", "sms-spam", "--root", str(root), "--mirror", url])
     assert res.exit_code == 0, res.output
     assert "zip.test.gz: downloaded, SHA-256 verified" in res.output
     for name in ("usps", "sms-spam"):

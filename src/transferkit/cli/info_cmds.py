@@ -84,7 +84,7 @@ def list_datasets() -> None:
 @datasets_app.command("download")
 @friendly_errors
 def datasets_download(
-    names: list[str] = typer.Argument(..., help="Named data sets (see `transferkit datasets`), or all."),
+    names: list[str] = typer.Argument(..., metavar="NAME", help="Named data sets (see `transferkit datasets`), or all."),
     root: str = ROOT_OPTION,
     mirror: str = typer.Option(None, "--mirror", metavar="URL", help="Fetch from URL/<folder>/<file> instead of "
                                "the public sources (default: $TRANSFERKIT_DATA_MIRROR)."),
@@ -121,7 +121,7 @@ def datasets_download(
 @datasets_app.command("verify")
 @friendly_errors
 def datasets_verify(
-    names: list[str] = typer.Argument(None, help="Named data sets (default: every one with files)."),
+    names: list[str] = typer.Argument(None, metavar="NAME", help="Named data sets (default: every one with files)."),
     root: str = ROOT_OPTION,
 ) -> None:
     """Check the SHA-256 of every file of named data sets under the data root (exit code 3 if one is damaged)."""

@@ -39,7 +39,7 @@ import numpy as np
 
 from transferkit.data.download import DownloadError, Progress, RemoteFile, fetch_file, file_digest, is_valid
 from transferkit.data.paths import data_root
-from transferkit.data.public import DATASETS
+from transferkit.data.public import DATASETS, parse_spec
 from transferkit.errors import DataArgumentError
 
 MIRROR_ENV = "TRANSFERKIT_DATA_MIRROR"
@@ -219,8 +219,9 @@ SOURCES: dict[str, RemoteSet] = {s.folder: s for s in (
 
 
 def remote_set(name: str) -> RemoteSet:
-    """The download record of a named data set (``mnist``, ``heart-disease``, ...)."""
-    entry = DATASETS.entry(name)
+    """The download record of a named data set (``mnist``, ``heart-disease``; a spec's domain and split are
+    ignored: ``heart-disease:va`` downloads the whole set)."""
+    entry = DATASETS.entry(parse_spec(name)[0])
     folder = entry.info.folder
     if folder is None:
         raise DataArgumentError(f"{entry.name} is embedded in scikit-learn: it needs no download")
@@ -238,7 +239,7 @@ def download_dataset(name: str, root: str | os.PathLike[str] | None = None, *, m
     fetches from ``MIRROR/<folder>/<file>``. ``on_file(file, fetched)`` is called once per file.
     Raises :class:`~transferkit.data.download.DownloadError` (exit code 3) when a file cannot be had.
     """
-    rs = remote_set(name.split(":")[0].split("@")[0])
+    rs = remote_set(name)
     folder = data_root(root) / rs.folder
     mirror = mirror if mirror is not None else os.environ.get(MIRROR_ENV) or None
     for spec in rs.files:
