@@ -268,3 +268,13 @@ def test_a_file_without_urls_needs_a_mirror(tmp_path: Path) -> None:
     spec = RemoteFile("x.bin", (), "0" * 64)
     with pytest.raises(DownloadError, match="could not get x.bin"):
         fetch_file(spec, tmp_path / "x.bin")
+
+
+def test_the_next_url_is_tried_when_one_fails_or_serves_other_bytes(data_root, serve, tmp_path: Path) -> None:
+    url, handler = serve(data_root)
+    good = SOURCES["usps"].files[2]  # zip.info.txt
+    spec = RemoteFile(good.name, (f"{url}/nowhere/{good.name}", f"{url}/usps/zip.train.gz", f"{url}/usps/{good.name}"),
+                      good.sha256, good.size)
+    assert fetch_file(spec, tmp_path / good.name)
+    assert [r["path"] for r in handler.log] == ["/nowhere/zip.info.txt", "/usps/zip.train.gz", "/usps/zip.info.txt"]
+    assert file_digest(tmp_path / good.name) == good.sha256

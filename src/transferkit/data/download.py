@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
+import http.client
 import json
 import os
 import socket
@@ -121,25 +122,29 @@ def _attempt(url: str, part: Path, meta: Path, name: str, on_progress: Progress 
         raise
     with resp:
         status = resp.status
-        if status == 206:
+        if status == 206 and offset:
             start = int((resp.headers.get("Content-Range") or "bytes 0-").split()[1].split("-")[0])
             if start != offset:
                 raise urllib.error.URLError(f"server resumed at byte {start}, expected {offset}")
             mode, done = "ab", offset
-        else:  # 200: the server ignored Range, or the file changed (If-Range): start over
+        else:  # 200: a fresh start, the server ignored Range, or the file changed (If-Range): start over
             mode, done = "wb", 0
         length = resp.headers.get("Content-Length")
         total = done + int(length) if length is not None else None
         validator = resp.headers.get("ETag") or resp.headers.get("Last-Modified")
         meta.write_text(json.dumps({"url": url, "validator": validator}))
         with open(part, mode) as f:
-            while block := resp.read(CHUNK):
-                f.write(block)
-                done += len(block)
-                if on_progress is not None:
-                    on_progress(name, done, total)
-            f.flush()
-            os.fsync(f.fileno())
+            try:
+                while block := resp.read(CHUNK):
+                    f.write(block)
+                    done += len(block)
+                    if on_progress is not None:
+                        on_progress(name, done, total)
+            except http.client.HTTPException as exc:  # IncompleteRead of a chunked body...: keep what came, resume
+                raise urllib.error.URLError(f"transfer broken after {done} bytes: {exc!r}") from exc
+            finally:
+                f.flush()
+                os.fsync(f.fileno())
         if total is not None and done < total:
             raise urllib.error.URLError(f"connection closed after {done} of {total} bytes")
 
