@@ -68,13 +68,15 @@ def test_compare_through_tk_on_a_tiny_image_task(images, tiny_cnn) -> None:
     cfg = tk.TrainConfig(epochs=2, batch_size=16, progress=False)
     res = tk.compare(task, tiny_cnn, "finetune", seeds=2, budget=5, config=cfg)
     sec = res.section()
-    assert res.verdict in ("positive", "inconclusive", "negative") and sec["seeds"] == [0, 1]
+    # a width-4 CNN on 4 images per class may never leave chance: then no verdict is claimed
+    assert res.verdict in ("positive", "inconclusive", "negative", "baseline failed to train")
+    assert sec["seeds"] == [0, 1]
     assert len(sec["transfer"]["per_seed"]) == len(sec["scratch"]["per_seed"]) == 2
     assert np.isfinite(sec["diff"]["mean"])
 
 
 def test_fit_through_tk_takes_datasets_and_returns_the_results_dict(images, tiny_cnn) -> None:
     res = tk.fit(images(90, 0), tiny_cnn, "linear_probe", budgets=[5], seeds=2, source=images(90, 3), epochs=2,
-                 source_epochs=1)
+                 source_epochs=1, scratch_min_steps=0)
     assert res["command"] == "fit" and res["config"]["target"] == res["data"]["target"]["name"]
     assert res["sections"]["label_efficiency"]["budgets"] and res["sections"]["comparison"]["budget"] == 5

@@ -50,6 +50,7 @@ class ComparisonInfo:
     metrics: TableInfo | None = None  # other metrics: one row per metric, one column per arm
     time_to_scratch_best: TableInfo | None = None
     budget: str = ""
+    method: str = ""  # how the interval was computed (results.json's ``interval_method``)
 
 
 def _arm(d: dict[str, Any], role: str, n: int | None, where: str = "comparison") -> ArmInfo:
@@ -70,7 +71,8 @@ def verdict_sentence(verdict: str, metric: str, diff: Num, lo: Num, hi: Num, n_s
     did better, also for lower-is-better metrics, where it is ``scratch - transfer``.
     """
     head = {"positive": "Transfer helped", "negative": "Transfer hurt (negative transfer)",
-            "inconclusive": "No clear difference"}.get(verdict, f"Verdict {verdict!s}")
+            "inconclusive": "No clear difference", "insufficient test data": "No verdict (insufficient test data)",
+            "baseline failed to train": "No verdict (the baseline failed to train)"}.get(verdict, f"Verdict {verdict!s}")
 
     def num(v: Num) -> str:
         if v is None:
@@ -142,7 +144,8 @@ def parse_comparison(d: Any) -> ComparisonInfo:
                           sentence=verdict_sentence(verdict, metric, dmean, lo, hi, n_seeds, points, hib),
                           advice=str(d.get("advice") or ""), points=points, metrics=metrics,
                           time_to_scratch_best=kv_table(tts) if tts else None,
-                          budget=str(d.get("budget_label") or d.get("budget") or ""))
+                          budget=str(d.get("budget_label") or d.get("budget") or ""),
+                          method=str(d.get("interval_method") or (d.get("diff") or {}).get("method") or ""))
 
 
 # ----------------------------------------------------------------------------- label efficiency

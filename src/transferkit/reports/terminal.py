@@ -209,8 +209,10 @@ def comparison_table(section: dict[str, Any], title: str) -> Table:
 
 
 def _verdict_sentence(comp: dict[str, Any]) -> Text:
+    word = " transfer." if comp["verdict"] in VERDICT_STYLE else "."
+    method = f" Interval: {comp['interval_method']}." if comp.get("interval_method") else ""
     return _line((f"Verdict at {comp['budget_label']}:", "bold"), " ", (str(comp["verdict"]),
-                 verdict_style(comp["verdict"])), f" transfer. {comp.get('advice') or ''}")
+                 verdict_style(comp["verdict"])), f"{word} {comp.get('advice') or ''}{method}")
 
 
 def _demo_run(results: dict[str, Any]) -> list[Any]:
