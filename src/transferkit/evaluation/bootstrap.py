@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from transferkit.evaluation.stats import PairedDifference
+
 METHOD = ("hierarchical paired bootstrap (seeds, then test examples within each seed, both arms on the same "
           "examples), percentile 95%")
 METHOD_T = ("two-level paired bootstrap (test examples within each seed, both arms on the same examples; seed "
@@ -48,16 +50,8 @@ class SeedPredictions:
     b: np.ndarray | None = None
 
 
-@dataclass(frozen=True)
-class BootstrapInterval:
-    """Mean of the per-seed statistic, its percentile interval, the per-seed values and the method."""
-
-    mean: float
-    ci_low: float
-    ci_high: float
-    per_seed: tuple[float, ...]
-    method: str
-    confidence: float = 0.95
+BootstrapInterval = PairedDifference
+"""What :func:`hierarchical_bootstrap` returns: mean, percentile interval, per-seed values and the method."""
 
 
 def _weighted_metric(name: str, w: np.ndarray, y: np.ndarray, p: np.ndarray, k: int) -> np.ndarray:
@@ -194,4 +188,4 @@ def hierarchical_bootstrap(seeds: Sequence[SeedPredictions], metric: str, *, hig
     lo, hi = min(max(lo, low), high), min(max(hi, low), high)
     lo, hi = min(lo, mean), max(hi, mean)
     method = METHOD_ONE_SEED if s == 1 else (METHOD if seed_stage == "resample" else METHOD_T)
-    return BootstrapInterval(mean, lo, hi, tuple(float(v) for v in observed), method, confidence)
+    return PairedDifference(mean, lo, hi, tuple(float(v) for v in observed), confidence, method)

@@ -33,13 +33,15 @@ NO_VERDICT = (INSUFFICIENT, BASELINE_FAILED)
 
 @dataclass(frozen=True)
 class PairedDifference:
-    """Per-seed differences ``a - b`` with their mean and a t-based confidence interval."""
+    """Per-seed differences ``a - b`` with their mean and a confidence interval (Student-t over seeds unless
+    ``method`` names another, such as :func:`~transferkit.evaluation.bootstrap.hierarchical_bootstrap`)."""
 
     mean: float
     ci_low: float
     ci_high: float
     per_seed: tuple[float, ...]
     confidence: float = 0.95
+    method: str = "paired Student-t interval over seeds"
 
     @property
     def verdict(self) -> str:

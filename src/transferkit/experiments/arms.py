@@ -113,7 +113,9 @@ def _chance_info(model: TransferModel, train: Dataset, val: Dataset | None, sele
 
     if model.task != "classification" or val is None or not len(val):
         return {}
-    chance, margin = chance_score(select_metric, train.y, val.y, model.num_outputs), 1.0 / len(val)
+    chance = chance_score(select_metric, train.y, val.y, model.num_outputs)
+    # above chance means beyond what luck gives a chance-level model on this many examples (one-sided 95%)
+    margin = max(1.0 / len(val), 1.645 * float(np.sqrt(max(chance * (1 - chance), 0.0) / len(val))))
     if chance + margin >= 1.0 - 1e-9:  # too few validation examples to tell training from luck
         return {}
     return {"chance_val": chance, "chance_margin": margin}

@@ -31,7 +31,8 @@ def min_class_count(cells: Sequence[CellResult], num_classes: int) -> int | None
 
 
 def baseline_trained(cells: Sequence[CellResult]) -> bool:
-    """False when every cell of a baseline recorded a chance level and never got above it on validation."""
+    """False when every cell of a baseline recorded a chance level and its best validation score never rose
+    above it by more than luck gives a chance-level model on that many examples (``chance_margin``)."""
     judged = [c for c in cells if c.info.get("chance_val") is not None and np.isfinite(c.val_score)]
     if not judged:
         return True
