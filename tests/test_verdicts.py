@@ -99,3 +99,16 @@ def test_classical_text_baseline_on_sms(data_root) -> None:  # type: ignore[no-u
     pred = f.predict(sp.test).argmax(1)
     assert metric_from_predictions("balanced_accuracy", sp.test.y, pred, 2) > 0.85
     assert classical_arm("signal", "classification", 2) is None
+
+
+def test_the_report_names_the_method_and_a_no_call_verdict() -> None:
+    from transferkit.reports._compare import parse_comparison
+
+    sec = {"metric": "accuracy", "seeds": [0, 1], "verdict": "insufficient test data",
+           "transfer": {"name": "t", "per_seed": [0.9, 0.8], "mean": 0.85},
+           "scratch": {"name": "s", "per_seed": [0.7, 0.6], "mean": 0.65},
+           "diff": {"mean": 0.2, "ci_low": -0.1, "ci_high": 0.5, "per_seed": [0.2, 0.2]},
+           "interval_method": "hierarchical paired bootstrap (seeds, then test examples within each seed)"}
+    c = parse_comparison(sec)
+    assert c.sentence.startswith("No verdict (insufficient test data)")
+    assert c.method.startswith("hierarchical paired bootstrap")
