@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from transferkit.evaluation.stats import VERDICT_ADVICE, mean_ci, paired_difference
+from transferkit.evaluation.stats import NO_VERDICT, VERDICT_ADVICE, mean_ci, paired_difference
 
 
 @dataclass(frozen=True)
@@ -325,6 +325,11 @@ def _best_seed(arm: ArmResult) -> int | None:
     return int(np.argmax(vals)) if vals else 0
 
 
+def _stops(b: BudgetResult) -> bool:
+    """Whether transfer stopped helping at ``b``: inconclusive or negative (a no-call verdict says nothing)."""
+    return b.verdict in ("inconclusive", "negative")
+
+
 def value_range(metric: str) -> tuple[float, float]:
     """What ``metric`` can reach (intervals are clipped to it)."""
     from transferkit.evaluation.metrics import METRICS
@@ -344,17 +349,21 @@ class ExperimentResult:
 
     @property
     def crossover(self) -> Any:
-        """The first budget whose verdict is not ``positive`` (None: transfer helps everywhere)."""
-        return next((b.budget for b in self.budgets if b.verdict != "positive"), None)
+        """The first budget whose verdict is inconclusive or negative (None: transfer helps wherever there is a
+        verdict; budgets without one, such as ``insufficient test data``, are skipped)."""
+        return next((b.budget for b in self.budgets if _stops(b)), None)
 
     def summary(self) -> str:
         """One sentence on where transfer stops helping."""
         if not self.budgets:
             return "no budgets were run"
-        stop = next((b for b in self.budgets if b.verdict != "positive"), None)
+        stop = next((b for b in self.budgets if _stops(b)), None)
+        blank = [f"{b.budget_label} ({b.verdict})" for b in self.budgets if b.verdict in NO_VERDICT]
+        also = f"; no verdict at {', '.join(blank)}" if blank else ""
         if stop is None:
-            return f"transfer helped clearly at every budget up to {self.budgets[-1].budget_label}"
-        return f"transfer stops helping clearly at {stop.budget_label} (verdict: {stop.verdict})"
+            return f"transfer helped clearly at every budget with a verdict, up to {self.budgets[-1].budget_label}" + \
+                also if blank else f"transfer helped clearly at every budget up to {self.budgets[-1].budget_label}"
+        return f"transfer stops helping clearly at {stop.budget_label} (verdict: {stop.verdict})" + also
 
     def label_efficiency(self) -> dict[str, Any]:
         """The ``label_efficiency`` section: transfer and baseline per budget, differences, the crossover."""
@@ -373,11 +382,11 @@ def label_efficiency_section(budgets: list[BudgetResult], summary: str = "") -> 
         stats = [Estimate.of(b.arm(role).scores if b.arm(role) else (), value_range(b.metric)) for b in budgets]
         out[key] = {"mean": [s.mean for s in stats], "ci_low": [s.ci_low for s in stats],
                     "ci_high": [s.ci_high for s in stats]}
-    stop = next((b for b in budgets if b.verdict != "positive"), None)
+    stop = next((b for b in budgets if _stops(b)), None)
     out["crossover"] = stop.budget if stop else None
     if not all(isinstance(b.budget, int) for b in budgets):
         out["budgets"] = [b.n_labelled for b in budgets]
-        out["budget_label"] = "labelled training examples"
+        out["budget_label"] = "labelled examples (training + validation)"
         out["crossover"] = stop.n_labelled if stop else None
     if summary:
         out["summary"] = summary
