@@ -93,7 +93,7 @@ def test_classical_text_baseline_on_sms(data_root) -> None:  # type: ignore[no-u
     from transferkit.data import load_dataset
     from transferkit.experiments.arms import classical_arm
 
-    ds = load_dataset("sms-spam")
+    ds = load_dataset("sms-spam", root=data_root)
     sp = budget_splits(ds.subset(np.arange(1500)), 200, seed=0)
     f = classical_arm("text", "classification", 2).fit(sp.train, sp.val, 0)  # type: ignore[union-attr]
     pred = f.predict(sp.test).argmax(1)
