@@ -303,7 +303,8 @@ def run_budget(splits: Callable[[Any, int], Split], arms: Sequence[Arm], seeds: 
                 journal.put_cell(key, cell)
             if on_cell is not None:
                 on_cell(CellDone(cell, len(cells), total, restored,
-                                 _aggregate(arms, seeds, cells, budget, label, metric, num_outputs, names, advise, min_test_per_class)))
+                                 _aggregate(arms, seeds, cells, budget, label, metric, num_outputs, names, advise,
+                                            min_test_per_class)))
     if split is None and names is None:  # every cell was restored: the class names come from a split
         sp = splits(budget, seeds[0])
         names, sel = sp.train.class_names, select_metric(metric, sp.test.task)
@@ -322,7 +323,8 @@ def run_budget(splits: Callable[[Any, int], Split], arms: Sequence[Arm], seeds: 
 def run_experiment(splits: Callable[[Any, int], Split], arms: Sequence[Arm], *, seeds: int | Sequence[int] = 5,
                    budgets: Sequence[Any] = ("all",), metric: str = "accuracy", num_outputs: int = 2,
                    advise: Callable[[str, dict[str, Any]], str] | None = None,
-                   on_step: Callable[[str], None] | None = None) -> ExperimentResult:
+                   on_step: Callable[[str], None] | None = None,
+                   min_test_per_class: int = MIN_TEST_PER_CLASS) -> ExperimentResult:
     """Run ``arms`` over paired ``seeds`` at each label budget.
 
     Args:
@@ -333,6 +335,7 @@ def run_experiment(splits: Callable[[Any, int], Split], arms: Sequence[Arm], *, 
         budgets: label budgets in order (per-class counts, fractions, ``"64total"``, ``"all"``).
         metric: the compared test metric; ``num_outputs``: classes (or regression targets).
         advise: ``(verdict, transfer info) -> str`` appended to the verdict's advice.
+        min_test_per_class: fewer test examples in a class and the verdict is ``insufficient test data``.
     """
     seed_values = seed_list(seeds)
     if not budgets:
@@ -343,4 +346,4 @@ def run_experiment(splits: Callable[[Any, int], Split], arms: Sequence[Arm], *, 
     if len(set(keys)) != len(keys):
         raise ValueError(f"arm keys must be unique, got {keys}")
     return ExperimentResult([run_budget(splits, arms, seed_values, b, metric, num_outputs, advise=advise,
-                                        on_step=on_step) for b in budgets])
+                                        on_step=on_step, min_test_per_class=min_test_per_class) for b in budgets])
