@@ -81,7 +81,8 @@ def test_protocol_on_synthetic_subjects(tmp_path) -> None:
     assert [s["k"] for s in sec["summary"]] == [1, 5]
     for row in sec["per_subject"]:
         assert row["subject"] == 4 and len(row["transfer"]["per_seed"]) == 2
-        assert row["verdict"] in ("positive", "inconclusive", "negative")
+        # 30 windows per class leave under 10 test windows per class: no verdict is claimed then
+        assert row["verdict"] in ("positive", "inconclusive", "negative", "insufficient test data")
         # the source-only arm is the same model on the same test windows for every k of a seed
         assert row["source_only"]["per_seed"] == sec["per_subject"][0]["source_only"]["per_seed"]
     s1 = sec["summary"][0]

@@ -202,6 +202,7 @@ def _summary_row(k: int, rows: list[BudgetResult], subjects: list[int]) -> tuple
     rec = BudgetResult(k, f"{k} labels per class", "accuracy", True, list(subjects), arms, over,
                        n_labelled=rows[0].n_labelled if rows else 0)
     counts = {v: sum(r.verdict == v for r in rows) for v in ("positive", "inconclusive", "negative")}
+    counts["no verdict"] = len(rows) - sum(counts.values())  # too few test windows, or scratch never trained
     row = {"k": int(k), "subjects": len(rows),
            **{key: {f: getattr(Estimate.of(v), f) for f in ("mean", "ci_low", "ci_high")} for key, v in means.items()},
            "diff_over_subjects": {**{f: getattr(over.estimate, f) for f in ("mean", "ci_low", "ci_high")},
