@@ -355,25 +355,15 @@ class InputTransform:
 
 def card_markdown(card: dict[str, Any]) -> str:
     """The model card for people (``MODEL_CARD.md``), from the JSON card."""
-    arch, bb = card.get("architecture") or {}, card.get("backbone") or {}
     ship, metric = card.get("shipped") or {}, card.get("metric") or {}
-    names = card.get("class_names")
     lines = [f"# Model card: {card.get('name') or 'transferkit model'}", ""]
     if card.get("summary"):
         lines += [str(card["summary"]), ""]
-    lines += ["## What it is", "",
-              f"- Task: {card.get('task')} with {card.get('num_outputs')} output(s)"
-              + (f"; labels in output order: {', '.join(map(str, names))}" if names else ""),
-              f"- Input: {(card.get('input') or {}).get('kind', arch.get('input_kind'))}"
-              + (f", shape {(card.get('input') or {}).get('shape')}" if (card.get("input") or {}).get("shape") else ""),
-              f"- Backbone: `{bb.get('spec')}` (architecture `{arch.get('spec')}`, {arch.get('num_features')} "
-              f"features); fingerprint of the shipped backbone `{str(bb.get('fingerprint'))[:16]}`",
-              f"- Preprocessing: `{json.dumps(card.get('preprocessing'))}`",
-              f"- Head: `{json.dumps(card.get('head'))}`", ""]
+    lines += ["## What it is", "", *_what_lines(card)]
     if ship:
         lines += ["## Why this model", "", f"- {ship.get('headline', '')}", f"- Why: {ship.get('reason', '')}.",
-                  f"- Arm: {ship.get('name')} (role {ship.get('role')}), seed {ship.get('seed')}, "
-                  f"budget {ship.get('budget_label')}"]
+                  f"- Arm: {ship.get('name')} (role {ship.get('role')}), seed {ship.get('seed')}"
+                  + (f", budget {ship.get('budget_label')}" if ship.get("budget_label") else "")]
         if card.get("weights_choice"):
             lines.append(f"- Which weights: {card['weights_choice']}")
         lines.append("")
@@ -383,8 +373,10 @@ def card_markdown(card: dict[str, Any]) -> str:
                   f"- Test {metric.get('name')} of these weights: {_fmt(metric.get('test_seed'))}",
                   f"- Test {metric.get('name')} of the arm over seeds: {_fmt(t.get('mean'))} "
                   f"(95% CI {_fmt(t.get('ci_low'))} to {_fmt(t.get('ci_high'))})",
-                  f"- Verdict (transfer vs scratch): {metric.get('verdict')}; difference {_fmt(metric.get('diff'))} "
+                  f"- Verdict ({metric.get('versus', 'transfer vs scratch')}): {metric.get('verdict')}; difference "
+                  f"{_fmt(metric.get('diff'))} "
                   f"(95% CI {_fmt(metric.get('diff_ci_low'))} to {_fmt(metric.get('diff_ci_high'))})", ""]
+    lines += _evidence_lines(card)
     data = card.get("data") or {}
     if data:
         lines += ["## Data", ""]
@@ -401,6 +393,52 @@ def card_markdown(card: dict[str, Any]) -> str:
               "SHA-256 and this fingerprint, and refuses a folder that was changed.",
               f"- Versions: {', '.join(f'{k} {v}' for k, v in (card.get('versions') or {}).items())}", ""]
     return "\n".join(lines)
+
+
+def _what_lines(card: dict[str, Any]) -> list[str]:
+    """The card's "What it is" lines, after the model's format."""
+    arch, bb, fmt = card.get("architecture") or {}, card.get("backbone") or {}, model_format(card)
+    inp = card.get("input") or {}
+    lines = [f"- Input: {inp.get('kind', arch.get('input_kind'))}" + (f", shape {inp.get('shape')}" if inp.get("shape")
+                                                                       else "")]
+    if fmt == "estimator":
+        est = card.get("estimator") or {}
+        base = ((est.get("params") or {}).get("base_estimator") or {}).get("estimator") or {}
+        names = card.get("class_names")
+        lines = [f"- Task: {card.get('task')} with {card.get('num_outputs')} output(s)"
+                 + (f"; labels in output order: {', '.join(map(str, names))}" if names else ""), *lines,
+                 f"- Model: `{est.get('class')}`, a fitted estimator stored as arrays and JSON (no pickle)"
+                 + (f", classifier `{base.get('class')}`" if base else "")]
+        return [*lines, ""]
+    if fmt == "multitask":
+        lines.insert(0, "- Tasks (one head each, `transferkit predict MODEL DATA --task NAME`): " + "; ".join(
+            f"{n} ({t.get('task')}, {t.get('num_outputs')} output(s)"
+            + (f": {', '.join(map(str, t['class_names']))}" if t.get("class_names") else "") + ")"
+            for n, t in (card.get("tasks") or {}).items()))
+    else:
+        names = card.get("class_names")
+        lines.insert(0, f"- Task: {card.get('task')} with {card.get('num_outputs')} output(s)"
+                     + (f"; labels in output order: {', '.join(map(str, names))}" if names else ""))
+    lines += [f"- Backbone: `{bb.get('spec')}` (architecture `{arch.get('spec')}`, {arch.get('num_features')} "
+              f"features); fingerprint of the shipped backbone `{str(bb.get('fingerprint'))[:16]}`",
+              f"- Preprocessing: `{json.dumps(card.get('preprocessing'))}`"]
+    if card.get("input_transform"):
+        lines.append(f"- Input transform, applied to raw inputs first: `{json.dumps(card['input_transform'])}`")
+    if fmt == "network":
+        lines.append(f"- Head: `{json.dumps(card.get('head'))}`")
+    return [*lines, ""]
+
+
+def _evidence_lines(card: dict[str, Any]) -> list[str]:
+    """The selection evidence of an adapt run (label-free choices and their caveats), when the card has it."""
+    sel = card.get("selection")
+    if not isinstance(sel, dict):
+        return []
+    lines = ["## Selection evidence", "", f"- Verdict: {sel.get('verdict')}; recommended: {sel.get('recommended')}",
+             f"- Advice: {sel.get('advice')}"]
+    lines += [f"- Label-free score {k} chose {v}" for k, v in (sel.get("label_free_choice") or {}).items()]
+    lines += [f"- Caveat of {k}: {v}" for k, v in (sel.get("caveats") or {}).items()]
+    return [*lines, ""]
 
 
 def _fmt(v: Any) -> str:
