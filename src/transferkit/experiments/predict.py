@@ -28,7 +28,7 @@ from transferkit.backbones import TransferModel, to_device
 from transferkit.backbones.shipped import load_model_folder
 from transferkit.data import Dataset, load_dataset
 from transferkit.data.public import is_named
-from transferkit.errors import DataError
+from transferkit.errors import DataArgumentError, DataError
 
 Progress = Callable[[int, int], None]
 
@@ -211,15 +211,18 @@ class ShippedMultitask(_Shipped):
         self.trunk, self.heads = trunk, heads
         self.tasks = tuple(heads)
 
+    def __repr__(self) -> str:
+        return f"ShippedMultitask({str(self.path)!r}, {self.input.get('kind')} -> tasks {', '.join(self.tasks)})"
+
     def task_model(self, task: str | None) -> ShippedModel:
         """The model of one task (the trunk with that task's head), as a :class:`ShippedModel`."""
         if task is None:
             if len(self.tasks) != 1:
-                raise DataError(f"this multi-task model has tasks {', '.join(self.tasks)}: say which one "
-                                "(task=NAME, or --task NAME)")
+                raise DataArgumentError(f"this multi-task model has tasks {', '.join(self.tasks)}: say which one "
+                                        "(task=NAME, or --task NAME)")
             task = self.tasks[0]
         if task not in self.heads:
-            raise DataError(f"unknown task {task!r}: this model has tasks {', '.join(self.tasks)}")
+            raise DataArgumentError(f"unknown task {task!r}: this model has tasks {', '.join(self.tasks)}")
         info = self.card["tasks"][task]
         names = info.get("class_names")
         model = TransferModel(self.trunk, int(info["num_outputs"]), head=self.heads[task], task=str(info["task"]),
@@ -305,7 +308,7 @@ def run_predict(model: str | os.PathLike[str] | AnyShipped, data: Any, out: str 
     if isinstance(sm, ShippedMultitask):
         sm = sm.task_model(task)
     elif task is not None:
-        raise DataError(f"--task {task!r}: {sm.path} is not a multi-task model (it has one task)")
+        raise DataArgumentError(f"--task {task!r}: {sm.path} is not a multi-task model (it has one task)")
     ds = sm.dataset(data)
     probs = sm.predict_proba(ds, batch_size, progress) if sm.task == "classification" else None
     raw = sm.outputs(ds, batch_size, progress) if probs is None else probs
