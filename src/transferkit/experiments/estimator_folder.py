@@ -52,8 +52,17 @@ def _value(v: Any, key: str, tensors: dict[str, torch.Tensor]) -> Any:
 
 
 def estimator_state(est: Any, prefix: str = "", tensors: dict[str, torch.Tensor] | None = None) -> dict[str, Any]:
-    """``{"class", "params", "fitted"}`` of ``est`` (numeric arrays go into ``tensors`` under ``prefix``)."""
+    """``{"class", "params", "fitted"}`` of ``est`` (numeric arrays go into ``tensors`` under ``prefix``).
+
+    Fitted arrays that are views with other strides (an eigenvector matrix read backwards) are made
+    contiguous in ``est`` itself first: the values are the same, and the estimator in memory then runs
+    the very same arithmetic as the one loaded back, so both predict bit for bit alike (a resumed
+    run's figures equal an uninterrupted run's).
+    """
     tensors = {} if tensors is None else tensors
+    for k, v in list(vars(est).items()):
+        if k.endswith("_") and isinstance(v, np.ndarray) and v.dtype.kind in "biuf" and not v.flags.c_contiguous:
+            setattr(est, k, np.ascontiguousarray(v))
     cls = type(est)
     path = f"{cls.__module__}.{cls.__qualname__}"
     _allowed(path)
