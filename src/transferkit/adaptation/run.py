@@ -160,7 +160,7 @@ def run_adapt(
     clock = CellClock(seeds * 2)
     hint = f"transferkit adapt --resume {folder}" if folder else ""
     done_rows: list[dict[str, Any]] = []
-    latest: dict[str, Any] = {}
+    latest: list[dict[str, Any]] = []  # the last results written (replaced in one step: Ctrl-C never sees it empty)
 
     def cell(c: AdaptCell) -> None:
         acc = float(np.mean(c.proba(test.x).argmax(1) == y_test))  # same figure evaluate() gives at the end
@@ -169,12 +169,12 @@ def run_adapt(
         if on_progress is not None:
             on_progress(p)
         if on_update is not None:
-            latest.clear()
-            latest.update(copy.deepcopy(results))
-            latest["sections"]["adaptation"] = {"method": method, "rows": [_row(r) for r in done_rows],
-                                                "verdict": "", "advice": "the verdict comes once every cell is done"}
-            latest["status"] = status(clock.done, clock.total, hint)
-            on_update(latest)
+            res = copy.deepcopy(results)
+            res["sections"]["adaptation"] = {"method": method, "rows": [_row(r) for r in done_rows],
+                                             "verdict": "", "advice": "the verdict comes once every cell is done"}
+            res["status"] = status(clock.done, clock.total, hint)
+            latest[:] = [res]
+            on_update(res)
 
     try:
         result = adapt(src, pool.x, method, target_val=None if val is None else (val.x, source_labels(val, src)),
@@ -183,8 +183,7 @@ def run_adapt(
                        on_cell=cell)
     except KeyboardInterrupt:
         if on_update is not None and latest:
-            latest["status"] = {**latest["status"], "state": "interrupted (Ctrl-C)"}
-            on_update(latest)
+            on_update({**latest[0], "status": {**latest[0]["status"], "state": "interrupted (Ctrl-C)"}})
         raise
     rows = result.evaluate(test.x, y_test)  # the only place target test labels are read
     results["sections"]["adaptation"] = adaptation_section(result, rows, target_labels)

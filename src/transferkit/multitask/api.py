@@ -216,25 +216,24 @@ def _run(cfg: MultitaskConfig, on_step: Callable[[str], None] | None, accelerato
     sizes = _sizes(cfg, split_tasks(cfg, datasets, cfg.seeds[0]))
     clock = CellClock(len(cfg.seeds) * ((len(names) if cfg.single_task else 0) + len(cfg.weightings)))
     hint = f"transferkit multitask --resume {live.folder}" if live.folder else ""
-    latest: dict[str, Any] = {}
+    latest: list[dict[str, Any]] = []  # the last results written (replaced in one step: Ctrl-C never sees it empty)
 
     def done(what: str, restored: bool) -> None:
         p = clock.tick(what, restored)
         if live.on_progress is not None:
             live.on_progress(p)
         if live.on_update is not None:
-            latest.clear()
-            latest.update(_results(cfg, datasets, cells, metric_of, sizes, t_start, partial=True))
-            latest["status"] = status(clock.done, clock.total, hint)
-            live.on_update(latest)
+            res = _results(cfg, datasets, cells, metric_of, sizes, t_start, partial=True)
+            res["status"] = status(clock.done, clock.total, hint)
+            latest[:] = [res]
+            live.on_update(res)
 
     try:
         for seed in cfg.seeds:
             _seed_cells(cfg, datasets, seed, metric_of, accelerator, live, cells, say, done)
     except KeyboardInterrupt:
         if live.on_update is not None and latest:
-            latest["status"] = {**latest["status"], "state": "interrupted (Ctrl-C)"}
-            live.on_update(latest)
+            live.on_update({**latest[0], "status": {**latest[0]["status"], "state": "interrupted (Ctrl-C)"}})
         raise
     res = _results(cfg, datasets, cells, metric_of, sizes, t_start, partial=False)
     if live.folder is not None or live.save is not None:
