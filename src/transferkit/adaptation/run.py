@@ -67,17 +67,12 @@ def source_labels(ds: Dataset, src: Dataset) -> np.ndarray:
 
 def check_options(seeds: int, target_labels: int, steps: int, batch_size: int, lr: float) -> None:
     """Every number of a run, before any data is loaded."""
-    bad = []
-    if not isinstance(seeds, int) or seeds < 1:
-        bad.append(f"seeds (--seeds) must be >= 1 (got {seeds})")
-    if target_labels < 0:
-        bad.append(f"target labels per class (--target-labels) must be >= 0 (got {target_labels})")
-    if steps < 1:
-        bad.append(f"--steps must be at least 1 (got {steps})")
-    if batch_size < 1:
-        bad.append(f"--batch-size must be at least 1 (got {batch_size})")
-    if not lr > 0:
-        bad.append(f"--lr must be positive (got {lr})")
+    rules = ((isinstance(seeds, int) and seeds >= 1, f"seeds (--seeds) must be >= 1 (got {seeds})"),
+             (target_labels >= 0, f"target labels per class (--target-labels) must be >= 0 (got {target_labels})"),
+             (steps >= 1, f"--steps must be at least 1 (got {steps})"),
+             (batch_size >= 1, f"--batch-size must be at least 1 (got {batch_size})"),
+             (lr > 0, f"--lr must be positive (got {lr})"))
+    bad = [message for ok, message in rules if not ok]
     if bad:
         raise DataArgumentError("; ".join(bad))
 

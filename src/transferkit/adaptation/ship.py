@@ -19,7 +19,6 @@ every row treated as a target row.
 from __future__ import annotations
 
 import shlex
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ from transferkit.adaptation.api import SOURCE_ONLY, AdaptationResult, as_transfe
 from transferkit.adaptation.selection import DEFAULT_LABEL_FREE_SCORE
 from transferkit.data import Dataset
 from transferkit.experiments.records import Estimate
-from transferkit.experiments.shipping import input_description
+from transferkit.experiments.shipping import input_description, publish
 
 
 def chosen_seed(result: AdaptationResult, model: str) -> tuple[int, str]:
@@ -107,11 +106,7 @@ def ship_adapted(folder: Path, result: AdaptationResult, rows: list[dict[str, An
         out = save_model(folder, as_transfer_model(model, names), card)
     else:
         out = save_estimator(folder, model, card, class_names=list(names) if names else None)
-    sh["model"] = str(folder)
-    if save is not None and Path(save).resolve() != Path(folder).resolve():
-        shutil.copytree(folder, save, dirs_exist_ok=True)
-        sh["saved_to"] = str(save)
-    results["sections"]["shipped"] = sh
+    publish(folder, save, sh, results)
     return out
 
 

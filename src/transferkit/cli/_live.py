@@ -19,6 +19,15 @@ from rich.text import Text
 
 from transferkit.cli._app import console
 
+SAVE_OPTION = typer.Option(None, "--save", metavar="DIR", help="Also copy what the run ships (its model folder) to "
+                           "DIR; every run writes it into the run folder.")
+
+
+def resume_option(command: str) -> Any:
+    """``--resume RUN`` of ``command``."""
+    return typer.Option(None, "--resume", metavar="RUN", help=f"Continue the {command} run in folder RUN where it "
+                        "stopped (its own settings are used; other options are ignored).")
+
 
 class LiveRun:
     """The run folder, its writer and progress display; ``with`` turns Ctrl-C into exit 130 and a resume hint.
@@ -87,4 +96,4 @@ class LiveRun:
         return False
 
 
-__all__ = ["LiveRun"]
+__all__ = ["SAVE_OPTION", "LiveRun", "resume_option"]

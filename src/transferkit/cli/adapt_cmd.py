@@ -15,7 +15,7 @@ from rich.text import Text
 
 from transferkit.cli._app import app, console
 from transferkit.cli._common import finish_run, friendly_errors, set_data_root
-from transferkit.cli._live import LiveRun
+from transferkit.cli._live import SAVE_OPTION, LiveRun, resume_option
 from transferkit.cli._options import DATA_ROOT_OPTION, MLFLOW_OPTION, RUNS_OPTION
 
 
@@ -52,10 +52,8 @@ def adapt_command(
     runs: str | None = RUNS_OPTION,
     data_root: str | None = DATA_ROOT_OPTION,
     mlflow: str | None = MLFLOW_OPTION,
-    save: str | None = typer.Option(None, "--save", metavar="DIR", help="Also copy the shipped model folder to DIR "
-                                    "(every run writes it to RUN/model)."),
-    resume: str | None = typer.Option(None, "--resume", metavar="RUN", help="Continue the adapt run in folder RUN "
-                                      "where it stopped (its own settings are used; other options are ignored)."),
+    save: str | None = SAVE_OPTION,
+    resume: str | None = resume_option("adapt"),
     quiet: bool = typer.Option(False, "--quiet", help="No progress lines."),
 ) -> None:
     """Adapt from SOURCE to TARGET with METHOD; report source-only beside it, a verdict, and ship the recommended

@@ -15,6 +15,7 @@ from rich.text import Text
 
 from transferkit.cli._app import app, console
 from transferkit.cli._common import finish_run, friendly_errors, say, set_data_root
+from transferkit.cli._live import SAVE_OPTION
 from transferkit.cli._options import DATA_ROOT_OPTION, MLFLOW_OPTION, RUNS_OPTION
 
 
@@ -35,8 +36,7 @@ def har(
     runs: str = RUNS_OPTION,
     quiet: bool = typer.Option(False, "--quiet", help="Less output."),
     mlflow: str | None = MLFLOW_OPTION,
-    save: str | None = typer.Option(None, "--save", metavar="DIR", help="Also copy the per-subject model folders to "
-                                    "DIR (every run writes them to RUN/models/subject-<id>)."),
+    save: str | None = SAVE_OPTION,
 ) -> None:
     """Pre-train on some subjects, transfer to each held-out subject with k labels per class, vs scratch
     and source-only, with the per-subject negative-transfer verdict."""

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from transferkit.cli._app import app, console
 from transferkit.cli._common import finish_run, friendly_errors, rule, say, set_data_root
-from transferkit.cli._live import LiveRun
+from transferkit.cli._live import SAVE_OPTION, LiveRun, resume_option
 from transferkit.cli._options import DATA_ROOT_OPTION, MLFLOW_OPTION, RUNS_OPTION
 
 
@@ -36,10 +36,8 @@ def multitask(
     runs: str = RUNS_OPTION,
     quiet: bool = typer.Option(False, "--quiet", help="No per-step messages."),
     mlflow: str | None = MLFLOW_OPTION,
-    save: str | None = typer.Option(None, "--save", metavar="DIR", help="Also copy the shipped model folder to DIR "
-                                    "(every run writes it to RUN/model)."),
-    resume: str | None = typer.Option(None, "--resume", metavar="RUN", help="Continue the multitask run in folder "
-                                      "RUN where it stopped (its own config is used; other options are ignored)."),
+    save: str | None = SAVE_OPTION,
+    resume: str | None = resume_option("multitask"),
 ) -> None:
     """Train one shared trunk with a head per task, compare every task with its single-task model, ship the model."""
     from transferkit.multitask import load_config, resume_multitask, run_multitask

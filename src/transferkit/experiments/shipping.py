@@ -75,4 +75,14 @@ def ship_budget(folder: str | os.PathLike[str], budget: BudgetResult, data: Data
     return out
 
 
-__all__ = ["WEIGHTS_CHOICE", "input_description", "ship_budget"]
+def publish(folder: str | os.PathLike[str], save: str | os.PathLike[str] | None, shipped: dict[str, Any],
+            results: dict[str, Any]) -> None:
+    """After a model folder is written: copy it to ``save``, and record both places in ``results``'s ``shipped``."""
+    shipped["model"] = str(folder)
+    if save is not None and Path(save).resolve() != Path(folder).resolve():
+        shutil.copytree(folder, save, dirs_exist_ok=True)
+        shipped["saved_to"] = str(save)
+    results["sections"]["shipped"] = shipped
+
+
+__all__ = ["WEIGHTS_CHOICE", "input_description", "publish", "ship_budget"]

@@ -13,7 +13,6 @@ the advice to use a single-task model for it.
 from __future__ import annotations
 
 import shlex
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ import numpy as np
 
 from transferkit.data import Dataset
 from transferkit.experiments.records import Estimate
-from transferkit.experiments.shipping import input_description
+from transferkit.experiments.shipping import input_description, publish
 from transferkit.multitask.config import MultitaskConfig
 
 
@@ -96,11 +95,7 @@ def ship_multitask(folder: Path, cfg: MultitaskConfig, datasets: dict[str, Datas
         "run": {"command": "multitask", "created": results.get("created"), "config": results.get("config") or {}},
     }
     out = save_multitask(folder, trunk, heads, tasks, card)
-    sh["model"] = str(folder)
-    if save is not None and Path(save).resolve() != Path(folder).resolve():
-        shutil.copytree(folder, save, dirs_exist_ok=True)
-        sh["saved_to"] = str(save)
-    results["sections"]["shipped"] = sh
+    publish(folder, save, sh, results)
     return out
 
 
