@@ -92,6 +92,9 @@ def test_unverified_adapt_ships_source_only_and_says_why(data_root, tmp_path: Pa
     truth = np.asarray(test.class_names, dtype=object)[test.y]
     assert float(np.mean(pred == truth)) == pytest.approx(sh["test_seed"], abs=1e-12)
     assert "SourceOnly" in sm.card["estimator"]["class"]
+    pytest.importorskip("onnx")
+    r = CliRunner().invoke(app, ["export", str(run / "model"), "--format", "onnx"])
+    assert r.exit_code == 2 and "ONNX export does not cover" in " ".join(r.output.split()), r.output
 
 
 def test_deep_adapt_ships_a_network_that_predicts_and_transfers_again(data_root, tmp_path: Path) -> None:
