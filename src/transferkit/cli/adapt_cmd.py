@@ -11,8 +11,16 @@ import time
 import typer
 
 from transferkit.cli._app import app
-from transferkit.cli._common import finish_run, friendly_errors, set_data_root
-from transferkit.cli._options import DATA_ROOT_OPTION, MLFLOW_OPTION, RUNS_OPTION
+from transferkit.cli._common import finish_run, friendly_errors, set_data_root, set_device, with_columns
+from transferkit.cli._options import (
+    DATA_ROOT_OPTION,
+    DEVICE_OPTION,
+    LABEL_COLUMN_OPTION,
+    MLFLOW_OPTION,
+    OUT_OPTION,
+    TEXT_COLUMN_OPTION,
+    batch_size_option,
+)
 
 
 @app.command("adapt")
@@ -26,7 +34,7 @@ def adapt_command(
         help="Target data; its labels are only used for the "
         "held-out test accuracy and the --target-labels examples.",
     ),
-    method: str = typer.Option("dann", "--method", "-m", help="Adaptation method (shallow or deep)."),
+    method: str = typer.Option("dann", "--method", help="Adaptation method (shallow or deep)."),
     target_labels: int = typer.Option(
         0,
         "--target-labels",
@@ -43,9 +51,12 @@ def adapt_command(
         None, "--backbone", help="Deep methods: lenet (default for images) or a backbone spec."
     ),
     steps: int = typer.Option(1000, "--steps", min=1, help="Deep methods: training steps."),
-    batch_size: int = typer.Option(64, "--batch-size", min=1, help="Deep methods: rows per stream per step."),
+    batch_size: int = batch_size_option(64, "Deep methods: rows per stream per step."),
     lr: float = typer.Option(0.01, "--lr", help="Deep methods: initial learning rate."),
-    runs: str | None = RUNS_OPTION,
+    label_column: str | None = LABEL_COLUMN_OPTION,
+    text_column: str | None = TEXT_COLUMN_OPTION,
+    device: str = DEVICE_OPTION,
+    out: str | None = OUT_OPTION,
     data_root: str | None = DATA_ROOT_OPTION,
     mlflow: str | None = MLFLOW_OPTION,
 ) -> None:
@@ -54,8 +65,10 @@ def adapt_command(
     from transferkit.reports.run import make_run_dir
 
     set_data_root(data_root)
+    set_device(device)
+    source, target, target_test = with_columns(label_column, text_column, source, target, target_test)
     t0 = time.perf_counter()
     results = run_adapt(source, target, method, target_labels=target_labels, seeds=seeds, target_test=target_test,
                         backbone=backbone, steps=steps, batch_size=batch_size, lr=lr)
-    run_dir = make_run_dir("adapt", root=runs, name=results["sections"]["adaptation"]["method"])
+    run_dir = make_run_dir("adapt", root=out, name=results["sections"]["adaptation"]["method"])
     finish_run(run_dir, results, mlflow, started=t0)

@@ -11,8 +11,8 @@ import time
 import typer
 
 from transferkit.cli._app import app
-from transferkit.cli._common import finish_run, friendly_errors, say, set_data_root
-from transferkit.cli._options import DATA_ROOT_OPTION, MLFLOW_OPTION, RUNS_OPTION
+from transferkit.cli._common import finish_run, friendly_errors, say, set_data_root, set_device
+from transferkit.cli._options import DATA_ROOT_OPTION, DEVICE_OPTION, MLFLOW_OPTION, OUT_OPTION, QUIET_OPTION
 
 
 @app.command("har")
@@ -25,12 +25,13 @@ def har(
     norm: str = typer.Option("channel", help="Per-subject normalisation: none, channel, ea (Euclidean "
                                              "alignment) or channel+ea; applied to source and target alike."),
     dataset: str = typer.Option("uci-har", help="A signal data set (N, C, T) with subject ids as groups."),
-    backbone: str = typer.Option("signalcnn?width=16&num_features=64", help="Backbone spec (a signal net)."),
+    backbone: str = typer.Option("signalcnn?width=16&num_features=64", "--backbone", "-b", help="Backbone spec (a signal net)."),
     source_epochs: int = typer.Option(15, min=1, help="Pre-training epochs on the source subjects."),
     target_epochs: int = typer.Option(20, min=1, help="Fine-tuning / scratch epochs per target run."),
+    device: str = DEVICE_OPTION,
     data_root: str = DATA_ROOT_OPTION,
-    runs: str = RUNS_OPTION,
-    quiet: bool = typer.Option(False, "--quiet", help="Less output."),
+    out: str | None = OUT_OPTION,
+    quiet: bool = QUIET_OPTION,
     mlflow: str | None = MLFLOW_OPTION,
 ) -> None:
     """Pre-train on some subjects, transfer to each held-out subject with k labels per class, vs scratch
@@ -40,10 +41,11 @@ def har(
     from transferkit.reports.run import make_run_dir
 
     set_data_root(data_root)
+    set_device(device)
     cfg = CrossSubjectConfig(source_subjects=tuple(parse_subjects(source_subjects)),
                              target_subjects=tuple(parse_subjects(target_subjects)),
                              shots=tuple(int(k) for k in shots.split(",") if k.strip()), seeds=seeds, norm=norm,
                              backbone=backbone, source_epochs=source_epochs, target_epochs=target_epochs)
     t0 = time.perf_counter()
     res = run_har(dataset, cfg, on_step=None if quiet else say)
-    finish_run(make_run_dir("har", runs), res, mlflow, started=t0)
+    finish_run(make_run_dir("har", out), res, mlflow, started=t0)

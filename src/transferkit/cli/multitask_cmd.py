@@ -11,26 +11,30 @@ import time
 import typer
 
 from transferkit.cli._app import app
-from transferkit.cli._common import finish_run, friendly_errors, rule, say, set_data_root
-from transferkit.cli._options import DATA_ROOT_OPTION, MLFLOW_OPTION, RUNS_OPTION
+from transferkit.cli._common import finish_run, friendly_errors, rule, say, set_data_root, set_device
+from transferkit.cli._options import DATA_ROOT_OPTION, DEVICE_OPTION, MLFLOW_OPTION, OUT_OPTION, QUIET_OPTION
 
 
 @app.command("multitask")
 @friendly_errors
 def multitask(
-    config: str = typer.Argument(
-        ...,
+    config_arg: str | None = typer.Argument(
+        None,
+        metavar="CONFIG",
         help="YAML config: backbone, tasks (name, data, head, budget), weightings, "
-        "seeds, epochs (see examples/multitask_heart.yaml).",
+        "seeds, epochs (see examples/multitask_heart.yaml); or give it as --config.",
     ),
+    config: str | None = typer.Option(None, "--config", "-c", metavar="FILE", help="The YAML config (the same as "
+                                      "CONFIG); options on the command line override it."),
     seeds: int = typer.Option(None, min=1, help="Override: number of seeds (0..N-1)."),
     epochs: int = typer.Option(None, min=1, help="Override: maximum epochs."),
     weightings: str = typer.Option(
         None, help="Override: comma-separated weightings (equal,uncertainty,dwa,gradnorm,pcgrad,cagrad)."
     ),
+    device: str = DEVICE_OPTION,
     data_root: str = DATA_ROOT_OPTION,
-    runs: str = RUNS_OPTION,
-    quiet: bool = typer.Option(False, "--quiet", help="No per-step messages."),
+    out: str | None = OUT_OPTION,
+    quiet: bool = QUIET_OPTION,
     mlflow: str | None = MLFLOW_OPTION,
 ) -> None:
     """Train one shared trunk with a head per task and compare every task with its single-task model."""
@@ -38,8 +42,11 @@ def multitask(
     from transferkit.reports.run import make_run_dir
 
     set_data_root(data_root)
-    cfg = load_config(config, seeds=seeds, epochs=epochs, weightings=weightings)
+    set_device(device)
+    if (config_arg is None) == (config is None):
+        raise typer.BadParameter("give the YAML config once: transferkit multitask CONFIG (or --config CONFIG)")
+    cfg = load_config(config_arg or config, seeds=seeds, epochs=epochs, weightings=weightings)
     rule("multitask", f": {len(cfg.tasks)} tasks on one {cfg.backbone} trunk")
     t0 = time.perf_counter()
     res = run_multitask(cfg, on_step=(lambda m: None) if quiet else say)
-    finish_run(make_run_dir("multitask", runs, cfg.name), res, mlflow, started=t0)
+    finish_run(make_run_dir("multitask", out, cfg.name), res, mlflow, started=t0)

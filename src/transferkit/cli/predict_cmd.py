@@ -13,8 +13,15 @@ import typer
 from rich.text import Text
 
 from transferkit.cli._app import app, console
-from transferkit.cli._common import friendly_errors, say, set_data_root
-from transferkit.cli._options import DATA_ROOT_OPTION
+from transferkit.cli._common import friendly_errors, say, set_data_root, set_device, with_columns
+from transferkit.cli._options import (
+    DATA_ROOT_OPTION,
+    DEVICE_OPTION,
+    LABEL_COLUMN_OPTION,
+    QUIET_OPTION,
+    TEXT_COLUMN_OPTION,
+    batch_size_option,
+)
 
 
 @app.command("predict")
@@ -22,17 +29,20 @@ from transferkit.cli._options import DATA_ROOT_OPTION
 def predict(
     model: str = typer.Argument(..., help="Shipped model folder (RUN/model, or a --save DIR)."),
     data: str = typer.Argument(..., help="Data to label: a named set (usps@test) or a path (folder, CSV, npz...)."),
-    out: str = typer.Option("predictions.csv", "--out", help="CSV file to write."),
-    batch_size: int = typer.Option(256, help="Examples per forward pass."),
+    out: str = typer.Option("predictions.csv", "--out", "-o", metavar="FILE", help="CSV file to write."),
+    batch_size: int = batch_size_option(256, "Examples per forward pass."),
+    label_column: str | None = LABEL_COLUMN_OPTION,
+    text_column: str | None = TEXT_COLUMN_OPTION,
+    device: str = DEVICE_OPTION,
     data_root: str = DATA_ROOT_OPTION,
-    quiet: bool = typer.Option(False, "--quiet", help="No progress messages."),
+    quiet: bool = QUIET_OPTION,
 ) -> None:
     """Label DATA with the shipped MODEL: row id, label and class probabilities (or values) per row."""
     from transferkit.experiments.predict import load_model, run_predict
 
-    if batch_size < 1:
-        raise typer.BadParameter(f"--batch-size must be at least 1 (got {batch_size})")
     set_data_root(data_root)
+    set_device(device)
+    [data] = with_columns(label_column, text_column, data)
     t0 = time.perf_counter()
     sm = load_model(model)
     if not quiet:

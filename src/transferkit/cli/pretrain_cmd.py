@@ -13,8 +13,18 @@ from rich.table import Table
 from rich.text import Text
 
 from transferkit.cli._app import app, console
-from transferkit.cli._common import finish_run, friendly_errors, set_data_root
-from transferkit.cli._options import DATA_ROOT_OPTION, MLFLOW_OPTION, RUNS_OPTION
+from transferkit.cli._common import finish_run, friendly_errors, set_data_root, set_device, with_columns
+from transferkit.cli._options import (
+    DATA_ROOT_OPTION,
+    DEVICE_OPTION,
+    LABEL_COLUMN_OPTION,
+    MLFLOW_OPTION,
+    OUT_OPTION,
+    QUIET_OPTION,
+    TEXT_COLUMN_OPTION,
+    batch_size_option,
+    seed_option,
+)
 
 ZOO_OPTION = typer.Option(
     None, "--zoo", help="Zoo folder (default: first folder of $TRANSFERKIT_ZOO, else ./zoo)."
@@ -28,18 +38,17 @@ def _fmt(v: object) -> str:
 @app.command("pretrain")
 @friendly_errors
 def pretrain_command(
-    source: str = typer.Option(..., "--source", help="Source data set: a named set (mnist@train) or a path."),
+    source: str = typer.Option(..., "--source", "-s", help="Source data set: a named set (mnist@train) or a path."),
     backbone: str = typer.Option(
-        ..., "--backbone", help="Architecture spec, e.g. smallcnn, signalcnn, tabmlp."
+        ..., "--backbone", "-b", help="Architecture spec, e.g. smallcnn, signalcnn, tabmlp."
     ),
     name: str = typer.Option(..., "--name", help="Entry name; later loaded as --backbone zoo:NAME."),
     objective: str = typer.Option("supervised", "--objective", help="supervised, simclr or denoise."),
     zoo: str = ZOO_OPTION,
     epochs: int = typer.Option(10, "--epochs", min=1, help="Training epochs."),
-    batch_size: int = typer.Option(64, "--batch-size", min=1),
+    batch_size: int = batch_size_option(64, "Training batch size."),
     lr: float = typer.Option(1e-3, "--lr", help="AdamW learning rate."),
-    seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1,
-                             help="Seed of subsampling, splits, initialisation and batches."),
+    seed: int = seed_option("Seed of subsampling, splits, initialisation and batches."),
     max_samples: int = typer.Option(
         None, "--max-samples", min=1, help="Use a stratified random subset of this many."
     ),
@@ -47,9 +56,12 @@ def pretrain_command(
         True, "--resume/--no-resume", help="Continue an interrupted run of the same name."
     ),
     description: str = typer.Option("", "--description", help="One line for the model card."),
-    runs: str = RUNS_OPTION,
+    label_column: str | None = LABEL_COLUMN_OPTION,
+    text_column: str | None = TEXT_COLUMN_OPTION,
+    device: str = DEVICE_OPTION,
+    out: str | None = OUT_OPTION,
     data_root: str = DATA_ROOT_OPTION,
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+    quiet: bool = QUIET_OPTION,
     mlflow: str | None = MLFLOW_OPTION,
 ) -> None:
     """Pre-train a backbone on SOURCE and save it as a zoo entry (safetensors weights + model card)."""
@@ -58,6 +70,8 @@ def pretrain_command(
     from transferkit.reports.run import make_run_dir
 
     set_data_root(data_root)
+    set_device(device)
+    [source] = with_columns(label_column, text_column, source)
     zoo_dir = zoo or str(default_zoo_dir())
     t0 = time.perf_counter()
     console.print(Text.assemble(("pretrain", "bold"), f" {backbone} on {source} ({objective}) -> {zoo_dir}/{name}"))
@@ -65,7 +79,7 @@ def pretrain_command(
                            batch_size=batch_size, lr=lr, seed=seed, max_samples=max_samples, resume=resume,
                            progress=not quiet, description=description)
     use_zoo_dir(zoo_dir)
-    finish_run(make_run_dir("pretrain", runs, name=name), results, mlflow, started=t0)
+    finish_run(make_run_dir("pretrain", out, name=name), results, mlflow, started=t0)
 
 
 @app.command("zoo")

@@ -9,15 +9,23 @@ from __future__ import annotations
 import typer
 
 from transferkit.cli._app import app
-from transferkit.cli._common import finish_run, friendly_errors, set_data_root
-from transferkit.cli._options import DATA_ROOT_OPTION, MLFLOW_OPTION, RUNS_OPTION
+from transferkit.cli._common import finish_run, friendly_errors, set_data_root, set_device, with_columns
+from transferkit.cli._options import (
+    DATA_ROOT_OPTION,
+    DEVICE_OPTION,
+    LABEL_COLUMN_OPTION,
+    MLFLOW_OPTION,
+    OUT_OPTION,
+    TEXT_COLUMN_OPTION,
+    seed_option,
+)
 
 
 @app.command("similarity")
 @friendly_errors
 def similarity_command(
-    source: str = typer.Option(..., "--source", help="Source data set: a named set (mnist) or a path."),
-    target: str = typer.Option(..., "--target", help="Target data set: a named set (usps) or a path."),
+    source: str = typer.Option(..., "--source", "-s", help="Source data set: a named set (mnist) or a path."),
+    target: str = typer.Option(..., "--target", "-t", help="Target data set: a named set (usps) or a path."),
     backbone: str = typer.Option(
         ...,
         "--backbone",
@@ -32,8 +40,11 @@ def similarity_command(
         2000, "--max-samples", min=0, help="Random (stratified) subset per side; 0 keeps everything."
     ),
     permutations: int = typer.Option(200, "--permutations", min=0, help="MMD permutation-test permutations."),
-    seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1),
-    runs: str | None = RUNS_OPTION,
+    seed: int = seed_option("Seed of the subsets, the permutation test and the domain classifier."),
+    label_column: str | None = LABEL_COLUMN_OPTION,
+    text_column: str | None = TEXT_COLUMN_OPTION,
+    device: str = DEVICE_OPTION,
+    out: str | None = OUT_OPTION,
     data_root: str | None = DATA_ROOT_OPTION,
     mlflow: str | None = MLFLOW_OPTION,
 ) -> None:
@@ -42,8 +53,10 @@ def similarity_command(
     from transferkit.similarity import measure_similarity
 
     set_data_root(data_root)
+    set_device(device)
+    source, target = with_columns(label_column, text_column, source, target)
     results = measure_similarity(source, target, backbone, measures=measures, class_measures=class_measures,
                                  max_samples=max_samples, permutations=permutations, seed=seed)
     data = results["data"]
-    run_dir = make_run_dir("similarity", root=runs, name=f"{data['source']['name']}-{data['target']['name']}")
+    run_dir = make_run_dir("similarity", root=out, name=f"{data['source']['name']}-{data['target']['name']}")
     finish_run(run_dir, results, mlflow)
