@@ -20,7 +20,7 @@ from transferkit._version import __version__
 
 
 class _Option(TyperOption):
-    """An option whose help shows ``--name VALUE`` (its metavar) and whose errors name ``--name``."""
+    """An option whose help shows ``--name VALUE`` (its metavar, else N, X or its name), not a type tag."""
 
     def display_type_rich(self, ctx: typer.Context) -> str | None:
         if self.is_flag or self.count:
@@ -29,9 +29,6 @@ class _Option(TyperOption):
             return self.metavar
         kind = self.display_type(ctx)  # typer's tag: <int>, <float range>, <str>, ...
         return "N" if kind.startswith("<int") else "X" if kind.startswith("<float") else (self.name or "value").upper()
-
-    def get_error_hint(self, ctx: typer.Context) -> str:
-        return " / ".join(f"'{o}'" for o in self.opts)
 
 
 class _Argument(TyperArgument):

@@ -54,6 +54,6 @@ def seed_option(help: str = SEED_HELP) -> Any:
     return typer.Option(0, "--seed", min=0, max=2**32 - 1, metavar="N", help=help)
 
 
-def batch_size_option(default: int, help: str = "Examples per batch.") -> Any:
-    """``--batch-size N`` with the command's own default."""
-    return typer.Option(default, "--batch-size", min=1, metavar="N", help=help)
+def batch_size_option(default: int, help: str = "Examples per batch.", min_value: int | None = 1) -> Any:
+    """``--batch-size N`` with the command's own default (``min_value=None``: the library checks it)."""
+    return typer.Option(default, "--batch-size", min=min_value, metavar="N", help=help)

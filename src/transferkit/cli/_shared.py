@@ -136,11 +136,11 @@ def configure_output(*, quiet: bool = False, verbose: int = 0) -> None:
     logger = logging.getLogger(LOGGER)
     logger.setLevel(level)
     if not any(getattr(h, "_transferkit", False) for h in logger.handlers):
+        from rich.console import Console
         from rich.logging import RichHandler
 
-        from transferkit.cli._app import err_console
-
-        handler = RichHandler(console=err_console, show_path=False, show_time=False, markup=False)
+        handler = RichHandler(console=Console(stderr=True, markup=False), show_path=False, show_time=False,
+                              markup=False)
         handler._transferkit = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
         logger.propagate = False

@@ -50,7 +50,7 @@ def fit(
     source_max: int = typer.Option(10000, help="Subsample the source to at most this many examples (0: all)."),
     target_max: int = typer.Option(0, help="Subsample the target to at most this many examples (0: all)."),
     source_epochs: int = typer.Option(5, help="Epochs of source pre-training."),
-    batch_size: int = batch_size_option(32, "Training batch size."),
+    batch_size: int = batch_size_option(32, "Training batch size.", min_value=None),
     patience: int = typer.Option(0, help="Early-stopping patience in epochs (0: none, train the whole budget)."),
     workers: int = WORKERS_OPTION,
     keep_head: bool = typer.Option(True, "--keep-head/--new-head", help="With --source and the same label set: "

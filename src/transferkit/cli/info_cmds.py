@@ -25,12 +25,12 @@ from transferkit.cli._options import (
 @friendly_errors
 def models() -> None:
     """List backbone providers, what they read, and whether they work offline."""
-    from transferkit.backbones import list_backbones
+    from transferkit.backbones import list_providers  # the catalogue: no torch import
 
     t = Table(title="Backbones (spec: PROVIDER[:ARG][?key=value&...])")
     for c in ("name", "input", "offline", "description"):
         t.add_column(c)
-    for row in list_backbones():
+    for row in list_providers():
         t.add_row(row["name"], row["input"], "yes" if row["offline"] else "needs hub or file", row["description"])
     console.print(t)
 
