@@ -215,13 +215,24 @@ def _read_rows(path: Path, sep: str | None = None) -> Any:
     return df
 
 
+def _columns_hint(df: Any) -> str:
+    """The columns of ``df`` for an error message: the first 20 (and the count), and those holding words,
+    which are the likely label (or text) columns."""
+    cols = [str(c) for c in df.columns]
+    text = f"columns are {cols[:20]}" + (f" and {len(cols) - 20} more" if len(cols) > 20 else "")
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    words = [str(c) for c in df.columns if not (is_numeric_dtype(df[c]) or is_bool_dtype(df[c]))]
+    return text + (f"; columns holding words: {words[:10]}" if words else "")
+
+
 def _labels_from_frame(df: Any, label_column: str, path: Path, class_names: Sequence[str] | None,
                        task: str, require: bool = True) -> tuple[np.ndarray | None, tuple[str, ...] | None]:
     if label_column not in df.columns and not require:
         return None, None
     if label_column not in df.columns:
         raise DataError(
-            f"{path}: no label column {label_column!r}; columns are {list(df.columns)[:20]}. "
+            f"{path}: no label column {label_column!r}; {_columns_hint(df)}. "
             f"Name it with --label-column NAME or {path.name}?label=NAME (label_column= in Python)"
         )
     col = df[label_column]
