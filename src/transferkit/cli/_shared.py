@@ -21,7 +21,6 @@ import os
 import sys
 import typing
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import typer
@@ -47,8 +46,13 @@ def config_values(path: str, command: Any, name: str, commands: set[str]) -> dic
     command has (and no other command's section) raises :class:`typer.BadParameter`."""
     import yaml
 
+    from transferkit._io import check_regular_file
+    from transferkit.errors import DataError
+
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = yaml.safe_load(check_regular_file(path, "YAML file").read_text(encoding="utf-8"))
+    except DataError as exc:  # a named pipe or device: a read would wait forever
+        raise typer.BadParameter(str(exc), param_hint="'--config'") from exc
     except OSError as exc:
         raise typer.BadParameter(f"cannot read {path}: {exc.strerror or exc}", param_hint="'--config'") from exc
     except yaml.YAMLError as exc:
