@@ -100,7 +100,6 @@ def with_shared_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """``f`` with ``-q/--quiet``, ``-v/--verbose`` and ``-c/--config FILE`` added to its signature; the
     wrapper sets up logging and progress output before ``f`` runs."""
     sig = inspect.signature(f, eval_str=True)
-    hints = typing.get_type_hints(f)
     own_quiet, own_config = "quiet" in sig.parameters, "config" in sig.parameters
     extra = [inspect.Parameter("verbose", inspect.Parameter.KEYWORD_ONLY, default=VERBOSE, annotation=int)]
     if not own_quiet:
@@ -116,9 +115,47 @@ def with_shared_options(f: Callable[..., Any]) -> Callable[..., Any]:
         configure_output(quiet=bool(quiet), verbose=int(kwargs.pop("verbose", 0) or 0))
         return f(*args, **kwargs)
 
-    params = list(sig.parameters.values())
-    wrapper.__signature__ = sig.replace(parameters=params + extra)  # type: ignore[attr-defined]
-    wrapper.__annotations__ = {**hints, **{p.name: p.annotation for p in extra}}
+    return _extend(wrapper, f, extra)
+
+
+def reads_data(*specs: str, columns: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Give a command that reads data ``--data-root DIR`` and ``--device``, and (``columns``) ``--label-column``
+    and ``--text-column``, which are applied to its parameters named ``specs`` (``data.csv?label=NAME``).
+
+    The wrapper sets the data root and the device (:func:`~transferkit.cli._common.set_data_root`,
+    :func:`~transferkit.cli._common.set_device`) and rewrites the specs before the command runs; errors
+    are reported like the command's own when this decorator sits inside ``@friendly_errors``.
+    """
+    from transferkit.cli._options import DATA_ROOT_OPTION, DEVICE_OPTION, LABEL_COLUMN_OPTION, TEXT_COLUMN_OPTION
+
+    added = {"device": (DEVICE_OPTION, str), "data_root": (DATA_ROOT_OPTION, str | None)}
+    if columns:
+        added = {"label_column": (LABEL_COLUMN_OPTION, str | None), "text_column": (TEXT_COLUMN_OPTION, str | None),
+                 **added}
+
+    def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(f)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            from transferkit.cli._common import set_data_root, set_device, with_columns
+
+            set_data_root(kwargs.pop("data_root", None))
+            set_device(kwargs.pop("device", "auto"))
+            label, text = kwargs.pop("label_column", None), kwargs.pop("text_column", None)
+            for name, value in zip(specs, with_columns(label, text, *(kwargs[n] for n in specs))):
+                kwargs[name] = value
+            return f(*args, **kwargs)
+
+        return _extend(wrapper, f, [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option,
+                                                      annotation=kind) for name, (option, kind) in added.items()])
+
+    return decorate
+
+
+def _extend(wrapper: Callable[..., Any], f: Callable[..., Any], extra: list[inspect.Parameter]) -> Callable[..., Any]:
+    """``wrapper`` with ``f``'s signature and annotations plus the ``extra`` parameters (what typer reads)."""
+    sig = inspect.signature(f, eval_str=True)
+    wrapper.__signature__ = sig.replace(parameters=[*sig.parameters.values(), *extra])  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {**typing.get_type_hints(f), **{p.name: p.annotation for p in extra}}
     return wrapper
 
 

@@ -11,20 +11,18 @@ import time
 import typer
 
 from transferkit.cli._app import app
-from transferkit.cli._common import finish_run, friendly_errors, set_data_root, set_device, with_columns
+from transferkit.cli._common import finish_run, friendly_errors
 from transferkit.cli._options import (
-    DATA_ROOT_OPTION,
-    DEVICE_OPTION,
-    LABEL_COLUMN_OPTION,
     MLFLOW_OPTION,
     OUT_OPTION,
-    TEXT_COLUMN_OPTION,
     batch_size_option,
 )
+from transferkit.cli._shared import reads_data
 
 
 @app.command("adapt")
 @friendly_errors
+@reads_data("source", "target", "target_test")
 def adapt_command(
     source: str = typer.Option(..., "--source", "-s", help="Labelled source data (named set or path)."),
     target: str = typer.Option(
@@ -53,20 +51,13 @@ def adapt_command(
     steps: int = typer.Option(1000, "--steps", min=1, help="Deep methods: training steps."),
     batch_size: int = batch_size_option(64, "Deep methods: rows per stream per step."),
     lr: float = typer.Option(0.01, "--lr", help="Deep methods: initial learning rate."),
-    label_column: str | None = LABEL_COLUMN_OPTION,
-    text_column: str | None = TEXT_COLUMN_OPTION,
-    device: str = DEVICE_OPTION,
     out: str | None = OUT_OPTION,
-    data_root: str | None = DATA_ROOT_OPTION,
     mlflow: str | None = MLFLOW_OPTION,
 ) -> None:
     """Adapt from SOURCE to TARGET with METHOD; report source-only beside it and a verdict."""
     from transferkit.adaptation.run import run_adapt
     from transferkit.reports.run import make_run_dir
 
-    set_data_root(data_root)
-    set_device(device)
-    source, target, target_test = with_columns(label_column, text_column, source, target, target_test)
     t0 = time.perf_counter()
     results = run_adapt(source, target, method, target_labels=target_labels, seeds=seeds, target_test=target_test,
                         backbone=backbone, steps=steps, batch_size=batch_size, lr=lr)

@@ -11,12 +11,14 @@ import time
 import typer
 
 from transferkit.cli._app import app
-from transferkit.cli._common import finish_run, friendly_errors, say, set_data_root, set_device
-from transferkit.cli._options import DATA_ROOT_OPTION, DEVICE_OPTION, MLFLOW_OPTION, OUT_OPTION, QUIET_OPTION
+from transferkit.cli._common import finish_run, friendly_errors, say
+from transferkit.cli._options import MLFLOW_OPTION, OUT_OPTION, QUIET_OPTION
+from transferkit.cli._shared import reads_data
 
 
 @app.command("har")
 @friendly_errors
+@reads_data(columns=False)
 def har(
     source_subjects: str = typer.Option("1-20", help="Subjects to pre-train on, e.g. 1-20 or 1,3,5-9."),
     target_subjects: str = typer.Option("21-30", help="Held-out subjects to transfer to."),
@@ -28,8 +30,6 @@ def har(
     backbone: str = typer.Option("signalcnn?width=16&num_features=64", "--backbone", "-b", help="Backbone spec (a signal net)."),
     source_epochs: int = typer.Option(15, min=1, help="Pre-training epochs on the source subjects."),
     target_epochs: int = typer.Option(20, min=1, help="Fine-tuning / scratch epochs per target run."),
-    device: str = DEVICE_OPTION,
-    data_root: str = DATA_ROOT_OPTION,
     out: str | None = OUT_OPTION,
     quiet: bool = QUIET_OPTION,
     mlflow: str | None = MLFLOW_OPTION,
@@ -40,8 +40,6 @@ def har(
     from transferkit.data.public import parse_subjects
     from transferkit.reports.run import make_run_dir
 
-    set_data_root(data_root)
-    set_device(device)
     cfg = CrossSubjectConfig(source_subjects=tuple(parse_subjects(source_subjects)),
                              target_subjects=tuple(parse_subjects(target_subjects)),
                              shots=tuple(int(k) for k in shots.split(",") if k.strip()), seeds=seeds, norm=norm,

@@ -16,22 +16,20 @@ import typer
 from rich.text import Text
 
 from transferkit.cli._app import app, console
-from transferkit.cli._common import finish_run, friendly_errors, rule, say, set_data_root, set_device, with_columns
+from transferkit.cli._common import finish_run, friendly_errors, rule, say
 from transferkit.cli._options import (
-    DATA_ROOT_OPTION,
-    DEVICE_OPTION,
-    LABEL_COLUMN_OPTION,
     MLFLOW_OPTION,
     OUT_OPTION,
     QUIET_OPTION,
-    TEXT_COLUMN_OPTION,
     WORKERS_OPTION,
     batch_size_option,
 )
+from transferkit.cli._shared import reads_data
 
 
 @app.command("fit")
 @friendly_errors
+@reads_data("target", "source", "target_test")
 def fit(
     target: str | None = typer.Option(None, "--target", "-t", help="Target data: a named set (sms-spam, usps@train) or a "
                                       "path."),
@@ -55,10 +53,6 @@ def fit(
     workers: int = WORKERS_OPTION,
     keep_head: bool = typer.Option(True, "--keep-head/--new-head", help="With --source and the same label set: "
                                    "start from the source head (default) or a new one."),
-    label_column: str | None = LABEL_COLUMN_OPTION,
-    text_column: str | None = TEXT_COLUMN_OPTION,
-    device: str = DEVICE_OPTION,
-    data_root: str = DATA_ROOT_OPTION,
     out: str | None = OUT_OPTION,
     quiet: bool = QUIET_OPTION,
     mlflow: str | None = MLFLOW_OPTION,
@@ -68,9 +62,6 @@ def fit(
                                       "it stopped (its own settings are used; other options are ignored)."),
 ) -> None:
     """Transfer a backbone to a target and prove it: strategy vs scratch over paired seeds and label budgets."""
-    set_data_root(data_root)
-    set_device(device)
-    target, source, target_test = with_columns(label_column, text_column, target, source, target_test)
     import torch
     from accelerate import PartialState
 

@@ -11,14 +11,9 @@ from rich.table import Table
 from rich.text import Text
 
 from transferkit.cli._app import app, console
-from transferkit.cli._common import friendly_errors, set_data_root, set_device, with_columns
-from transferkit.cli._options import (
-    DATA_ROOT_OPTION,
-    DEVICE_OPTION,
-    LABEL_COLUMN_OPTION,
-    TEXT_COLUMN_OPTION,
-    batch_size_option,
-)
+from transferkit.cli._common import friendly_errors, set_data_root
+from transferkit.cli._options import DATA_ROOT_OPTION, batch_size_option
+from transferkit.cli._shared import reads_data
 
 
 @app.command("models")
@@ -66,6 +61,7 @@ def datasets(data_root: str = DATA_ROOT_OPTION) -> None:
 
 @app.command("features")
 @friendly_errors
+@reads_data("data")
 def features(
     data: str = typer.Option(..., "--data", help="Data spec or path."),
     backbone: str = typer.Option(..., "--backbone", "-b", help="Backbone spec, e.g. minilm or smallcnn."),
@@ -73,10 +69,6 @@ def features(
                              "<data>-features.npz in it; .npz is added when missing)."),
     batch_size: int = batch_size_option(64, "Forward-pass batch size."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the feature cache."),
-    label_column: str | None = LABEL_COLUMN_OPTION,
-    text_column: str | None = TEXT_COLUMN_OPTION,
-    device: str = DEVICE_OPTION,
-    data_root: str = DATA_ROOT_OPTION,
 ) -> None:
     """Extract (and cache) backbone features of a data set."""
     import numpy as np
@@ -86,9 +78,6 @@ def features(
     from transferkit.data import load_dataset
     from transferkit.features import extract_features
 
-    set_data_root(data_root)
-    set_device(device)
-    [data] = with_columns(label_column, text_column, data)
     ds = load_dataset(data)
     bb = create_backbone(backbone, ds)
     t0 = time.perf_counter()

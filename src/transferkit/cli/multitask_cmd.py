@@ -11,12 +11,14 @@ import time
 import typer
 
 from transferkit.cli._app import app
-from transferkit.cli._common import finish_run, friendly_errors, rule, say, set_data_root, set_device
-from transferkit.cli._options import DATA_ROOT_OPTION, DEVICE_OPTION, MLFLOW_OPTION, OUT_OPTION, QUIET_OPTION
+from transferkit.cli._common import finish_run, friendly_errors, rule, say
+from transferkit.cli._options import MLFLOW_OPTION, OUT_OPTION, QUIET_OPTION
+from transferkit.cli._shared import reads_data
 
 
 @app.command("multitask")
 @friendly_errors
+@reads_data(columns=False)
 def multitask(
     config_arg: str | None = typer.Argument(
         None,
@@ -31,8 +33,6 @@ def multitask(
     weightings: str = typer.Option(
         None, help="Override: comma-separated weightings (equal,uncertainty,dwa,gradnorm,pcgrad,cagrad)."
     ),
-    device: str = DEVICE_OPTION,
-    data_root: str = DATA_ROOT_OPTION,
     out: str | None = OUT_OPTION,
     quiet: bool = QUIET_OPTION,
     mlflow: str | None = MLFLOW_OPTION,
@@ -41,8 +41,6 @@ def multitask(
     from transferkit.multitask import load_config, run_multitask
     from transferkit.reports.run import make_run_dir
 
-    set_data_root(data_root)
-    set_device(device)
     if (config_arg is None) == (config is None):
         raise typer.BadParameter("give the YAML config once: transferkit multitask CONFIG (or --config CONFIG)")
     cfg = load_config(config_arg or config, seeds=seeds, epochs=epochs, weightings=weightings)

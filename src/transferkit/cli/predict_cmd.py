@@ -13,36 +13,27 @@ import typer
 from rich.text import Text
 
 from transferkit.cli._app import app, console
-from transferkit.cli._common import friendly_errors, say, set_data_root, set_device, with_columns
+from transferkit.cli._common import friendly_errors, say
 from transferkit.cli._options import (
-    DATA_ROOT_OPTION,
-    DEVICE_OPTION,
-    LABEL_COLUMN_OPTION,
     QUIET_OPTION,
-    TEXT_COLUMN_OPTION,
     batch_size_option,
 )
+from transferkit.cli._shared import reads_data
 
 
 @app.command("predict")
 @friendly_errors
+@reads_data("data")
 def predict(
     model: str = typer.Argument(..., help="Shipped model folder (RUN/model, or a --save DIR)."),
     data: str = typer.Argument(..., help="Data to label: a named set (usps@test) or a path (folder, CSV, npz...)."),
     out: str = typer.Option("predictions.csv", "--out", "-o", metavar="FILE", help="CSV file to write."),
     batch_size: int = batch_size_option(256, "Examples per forward pass."),
-    label_column: str | None = LABEL_COLUMN_OPTION,
-    text_column: str | None = TEXT_COLUMN_OPTION,
-    device: str = DEVICE_OPTION,
-    data_root: str = DATA_ROOT_OPTION,
     quiet: bool = QUIET_OPTION,
 ) -> None:
     """Label DATA with the shipped MODEL: row id, label and class probabilities (or values) per row."""
     from transferkit.experiments.predict import load_model, run_predict
 
-    set_data_root(data_root)
-    set_device(device)
-    [data] = with_columns(label_column, text_column, data)
     t0 = time.perf_counter()
     sm = load_model(model)
     if not quiet:

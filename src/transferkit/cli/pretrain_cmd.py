@@ -13,18 +13,15 @@ from rich.table import Table
 from rich.text import Text
 
 from transferkit.cli._app import app, console
-from transferkit.cli._common import finish_run, friendly_errors, set_data_root, set_device, with_columns
+from transferkit.cli._common import finish_run, friendly_errors
 from transferkit.cli._options import (
-    DATA_ROOT_OPTION,
-    DEVICE_OPTION,
-    LABEL_COLUMN_OPTION,
     MLFLOW_OPTION,
     OUT_OPTION,
     QUIET_OPTION,
-    TEXT_COLUMN_OPTION,
     batch_size_option,
     seed_option,
 )
+from transferkit.cli._shared import reads_data
 
 ZOO_OPTION = typer.Option(
     None, "--zoo", help="Zoo folder (default: first folder of $TRANSFERKIT_ZOO, else ./zoo)."
@@ -37,6 +34,7 @@ def _fmt(v: object) -> str:
 
 @app.command("pretrain")
 @friendly_errors
+@reads_data("source")
 def pretrain_command(
     source: str = typer.Option(..., "--source", "-s", help="Source data set: a named set (mnist@train) or a path."),
     backbone: str = typer.Option(
@@ -56,11 +54,7 @@ def pretrain_command(
         True, "--resume/--no-resume", help="Continue an interrupted run of the same name."
     ),
     description: str = typer.Option("", "--description", help="One line for the model card."),
-    label_column: str | None = LABEL_COLUMN_OPTION,
-    text_column: str | None = TEXT_COLUMN_OPTION,
-    device: str = DEVICE_OPTION,
     out: str | None = OUT_OPTION,
-    data_root: str = DATA_ROOT_OPTION,
     quiet: bool = QUIET_OPTION,
     mlflow: str | None = MLFLOW_OPTION,
 ) -> None:
@@ -69,9 +63,6 @@ def pretrain_command(
     from transferkit.pretraining import default_zoo_dir, run_pretrain
     from transferkit.reports.run import make_run_dir
 
-    set_data_root(data_root)
-    set_device(device)
-    [source] = with_columns(label_column, text_column, source)
     zoo_dir = zoo or str(default_zoo_dir())
     t0 = time.perf_counter()
     console.print(Text.assemble(("pretrain", "bold"), f" {backbone} on {source} ({objective}) -> {zoo_dir}/{name}"))

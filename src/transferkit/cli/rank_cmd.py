@@ -11,16 +11,13 @@ import re
 import typer
 
 from transferkit.cli._app import app
-from transferkit.cli._common import finish_run, friendly_errors, set_data_root, set_device, with_columns
+from transferkit.cli._common import finish_run, friendly_errors
 from transferkit.cli._options import (
-    DATA_ROOT_OPTION,
-    DEVICE_OPTION,
-    LABEL_COLUMN_OPTION,
     MLFLOW_OPTION,
     OUT_OPTION,
-    TEXT_COLUMN_OPTION,
     seed_option,
 )
+from transferkit.cli._shared import reads_data
 
 
 def split_specs(text: str) -> list[str]:
@@ -39,6 +36,7 @@ def split_specs(text: str) -> list[str]:
 
 @app.command("rank")
 @friendly_errors
+@reads_data("target")
 def rank_command(
     target: str = typer.Option(..., "--target", "-t", help="Target data set: a named set (sms-spam) or a path."),
     models: str = typer.Option(..., "--models", "-m", help="Comma-separated backbone specs to rank."),
@@ -55,11 +53,7 @@ def rank_command(
         None, "--max-samples", min=1, help="Use a class-stratified subset of this many target samples."
     ),
     seed: int = seed_option("Seed of the subset."),
-    label_column: str | None = LABEL_COLUMN_OPTION,
-    text_column: str | None = TEXT_COLUMN_OPTION,
-    device: str = DEVICE_OPTION,
     out: str | None = OUT_OPTION,
-    data_root: str | None = DATA_ROOT_OPTION,
     mlflow: str | None = MLFLOW_OPTION,
 ) -> None:
     """Rank backbones for TARGET with transferability scores; write a run folder with results.json."""
@@ -67,9 +61,6 @@ def rank_command(
     from transferkit.transferability import run_rank
     from transferkit.transferability.rank import DEFAULT_SCORES
 
-    set_data_root(data_root)
-    set_device(device)
-    [target] = with_columns(label_column, text_column, target)
     names = [s.strip() for s in scores.split(",") if s.strip()] if scores is not None else list(DEFAULT_SCORES)
     results = run_rank(target, split_specs(models), names, rank_by=rank_by, max_samples=max_samples, seed=seed)
     run_dir = make_run_dir("rank", root=out, name=results["data"]["target"]["name"])

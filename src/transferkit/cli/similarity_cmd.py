@@ -9,20 +9,18 @@ from __future__ import annotations
 import typer
 
 from transferkit.cli._app import app
-from transferkit.cli._common import finish_run, friendly_errors, set_data_root, set_device, with_columns
+from transferkit.cli._common import finish_run, friendly_errors
 from transferkit.cli._options import (
-    DATA_ROOT_OPTION,
-    DEVICE_OPTION,
-    LABEL_COLUMN_OPTION,
     MLFLOW_OPTION,
     OUT_OPTION,
-    TEXT_COLUMN_OPTION,
     seed_option,
 )
+from transferkit.cli._shared import reads_data
 
 
 @app.command("similarity")
 @friendly_errors
+@reads_data("source", "target")
 def similarity_command(
     source: str = typer.Option(..., "--source", "-s", help="Source data set: a named set (mnist) or a path."),
     target: str = typer.Option(..., "--target", "-t", help="Target data set: a named set (usps) or a path."),
@@ -41,20 +39,13 @@ def similarity_command(
     ),
     permutations: int = typer.Option(200, "--permutations", min=0, help="MMD permutation-test permutations."),
     seed: int = seed_option("Seed of the subsets, the permutation test and the domain classifier."),
-    label_column: str | None = LABEL_COLUMN_OPTION,
-    text_column: str | None = TEXT_COLUMN_OPTION,
-    device: str = DEVICE_OPTION,
     out: str | None = OUT_OPTION,
-    data_root: str | None = DATA_ROOT_OPTION,
     mlflow: str | None = MLFLOW_OPTION,
 ) -> None:
     """Domain distances between SOURCE and TARGET features, per class, and their label relation."""
     from transferkit.reports.run import make_run_dir
     from transferkit.similarity import measure_similarity
 
-    set_data_root(data_root)
-    set_device(device)
-    source, target = with_columns(label_column, text_column, source, target)
     results = measure_similarity(source, target, backbone, measures=measures, class_measures=class_measures,
                                  max_samples=max_samples, permutations=permutations, seed=seed)
     data = results["data"]

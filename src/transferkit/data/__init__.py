@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +36,13 @@ def load_dataset(spec: str | Dataset, root: str | Path | None = None, **kwargs: 
         if params:
             raise DataArgumentError(f"{spec} is a named data set with fixed columns; ?label= and ?text= "
                                     "(--label-column, --text-column) are for your own files")
-        return load_named(spec, root, **kwargs)
-    if looks_named(spec) and not Path(spec).exists():  # a typo in a name, not a missing file
-        DATASETS.canonical(parse_spec(spec)[0], context="nor a file or folder; see `transferkit datasets`")
-    return read_path(spec, **kwargs)
+        ds = load_named(spec, root, **kwargs)
+    else:
+        if looks_named(spec) and not Path(spec).exists():  # a typo in a name, not a missing file
+            DATASETS.canonical(parse_spec(spec)[0], context="nor a file or folder; see `transferkit datasets`")
+        ds = read_path(spec, **kwargs)
+    logging.getLogger(__name__).info("read %s: %r", spec, ds)  # shown by `transferkit ... -v`
+    return ds
 
 
 __all__ = [
