@@ -13,10 +13,12 @@ from collections.abc import Callable
 from typing import Any
 
 import typer
-from rich.console import Console
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from transferkit._version import __version__
+from transferkit.cli._console import console, err_console
+
+__all__ = ["App", "Command", "Group", "app", "console", "err_console", "version_text"]
 
 
 class _Option(TyperOption):
@@ -87,10 +89,6 @@ app = App(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-# markup=False: no string the CLI prints is parsed as rich markup, so a file, column or class name
-# such as ``data[/x].csv`` or ``[bold]`` prints literally (styles come from rich.text.Text parts)
-console = Console(markup=False)
-err_console = Console(stderr=True, markup=False)
 
 
 def version_text() -> str:

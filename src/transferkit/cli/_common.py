@@ -15,7 +15,7 @@ import typer
 from rich.text import Text
 from typer.exceptions import TyperException
 
-from transferkit.cli._app import console, err_console
+from transferkit.cli._console import console, err_console
 from transferkit.errors import TransferkitError
 
 F = TypeVar("F", bound=Callable[..., Any])
