@@ -257,6 +257,25 @@ def test_short_reprs(data_root: Path) -> None:
     assert repr(load_dataset("sms-spam", data_root)) == "Dataset('sms-spam', text, n=5574, 2 classes (ham, spam))"
 
 
+def test_short_reprs_of_results() -> None:
+    from transferkit.experiments.records import ArmResult, BudgetResult, ExperimentResult
+    from transferkit.transferability.rank import Candidate, RankRow, RankTable
+
+    x = np.zeros((5000, 512), dtype=np.float32)
+    assert repr(Candidate("zoo:mnist-cnn", x, x[:, :10])) == \
+        "Candidate('zoo:mnist-cnn', features 5000x512, source_probs 5000x10)"
+    table = RankTable([RankRow("a", None, {"logme": 1.5}, 1), RankRow("b", None, {"logme": None}, 2)], ["logme"],
+                      "logme", "usps")
+    assert repr(table) == "RankTable('usps' by logme: 1. a 1.5, 2. b -)"
+    arms = {"transfer": ArmResult("transfer", "finetune", "transfer", (0.9, 0.8), {"accuracy": 0.85}),
+            "scratch": ArmResult("scratch", "scratch", "baseline", (0.5, 0.7), {"accuracy": 0.6})}
+    budget = BudgetResult(10, "10/class", "accuracy", True, [0, 1], arms, None,
+                          curves={"transfer": list(range(10_000))})
+    text = repr(budget)
+    assert text.startswith("BudgetResult(10/class, accuracy over 2 seeds: transfer 0.8500, scratch 0.6000")
+    assert len(text) < 200 and len(repr(ExperimentResult([budget, budget]))) < 100
+
+
 # ----------------------------------------------------------------------------- fast start
 @pytest.mark.parametrize("args", [["--help"], ["--version"], ["datasets"], ["models"]])
 def test_fast_commands_import_neither_torch_nor_sklearn(args: list[str]) -> None:
