@@ -25,7 +25,13 @@ from typing import Any
 
 import typer
 
-from transferkit.cli._options import QUIET_OPTION
+from transferkit.cli._options import (
+    DATA_ROOT_OPTION,
+    DEVICE_OPTION,
+    LABEL_COLUMN_OPTION,
+    QUIET_OPTION,
+    TEXT_COLUMN_OPTION,
+)
 
 LOGGER = "transferkit"
 
@@ -89,7 +95,6 @@ def _option_names(command: Any) -> dict[str, str]:
     return names
 
 
-QUIET = QUIET_OPTION
 VERBOSE = typer.Option(0, "--verbose", "-v", count=True, show_default=False,
                        help="More messages: -v transferkit's log, -vv debug with third-party output and tracebacks.")
 CONFIG = typer.Option(None, "--config", "-c", metavar="FILE", is_eager=True, callback=_read_config,
@@ -103,7 +108,7 @@ def with_shared_options(f: Callable[..., Any]) -> Callable[..., Any]:
     own_quiet, own_config = "quiet" in sig.parameters, "config" in sig.parameters
     extra = [inspect.Parameter("verbose", inspect.Parameter.KEYWORD_ONLY, default=VERBOSE, annotation=int)]
     if not own_quiet:
-        extra.append(inspect.Parameter("quiet", inspect.Parameter.KEYWORD_ONLY, default=QUIET, annotation=bool))
+        extra.append(inspect.Parameter("quiet", inspect.Parameter.KEYWORD_ONLY, default=QUIET_OPTION, annotation=bool))
     if not own_config:
         extra.append(inspect.Parameter("config_file", inspect.Parameter.KEYWORD_ONLY, default=CONFIG,
                                        annotation=str | None))
@@ -126,8 +131,6 @@ def reads_data(*specs: str, columns: bool = True) -> Callable[[Callable[..., Any
     :func:`~transferkit.cli._common.set_device`) and rewrites the specs before the command runs; errors
     are reported like the command's own when this decorator sits inside ``@friendly_errors``.
     """
-    from transferkit.cli._options import DATA_ROOT_OPTION, DEVICE_OPTION, LABEL_COLUMN_OPTION, TEXT_COLUMN_OPTION
-
     added = {"device": (DEVICE_OPTION, str), "data_root": (DATA_ROOT_OPTION, str | None)}
     if columns:
         added = {"label_column": (LABEL_COLUMN_OPTION, str | None), "text_column": (TEXT_COLUMN_OPTION, str | None),
