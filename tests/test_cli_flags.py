@@ -286,3 +286,15 @@ def test_fast_commands_import_neither_torch_nor_sklearn(args: list[str]) -> None
     r = subprocess.run([sys.executable, "-c", code], env=_env(), capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "HEAVY []" in r.stderr, r.stderr
+
+
+def test_the_provider_catalogue_is_the_registry() -> None:
+    """`transferkit models` lists the torch-free catalogue: it must name every registered provider, with the
+    record the provider registered itself with (a provider registered without a catalogue entry fails here)."""
+    from transferkit.backbones import BACKBONES, PROVIDERS, list_backbones, list_providers
+    from transferkit.backbones.efficientnet_lite import VARIANTS
+
+    assert sorted(BACKBONES.names()) == sorted(PROVIDERS)
+    assert all(BACKBONES.info(name) is info for name, info in PROVIDERS.items())
+    assert sorted(list_providers(), key=lambda r: r["name"]) == sorted(list_backbones(), key=lambda r: r["name"])
+    assert f"<{'|'.join(VARIANTS)}>" in PROVIDERS["efficientnet-lite"].description
