@@ -89,22 +89,25 @@ def test_python_m_transferkit_help_lists_the_commands() -> None:
 
 
 def test_help_has_no_type_tags() -> None:
-    group = get_command(app)
-    for name in group.commands:  # type: ignore[attr-defined]
-        text = _cli(name, "--help").output  # type: ignore[attr-defined]
+    for name in _options():
+        text = _cli(*name.split(), "--help").output  # type: ignore[attr-defined]
         for tag in ("<str>", "<bool>", "<int", "<float", "<path>"):
             assert tag not in text, f"{name} --help shows {tag}"
 
 
 # ----------------------------------------------------------------------------- one set of flags
 def _options() -> dict[str, dict[str, list[str]]]:
-    """command -> {parameter name: its option strings}."""
+    """command (``fit``, ``datasets``, ``datasets download``...) -> {parameter name: its option strings}."""
     group = get_command(app)
     ctx = group.make_context("transferkit", [], resilient_parsing=True)
     out: dict[str, dict[str, list[str]]] = {}
-    for name, command in group.commands.items():  # type: ignore[attr-defined]
-        out[name] = {p.name: [*p.opts, *p.secondary_opts] for p in command.get_params(ctx)
-                     if getattr(p, "param_type_name", "") == "option"}
+    todo = list(group.commands.items())  # type: ignore[attr-defined]
+    while todo:
+        name, command = todo.pop()
+        if command.callback is not None:  # a group without an action of its own (`cache`) has only --help
+            out[name] = {p.name: [*p.opts, *p.secondary_opts] for p in command.get_params(ctx)
+                         if getattr(p, "param_type_name", "") == "option"}
+        todo += [(f"{name} {sub}", c) for sub, c in getattr(command, "commands", {}).items()]
     return out
 
 

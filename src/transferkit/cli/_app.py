@@ -66,7 +66,28 @@ class Group(TyperGroup):
 
 
 class App(typer.Typer):
-    """``typer.Typer`` whose commands share options (quiet, verbose, config) and print help without type tags."""
+    """``typer.Typer`` whose commands share options (quiet, verbose, config) and print help without type tags.
+
+    A group of sub-commands (``transferkit datasets download``) is ``App(shared_callback=True)``: its
+    callback, the group's own command, gets the shared options too.
+    """
+
+    def __init__(self, *args: Any, shared_callback: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **{"cls": Group, **kwargs})
+        self.shared_callback = shared_callback
+
+    def callback(self, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        register = super().callback(*args, **kwargs)
+        if not self.shared_callback:
+            return register
+
+        def decorator(f: Callable[..., Any]) -> Callable[..., Any]:
+            from transferkit.cli._shared import with_shared_options
+
+            register(with_shared_options(f))
+            return f
+
+        return decorator
 
     def command(self, name: str | None = None, *, cls: type[TyperCommand] | None = None,
                 **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -83,7 +104,6 @@ class App(typer.Typer):
 
 app = App(
     name="transferkit",
-    cls=Group,
     help="Choose a pretrained model, transfer it, and prove that reuse helped.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,

@@ -24,7 +24,8 @@ from typing import Any
 import typer
 
 DATA_ROOT_OPTION = typer.Option(None, "--data-root", metavar="DIR", help="Folder holding the named data sets "
-                                "(default: $TRANSFERKIT_DATA, else ../shared/data or ./data).")
+                                "(default: $TRANSFERKIT_DATA, else the user data folder; `transferkit datasets "
+                                "download NAME` fills it).")
 OUT_OPTION = typer.Option(None, "--out", "-o", "--runs", metavar="DIR",
                           help="Folder the run folder is created in, as DIR/<time>-<command>[-name] "
                           "(default: $TRANSFERKIT_RUNS or ./runs; --runs is the same option).")

@@ -10,6 +10,7 @@ from transferkit.data.dataset import Dataset, encode_labels
 from transferkit.data.paths import data_root, data_spec, split_data_spec
 from transferkit.data.public import DATASETS, is_named, load_named, looks_named, parse_spec
 from transferkit.data.readers import from_hf_dataset, read_image_folder, read_npz, read_path, read_table, read_text
+from transferkit.data.sources import download_dataset, verify_dataset
 from transferkit.data.splits import Splits, label_budget, parse_budget, train_val_test_split
 from transferkit.data.task import TransferTask, class_subset
 from transferkit.errors import DataArgumentError
@@ -19,11 +20,11 @@ def load_dataset(spec: str | Dataset, root: str | Path | None = None, **kwargs: 
     """Load a data set from a named spec (``usps@test``, ``heart-disease:va``) or a path.
 
     A :class:`Dataset` passes through unchanged. ``root`` is the data root for named sets
-    (default ``$TRANSFERKIT_DATA`` or ``../shared/data``); ``kwargs`` go to the reader. A file spec
-    may name its columns: ``data.csv?label=diagnosis&text=body`` (the same as ``label_column=``,
-    ``text_column=``; see :func:`~transferkit.data.paths.split_data_spec`). A spec that reads as a
-    name (no folder, no suffix) but is neither registered nor an existing path raises
-    :class:`~transferkit.errors.UnknownName` with the closest names.
+    (default ``$TRANSFERKIT_DATA``, else the user data folder that ``transferkit datasets download`` fills);
+    ``kwargs`` go to the reader. A file spec may name its columns: ``data.csv?label=diagnosis&text=body``
+    (the same as ``label_column=``, ``text_column=``; see :func:`~transferkit.data.paths.split_data_spec`).
+    A spec that reads as a name (no folder, no suffix) but is neither registered nor an existing path
+    raises :class:`~transferkit.errors.UnknownName` with the closest names.
     """
     if isinstance(spec, Dataset):
         return spec
@@ -53,6 +54,7 @@ __all__ = [
     "class_subset",
     "data_root",
     "data_spec",
+    "download_dataset",
     "encode_labels",
     "from_hf_dataset",
     "label_budget",
@@ -66,4 +68,5 @@ __all__ = [
     "read_text",
     "split_data_spec",
     "train_val_test_split",
+    "verify_dataset",
 ]
