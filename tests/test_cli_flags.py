@@ -301,3 +301,13 @@ def test_the_provider_catalogue_is_the_registry() -> None:
     assert all(BACKBONES.info(name) is info for name, info in PROVIDERS.items())
     assert sorted(list_providers(), key=lambda r: r["name"]) == sorted(list_backbones(), key=lambda r: r["name"])
     assert f"<{'|'.join(VARIANTS)}>" in PROVIDERS["efficientnet-lite"].description
+
+
+def test_a_command_puts_back_the_settings_it_made(tmp_path: Path) -> None:
+    """--data-root and --device set environment variables for the command's run only (commands run in one
+    process, as in tests or notebooks, do not leak them into the next)."""
+    before = {k: os.environ.get(k) for k in ("TRANSFERKIT_DATA", "CUDA_VISIBLE_DEVICES")}
+    r = _cli("rank", "-t", "breast-cancer", "-m", "raw", "--scores", "logme", "--data-root", str(tmp_path),
+             "--device", "cpu", "-q", "-o", str(tmp_path / "runs"))
+    assert r.exit_code == 0, r.output  # type: ignore[attr-defined]
+    assert {k: os.environ.get(k) for k in before} == before

@@ -84,7 +84,7 @@ class App(typer.Typer):
         def decorator(f: Callable[..., Any]) -> Callable[..., Any]:
             from transferkit.cli._shared import with_shared_options
 
-            register(with_shared_options(f))
+            register(with_shared_options(f, scoped=False))
             return f
 
         return decorator

@@ -101,9 +101,15 @@ CONFIG = typer.Option(None, "--config", "-c", metavar="FILE", is_eager=True, cal
                       help="YAML file of option values (e.g. 'seeds: 3'); options on the command line win.")
 
 
-def with_shared_options(f: Callable[..., Any]) -> Callable[..., Any]:
+SCOPED_ENV = ("TRANSFERKIT_DATA", "CUDA_VISIBLE_DEVICES")
+"""Environment variables a command sets for its own run (``--data-root``, ``--device``) and puts back when
+it returns, so commands run in one process (tests, notebooks) do not leak settings into the next."""
+
+
+def with_shared_options(f: Callable[..., Any], scoped: bool = True) -> Callable[..., Any]:
     """``f`` with ``-q/--quiet``, ``-v/--verbose`` and ``-c/--config FILE`` added to its signature; the
-    wrapper sets up logging and progress output before ``f`` runs."""
+    wrapper sets up logging and progress output before ``f`` runs and (``scoped``, every command but a
+    group's callback, whose settings its sub-command reads) restores :data:`SCOPED_ENV` afterwards."""
     sig = inspect.signature(f, eval_str=True)
     own_quiet, own_config = "quiet" in sig.parameters, "config" in sig.parameters
     extra = [inspect.Parameter("verbose", inspect.Parameter.KEYWORD_ONLY, default=VERBOSE, annotation=int)]
@@ -118,7 +124,15 @@ def with_shared_options(f: Callable[..., Any]) -> Callable[..., Any]:
         quiet = kwargs["quiet"] if own_quiet else kwargs.pop("quiet", False)
         kwargs.pop("config_file", None)
         configure_output(quiet=bool(quiet), verbose=int(kwargs.pop("verbose", 0) or 0))
-        return f(*args, **kwargs)
+        saved = {name: os.environ.get(name) for name in SCOPED_ENV}
+        try:
+            return f(*args, **kwargs)
+        finally:
+            for name, value in saved.items() if scoped else ():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
     return _extend(wrapper, f, extra)
 
