@@ -311,3 +311,12 @@ def test_a_command_puts_back_the_settings_it_made(tmp_path: Path) -> None:
              "--device", "cpu", "-q", "-o", str(tmp_path / "runs"))
     assert r.exit_code == 0, r.output  # type: ignore[attr-defined]
     assert {k: os.environ.get(k) for k in before} == before
+
+
+def test_rank_help_names_the_default_scores() -> None:
+    """rank's help spells out the default scores without importing the scores (fast --help): keep it true."""
+    from transferkit.transferability.rank import DEFAULT_SCORES
+
+    result = CliRunner().invoke(app, ["rank", "--help"], env={"COLUMNS": "250"})  # no line folds the list
+    text = " ".join(result.output.replace("│", " ").split())
+    assert f"(default: {','.join(DEFAULT_SCORES)})" in text.replace(", ", ",")

@@ -12,11 +12,7 @@ import typer
 
 from transferkit.cli._app import app
 from transferkit.cli._common import finish_run, friendly_errors
-from transferkit.cli._options import (
-    MLFLOW_OPTION,
-    OUT_OPTION,
-    batch_size_option,
-)
+from transferkit.cli._options import MLFLOW_OPTION, OUT_OPTION, batch_size_option
 from transferkit.cli._shared import reads_data
 
 

@@ -17,13 +17,7 @@ from rich.text import Text
 
 from transferkit.cli._app import app, console
 from transferkit.cli._common import finish_run, friendly_errors, rule, say
-from transferkit.cli._options import (
-    MLFLOW_OPTION,
-    OUT_OPTION,
-    QUIET_OPTION,
-    WORKERS_OPTION,
-    batch_size_option,
-)
+from transferkit.cli._options import MLFLOW_OPTION, OUT_OPTION, QUIET_OPTION, WORKERS_OPTION, batch_size_option
 from transferkit.cli._shared import reads_data
 
 

@@ -14,10 +14,7 @@ from rich.text import Text
 
 from transferkit.cli._app import app, console
 from transferkit.cli._common import friendly_errors, say
-from transferkit.cli._options import (
-    QUIET_OPTION,
-    batch_size_option,
-)
+from transferkit.cli._options import QUIET_OPTION, batch_size_option
 from transferkit.cli._shared import reads_data
 
 

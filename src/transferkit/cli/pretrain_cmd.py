@@ -14,13 +14,7 @@ from rich.text import Text
 
 from transferkit.cli._app import app, console
 from transferkit.cli._common import finish_run, friendly_errors
-from transferkit.cli._options import (
-    MLFLOW_OPTION,
-    OUT_OPTION,
-    QUIET_OPTION,
-    batch_size_option,
-    seed_option,
-)
+from transferkit.cli._options import MLFLOW_OPTION, OUT_OPTION, QUIET_OPTION, batch_size_option, seed_option
 from transferkit.cli._shared import reads_data
 
 ZOO_OPTION = typer.Option(
