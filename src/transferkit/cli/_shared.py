@@ -217,9 +217,13 @@ def _third_party(loud: bool) -> None:
     for name in _THIRD_PARTY:
         logging.getLogger(name).setLevel(logging.DEBUG if loud else logging.ERROR)
     if "huggingface_hub" in sys.modules:  # already imported: its switch, not its environment variable
+        from huggingface_hub import constants
         from huggingface_hub.utils import disable_progress_bars, enable_progress_bars
 
-        (enable_progress_bars if loud else disable_progress_bars)()
+        if not loud:
+            disable_progress_bars()
+        elif not constants.HF_HUB_DISABLE_PROGRESS_BARS:  # read at its import: the variable then wins
+            enable_progress_bars()
     if "transformers" in sys.modules:
         from transformers.utils import logging as hf_logging
 
