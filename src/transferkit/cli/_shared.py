@@ -216,19 +216,24 @@ def _third_party(loud: bool) -> None:
             os.environ.setdefault(name, value)
     for name in _THIRD_PARTY:
         logging.getLogger(name).setLevel(logging.DEBUG if loud else logging.ERROR)
+    locked = False  # huggingface_hub reads its variable once, at import: then the variable wins over -vv
     if "huggingface_hub" in sys.modules:  # already imported: its switch, not its environment variable
         from huggingface_hub import constants
         from huggingface_hub.utils import disable_progress_bars, enable_progress_bars
 
+        locked = bool(constants.HF_HUB_DISABLE_PROGRESS_BARS)
         if not loud:
             disable_progress_bars()
-        elif not constants.HF_HUB_DISABLE_PROGRESS_BARS:  # read at its import: the variable then wins
+        elif not locked:
             enable_progress_bars()
     if "transformers" in sys.modules:
         from transformers.utils import logging as hf_logging
 
         hf_logging.set_verbosity_info() if loud else hf_logging.set_verbosity_error()
-        hf_logging.enable_progress_bar() if loud else hf_logging.disable_progress_bar()
+        if not loud:
+            hf_logging.disable_progress_bar()
+        elif not locked:
+            hf_logging.enable_progress_bar()
     if "datasets" in sys.modules:
         from datasets.utils import logging as ds_logging
 
