@@ -21,6 +21,10 @@ PROVIDERS: dict[str, BackboneInfo] = {
                               lightweight=True, from_data=lambda d: {"in_channels": d.x.shape[1]}),
     "tabmlp": BackboneInfo("table", "MLP for tables (standardised inputs)", pretrained_by_default=False,
                            lightweight=True, from_data=lambda d: {"in_features": d.x.shape[1]}),
+    # transferkit.backbones.lenet
+    "lenet": BackboneInfo("image", "LeNet-style CNN for small images (the digit-adaptation literature's network)",
+                          pretrained_by_default=False, lightweight=True,
+                          from_data=lambda d: {"in_chans": d.x.shape[1] if d.x.dtype != object else 3}),
     # transferkit.backbones.hf_text
     "hf": BackboneInfo("text", "Hugging Face text encoder: hf:<hub-name-or-folder>, mean pooling",
                        takes_argument=True, offline=False),
