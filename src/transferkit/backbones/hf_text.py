@@ -13,7 +13,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from transferkit.backbones._info import BACKBONES, BackboneInfo
+from transferkit.backbones._catalog import PROVIDERS
+from transferkit.backbones._info import BACKBONES
 from transferkit.backbones.base import Backbone
 from transferkit.errors import BackboneError, BackboneSpecError, DataError
 
@@ -104,8 +105,7 @@ def _load_hf(name_or_path: str, local_only: bool) -> tuple[nn.Module, Any]:
     return model, tok
 
 
-@BACKBONES.register("hf", info=BackboneInfo("text", "Hugging Face text encoder: hf:<hub-name-or-folder>, mean pooling",
-                                            takes_argument=True, offline=False))
+@BACKBONES.register("hf", info=PROVIDERS["hf"])
 def hf_backbone(name: str | None = None, max_length: int = 128, normalize: Any = False, pretrained: Any = True) -> Backbone:
     """Create ``hf:<name-or-path>`` (a local folder loads offline); ``pretrained=false``: random weights, seed 0."""
     if not name:
@@ -138,7 +138,7 @@ def minilm_path() -> Path:
     return path
 
 
-@BACKBONES.register("minilm", info=BackboneInfo("text", "all-MiniLM-L6-v2 (384-d sentence encoder), offline"))
+@BACKBONES.register("minilm", info=PROVIDERS["minilm"])
 def minilm(max_length: int = 128, normalize: Any = False, pretrained: Any = True) -> Backbone:
     """Create the embedded all-MiniLM-L6-v2 text backbone (offline); ``pretrained=false``: random weights, seed 0."""
     model, tok = _load_hf(str(minilm_path()), local_only=True)
