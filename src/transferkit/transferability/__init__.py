@@ -16,8 +16,8 @@ from transferkit.transferability._knn import knn_accuracy
 from transferkit.transferability._leep import leep
 from transferkit.transferability._linear_probe import linear_probe_accuracy
 from transferkit.transferability._logme import logme
-from transferkit.transferability._ncti import ncti
 from transferkit.transferability._nce import nce
+from transferkit.transferability._ncti import ncti
 from transferkit.transferability._nleep import nleep
 from transferkit.transferability._reg_hscore import regularized_h_score
 from transferkit.transferability._sfda import sfda
@@ -39,8 +39,8 @@ __all__ = [
     "leep",
     "linear_probe_accuracy",
     "logme",
-    "ncti",
     "nce",
+    "ncti",
     "nleep",
     "rank",
     "regularized_h_score",
