@@ -39,14 +39,16 @@ def rank_command(
         ",".join(DEFAULT_SCORES),
         "--scores",
         "-s",
-        help="Comma-separated transferability scores: logme, regularized_h_score, h_score, nleep, gbc, "
-        "transrate, knn_accuracy, linear_probe_accuracy; leep and nce need a source classifier head.",
+        help="Comma-separated transferability scores: logme, regularized_h_score, h_score, sfda, ncti, etran, "
+        "nleep, gbc, transrate, knn_accuracy, linear_probe_accuracy; leep and nce need a source classifier head.",
     ),
-    rank_by: str | None = typer.Option(None, "--rank-by", help="Score that orders the table (default: first)."),
+    rank_by: str | None = typer.Option(
+        None, "--rank-by", help="What orders the table: 'combined' (default with two or more scores: the mean "
+        "position over every score's ranking) or one score's name."),
     max_samples: int | None = typer.Option(
         None, "--max-samples", min=1, help="Use a class-stratified subset of this many target samples."
     ),
-    seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Seed of the subset."),
+    seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Seed of the subset and of candidates with random weights (built-in nets without ?weights=)."),
     runs: str | None = RUNS_OPTION,
     data_root: str | None = DATA_ROOT_OPTION,
     mlflow: str | None = MLFLOW_OPTION,

@@ -470,7 +470,17 @@ def _rank_run(results: dict[str, Any]) -> list[Any]:
     sec = results["sections"]["ranking"]
     notes = [Text(f"{r['model']}: {r['notes']}", style="dim") for r in sec["rows"] if r.get("notes")]
     notes += [Text(str(n), style="dim") for n in sec.get("notes") or []]
-    return [*notes, *summary_renderables(results)]
+    return [*notes, *summary_renderables(results), *rank_reading(sec)]
+
+
+def rank_reading(sec: dict[str, Any]) -> list[Any]:
+    """The recommendation of a ``ranking`` section, the note when scores disagree, one line per score."""
+    rec = sec.get("recommendation") or {}
+    out: list[Any] = [Text(str(rec["text"]), style="bold")] if rec.get("text") else []
+    if rec.get("disagreement"):
+        out.append(Text(f"note: {rec['disagreement']}", style="yellow"))
+    out += [Text(f"  {line}", style="dim") for line in sec.get("explanations") or []]
+    return out
 
 
 def relation_table(rel: dict[str, Any], max_rows: int = 20) -> Table:
