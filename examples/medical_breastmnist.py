@@ -52,14 +52,16 @@ def main(argv: list[str] | None = None) -> dict:
     from transferkit.training import TrainConfig, predict, train
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--small", action="store_true", help="a reduced run (one seed, 2 epochs, about 2 minutes)")
+    p.add_argument("--small", action="store_true", help="a reduced run (one seed, 2 epochs, 32 px, one fraction)")
     p.add_argument("--image-size", type=int, default=64, help="input size the 28x28 scans are upsampled to")
     p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--fractions", default="0.1,0.25,0.5", help="training fractions of the label-efficiency curve")
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared machine)")
     args = p.parse_args(argv)
     epochs, seeds = (2, 1) if args.small else (args.epochs, args.seeds)
+    if args.small:
+        args.image_size, args.fractions = 32, "0.25"
     fractions = [float(f) for f in args.fractions.split(",") if f.strip()] + [1.0]
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
@@ -77,8 +79,11 @@ def main(argv: list[str] | None = None) -> dict:
                           seed=seed, progress=False, select_metric="auroc", device="cpu")
         train(model, data, val_ds, cfg)
         val_out, test_out = predict(model, val_ds), predict(model, test_ds)
-        return {"val_auc": auroc(val_ds.y, val_out), "test_auc": auroc(test_ds.y, test_out),
-                "test_acc": float(np.mean(test_out.argmax(1) == test_ds.y))}
+        res = {"val_auc": auroc(val_ds.y, val_out), "test_auc": auroc(test_ds.y, test_out),
+               "test_acc": float(np.mean(test_out.argmax(1) == test_ds.y))}
+        print(f"    {arm} on {len(data)} scans, seed {seed}: val AUC {res['val_auc']:.3f}, test AUC "
+              f"{res['test_auc']:.3f}, ACC {res['test_acc']:.3f} ({time.perf_counter() - t0:.0f} s)", flush=True)
+        return res
 
     runs: dict[tuple[str, float], list[dict]] = {}
     for fraction in sorted(fractions, reverse=True):
@@ -125,7 +130,7 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"transfer matches scratch-on-all with {enough} scans" if enough else
           "transfer did not match scratch-on-all at any measured fraction")
     out["seconds"] = time.perf_counter() - t0
-    print(f"total {out['seconds']:.0f} s with {args.threads} torch thread(s)")
+    print(f"done in {out['seconds']:.0f} s with {args.threads} torch thread(s)")
     return out
 
 
