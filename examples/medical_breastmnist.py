@@ -1,6 +1,6 @@
 """Medical imaging recipe: ImageNet EfficientNet-Lite0 fine-tuned on BreastMNIST ultrasound scans vs scratch.
 
-    nice -n 10 python examples/medical_breastmnist.py [--small] [--image-size 64] [--epochs 8] [--seeds 3]
+    nice -n 10 python examples/medical_breastmnist.py [--small] [--image-size 32] [--epochs 6] [--seeds 2]
 
 BreastMNIST (MedMNIST v2, named set ``breastmnist@train|val|test``): 546 / 78 / 156 breast ultrasound
 scans, 28x28 grey, malignant vs normal-or-benign. Every model keeps the epoch with the best AUC on the
@@ -13,7 +13,13 @@ scans, 28x28 grey, malignant vs normal-or-benign. Every model keeps the epoch wi
 It prints test AUC and accuracy per arm (mean over seeds, 95% CI of transfer - scratch), the shipped
 model (the transfer seed with the best validation AUC) beside the MedMNIST v2 anchors, and a
 label-efficiency curve: transfer trained on a fraction of the training scans against scratch on all.
-The measured figures are in the README (section "Medical imaging: BreastMNIST").
+
+Expected figure (measured on 2 shared CPU cores at load average ~11, one torch thread, defaults: 32 px,
+6 epochs, 2 seeds, 1025 s): test AUC / ACC transfer 0.841 / 0.817 vs scratch 0.764 / 0.779
+(transfer - scratch AUC +0.077 [-0.502, +0.655]: inconclusive with 2 seeds); shipped model (seed 1,
+val AUC 0.909) test AUC 0.865, ACC 0.840, below the MedMNIST v2 anchors (ResNet-18 at 28 px 0.901 /
+0.863); transfer on 25 % of the scans (137) reaches AUC 0.744, on 10 % (55) 0.649: it needs more than
+137 scans to match scratch trained on all 546.
 """
 
 from __future__ import annotations
@@ -53,10 +59,10 @@ def main(argv: list[str] | None = None) -> dict:
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--small", action="store_true", help="a reduced run (one seed, 2 epochs, 32 px, one fraction)")
-    p.add_argument("--image-size", type=int, default=64, help="input size the 28x28 scans are upsampled to")
-    p.add_argument("--epochs", type=int, default=8)
-    p.add_argument("--seeds", type=int, default=3)
-    p.add_argument("--fractions", default="0.1,0.25,0.5", help="training fractions of the label-efficiency curve")
+    p.add_argument("--image-size", type=int, default=32, help="input size the 28x28 scans are upsampled to")
+    p.add_argument("--epochs", type=int, default=6)
+    p.add_argument("--seeds", type=int, default=2)
+    p.add_argument("--fractions", default="0.1,0.25", help="training fractions of the label-efficiency curve")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared machine)")
     args = p.parse_args(argv)
     epochs, seeds = (2, 1) if args.small else (args.epochs, args.seeds)
@@ -107,9 +113,9 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"{arm:10s} {out[arm]['auc']:>9.3f} {out[arm]['acc']:>9.3f}")
     for key in ("test_auc", "test_acc"):
         d = paired_difference([x[key] for x in tr], [x[key] for x in sc])
-        verdict = "transfer better" if d.low > 0 else ("scratch better" if d.high < 0 else "no clear difference")
-        out[f"diff_{key}"] = (d.mean, d.low, d.high)
-        print(f"transfer - scratch {key}: {d.mean:+.3f} [{d.low:+.3f}, {d.high:+.3f}] -> {verdict}")
+        out[f"diff_{key}"] = (d.mean, d.ci_low, d.ci_high, d.verdict)
+        print(f"transfer - scratch {key}: {d.mean:+.3f} [{d.ci_low:+.3f}, {d.ci_high:+.3f}] (95% CI over seeds) "
+              f"-> {d.verdict}")
     shipped = max(tr, key=lambda x: x["val_auc"])
     out["shipped"] = shipped
     print(f"\nshipped model (transfer seed with the best val AUC {shipped['val_auc']:.3f}): "
