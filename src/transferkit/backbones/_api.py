@@ -78,5 +78,8 @@ def needs_pretrained_message(spec: str, kind: str) -> str | None:
 
 def list_backbones() -> list[dict[str, Any]]:
     """Registered providers with what they read and whether they work offline."""
+    from transferkit.backbones._catalog import weights_source
+
     return [{"name": e.name, "input": e.info.input_kind, "offline": e.info.offline,
-             "description": e.info.description} for e in BACKBONES]
+             "description": e.info.description, "size": e.info.size, "weights": weights_source(e.info)}
+            for e in BACKBONES]

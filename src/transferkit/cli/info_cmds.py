@@ -21,14 +21,15 @@ from transferkit.cli._shared import reads_data
 @app.command("models")
 @friendly_errors
 def models() -> None:
-    """List backbone providers, what they read, and whether they work offline."""
+    """List backbone providers: what they read, size, whether they work offline, where the weights come from."""
     from transferkit.backbones import list_providers  # the catalogue: no torch import
 
     t = Table(title="Backbones (spec: PROVIDER[:ARG][?key=value&...])")
-    for c in ("name", "input", "offline", "description"):
+    for c in ("name", "input", "size", "offline", "weights from", "description"):
         t.add_column(c)
     for row in list_providers():
-        t.add_row(row["name"], row["input"], "yes" if row["offline"] else "needs hub or file", row["description"])
+        t.add_row(Text(row["name"]), Text(row["input"]), Text(row["size"] or "-"),
+                  "yes" if row["offline"] else "needs hub or file", Text(row["weights"]), Text(row["description"]))
     console.print(t)
 
 

@@ -40,15 +40,18 @@ def rank_command(
         None,
         "--scores",
         metavar="NAMES",
-        help="Comma-separated transferability scores: logme, regularized_h_score, h_score, nleep, gbc, "
-        "transrate, knn_accuracy, linear_probe_accuracy; leep and nce need a source classifier head "
-        "(default: logme,regularized_h_score,knn_accuracy).",
+        help="Comma-separated transferability scores: logme, regularized_h_score, h_score, sfda, ncti, etran, "
+        "nleep, gbc, transrate, knn_accuracy, linear_probe_accuracy; leep and nce need a source classifier head "
+        "(default: logme,regularized_h_score,knn_accuracy,sfda,ncti,etran).",
     ),
-    rank_by: str | None = typer.Option(None, "--rank-by", help="Score that orders the table (default: first)."),
+    rank_by: str | None = typer.Option(
+        None, "--rank-by", help="What orders the table: 'combined' (default with two or more scores: the mean "
+        "position over every score's ranking) or one score's name."),
     max_samples: int | None = typer.Option(
         None, "--max-samples", min=1, help="Use a class-stratified subset of this many target samples."
     ),
-    seed: int = seed_option("Seed of the subset."),
+    seed: int = seed_option("Seed of the subset and of candidates with random weights (built-in nets without "
+                            "?weights=)."),
     out: str | None = OUT_OPTION,
     mlflow: str | None = MLFLOW_OPTION,
 ) -> None:
