@@ -30,6 +30,25 @@ def split_specs(text: str) -> list[str]:
     return out
 
 
+def parse_limits(text: str) -> dict[str, float]:
+    """``"max_rows=50000,max_pairs=4e9"`` as a dict (integers where the value is whole)."""
+    from transferkit.errors import UsageError
+
+    out: dict[str, float] = {}
+    for piece in (p.strip() for p in text.split(",")):
+        if not piece:
+            continue
+        key, sep, value = piece.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = float("nan")
+        if not sep or not key.strip() or not number == number:
+            raise UsageError(f"--score-limits: {piece!r} is not key=number (e.g. max_rows=50000)")
+        out[key.strip()] = int(number) if number.is_integer() and key.strip() != "warn_seconds" else number
+    return out
+
+
 @app.command("rank")
 @friendly_errors
 def rank_command(
@@ -47,6 +66,12 @@ def rank_command(
         None, "--max-samples", min=1, help="Use a class-stratified subset of this many target samples."
     ),
     seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Seed of the subset."),
+    score_limits: str = typer.Option(
+        "", "--score-limits",
+        help="Where super-linear scores switch to a seeded stratified subsample, as key=value pairs: "
+        "max_rows (NLEEP mixture, linear probe; default 20000), max_pairs (exact leave-one-out k-NN "
+        "distance pairs; default 1e9), min_queries, warn_seconds. E.g. 'max_rows=50000,max_pairs=4e9'.",
+    ),
     runs: str | None = RUNS_OPTION,
     data_root: str | None = DATA_ROOT_OPTION,
     mlflow: str | None = MLFLOW_OPTION,
@@ -57,6 +82,7 @@ def rank_command(
 
     set_data_root(data_root)
     names = [s.strip() for s in scores.split(",") if s.strip()]
-    results = run_rank(target, split_specs(models), names, rank_by=rank_by, max_samples=max_samples, seed=seed)
+    results = run_rank(target, split_specs(models), names, rank_by=rank_by, max_samples=max_samples, seed=seed,
+                       limits=parse_limits(score_limits))
     run_dir = make_run_dir("rank", root=runs, name=results["data"]["target"]["name"])
     finish_run(run_dir, results, mlflow)
