@@ -57,7 +57,9 @@ def rows64(x: np.ndarray, start: int, stop: int, device: torch.device) -> torch.
     part = torch.from_numpy(np.ascontiguousarray(x[start:stop]))
     if device.type == "cuda":
         part = part.pin_memory().to(device, non_blocking=True)
-    return part.to(device=device, dtype=torch.float64)
+    out = part.to(device=device, dtype=torch.float64)
+    # never a view of the caller's array: chunks are modified in place (centred)
+    return out.clone() if out.data_ptr() == part.data_ptr() else out
 
 
 def chunks(x: np.ndarray, device: torch.device, budget: int | None = None) -> Any:
