@@ -116,3 +116,111 @@ def frechet(xs: np.ndarray, xt: np.ndarray) -> float:
     root = (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
     cross = np.sqrt(np.clip(np.linalg.eigvalsh(root @ ct @ root), 0.0, None)).sum()
     return float(max(mean_term + np.trace(cs) + np.trace(ct) - 2.0 * cross, 0.0))
+
+
+# ----------------------------------------------------------------------------- MMD (numpy, as before)
+from typing import Any, Literal  # noqa: E402
+
+from transferkit.errors import DataError  # noqa: E402
+from transferkit.similarity._mmd import MULTI_KERNEL_SCALES, QUADRATIC_LIMIT, Estimator, MMDResult  # noqa: E402
+from transferkit.transferability._validate import canonical_order  # noqa: E402
+
+def median_bandwidth(z: np.ndarray, max_rows: int = 1000, seed: int = 0) -> float:
+    """Median pairwise Euclidean distance of (a seeded subset of) the pooled rows ``z``."""
+    if len(z) > max_rows:
+        z = z[np.random.default_rng(seed).choice(len(z), max_rows, replace=False)]
+    d2 = _sq_dists(z, z)
+    iu = np.triu_indices(len(z), k=1)
+    med = float(np.sqrt(np.median(d2[iu])))
+    if med <= 0:
+        positive = d2[iu][d2[iu] > 0]
+        med = float(np.sqrt(positive.min())) if positive.size else 1.0
+    return med
+
+
+def _sq_dists(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    d2 = np.einsum("ij,ij->i", a, a)[:, None] + np.einsum("ij,ij->i", b, b)[None, :] - 2.0 * a @ b.T
+    return np.maximum(d2, 0.0)
+
+
+def _kernel(d2: np.ndarray, bandwidth: float, scales: tuple[float, ...]) -> np.ndarray:
+    out = np.zeros_like(d2)
+    for s in scales:
+        out += np.exp(-d2 / (2.0 * bandwidth**2 * s))
+    return out / len(scales)
+
+
+def _unbiased_from_gram(k: np.ndarray, member: np.ndarray) -> np.ndarray:
+    """MMD2_u for each column of the 0/1 membership matrix ``member`` (1 = first sample)."""
+    diag = np.diag(k)
+    a = member.astype(np.float64)
+    b = 1.0 - a
+    m, n = a.sum(axis=0), b.sum(axis=0)
+    ka = k @ a
+    kb = k @ b
+    sxx = np.einsum("ip,ip->p", a, ka) - diag @ a
+    syy = np.einsum("ip,ip->p", b, kb) - diag @ b
+    sxy = np.einsum("ip,ip->p", a, kb)
+    return sxx / (m * (m - 1)) + syy / (n * (n - 1)) - 2.0 * sxy / (m * n)
+
+
+def _linear_stat(x: np.ndarray, y: np.ndarray, bandwidth: float, scales: tuple[float, ...]) -> float:
+    half = min(len(x), len(y)) // 2
+    x1, x2, y1, y2 = x[0 : 2 * half : 2], x[1 : 2 * half : 2], y[0 : 2 * half : 2], y[1 : 2 * half : 2]
+
+    def k(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return _kernel(np.sum((a - b) ** 2, axis=1), bandwidth, scales)
+
+    return float(np.mean(k(x1, x2) + k(y1, y2) - k(x1, y2) - k(x2, y1)))
+
+
+def mmd_test(source: Any, target: Any, *, bandwidth: float | Literal["median"] = "median", multi_kernel: bool = False,
+             estimator: Estimator = "auto", n_permutations: int = 200, seed: int = 0) -> MMDResult:
+    """Squared MMD with a permutation-test p-value (``n_permutations=0`` skips the test).
+
+    ``estimator="auto"`` uses the unbiased quadratic-time statistic up to ``QUADRATIC_LIMIT``
+    pooled rows and the linear-time one above. The p-value is ``(1 + #{perm >= observed}) /
+    (1 + n_permutations)`` over random reassignments of the pooled rows to the two samples.
+    """
+    xs, xt = np.asarray(source, dtype=np.float64), np.asarray(target, dtype=np.float64)
+    if estimator not in ("auto", "unbiased", "linear"):
+        raise DataError(f"estimator must be auto, unbiased or linear, got {estimator!r}")
+    if n_permutations < 0:
+        raise DataError("n_permutations must be >= 0")
+    rng = np.random.default_rng(seed)
+    # content-defined order, then a seeded shuffle: the result does not depend on the row order given
+    xs = xs[canonical_order(xs)][rng.permutation(len(xs))]
+    xt = xt[canonical_order(xt)][rng.permutation(len(xt))]
+    z = np.vstack([xs, xt])
+    bw = median_bandwidth(z, seed=seed) if bandwidth == "median" else float(bandwidth)
+    if not bw > 0:
+        raise DataError(f"bandwidth must be positive, got {bandwidth!r}")
+    scales = MULTI_KERNEL_SCALES if multi_kernel else (1.0,)
+    use = estimator
+    if use == "auto":
+        use = "unbiased" if len(z) <= QUADRATIC_LIMIT else "linear"
+    m = len(xs)
+    p_value = None
+    if use == "unbiased":
+        k = _kernel(_sq_dists(z, z), bw, scales)
+        member = np.zeros((len(z), 1), dtype=bool)
+        member[:m, 0] = True
+        value = float(_unbiased_from_gram(k, member)[0])
+        if n_permutations:
+            null = []
+            for start in range(0, n_permutations, 50):
+                p = min(50, n_permutations - start)
+                perm = np.stack([rng.permutation(len(z)) < m for _ in range(p)], axis=1)
+                null.append(_unbiased_from_gram(k, perm))
+            p_value = float((1 + np.sum(np.concatenate(null) >= value)) / (1 + n_permutations))
+    else:
+        value = _linear_stat(xs, xt, bw, scales)
+        if n_permutations:
+            count = 0
+            for _ in range(n_permutations):
+                idx = rng.permutation(len(z))
+                count += _linear_stat(z[idx[:m]], z[idx[m:]], bw, scales) >= value
+            p_value = float((1 + count) / (1 + n_permutations))
+    return MMDResult(value, p_value, use, bw, n_permutations)
+
+

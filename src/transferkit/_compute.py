@@ -54,12 +54,19 @@ def chunk_rows(n: int, d: int, device: torch.device, budget: int | None = None) 
 
 def rows64(x: np.ndarray, start: int, stop: int, device: torch.device) -> torch.Tensor:
     """Rows ``start:stop`` of ``x`` as a float64 tensor on ``device`` (a copy of the chunk only)."""
-    part = torch.from_numpy(np.ascontiguousarray(x[start:stop]))
+    part = torch.from_numpy(np.array(x[start:stop], dtype=np.float64))  # a copy: chunks are centred in place
     if device.type == "cuda":
-        part = part.pin_memory().to(device, non_blocking=True)
-    out = part.to(device=device, dtype=torch.float64)
-    # never a view of the caller's array: chunks are modified in place (centred)
-    return out.clone() if out.data_ptr() == part.data_ptr() else out
+        return part.pin_memory().to(device, non_blocking=True)
+    return part
+
+
+def read_only_tensor(arr: np.ndarray) -> torch.Tensor:
+    """``torch.from_numpy`` of an array that is only read (a memory map may be read-only)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(np.ascontiguousarray(arr))
 
 
 def chunks(x: np.ndarray, device: torch.device, budget: int | None = None) -> Any:

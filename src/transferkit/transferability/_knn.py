@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from transferkit._compute import resolve_device, rows64
+from transferkit._compute import read_only_tensor, resolve_device, rows64
 from transferkit.errors import DataError
 from transferkit.transferability._guard import limits, note
 from transferkit.transferability._info import SCORES, ScoreInfo
@@ -71,7 +71,7 @@ def _search32(x: np.ndarray, q: torch.Tensor, qidx: torch.Tensor, kk: int,
     best_i = torch.zeros((len(q), kk), dtype=torch.int64, device=device)
     step = max(kk, CHUNK_BYTES // (4 * max(len(q), d)))  # bounds the (m, step) block and the chunk
     for start in range(0, n, step):
-        r = torch.from_numpy(np.ascontiguousarray(x[start:start + step])).to(device, torch.float32)
+        r = read_only_tensor(x[start:start + step]).to(device, torch.float32)
         d2 = torch.addmm(r.square().sum(dim=1)[None, :], q, r.T, alpha=-2.0).add_(qn)
         own = ((qidx >= start) & (qidx < start + len(r))).nonzero().squeeze(1)
         d2[own, qidx[own] - start] = float("inf")
@@ -86,7 +86,7 @@ def _exact64(x: np.ndarray, qrows: torch.Tensor, cand: torch.Tensor, rank: torch
     """float64 distances of the candidates, sorted by (distance, content rank), and the candidates in that order."""
     dev = qrows.device
     uniq, inverse = np.unique(cand.reshape(-1).cpu().numpy(), return_inverse=True)
-    rows = torch.from_numpy(np.asarray(x[uniq])).to(dev, torch.float64)
+    rows = read_only_tensor(x[uniq]).to(dev, torch.float64)
     lookup = torch.from_numpy(inverse.reshape(-1)).to(dev).reshape(cand.shape)
     d64 = (qrows[:, None, :] - rows[lookup]).square().sum(dim=2)
     order = torch.argsort(rank[cand], dim=1, stable=True)
@@ -136,7 +136,7 @@ def neighbours(x: np.ndarray, queries: np.ndarray, k: int, rank: np.ndarray,
     for qs in range(0, len(queries), block):
         qi = queries[qs:qs + block]
         qidx = torch.from_numpy(qi).to(device)
-        q64 = torch.from_numpy(np.asarray(x[qi])).to(device, torch.float64)
+        q64 = read_only_tensor(x[qi]).to(device, torch.float64)
         best_d, cand = _search32(x, q64.to(torch.float32), qidx, kk, device)
         best_d = best_d.to(torch.float64)
         err = tol * (norms[qidx][:, None] + norms[cand])
