@@ -125,6 +125,7 @@ from transferkit.errors import DataError  # noqa: E402
 from transferkit.similarity._mmd import MULTI_KERNEL_SCALES, QUADRATIC_LIMIT, Estimator, MMDResult  # noqa: E402
 from transferkit.transferability._validate import canonical_order  # noqa: E402
 
+
 def median_bandwidth(z: np.ndarray, max_rows: int = 1000, seed: int = 0) -> float:
     """Median pairwise Euclidean distance of (a seeded subset of) the pooled rows ``z``."""
     if len(z) > max_rows:

@@ -3,11 +3,11 @@ the CUDA code path (run on the CPU), no copies of the caller's data, and the gua
 
 from __future__ import annotations
 
+import _legacy_scores as legacy
 import numpy as np
 import pytest
 import torch
 
-import _legacy_scores as legacy
 from transferkit._compute import moments, resolve_device
 from transferkit.errors import UsageError
 from transferkit.similarity import coral_distance, frechet_distance, mmd_test
@@ -22,8 +22,6 @@ from transferkit.transferability import (
     logme,
     nleep,
     rank,
-    regularized_h_score,
-    transrate,
 )
 from transferkit.transferability._guard import collect_notes, score_limits
 from transferkit.transferability._knn import neighbours

@@ -51,13 +51,14 @@ class Limits:
     seed: int = 0
 
 
-_LIMITS: ContextVar[Limits] = ContextVar("transferkit_score_limits", default=Limits())
+_DEFAULT = Limits()
+_LIMITS: ContextVar[Limits | None] = ContextVar("transferkit_score_limits", default=None)
 _NOTES: ContextVar[list[str] | None] = ContextVar("transferkit_score_notes", default=None)
 
 
 def limits() -> Limits:
     """The limits in force."""
-    return _LIMITS.get()
+    return _LIMITS.get() or _DEFAULT
 
 
 @contextmanager
@@ -69,9 +70,9 @@ def score_limits(**changes: int | float) -> Iterator[Limits]:
     for key, value in changes.items():
         if value is None or value <= 0:
             raise UsageError(f"score limit {key} must be positive, got {value!r}")
-    token = _LIMITS.set(replace(_LIMITS.get(), **changes))  # type: ignore[arg-type]
+    token = _LIMITS.set(replace(limits(), **changes))  # type: ignore[arg-type]
     try:
-        yield _LIMITS.get()
+        yield limits()
     finally:
         _LIMITS.reset(token)
 
