@@ -199,3 +199,41 @@ def test_rank_records_guard_notes_and_limits_in_results() -> None:
     with pytest.raises(UsageError, match="unknown score limit"):
         with score_limits(max_bananas=3):
             pass
+
+
+def test_cli_score_limits_parse_and_reject() -> None:
+    from transferkit.cli.rank_cmd import parse_limits
+
+    assert parse_limits("max_rows=50000, max_pairs=4e9,warn_seconds=30") == {
+        "max_rows": 50000, "max_pairs": 4_000_000_000, "warn_seconds": 30.0}
+    assert parse_limits("") == {}
+    with pytest.raises(UsageError, match="key=number"):
+        parse_limits("max_rows")
+
+
+def test_run_rank_saves_the_limits_in_force() -> None:
+    from transferkit.data import Dataset
+    from transferkit.transferability import run_rank
+
+    x, y = blobs(120, 6, 3)
+    ds = Dataset(x=x.astype(np.float32), y=y, kind="table", class_names=("a", "b", "c"), name="blobs")
+    results = run_rank(ds, ["raw"], ["logme", "knn_accuracy"], limits={"max_pairs": 5000, "min_queries": 50})
+    section = results["sections"]["ranking"]
+    assert section["limits"]["max_pairs"] == 5000 and section["limits"]["max_rows"] == 20_000
+    assert "knn_accuracy: estimated on a class-stratified subset of 50 of 120" in section["rows"][0]["notes"]
+
+
+def test_rank_scaling_benchmark_child_measures_every_default_score() -> None:
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "rank_scaling.py"
+    spec = importlib.util.spec_from_file_location("rank_scaling", path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = bench.child(400, 16, 4)
+    assert set(out["scores"]) == {"check_rows", "logme", "regularized_h_score", "knn_accuracy"}
+    assert all(m["cpu_s"] >= 0 and m["peak_rss"] > 0 for m in out["scores"].values())
+    assert out["scores"]["knn_accuracy"]["value"] == pytest.approx(knn_accuracy(*bench.make_blobs(400, 16, 4)))
+    assert bench.exponent(1.0, 10.0, 1000, 10000) == pytest.approx(1.0)
