@@ -35,12 +35,24 @@ def trace_pinv_product(cov_f: np.ndarray, cov_g: np.ndarray) -> float:
     return float(np.sum((proj.T @ cov_g * proj.T).sum(axis=1) / w[keep]))
 
 
+def nonzero(w: np.ndarray, dim: int) -> np.ndarray:
+    """Eigenvalues above the round-off level ``max(w) * dim * eps * 10`` (the rest count as zero)."""
+    return w > max(float(w.max()), 0.0) * dim * np.finfo(np.float64).eps * 10
+
+
+def score_inputs(features: Any, labels: Any, device: Any) -> tuple[np.ndarray, np.ndarray, int, torch.device]:
+    """Checked features (no copy), class indices, the number of classes and the device."""
+    f = check_rows(features)
+    y, c = check_labels(labels, f.shape[0])
+    return f, y, c, resolve_device(device)
+
+
 def pinv_trace(w: np.ndarray, v: np.ndarray, between: np.ndarray, dim: int) -> float:
     """``tr(pinv(A) B)`` for ``A = V diag(w) V'`` and ``B = between' between``.
 
     Eigenvalues at or below ``max(w) * dim * eps * 10`` count as zero (``dim``: the size of ``A``).
     """
-    keep = w > max(float(w.max()), 0.0) * dim * np.finfo(np.float64).eps * 10
+    keep = nonzero(w, dim)
     proj = between @ v[:, keep]
     return float(np.sum(np.sum(proj**2, axis=0) / w[keep]))
 
@@ -69,14 +81,11 @@ def h_score(features: Any, labels: Sequence[Hashable] | np.ndarray, *,
     Both covariances use the ``N - 1`` denominator; the value lies in ``[0, min(D, C - 1)]``.
     Unstable when ``D`` is large compared with ``N``; see ``regularized_h_score``.
     """
-    f = check_rows(features)
-    y, c = check_labels(labels, f.shape[0])
+    f, y, c, dev = score_inputs(features, labels, device)
     n, d = f.shape
-    dev = resolve_device(device)
     if d >= n:
         w, mass = wide_class_trace(f, y, c, dev)
-        keep = w > max(float(w.max()), 0.0) * d * np.finfo(np.float64).eps * 10
-        return float(np.sum(mass[keep]))
+        return float(np.sum(mass[nonzero(w, d)]))
     mom = moments(f, y, c, device=dev)
     w, v = symmetric_eig(mom.gram / (n - 1), dev)
     return pinv_trace(w, v, scaled_class_sums(mom) / np.sqrt(n - 1), d)

@@ -13,10 +13,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from transferkit._compute import centred_fourth, column_mean, moments, resolve_device, symmetric_eig
-from transferkit.transferability._hscore import scaled_class_sums, wide_class_trace
+from transferkit._compute import centred_fourth, column_mean, moments, symmetric_eig
+from transferkit.transferability._hscore import nonzero, scaled_class_sums, score_inputs, wide_class_trace
 from transferkit.transferability._info import SCORES, ScoreInfo
-from transferkit.transferability._validate import check_labels, check_rows
 
 
 def ledoit_wolf_shrinkage(eigenvalues: np.ndarray, n: int, d: int, fourth: float) -> float:
@@ -43,17 +42,15 @@ def regularized_h_score(features: Any, labels: Sequence[Hashable] | np.ndarray, 
     Features are centred first; ``S_a`` uses the ``1/N`` normalisation of scikit-learn's
     ``LedoitWolf`` and ``Cov(g)`` of the class means uses ``1/(N - 1)``, as TLlib does.
     """
-    f = check_rows(features)
-    y, c = check_labels(labels, f.shape[0])
+    f, y, c, dev = score_inputs(features, labels, device)
     n, d = f.shape
-    dev = resolve_device(device)
     if d >= n:
         w, mass = wide_class_trace(f, y, c, dev)
         w = np.clip(w, 0.0, None)
         a = ledoit_wolf_shrinkage(w, n, d, centred_fourth(f, column_mean(f, dev), dev))
         mu = float(np.sum(w)) / n / d
         shrunk = (1.0 - a) * w / n + a * mu
-        keep = w > max(float(w.max()), 0.0) * d * np.finfo(np.float64).eps * 10
+        keep = nonzero(w, d)
         return (1.0 - a) * float(np.sum(w[keep] * mass[keep] / (n - 1) / shrunk[keep]))
     mom = moments(f, y, c, device=dev, fourth=True)
     lam, v = symmetric_eig(mom.gram, dev)
@@ -61,6 +58,6 @@ def regularized_h_score(features: Any, labels: Sequence[Hashable] | np.ndarray, 
     a = ledoit_wolf_shrinkage(np.clip(lam, 0.0, None), n, d, mom.fourth)
     shrunk = (1.0 - a) * lam / n + a * float(np.sum(lam)) / n / d
     between = scaled_class_sums(mom) / np.sqrt(n - 1)
-    keep = shrunk > max(float(shrunk.max()), 0.0) * d * np.finfo(np.float64).eps * 10
+    keep = nonzero(shrunk, d)
     proj = between @ v[:, keep]
     return (1.0 - a) * float(np.sum(np.sum(proj**2, axis=0) / shrunk[keep]))
