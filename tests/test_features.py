@@ -129,3 +129,18 @@ def test_no_cache_hashes_nothing_and_workers_give_the_same_features(digits, monk
     np.testing.assert_array_equal(workers, again)
     with pytest.raises(Exception, match="num_workers"):
         extract_features(b, digits, cache=False, progress=False, num_workers=-1)
+
+
+def test_memory_mapped_images_stay_mapped_and_give_the_same_features(tmp_path, digits):
+    from transferkit.data import Dataset
+
+    x8 = np.round(np.asarray(digits.x) * 255).astype(np.uint8)
+    np.save(tmp_path / "x.npy", x8)
+    mm = np.load(tmp_path / "x.npy", mmap_mode="r")
+    lazy = Dataset(x=mm, y=digits.y, kind="image", class_names=digits.class_names, name="mapped")
+    eager = Dataset(x=np.array(x8), y=digits.y, kind="image", class_names=digits.class_names, name="mapped")
+    assert isinstance(lazy.x, np.ndarray) and np.shares_memory(lazy.x, mm)  # not read into memory
+    assert lazy.fingerprint() == eager.fingerprint()  # hashed block by block, same bytes
+    b = create_backbone("smallcnn")
+    np.testing.assert_array_equal(extract_features(b, lazy, cache=False, progress=False),
+                                  extract_features(b, eager, cache=False, progress=False))

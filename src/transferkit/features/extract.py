@@ -108,8 +108,8 @@ def _forward_all(backbone: Backbone, ds: Dataset, batch_size: int, progress: boo
     channels_last = dev.type == "cuda" and backbone.input_kind == "image"
     if channels_last:
         backbone.to(memory_format=torch.channels_last)
-    out: list[np.ndarray] = []
     n = len(ds)
+    feats = np.empty((n, backbone.num_features), dtype=np.float32)
     # text: batch by length so padding is short; features are put back in the original order
     order = np.argsort([len(t) for t in ds.x], kind="stable") if ds.kind == "text" else np.arange(n)
     batches: Any = _PreparedBatches(ds.x, order, backbone.prepare, batch_size)
@@ -125,14 +125,13 @@ def _forward_all(backbone: Backbone, ds: Dataset, batch_size: int, progress: boo
             task = bar.add_task(f"{backbone.spec} on {ds.name}", total=n)
             for i, prepared in enumerate(batches):
                 inputs = _to_device(prepared, dev, channels_last)
-                out.append(backbone.forward_features(inputs).float().cpu().numpy())
-                bar.advance(task, min(batch_size, n - i * batch_size))
+                rows = order[i * batch_size:(i + 1) * batch_size]
+                feats[rows] = backbone.forward_features(inputs).float().cpu().numpy()  # no list of batches
+                bar.advance(task, len(rows))
     finally:
         if channels_last:
             backbone.to(memory_format=torch.contiguous_format)
         backbone.train(was_training).to(orig_device)
-    feats = np.empty((n, backbone.num_features), dtype=np.float32)
-    feats[order] = np.concatenate(out)
     return feats
 
 
