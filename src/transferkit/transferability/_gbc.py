@@ -2,7 +2,8 @@
 
 The principal directions come from the ``D x D`` covariance (float64 moments on torch, no ``N x D``
 copy and no SVD with its ``N x D`` left factor); the projected class means come from the class
-sums and the per-class variances from one more chunked pass over the rows. The class pairs are
+sums and the per-class variances from one more chunked pass over the rows. Wide features (``D > N``) take
+the directions from the ``N x N`` Gram matrix instead. The class pairs are
 evaluated in blocks on torch, so many classes cost ``C^2 x dim`` arithmetic, not a Python loop.
 """
 
@@ -14,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from transferkit._compute import chunks, moments, resolve_device, symmetric_eig
+from transferkit._compute import chunks, column_mean, moments, resolve_device, row_gram, symmetric_eig
 from transferkit.errors import DataError
 from transferkit.transferability._info import SCORES, ScoreInfo
 from transferkit.transferability._validate import check_labels, check_rows
@@ -26,6 +27,15 @@ def class_gaussians(f: np.ndarray, y: np.ndarray, c: int, n_components: int,
     ``n_components`` principal directions (at most ``N``; all directions, unrotated, when
     ``D <= n_components``)."""
     n, d = f.shape
+    if d > max(n, n_components):  # wide: directions from the N x N Gram matrix, z = U sigma
+        w, u = symmetric_eig(row_gram(f, dev, column_mean(f, dev)), dev)
+        top = np.argsort(-w, kind="stable")[:min(n_components, n)]
+        z = torch.from_numpy(u[:, top] * np.sqrt(np.clip(w[top], 0.0, None))).to(dev)
+        yt = torch.from_numpy(y).to(dev)
+        counts = torch.bincount(yt, minlength=c).to(torch.float64)[:, None]
+        means = torch.zeros((c, z.shape[1]), dtype=torch.float64, device=dev).index_add_(0, yt, z) / counts
+        sq = torch.zeros_like(means).index_add_(0, yt, (z - means[yt]).square())
+        return means, sq / counts
     mom = moments(f, y, c, device=dev)
     assert mom.class_sums is not None and mom.counts is not None
     if d <= n_components:
