@@ -11,7 +11,7 @@ of its CPU time (1 = linear, 2 = quadratic). Goal: every default score at 1M x 5
 in total and <= 6 GB peak.
 
     python benchmarks/rank_scaling.py [--sizes 10000,100000,1000000] [--dim 512] [--classes 10]
-                                      [--many-classes 1000] [--json out.json]
+                                      [--many-classes 1000] [--scores logme,...] [--json out.json]
 """
 
 from __future__ import annotations
@@ -70,8 +70,8 @@ def make_blobs(n: int, d: int, c: int, seed: int = 0) -> tuple[Any, Any]:
     return x, y
 
 
-def child(n: int, d: int, c: int) -> dict[str, Any]:
-    """Run in a fresh process: make the data, time and measure each default score."""
+def child(n: int, d: int, c: int, scores: list[str] | None = None) -> dict[str, Any]:
+    """Run in a fresh process: make the data, time and measure each score (default: rank's defaults)."""
     import torch
 
     torch.set_num_threads(1)
@@ -81,7 +81,8 @@ def child(n: int, d: int, c: int) -> dict[str, Any]:
 
     x, y = make_blobs(n, d, c)
     out: dict[str, Any] = {"n": n, "d": d, "c": c, "data_rss": _rss(), "scores": {}}
-    steps = [("check_rows", lambda: check_rows(x))] + [(s, (lambda s=s: SCORES.get(s)(x, y))) for s in DEFAULT_SCORES]
+    steps = [("check_rows", lambda: check_rows(x))] + [(s, (lambda s=s: SCORES.get(s)(x, y)))
+                                                       for s in (scores or DEFAULT_SCORES)]
     for name, fn in steps:
         with PeakSampler() as mem, collect_notes() as notes:
             c0, w0 = time.process_time(), time.perf_counter()
@@ -92,8 +93,8 @@ def child(n: int, d: int, c: int) -> dict[str, Any]:
     return out
 
 
-def _run_child(n: int, d: int, c: int) -> dict[str, Any]:
-    cmd = [sys.executable, __file__, "--child", f"{n},{d},{c}"]
+def _run_child(n: int, d: int, c: int, scores: str) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "--child", f"{n},{d},{c}", "--scores", scores]
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if proc.returncode != 0:
@@ -113,12 +114,13 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     ap.add_argument("--dim", type=int, default=512)
     ap.add_argument("--classes", type=int, default=10)
     ap.add_argument("--many-classes", type=int, default=1000, help="also C = this at the middle size (0: skip)")
+    ap.add_argument("--scores", default="", help="comma-separated scores (default: rank's DEFAULT_SCORES)")
     ap.add_argument("--json", default=None, help="also write the measurements to this file")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
         n, d, c = (int(v) for v in args.child.split(","))
-        print(json.dumps(child(n, d, c)))
+        print(json.dumps(child(n, d, c, [s for s in args.scores.split(",") if s] or None)))
         return []
     sizes = [int(s) for s in args.sizes.split(",")]
     runs = [(n, args.dim, args.classes) for n in sizes]
@@ -132,7 +134,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     print(f"{'N':>9} {'C':>5} {'step':<22} {'CPU s':>8} {'wall s':>8} {'peak GB':>8} {'extra GB':>9}  value")
     rows = []
     for n, d, c in runs:
-        r = _run_child(n, d, c)
+        r = _run_child(n, d, c, args.scores)
         rows.append(r)
         for name, m in r["scores"].items():
             value = "" if m["value"] is None else f"{m['value']:.6g}"

@@ -232,7 +232,7 @@ def test_rank_scaling_benchmark_child_measures_every_default_score() -> None:
     assert spec is not None and spec.loader is not None
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    out = bench.child(400, 16, 4)
+    out = bench.child(400, 16, 4, ["logme", "regularized_h_score", "knn_accuracy"])
     assert set(out["scores"]) == {"check_rows", "logme", "regularized_h_score", "knn_accuracy"}
     assert all(m["cpu_s"] >= 0 and m["peak_rss"] > 0 for m in out["scores"].values())
     assert out["scores"]["knn_accuracy"]["value"] == pytest.approx(knn_accuracy(*bench.make_blobs(400, 16, 4)))

@@ -100,7 +100,9 @@ def extract_features(backbone: Backbone | str, data: Dataset | np.ndarray | list
 
 def _forward_all(backbone: Backbone, ds: Dataset, batch_size: int, progress: bool, dev: torch.device,
                  num_workers: int = 0, amp: bool = False) -> np.ndarray:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+
+    from transferkit._progress import progress_bar
 
     was_training = backbone.training
     orig_device = backbone.device
@@ -120,7 +122,7 @@ def _forward_all(backbone: Backbone, ds: Dataset, batch_size: int, progress: boo
     cols: Any = (TextColumn("features", style="bold"), TextColumn("{task.description}", markup=False), BarColumn(),
                  MofNCompleteColumn(), TimeRemainingColumn())
     try:
-        with Progress(*cols, disable=not progress, transient=True) as bar, torch.inference_mode(), \
+        with progress_bar(*cols, label="features", unit="rows", show=progress) as bar, torch.inference_mode(), \
                 torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
             task = bar.add_task(f"{backbone.spec} on {ds.name}", total=n)
             for i, prepared in enumerate(batches):
