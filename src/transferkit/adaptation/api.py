@@ -9,13 +9,25 @@ enter this module: ``adapt`` takes target inputs only, and evaluation is a separ
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from transferkit.adaptation._info import DEEP_METHODS, SHALLOW_METHODS
+from transferkit.adaptation.candidates import DEFAULT_CANDIDATES, model_features
+from transferkit.adaptation.decision import (
+    AGREEMENT,
+    PAIR_RULE,
+    Decision,
+    decide,
+    ensemble_agreement,
+    label_free_verdict,
+)
+from transferkit.adaptation.frozen import encode_frozen, encoder_for
 from transferkit.adaptation.selection import (
     CAVEATS,
     LABEL_FREE_SCORES,
@@ -25,9 +37,9 @@ from transferkit.adaptation.selection import (
     selection_score,
     target_val_accuracy,
 )
+from transferkit.adaptation.selection_validators import feature_space_weights
 from transferkit.adaptation.shallow import stack_domains
 from transferkit.adaptation.shallow._base import TARGET_ID, check_features
-from transferkit.adaptation.shallow.importance_weighting import domain_classifier_weights
 from transferkit.data.dataset import Dataset
 from transferkit.data.splits import stratified_indices
 from transferkit.errors import DataArgumentError, DataError, UnknownName
@@ -49,6 +61,8 @@ class AdaptationResult:
     prepare: Any = field(default=None, repr=False)
     classes: Any = field(default=None, repr=False)
     """The source label values, sorted; the models' class ``i`` is ``classes[i]`` (None: indices)."""
+    decision: Decision | None = None
+    """The label-free decision (:mod:`transferkit.adaptation.decision`): source-only unless the evidence is strong."""
 
     def encode(self, y: Any, what: str = "y_test") -> np.ndarray:
         """Labels as the models' class indices; a label the source never had is a :class:`DataError`."""
@@ -58,7 +72,7 @@ class AdaptationResult:
         """Class probabilities of one trained model (``source-only`` or the method) on target inputs."""
         m = self.models[(model, seed)]
         if self.kind == "shallow":
-            return m.predict_proba(check_features(x))
+            return m.predict_proba(check_features(x if self.prepare is None else self.prepare(x)))
         from transferkit.adaptation.deep import predict_outputs
 
         return predict_outputs(m, self.prepare(x))[1]
@@ -120,11 +134,19 @@ def _xy(data: Any, what: str, need_labels: bool) -> tuple[Any, np.ndarray | None
             raise DataError(f"{what}: {len(x)} inputs but {len(y)} labels")
         if need_labels and y is None:
             raise DataError(f"{what} needs labels")
-        return x, y if need_labels else None, "table" if np.asarray(x).ndim == 2 else "image"
+        return x, y if need_labels else None, _kind_of(x)
     if need_labels:
         raise DataError(f"{what} must be a labelled Dataset or an (x, y) pair")
-    x = np.asarray(data)
-    return x, None, "table" if x.ndim == 2 else "image"
+    x = data if isinstance(data, list) else np.asarray(data)
+    return x, None, _kind_of(x)
+
+
+def _kind_of(x: Any) -> str:
+    """``text`` for a list/1-D array of strings, ``table`` for 2-D arrays, else ``image``."""
+    arr = np.asarray(x, dtype=object) if isinstance(x, list) else np.asarray(x)
+    if arr.ndim == 1 and len(arr) and isinstance(arr.flat[0], str):
+        return "text"
+    return "table" if arr.ndim == 2 else "image"
 
 
 def _is_deep(method: str, kind: str, backbone: Any) -> bool:
@@ -140,7 +162,7 @@ def _is_deep(method: str, kind: str, backbone: Any) -> bool:
     return in_deep
 
 
-def adapt(source: Any, target: Any, method: str = "coral", *, target_val: Any = None,
+def adapt(source: Any, target: Any, method: str | Sequence[str] = "coral", *, target_val: Any = None,
           seeds: tuple[int, ...] | list[int] = (0,), val_fraction: float = 0.2, backbone: Any = None,
           deep_config: Any = None, base_estimator: Any = None, refit: bool = True,
           **method_params: Any) -> AdaptationResult:
@@ -150,7 +172,9 @@ def adapt(source: Any, target: Any, method: str = "coral", *, target_val: Any = 
         source: labelled source (``Dataset`` or ``(x, y)``).
         target: target inputs (``Dataset`` or array); any labels it carries are ignored.
         method: a name from ``SHALLOW_METHODS`` (feature tables) or ``DEEP_METHODS`` (images,
-            signals, or any data with ``backbone``).
+            signals, or any data with ``backbone``); a list of names, or ``"auto"`` (every
+            shallow candidate of :data:`~transferkit.adaptation.candidates.DEFAULT_CANDIDATES`):
+            all are trained and the label-free decision (or the labelled ``target_val``) picks one.
         target_val: optional few labelled target examples (``Dataset`` or ``(x, y)``), used for
             selection and the verdict only.
         seeds: one run of each model per seed (source split, initialisation).
@@ -161,7 +185,8 @@ def adapt(source: Any, target: Any, method: str = "coral", *, target_val: Any = 
             ``checkpoint_dir`` each (model, seed) run checkpoints into ``<checkpoint_dir>/<method>-seed<seed>``
             and ``resume`` continues each one (finished runs are loaded, not retrained).
         base_estimator: shallow methods: the classifier after adaptation.
-        refit: shallow methods: refit both models on all source rows after scoring.
+        refit: shallow methods: refit source-only and the reported method on all source rows after
+            scoring (other candidates keep the model fitted on the source-train rows).
         **method_params: passed to the method's constructor.
     """
     xs, ys, kind = _xy(source, "source", need_labels=True)
@@ -176,10 +201,16 @@ def adapt(source: Any, target: Any, method: str = "coral", *, target_val: Any = 
         raise DataArgumentError("val_fraction must be in (0, 0.9)")
     if len(seeds) == 0:
         raise DataArgumentError("give at least one seed")
-    deep = _is_deep(method, kind, backbone)
-    method_key = (DEEP_METHODS if deep else SHALLOW_METHODS).entry(method).name
-    if method_key == "source_only":
+    names = _method_names(method)
+    deep = _is_deep(names[0], kind, backbone)
+    keys = list(dict.fromkeys((DEEP_METHODS if deep else SHALLOW_METHODS).entry(m).name for m in names))
+    if "source_only" in keys:
         raise DataArgumentError("method is the source-only baseline, which every run includes anyway: pick a method")
+    encode = None
+    if not deep and kind != "table":  # shallow methods on raw inputs: frozen-encoder features first
+        encoder = encoder_for(kind, backbone)
+        xs, xt, xv = encode_frozen([xs, xt, xv], kind, encoder)
+        encode = partial(_encode_one, kind=kind, encoder=encoder)
     runner = (_DeepRunner(xs, xt, xv, backbone, deep_config, kind) if deep
               else _ShallowRunner(xs, xt, xv, base_estimator))
     rows: list[dict[str, Any]] = []
@@ -188,33 +219,71 @@ def adapt(source: Any, target: Any, method: str = "coral", *, target_val: Any = 
     for seed in seeds:
         tr, va = stratified_indices(np.asarray(ys), len(ys), (1 - val_fraction, val_fraction), seed)[:2]
         weights = runner.iw_weights(tr, va, seed)
-        for name, key in ((SOURCE_ONLY, "source_only"), (method_key, method_key)):
+        seed_rows: dict[str, dict[str, Any]] = {}
+        for name, key in ((SOURCE_ONLY, "source_only"), *((k, k) for k in keys)):
             model = runner.fit(key, tr, ys, seed, method_params if key != "source_only" else {})
             p_val = runner.proba(model, "source_val", va)
             p_t = runner.proba(model, "target", None)
+            fw = feature_space_weights(*runner.features(model, va), random_state=seed)
             scores = {score: selection_score(score, y_val=ys[va], proba_val=p_val, weights=weights, proba_target=p_t,
-                                             seed=seed) for score in LABEL_FREE_SCORES}
+                                             feature_weights=fw, seed=seed) for score in LABEL_FREE_SCORES}
             row: dict[str, Any] = {"model": name, "seed": int(seed), "selection_scores": scores}
             if xv is not None:
                 p_v = runner.proba(model, "target_val", None)
                 row["target_val_accuracy"] = target_val_accuracy(yv, p_v)
                 val_correct.setdefault(name, []).append((p_v.argmax(1) == yv).astype(float))
-            if refit and not deep:
-                model = runner.fit(key, np.arange(len(ys)), ys, seed, method_params if key != "source_only" else {})
             models[(name, int(seed))] = model
             rows.append(row)
-    choice = {}
-    for score in LABEL_FREE_SCORES:
-        means = {m: {score: float(np.mean([r["selection_scores"][score] for r in rows if r["model"] == m]))}
-                 for m in (SOURCE_ONLY, method_key)}
-        choice[score] = select(means, score, SOURCE_ONLY)
+            seed_rows[name] = {"row": row, "p_t": p_t}
+        if len(seed_rows) >= 3:  # the ensemble check needs several adapted candidates
+            agreement = ensemble_agreement({n: v["p_t"] for n, v in seed_rows.items()})
+            for n, v in seed_rows.items():
+                v["row"]["selection_scores"][AGREEMENT] = agreement[n]
+    all_names = [SOURCE_ONLY, *keys]
+    mean_scores = {m: {k: float(np.mean([r["selection_scores"][k] for r in rows if r["model"] == m]))
+                       for k in rows[0]["selection_scores"]} for m in all_names}
+    choice = {score: select({m: {score: v[score]} for m, v in mean_scores.items()}, score, SOURCE_ONLY)
+              for score in LABEL_FREE_SCORES}
+    decision = decide(mean_scores, None if len(keys) > 1 else PAIR_RULE)
+    method_key = _reported_method(keys, decision, val_correct)
+    if refit and not deep:  # source-only and the reported method on all source rows; other candidates keep theirs
+        for seed in seeds:
+            for name, key in ((SOURCE_ONLY, "source_only"), (method_key, method_key)):
+                models[(name, int(seed))] = runner.fit(key, np.arange(len(ys)), ys, seed,
+                                                       method_params if key != "source_only" else {})
     if xv is not None:
         verdict = adaptation_verdict(method_key, val_correct[method_key], val_correct[SOURCE_ONLY])
     else:
-        verdict = adaptation_verdict(method_key, None, None)
+        verdict = label_free_verdict(method_key, decision)
     caveats = {k: CAVEATS[k] for k in (*LABEL_FREE_SCORES, *(["target_val_accuracy"] if xv is not None else []))}
     return AdaptationResult(method_key, "deep" if deep else "shallow", rows, verdict, choice, caveats, models,
-                            getattr(runner, "prepare", None), classes)
+                            getattr(runner, "prepare", encode), classes, decision)
+
+
+def _encode_one(x: Any, kind: str, encoder: Any) -> np.ndarray:
+    return encode_frozen([x], kind, encoder)[0]  # type: ignore[return-value]
+
+
+def _method_names(method: str | Sequence[str]) -> list[str]:
+    """``"auto"`` -> the default shallow candidates; a name -> [name]; a list -> the list."""
+    if isinstance(method, str):
+        return list(DEFAULT_CANDIDATES) if method == "auto" else [method]
+    names = [str(m) for m in method]
+    if not names:
+        raise DataArgumentError("give at least one adaptation method")
+    return names
+
+
+def _reported_method(keys: list[str], decision: Decision, val_correct: dict[str, list[np.ndarray]]) -> str:
+    """The adapted candidate the verdict is about: the best on labelled target examples when there are
+    some, else the decision's choice, else (source-only chosen) the candidate with the most votes."""
+    if len(keys) == 1:
+        return keys[0]
+    if val_correct:
+        return max(keys, key=lambda k: float(np.mean(val_correct[k])))
+    if decision.choice != SOURCE_ONLY:
+        return decision.choice
+    return max(keys, key=lambda k: len(decision.votes.get(k, [])))
 
 
 class _ShallowRunner:
@@ -229,7 +298,11 @@ class _ShallowRunner:
         self.base = base_estimator
 
     def iw_weights(self, tr: np.ndarray, va: np.ndarray, seed: int) -> np.ndarray:
-        return domain_classifier_weights(self.xs[va], self.xt, random_state=seed)
+        return feature_space_weights(self.xs[va], self.xt, random_state=seed)
+
+    def features(self, model: Any, va: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Held-out source rows and target rows in the model's adapted feature space (for DEV)."""
+        return model_features(model, self.xs[va], True), model_features(model, self.xt, False)
 
     def fit(self, key: str, idx: np.ndarray, ys: np.ndarray, seed: int, params: dict[str, Any]) -> Any:
         cls = SHALLOW_METHODS.get(key)
@@ -276,7 +349,7 @@ class _DeepRunner:
 
     def iw_weights(self, tr: np.ndarray, va: np.ndarray, seed: int) -> np.ndarray:
         flat = lambda t: t.reshape(len(t), -1).numpy()  # noqa: E731
-        return domain_classifier_weights(flat(self.xs[va]), flat(self.xt), random_state=seed)
+        return feature_space_weights(flat(self.xs[va]), flat(self.xt), random_state=seed)
 
     def fit(self, key: str, idx: np.ndarray, ys: np.ndarray, seed: int, params: dict[str, Any]) -> Any:
         import copy
@@ -295,6 +368,12 @@ class _DeepRunner:
             cfg = dataclasses.replace(cfg, checkpoint_dir=str(Path(cfg.checkpoint_dir) / f"{key}-seed{seed}"))
         train_adaptation(net, DEEP_METHODS.get(key)(**params), self.xs[idx], ys[idx], self.xt, cfg)
         return net
+
+    def features(self, model: Any, va: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Held-out source rows and target rows as the network's features (for DEV)."""
+        from transferkit.adaptation.deep import predict_outputs
+
+        return predict_outputs(model, self.xs[va])[0], predict_outputs(model, self.xt)[0]
 
     def proba(self, model: Any, part: str, idx: np.ndarray | None) -> np.ndarray:
         from transferkit.adaptation.deep import predict_outputs
