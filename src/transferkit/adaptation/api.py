@@ -37,7 +37,7 @@ from transferkit.adaptation.selection import (
     selection_score,
     target_val_accuracy,
 )
-from transferkit.adaptation.selection_validators import feature_space_weights
+from transferkit.adaptation.selection_validators import domain_probe, feature_space_weights
 from transferkit.adaptation.shallow import stack_domains
 from transferkit.adaptation.shallow._base import TARGET_ID, check_features
 from transferkit.data.dataset import Dataset
@@ -224,9 +224,10 @@ def adapt(source: Any, target: Any, method: str | Sequence[str] = "coral", *, ta
             model = runner.fit(key, tr, ys, seed, method_params if key != "source_only" else {})
             p_val = runner.proba(model, "source_val", va)
             p_t = runner.proba(model, "target", None)
-            fw = feature_space_weights(*runner.features(model, va), random_state=seed)
+            fw, gap = domain_probe(*runner.features(model, va), random_state=seed)
             scores = {score: selection_score(score, y_val=ys[va], proba_val=p_val, weights=weights, proba_target=p_t,
-                                             feature_weights=fw, seed=seed) for score in LABEL_FREE_SCORES}
+                                             feature_weights=fw, domain_gap=gap, seed=seed)
+                      for score in LABEL_FREE_SCORES}
             row: dict[str, Any] = {"model": name, "seed": int(seed), "selection_scores": scores}
             if xv is not None:
                 p_v = runner.proba(model, "target_val", None)

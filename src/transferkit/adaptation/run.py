@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from transferkit.adaptation.api import AdaptationResult, adapt
+from transferkit.adaptation.target_only import target_only_comparison
 from transferkit.data import Dataset, label_budget, load_dataset
 from transferkit.data.splits import stratified_indices
 from transferkit.errors import DataArgumentError, DataError
@@ -40,6 +41,9 @@ def adaptation_section(result: AdaptationResult, rows: list[dict[str, Any]], n_t
         "gain_ci": [v.ci_low, v.ci_high] if v.ci_low is not None else None,
         "advice": v.advice,
         "label_free_choice": result.label_free_choice,
+        "decision": None if result.decision is None else {
+            "choice": result.decision.choice, "reason": result.decision.reason,
+            "votes": result.decision.votes, "eligible": result.decision.eligible},
         "caveats": result.caveats,
         "target_labels_per_class": n_target_labels,
         "note": "target_accuracy is measured on held-out target test rows after training and selection; "
@@ -118,7 +122,8 @@ def run_adapt(
         backbone=backbone,
         deep_config=DeepConfig(steps=steps, batch_size=batch_size, lr=lr),
     )
-    rows = result.evaluate(test.x, source_labels(test, src))  # the only place target test labels are read
+    y_test = source_labels(test, src)  # target test labels: read only to evaluate, after every choice
+    rows = result.evaluate(test.x, y_test)
     results = new_results(
         "adapt",
         seeds=list(range(seeds)),
@@ -130,4 +135,7 @@ def run_adapt(
         },
     )
     results["sections"]["adaptation"] = adaptation_section(result, rows, target_labels)
+    if val is not None:  # the few labels on their own: is adapting worth more than training on them?
+        results["sections"]["adaptation"]["target_only"] = target_only_comparison(
+            result, (val.x, source_labels(val, src)), test.x, y_test)
     return results

@@ -22,7 +22,8 @@ from transferkit._registry import Registry
 from transferkit.errors import DataError
 from transferkit.evaluation.stats import paired_difference
 
-Reads = Literal["source_val", "weighted_source_val", "feature_weighted_source_val", "target", "target_val"]
+Reads = Literal["source_val", "weighted_source_val", "feature_weighted_source_val", "source_val_domain_gap", "target",
+                "target_val"]
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,9 @@ class SelectionScoreInfo:
     Attributes:
         reads: ``source_val`` (held-out source labels and predictions), ``weighted_source_val``
             (the same plus importance weights), ``feature_weighted_source_val`` (the same with
-            weights estimated in the model's own features), ``target`` (unlabelled target predictions) or
+            weights estimated in the model's own features), ``source_val_domain_gap`` (held-out source
+            labels and predictions plus the proxy A-distance between the domains in the model's
+            features), ``target`` (unlabelled target predictions) or
             ``target_val`` (the few labelled target examples the user supplied).
         caveat: the literature's warning, repeated in every result that uses the score.
         summary: one line for listings.
@@ -47,8 +50,8 @@ class SelectionScoreInfo:
     randomized: bool = False
 
     def __post_init__(self) -> None:
-        if self.reads not in ("source_val", "weighted_source_val", "feature_weighted_source_val", "target",
-                              "target_val"):
+        if self.reads not in ("source_val", "weighted_source_val", "feature_weighted_source_val",
+                              "source_val_domain_gap", "target", "target_val"):
             raise ValueError(f"SelectionScoreInfo.reads: unknown input {self.reads!r}")
 
     @property
@@ -186,16 +189,19 @@ DEFAULT_LABEL_FREE_SCORE = "importance_weighted_accuracy"
 def selection_score(name: str, *, y_val: np.ndarray | None = None, proba_val: np.ndarray | None = None,
                     weights: np.ndarray | None = None, proba_target: np.ndarray | None = None,
                     y_target_val: np.ndarray | None = None, proba_target_val: np.ndarray | None = None,
-                    feature_weights: np.ndarray | None = None, seed: int = 0) -> float:
+                    feature_weights: np.ndarray | None = None, domain_gap: float | None = None,
+                    seed: int = 0) -> float:
     """Compute the registered selection score ``name`` from the inputs its info says it reads.
 
     ``weights`` are density ratios at the held-out source rows estimated in the input space;
-    ``feature_weights`` the same estimated in the model's own (adapted) features.
+    ``feature_weights`` the same estimated in the model's own (adapted) features, and
+    ``domain_gap`` the proxy A-distance between the domains there.
     """
     entry = SELECTION_SCORES.entry(name)
     info: SelectionScoreInfo = entry.info
     args: tuple[Any, ...] = {"source_val": (y_val, proba_val), "weighted_source_val": (y_val, proba_val, weights),
                              "feature_weighted_source_val": (y_val, proba_val, feature_weights),
+                             "source_val_domain_gap": (y_val, proba_val, domain_gap),
                              "target": (proba_target,), "target_val": (y_target_val, proba_target_val)}[info.reads]
     if any(a is None for a in args):
         raise DataError(f"selection score {entry.name!r} reads {info.reads} inputs, which were not given")

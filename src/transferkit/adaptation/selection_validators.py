@@ -7,7 +7,8 @@ weighted by the density ratio ``w(x) = p_t(x) / p_s(x)``:
   the input space (shared by every candidate).
 * **DEV** (You, Wang, Long, Jordan, ICML 2019): the ratio is estimated in each candidate's own
   adapted feature space, and a control variate cuts the variance: with ``L = w * loss``,
-  ``R = mean(L) + eta * mean(w) - eta`` and ``eta = -Cov(L, w) / Var(w)`` (``E[w] = 1``).
+  ``R = mean(L) + eta * mean(w) - eta`` and ``eta = -Cov(L, w) / Var(w)`` (``E[w] = 1``; the
+  weights are the raw, unnormalised ratios).
 
 Both are lower-is-better risks and register in :data:`~transferkit.adaptation.selection.SELECTION_SCORES`.
 The density ratio comes from a cross-fitted, calibrated domain classifier
@@ -27,34 +28,70 @@ from sklearn.preprocessing import StandardScaler
 
 from transferkit.adaptation.selection import SELECTION_SCORES, SelectionScoreInfo, check_probabilities
 from transferkit.adaptation.shallow._base import check_features
-from transferkit.adaptation.shallow.importance_weighting import clip_weights, cross_fitted_target_probability
+from transferkit.adaptation.shallow.importance_weighting import clip_weights
 from transferkit.errors import DataError
 
 
 def feature_space_weights(zs: Any, zt: Any, *, max_weight: float = 10.0, max_dim: int = 64, n_folds: int = 3,
-                          random_state: int = 0) -> np.ndarray:
+                          random_state: int = 0, normalize: bool = True) -> np.ndarray:
     """Density ratio ``p_t(z) / p_s(z)`` at each source row ``zs``, from a calibrated domain classifier.
 
     Features are standardised and, above ``max_dim`` columns, reduced by PCA (fitted on both
     domains, no labels) so the classifier does not separate the domains by memorising noise.
     The classifier is a logistic regression wrapped in sigmoid calibration; its probabilities
     are cross-fitted (no row is scored by a model that saw it). The ratio is
-    ``P(t|z)/P(s|z) * n_s/n_t``, clipped at ``max_weight`` and rescaled to mean 1.
+    ``P(t|z)/P(s|z) * n_s/n_t``, clipped at ``max_weight`` and rescaled to mean 1; with
+    ``normalize=False`` only clipped (DEV's control variate needs the raw ratios, whose mean is 1
+    only in expectation).
+    """
+    ratio, _ = domain_probe(zs, zt, max_weight=np.inf, max_dim=max_dim, n_folds=n_folds, random_state=random_state)
+    return clip_weights(ratio, max_weight) if normalize else np.minimum(ratio, max_weight)
+
+
+def domain_probe(zs: Any, zt: Any, *, max_weight: float = 10.0, max_dim: int = 64, n_folds: int = 3,
+                 random_state: int = 0) -> tuple[np.ndarray, float]:
+    """Raw density ratios at the source rows and the proxy A-distance between the two sides, from one
+    cross-fitted, calibrated domain classifier in these features.
+
+    The proxy A-distance (Ben-David et al. 2007) is ``2 (1 - 2 err)`` with ``err`` the classifier's
+    balanced cross-fitted error, clipped to ``[0, 2]``: 0 when the domains cannot be told apart,
+    2 when they separate perfectly. The ratios are clipped at ``max_weight``, not rescaled.
     """
     zs = check_features(zs, "source features")
     zt = check_features(zt, "target features")
     if zs.shape[1] != zt.shape[1]:
         raise DataError(f"source features have {zs.shape[1]} columns, target features {zt.shape[1]}")
-    k = min(max_dim, zs.shape[1], len(zs) + len(zt) - 1)
+    p = cross_fitted_domain_probability(_domain_classifier(zs, zt, max_dim, random_state), zs, zt, n_folds,
+                                        random_state)
+    ps, pt = p[: len(zs)], p[len(zs):]
+    err = 0.5 * (np.mean(ps >= 0.5) + np.mean(pt < 0.5))
+    ratio = ps / (1 - ps) * (len(zs) / len(zt))
+    return np.minimum(ratio, max_weight), float(np.clip(2 * (1 - 2 * err), 0.0, 2.0))
+
+
+def _domain_classifier(zs: np.ndarray, zt: np.ndarray, max_dim: int, random_state: int) -> Any:
     steps: list[Any] = [StandardScaler()]
     if zs.shape[1] > max_dim:
-        steps.append(PCA(k, random_state=random_state))
-    steps.append(CalibratedClassifierCV(LogisticRegression(C=0.1, max_iter=1000), method="sigmoid", cv=3))
-    clf = make_pipeline(*steps)
+        steps.append(PCA(min(max_dim, len(zs) + len(zt) - 1), random_state=random_state))
     if min(len(zs), len(zt)) < 6:  # too few rows to calibrate by cross-validation
-        clf = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=1000))
-    p = cross_fitted_target_probability(clf, zs, zt, n_folds, random_state)
-    return clip_weights(p / (1 - p) * (len(zs) / len(zt)), max_weight)
+        return make_pipeline(*steps, LogisticRegression(C=0.1, max_iter=1000))
+    return make_pipeline(*steps, CalibratedClassifierCV(LogisticRegression(C=0.1, max_iter=1000), method="sigmoid",
+                                                        cv=3))
+
+
+def cross_fitted_domain_probability(clf: Any, zs: np.ndarray, zt: np.ndarray, n_folds: int,
+                                    random_state: int) -> np.ndarray:
+    """``P(target | z)`` at every row (source rows first), each scored by a model that did not see it."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    z = np.vstack([zs, zt])
+    d = np.r_[np.zeros(len(zs), int), np.ones(len(zt), int)]
+    folds = min(n_folds, len(zs), len(zt))
+    if folds < 2:
+        return np.clip(clf.fit(z, d).predict_proba(z)[:, 1], 1e-6, 1 - 1e-6)
+    p = cross_val_predict(clf, z, d, cv=StratifiedKFold(folds, shuffle=True, random_state=random_state),
+                          method="predict_proba")[:, 1]
+    return np.clip(p, 1e-6, 1 - 1e-6)
 
 
 def _row_losses(y: np.ndarray, proba: np.ndarray) -> np.ndarray:
@@ -67,13 +104,13 @@ def _row_losses(y: np.ndarray, proba: np.ndarray) -> np.ndarray:
     return -np.log(np.clip(p[np.arange(len(y)), y.astype(int)], 1e-6, 1.0))
 
 
-def _check_weights(w: Any, n: int) -> np.ndarray:
+def _check_weights(w: Any, n: int, normalize: bool = True) -> np.ndarray:
     w = np.asarray(w, dtype=float).ravel()
     if len(w) != n:
         raise DataError(f"{len(w)} weights for {n} rows")
     if np.any(w < 0) or not np.all(np.isfinite(w)) or w.sum() <= 0:
         raise DataError("importance weights must be finite, non-negative and not all zero")
-    return w / w.mean()
+    return w / w.mean() if normalize else w
 
 
 @SELECTION_SCORES.register("iwcv_loss", info=SelectionScoreInfo(
@@ -89,8 +126,12 @@ def iwcv_loss(y_val: np.ndarray, proba_val: np.ndarray, weights: np.ndarray) -> 
 
 
 def dev_risk_from_losses(losses: np.ndarray, weights: np.ndarray) -> float:
-    """DEV's control-variate estimate ``mean(w l) + eta mean(w) - eta``, ``eta = -Cov(w l, w) / Var(w)``."""
-    w = _check_weights(weights, len(losses))
+    """DEV's control-variate estimate ``mean(w l) + eta mean(w) - eta``, ``eta = -Cov(w l, w) / Var(w)``.
+
+    ``weights`` are raw density ratios (``E[w] = 1`` under the source): rescaled to mean 1 they would
+    make the control-variate term vanish.
+    """
+    w = _check_weights(weights, len(losses), normalize=False)
     wl = w * np.asarray(losses, dtype=float)
     var = float(np.var(w, ddof=1)) if len(w) > 1 else 0.0
     eta = 0.0 if var <= 1e-12 else -float(np.cov(wl, w, ddof=1)[0, 1]) / var
@@ -107,3 +148,22 @@ def dev_risk_from_losses(losses: np.ndarray, weights: np.ndarray) -> float:
 def dev_risk(y_val: np.ndarray, proba_val: np.ndarray, feature_weights: np.ndarray) -> float:
     """DEV risk of one model (lower is better; caveat: info record)."""
     return dev_risk_from_losses(_row_losses(y_val, proba_val), feature_weights)
+
+
+@SELECTION_SCORES.register("da_bound", info=SelectionScoreInfo(
+    "source_val_domain_gap",
+    "Ben-David et al.'s domain-adaptation bound, estimated: held-out source error plus half the proxy "
+    "A-distance between the domains in the model's own features. It rewards aligning the domains while "
+    "keeping the source task, but ignores the joint-error term: an alignment that swaps classes across "
+    "domains scores well and is wrong.",
+    "held-out source error + half the proxy A-distance in the adapted features", higher_is_better=False))
+def da_bound(y_val: np.ndarray, proba_val: np.ndarray, domain_gap: float) -> float:
+    """Estimated target-error bound ``source error + proxy A-distance / 2`` (lower is better; caveat: info record)."""
+    p = check_probabilities(proba_val)
+    y = np.asarray(y_val).ravel()
+    if len(y) != len(p):
+        raise DataError(f"{len(y)} labels but {len(p)} predictions")
+    gap = float(domain_gap)
+    if not 0.0 <= gap <= 2.0:
+        raise DataError(f"the proxy A-distance lies in [0, 2], got {gap}")
+    return float(np.mean(p.argmax(1) != y) + gap / 2)
