@@ -61,10 +61,10 @@ class DecisionRule:
             (best mean rank over the rule's validators).
     """
 
-    margins: Mapping[str, float] = field(default_factory=lambda: {"dev_risk": 0.05, AGREEMENT: 0.02})
-    lower_is_better: tuple[str, ...] = ("dev_risk", "iwcv_loss")
+    margins: Mapping[str, float] = field(default_factory=lambda: {"dev_risk": 0.1, "iwcv_loss": 0.1, AGREEMENT: 0.02})
+    lower_is_better: tuple[str, ...] = ("dev_risk", "iwcv_loss", "da_bound")
     min_votes: int = 1
-    max_source_val_drop: float = 1.0
+    max_source_val_drop: float = 0.05
     prefer: str = "votes"
 
 
@@ -78,7 +78,7 @@ class Decision:
     reason: str
 
 
-PAIR_RULE = DecisionRule(margins={"dev_risk": 0.0, "iwcv_loss": 0.0}, min_votes=2)
+PAIR_RULE = DecisionRule(margins={"dev_risk": 0.1, "iwcv_loss": 0.1}, min_votes=1)
 """The rule for one adapted method against source-only (no ensemble to agree with)."""
 
 

@@ -71,8 +71,10 @@ def domain_probe(zs: Any, zt: Any, *, max_weight: float = 10.0, max_dim: int = 6
 
 def _domain_classifier(zs: np.ndarray, zt: np.ndarray, max_dim: int, random_state: int) -> Any:
     steps: list[Any] = [StandardScaler()]
-    if zs.shape[1] > max_dim:
-        steps.append(PCA(min(max_dim, len(zs) + len(zt) - 1), random_state=random_state))
+    # PCA is fitted inside the cross-fitting and calibration folds: at most ~40 % of the rows each
+    k = min(max_dim, int(0.4 * (len(zs) + len(zt))) - 1)
+    if zs.shape[1] > k >= 1:
+        steps.append(PCA(k, random_state=random_state))
     if min(len(zs), len(zt)) < 6:  # too few rows to calibrate by cross-validation
         return make_pipeline(*steps, LogisticRegression(C=0.1, max_iter=1000))
     return make_pipeline(*steps, CalibratedClassifierCV(LogisticRegression(C=0.1, max_iter=1000), method="sigmoid",
