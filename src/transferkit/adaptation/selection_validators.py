@@ -20,7 +20,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.calibration import CalibratedClassifierCV
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -38,8 +37,8 @@ def feature_space_weights(zs: Any, zt: Any, *, max_weight: float = 10.0, max_dim
 
     Features are standardised and, above ``max_dim`` columns, reduced by PCA (fitted on both
     domains, no labels) so the classifier does not separate the domains by memorising noise.
-    The classifier is a logistic regression wrapped in sigmoid calibration; its probabilities
-    are cross-fitted (no row is scored by a model that saw it). The ratio is
+    The classifier is a logistic regression; its scores are cross-fitted (no row is scored by a
+    model that saw it) and calibrated by Platt scaling. The ratio is
     ``P(t|z)/P(s|z) * n_s/n_t``, clipped at ``max_weight`` and rescaled to mean 1; with
     ``normalize=False`` only clipped (DEV's control variate needs the raw ratios, whose mean is 1
     only in expectation).
@@ -71,19 +70,20 @@ def domain_probe(zs: Any, zt: Any, *, max_weight: float = 10.0, max_dim: int = 6
 
 def _domain_classifier(zs: np.ndarray, zt: np.ndarray, max_dim: int, random_state: int) -> Any:
     steps: list[Any] = [StandardScaler()]
-    # PCA is fitted inside the cross-fitting and calibration folds: at most ~40 % of the rows each
-    k = min(max_dim, int(0.4 * (len(zs) + len(zt))) - 1)
+    # PCA is fitted inside the cross-fitting folds: at most ~60 % of the rows each
+    k = min(max_dim, int(0.6 * (len(zs) + len(zt))) - 1)
     if zs.shape[1] > k >= 1:
         steps.append(PCA(k, random_state=random_state))
-    if min(len(zs), len(zt)) < 6:  # too few rows to calibrate by cross-validation
-        return make_pipeline(*steps, LogisticRegression(C=0.1, max_iter=1000))
-    return make_pipeline(*steps, CalibratedClassifierCV(LogisticRegression(C=0.1, max_iter=1000), method="sigmoid",
-                                                        cv=3))
+    return make_pipeline(*steps, LogisticRegression(C=0.1, max_iter=1000))
 
 
 def cross_fitted_domain_probability(clf: Any, zs: np.ndarray, zt: np.ndarray, n_folds: int,
                                     random_state: int) -> np.ndarray:
-    """``P(target | z)`` at every row (source rows first), each scored by a model that did not see it."""
+    """Calibrated ``P(target | z)`` at every row (source rows first), each scored by a model that did not see it.
+
+    The classifier's out-of-fold scores are calibrated by Platt scaling (a one-feature logistic
+    regression of the domain on the score; Platt 1999), fitted on those out-of-fold scores.
+    """
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
     z = np.vstack([zs, zt])
@@ -91,9 +91,10 @@ def cross_fitted_domain_probability(clf: Any, zs: np.ndarray, zt: np.ndarray, n_
     folds = min(n_folds, len(zs), len(zt))
     if folds < 2:
         return np.clip(clf.fit(z, d).predict_proba(z)[:, 1], 1e-6, 1 - 1e-6)
-    p = cross_val_predict(clf, z, d, cv=StratifiedKFold(folds, shuffle=True, random_state=random_state),
-                          method="predict_proba")[:, 1]
-    return np.clip(p, 1e-6, 1 - 1e-6)
+    score = cross_val_predict(clf, z, d, cv=StratifiedKFold(folds, shuffle=True, random_state=random_state),
+                              method="decision_function")
+    platt = LogisticRegression(C=1e4, max_iter=1000).fit(score[:, None], d)
+    return np.clip(platt.predict_proba(score[:, None])[:, 1], 1e-6, 1 - 1e-6)
 
 
 def _row_losses(y: np.ndarray, proba: np.ndarray) -> np.ndarray:
