@@ -6,6 +6,7 @@ degenerate inputs, rich markup in user strings, atomic writes, orphan temp files
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -669,3 +670,42 @@ def test_decoding_more_images_than_memory_holds_is_refused(tmp_path: Path, monke
     with pytest.raises(DataError, match=r"i0\.png.*image_size"):
         readers.load_images(files)
     assert readers.load_images(files, image_size=8).shape == (3, 1, 8, 8)  # small enough
+
+
+# ---------------------------------------------------------------- named pipes: refused, never waited on
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes need a POSIX system")
+def test_named_pipes_are_refused_without_waiting(tmp_path: Path) -> None:
+    """A FIFO named like a data file, an image, a config, a results file or a model card would block a
+    read forever: every command refuses it at once (exit 3 or 2), naming it. Nothing writes to the
+    pipes, so a reader that opened one would hang until the timeout."""
+    import subprocess
+    import sys
+
+    fifo_csv = tmp_path / "data.csv"
+    os.mkfifo(fifo_csv)
+    folder = tmp_path / "images"
+    (folder / "a").mkdir(parents=True)
+    (folder / "b").mkdir()
+    os.mkfifo(folder / "a" / "x.png")
+    os.mkfifo(tmp_path / "config.yaml")
+    run = tmp_path / "run"
+    run.mkdir()
+    os.mkfifo(run / "results.json")
+    model = tmp_path / "model"
+    model.mkdir()
+    os.mkfifo(model / "model_card.json")
+    cases = [
+        (["rank", "--target", str(fifo_csv), "--models", "raw"], 3, "data.csv"),
+        (["rank", "--target", str(folder), "--models", "raw"], 3, "x.png"),
+        (["multitask", str(tmp_path / "config.yaml")], 2, "config.yaml"),
+        (["report", str(run)], 3, "results.json"),
+        (["predict", str(model), "digits", "--out", str(tmp_path / "p.csv")], 3, "model_card.json"),
+    ]
+    for args, code, name in cases:
+        p = subprocess.run([sys.executable, "-m", "transferkit.cli", *args], capture_output=True, text=True,
+                           timeout=120, cwd=tmp_path, env={**os.environ, "COLUMNS": "400"})
+        assert p.returncode == code, (args, p.returncode, p.stdout, p.stderr)
+        out = p.stdout + p.stderr
+        assert name in out and "Traceback" not in out, (args, out)

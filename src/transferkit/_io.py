@@ -234,9 +234,22 @@ def make_run_dir(command: str, root: str | os.PathLike[str] | None = None, name:
     return path
 
 
+def check_regular_file(path: str | os.PathLike[str], what: str = "file") -> Path:
+    """``path``, refused with a :class:`DataError` when it exists but is not a regular file or folder.
+
+    A named pipe, a device or a socket would block a read forever (or stream without end), so every
+    file the user names is checked before it is opened.
+    """
+    p = Path(path)
+    if p.exists() and not p.is_file() and not p.is_dir():
+        raise DataError(f"{p} is not a regular file (a named pipe, device or socket): reading it could wait "
+                        f"forever; pass a regular {what}")
+    return p
+
+
 def read_results(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     """Read and check ``results.json`` from a run folder."""
-    path = Path(run_dir) / "results.json"
+    path = check_regular_file(Path(run_dir) / "results.json", "results.json")
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: pass a run folder written by a transferkit command")
     try:

@@ -86,9 +86,10 @@ def package_file(variant: str) -> Path:
 
 
 def weights_dir() -> Path:
-    """``$TRANSFERKIT_CACHE/weights`` or ``~/.cache/transferkit/weights``."""
-    base = os.environ.get("TRANSFERKIT_CACHE")
-    return (Path(base) if base else Path.home() / ".cache" / "transferkit") / "weights"
+    """``$TRANSFERKIT_CACHE/weights``, else ``weights`` in the user cache folder (``$XDG_CACHE_HOME/transferkit``...)."""
+    from transferkit.data.paths import cache_root
+
+    return cache_root() / "weights"
 
 
 def _sha256(path: Path) -> str:

@@ -298,6 +298,8 @@ def read_model_card(folder: str | os.PathLike[str]) -> dict[str, Any]:
     if not folder.is_dir():
         raise BackboneSpecError(f"model folder {folder} not found: pass a folder written by `transferkit fit` "
                                 "(RUN/model) or `--save DIR`")
+    if path.exists() and not path.is_file():
+        raise BackboneError(f"{path} is not a regular file (a folder, pipe or device): not a model card")
     try:
         card = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

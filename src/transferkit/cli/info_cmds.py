@@ -1,10 +1,12 @@
-"""``transferkit models``, ``transferkit datasets`` and ``transferkit features``."""
+"""``transferkit models``, ``transferkit datasets [download|verify]``, ``transferkit cache info|clear`` and
+``transferkit features``."""
 
 from __future__ import annotations
 
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import typer
@@ -13,7 +15,7 @@ from rich.text import Text
 
 from transferkit._io import atomic_write_with
 from transferkit.cli._app import app, console
-from transferkit.cli._common import friendly_errors, set_data_root
+from transferkit.cli._common import friendly_errors, say, set_data_root
 from transferkit.cli._options import DATA_ROOT_OPTION
 
 
@@ -31,14 +33,32 @@ def models() -> None:
     console.print(t)
 
 
-@app.command("datasets")
+datasets_app = typer.Typer(help="The named public data sets: list them (no sub-command), download, verify.",
+                           invoke_without_command=True, no_args_is_help=False)
+app.add_typer(datasets_app, name="datasets")
+cache_app = typer.Typer(help="The cache folder (features, converted weights): see its size, clear it.",
+                        no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+ROOT_OPTION = typer.Option(None, "--root", "--data-root", help="Data root to download into (default: "
+                           "$TRANSFERKIT_DATA, else the user data folder; see `transferkit datasets`).")
+
+
+@datasets_app.callback()
 @friendly_errors
-def datasets(data_root: str = DATA_ROOT_OPTION) -> None:
+def datasets(ctx: typer.Context, data_root: str = DATA_ROOT_OPTION) -> None:
     """List the named data sets and whether their files are found."""
+    if ctx.invoked_subcommand is not None:
+        set_data_root(data_root)
+        return
+    set_data_root(data_root)
+    list_datasets()
+
+
+def list_datasets() -> None:
+    """The table of named data sets under the current data root."""
     from transferkit.data import DATASETS
     from transferkit.data import data_root as root_of
 
-    set_data_root(data_root)
     root = root_of()
     t = Table(title=f"Named data sets (data root: {root})")
     t.add_column("name", no_wrap=True)
@@ -58,6 +78,115 @@ def datasets(data_root: str = DATA_ROOT_OPTION) -> None:
     console.print("Spec: NAME[:DOMAIN][@SPLIT], e.g. usps@test, heart-disease:va, uci-har:1-20, "
                   "office-caltech10-surf:amazon; or a path (folder of class folders, .csv, .tsv, .jsonl, "
                   ".parquet, .npz).")
+    console.print("Missing files: transferkit datasets download NAME (or all).")
+
+
+@datasets_app.command("download")
+@friendly_errors
+def datasets_download(
+    names: list[str] = typer.Argument(..., metavar="NAME", help="Named data sets (see `transferkit datasets`), or all."),
+    root: str = ROOT_OPTION,
+    mirror: str = typer.Option(None, "--mirror", metavar="URL", help="Fetch from URL/<folder>/<file> instead of "
+                               "the public sources (default: $TRANSFERKIT_DATA_MIRROR)."),
+) -> None:
+    """Download named data sets from their public sources, verify each file's SHA-256, place them atomically.
+
+    Files already present and verified are kept; an interrupted download resumes where it stopped.
+    """
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    from transferkit.data import DATASETS
+    from transferkit.data.sources import download_dataset, remote_set
+
+    set_data_root(root)
+    wanted = [e.name for e in DATASETS if e.info.folder is not None] if names == ["all"] else names
+    sets = [(n, remote_set(n)) for n in wanted]  # unknown or embedded names fail before any download
+    bars = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                    console=console, transient=True, disable=not console.is_terminal)
+    tasks: dict[str, Any] = {}
+
+    def progress(name: str, done: int, total: int | None) -> None:
+        if name not in tasks:
+            tasks[name] = bars.add_task(name, total=total)
+        bars.update(tasks[name], completed=done, total=total)
+
+    for name, rs in sets:
+        with bars:
+            folder = download_dataset(name, root, mirror=mirror, on_progress=progress,
+                                      on_file=lambda f, fetched, where=rs.folder: say(
+                                          f"{where}/{f}: {'downloaded' if fetched else 'present'}, SHA-256 verified"))
+        console.print(Text.assemble((f"{name}", "bold"), f": ready in {folder}"))
+
+
+@datasets_app.command("verify")
+@friendly_errors
+def datasets_verify(
+    names: list[str] = typer.Argument(None, metavar="NAME", help="Named data sets (default: every one with files)."),
+    root: str = ROOT_OPTION,
+) -> None:
+    """Check the SHA-256 of every file of named data sets under the data root (exit code 3 if one is damaged)."""
+    from transferkit.data import DATASETS
+    from transferkit.data.sources import verify_dataset
+
+    set_data_root(root)
+    t = Table(title="Data set files (SHA-256)")
+    for c in ("data set", "file", "state"):
+        t.add_column(c)
+    damaged = []
+    for name in names or [e.name for e in DATASETS if e.info.folder is not None]:
+        for f, state in verify_dataset(name, root).items():
+            style = {"ok": "green", "missing": "yellow", "damaged": "bold red"}[state]
+            t.add_row(name, f, Text(state, style=style))
+            damaged += [f"{name}: {f}"] if state == "damaged" else []
+    console.print(t)
+    if damaged:
+        from transferkit.errors import DataError
+
+        raise DataError(f"{len(damaged)} file(s) do not match their SHA-256: {', '.join(damaged)}; "
+                        "run `transferkit datasets download NAME` to replace them")
+
+
+@cache_app.command("info")
+@friendly_errors
+def cache_info_cmd() -> None:
+    """Where the cache folder is ($TRANSFERKIT_CACHE, else $XDG_CACHE_HOME/transferkit) and what it holds."""
+    from transferkit.features.cache import cache_info
+
+    info = cache_info()
+    t = Table(title=f"Cache: {info['root']}")
+    for c in ("part", "files", "size", "oldest", "newest"):
+        t.add_column(c, justify="right" if c in ("files", "size") else "left")
+    for part, d in sorted(info["parts"].items()):
+        t.add_row(part, str(d["files"]), _size(d["bytes"]), _when(d["oldest"]), _when(d["newest"]))
+    t.add_row(Text("total", style="bold"), str(info["files"]), _size(info["bytes"]), "", "")
+    console.print(t)
+
+
+@cache_app.command("clear")
+@friendly_errors
+def cache_clear_cmd(
+    older_than: str = typer.Option(None, "--older-than", metavar="AGE",
+                                   help="Only files not written for AGE (e.g. 30d, 12h, 90m)."),
+    part: list[str] = typer.Option(None, "--part", help="Only this part of the cache (features, weights)."),
+) -> None:
+    """Delete cached files (all, or those older than AGE); everything there can be recomputed."""
+    from transferkit.features.cache import cache_root, clear_cache, parse_age
+
+    age = parse_age(older_than) if older_than is not None else None
+    n, size = clear_cache(older_than_s=age, parts=tuple(part or ()))
+    console.print(f"removed {n} file(s), {_size(size)}, from {cache_root()}")
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"  # pragma: no cover
+
+
+def _when(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
 
 
 @app.command("features")

@@ -9,6 +9,7 @@ from transferkit.data.dataset import Dataset, encode_labels
 from transferkit.data.paths import data_root
 from transferkit.data.public import DATASETS, is_named, load_named, looks_named, parse_spec
 from transferkit.data.readers import from_hf_dataset, read_image_folder, read_npz, read_path, read_table, read_text
+from transferkit.data.sources import download_dataset, verify_dataset
 from transferkit.data.splits import Splits, label_budget, parse_budget, train_val_test_split
 from transferkit.data.task import TransferTask, class_subset
 
@@ -17,7 +18,7 @@ def load_dataset(spec: str | Dataset, root: str | Path | None = None, **kwargs: 
     """Load a data set from a named spec (``usps@test``, ``heart-disease:va``) or a path.
 
     A :class:`Dataset` passes through unchanged. ``root`` is the data root for named sets
-    (default ``$TRANSFERKIT_DATA`` or ``../shared/data``); ``kwargs`` go to the reader. A spec
+    (default ``$TRANSFERKIT_DATA``, else the user data folder that ``transferkit datasets download`` fills); ``kwargs`` go to the reader. A spec
     that reads as a name (no folder, no suffix) but is neither registered nor an existing path
     raises :class:`~transferkit.errors.UnknownName` with the closest names.
     """
@@ -37,6 +38,7 @@ __all__ = [
     "TransferTask",
     "class_subset",
     "data_root",
+    "download_dataset",
     "encode_labels",
     "from_hf_dataset",
     "label_budget",
@@ -49,4 +51,5 @@ __all__ = [
     "read_table",
     "read_text",
     "train_val_test_split",
+    "verify_dataset",
 ]

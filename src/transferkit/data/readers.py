@@ -17,10 +17,19 @@ from typing import Any
 
 import numpy as np
 
+from transferkit._io import check_regular_file
 from transferkit.data.dataset import Dataset, as_float32, encode_labels
 from transferkit.errors import DataArgumentError, DataError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+
+def _image_files(folder: Path) -> list[str]:
+    """The image files under ``folder``, sorted; a pipe, device or socket with an image name is refused."""
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and not p.is_dir())
+    for p in files:
+        check_regular_file(p, "image file")
+    return [str(p) for p in files]
 
 
 def read_image_folder(
@@ -45,7 +54,7 @@ def read_image_folder(
         raise DataArgumentError(f"image folder {root} not found")
     classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not classes and not require_labels:  # images to predict: a plain folder of image files
-        files = sorted(str(p) for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        files = _image_files(root)
         if not files:
             raise DataError(f"{root} holds no images ({', '.join(IMAGE_SUFFIXES)})")
         x = np.array(files, dtype=object) if not load else load_images(files, image_size=image_size,
@@ -57,7 +66,7 @@ def read_image_folder(
     labels: list[str] = []
     empty = []
     for c in classes:
-        imgs = sorted(str(p) for p in (root / c).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        imgs = _image_files(root / c)
         if not imgs:
             empty.append(c)
         files += imgs
@@ -398,7 +407,7 @@ def read_path(path: str | os.PathLike[str], **kwargs: Any) -> Dataset:
 
     A CSV-like file with a ``text`` column (or ``text_column=``) is read as text, otherwise as a table.
     """
-    p = Path(path)
+    p = check_regular_file(path, "data file or folder")
     if p.is_dir():
         return read_image_folder(p, **kwargs)
     if not p.exists():

@@ -1,7 +1,9 @@
 """A disk cache of feature matrices with atomic writes.
 
-Entries are ``<key>.npy`` files (plain numpy, no pickles) in ``$TRANSFERKIT_CACHE`` or
-``~/.cache/transferkit/features``. A write goes to a temporary file in the same folder and is
+Entries are ``<key>.npy`` files (plain numpy, no pickles) in ``features/`` of the cache folder:
+``$TRANSFERKIT_CACHE``, else the user cache folder (``$XDG_CACHE_HOME/transferkit``, by default
+``~/.cache/transferkit`` on Linux; platformdirs elsewhere). :func:`cache_info` and :func:`clear_cache`
+(``transferkit cache info|clear``) cover every part of that folder (features, converted weights). A write goes to a temporary file in the same folder and is
 renamed into place, so a concurrent reader or a kill mid-write never sees a partial entry; an entry
 that fails to load (truncated, wrong shape) is treated as a miss, deleted and recomputed. Two
 processes storing the same key each write their own temporary file; the last rename wins and both
@@ -12,6 +14,7 @@ without a write), never a live writer's.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -23,17 +26,16 @@ from typing import Any
 import numpy as np
 
 from transferkit._io import atomic_open, remove_orphan_temps
-from transferkit.errors import DataError
+from transferkit.data.paths import cache_root
+from transferkit.errors import DataError, UsageError
 
 _KEY = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _CLEANED: dict[Path, float] = {}  # folder -> when its orphans were last removed (once a minute at most)
 
 
 def default_cache_dir() -> Path:
-    """``$TRANSFERKIT_CACHE/features`` or ``~/.cache/transferkit/features``."""
-    base = os.environ.get("TRANSFERKIT_CACHE")
-    root = Path(base) if base else Path.home() / ".cache" / "transferkit"
-    return root / "features"
+    """``features`` in the cache folder (:func:`transferkit.data.paths.cache_root`)."""
+    return cache_root() / "features"
 
 
 def cache_key(parts: dict[str, Any]) -> str:
@@ -93,3 +95,73 @@ class FeatureCache:
                 p.unlink(missing_ok=True)
                 n += 1
         return n
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_age(text: str) -> float:
+    """``"30d"``, ``"12h"``, ``"90m"``, ``"45s"``, ``"2w"`` (or plain seconds) -> seconds."""
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([smhdw]?)\s*", text or "")
+    if not m:
+        raise UsageError(f"cannot read the age {text!r}: use a number and a unit, e.g. 30d, 12h, 90m, 45s")
+    return float(m[1]) * _UNITS[m[2] or "s"]
+
+
+def _entries(root: Path) -> list[tuple[str, Path]]:
+    """``(part, file)`` for every file under ``root`` (part: its first folder, e.g. ``features``)."""
+    out = []
+    if root.is_dir():
+        for p in sorted(root.rglob("*")):
+            if p.is_file() and not p.is_symlink():
+                rel = p.relative_to(root)
+                out.append((rel.parts[0] if len(rel.parts) > 1 else ".", p))
+    return out
+
+
+def cache_info(root: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """What the cache folder holds: ``{"root", "files", "bytes", "parts": {part: {"files", "bytes", "oldest",
+    "newest"}}}`` (times: POSIX seconds of the files' last write)."""
+    base = Path(root) if root is not None else cache_root()
+    parts: dict[str, dict[str, Any]] = {}
+    for part, p in _entries(base):
+        try:
+            st = p.stat()
+        except OSError:  # removed meanwhile
+            continue
+        d = parts.setdefault(part, {"files": 0, "bytes": 0, "oldest": st.st_mtime, "newest": st.st_mtime})
+        d["files"] += 1
+        d["bytes"] += st.st_size
+        d["oldest"], d["newest"] = min(d["oldest"], st.st_mtime), max(d["newest"], st.st_mtime)
+    return {"root": str(base), "files": sum(d["files"] for d in parts.values()),
+            "bytes": sum(d["bytes"] for d in parts.values()), "parts": parts}
+
+
+def clear_cache(root: str | os.PathLike[str] | None = None, older_than_s: float | None = None,
+                parts: tuple[str, ...] = ()) -> tuple[int, int]:
+    """Delete cache files (all, or those not written for ``older_than_s`` seconds; only the folders named in
+    ``parts`` when given); return ``(files, bytes)`` removed. A live writer's temporary file is never touched
+    (only orphans are, as :func:`transferkit._io.remove_orphan_temps` decides); everything in the cache
+    can be recomputed, so clearing loses no results."""
+    base = Path(root) if root is not None else cache_root()
+    now = time.time()
+    n = size = 0
+    for part, p in _entries(base):
+        if parts and part not in parts:
+            continue
+        if p.name.startswith(".") and p.name.endswith(".tmp"):
+            continue  # temporary files: see below
+        try:
+            st = p.stat()
+            if older_than_s is not None and now - st.st_mtime < older_than_s:
+                continue
+            p.unlink()
+        except OSError:
+            continue
+        n, size = n + 1, size + st.st_size
+    for folder in {p.parent for _, p in _entries(base)}:
+        n += remove_orphan_temps(folder, max_age_s=older_than_s if older_than_s is not None else 30 * 60)
+    for d in sorted((p for p in base.rglob("*") if p.is_dir()), reverse=True) if base.is_dir() else ():
+        with contextlib.suppress(OSError):
+            d.rmdir()  # empty folders only
+    return n, size

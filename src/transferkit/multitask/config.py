@@ -277,6 +277,8 @@ def load_config(path: str | Path, **overrides: Any) -> MultitaskConfig:
     import yaml
 
     p = Path(path)
+    if p.exists() and not p.is_file():
+        raise MultitaskConfigError(f"config file {p} is not a regular file (a folder, pipe or device)")
     if not p.is_file():
         raise MultitaskConfigError(f"config file {p} not found")
     try:
