@@ -131,6 +131,19 @@ def collect(groups: list[str], root: str | None, seed: int) -> list[dict]:
     return rows
 
 
+def average_seeds(rows: list[dict]) -> list[dict]:
+    """One row per pair: each candidate's scores and accuracy averaged over the seeds, as
+    ``adapt(..., seeds=[0, 1, 2])`` averages the scores before deciding (seed recorded as -1)."""
+    out = []
+    for pair in dict.fromkeys(r["pair"] for r in rows):
+        rs = [r for r in rows if r["pair"] == pair]
+        names = list(rs[0]["acc"])
+        scores = {n: {k: float(np.mean([r["scores"][n][k] for r in rs])) for k in rs[0]["scores"][n]} for n in names}
+        acc = {n: float(np.mean([r["acc"][n] for r in rs])) for n in names}
+        out.append({"pair": pair, "seed": -1, "scores": scores, "acc": acc})
+    return out
+
+
 def evaluate(rows: list[dict], rule: DecisionRule) -> list[dict]:
     """Per pair: source-only, best, chosen, gain captured, regret."""
     out = []
@@ -195,6 +208,8 @@ def main() -> None:
     ap.add_argument("--cache", default=None, help="write the per-candidate scores and accuracies here (JSON)")
     ap.add_argument("--from-cache", nargs="*", default=None,
                     help="read them from these files (one per seed) instead of fitting")
+    ap.add_argument("--average-seeds", action="store_true",
+                    help="decide on each candidate's scores averaged over the seeds (what adapt(seeds=[...]) does)")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
     if args.from_cache:
@@ -207,6 +222,8 @@ def main() -> None:
         if args.cache:
             with open(args.cache, "w", encoding="utf-8") as f:
                 json.dump(rows, f, indent=1)
+    if args.average_seeds:
+        rows = average_seeds(rows)
     rule = DecisionRule()
     res = evaluate(rows, rule)
     table([r for r in res if r["pair"].startswith(TUNE_PREFIX)], "TUNE pairs (the rule's thresholds were set on these)")

@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> dict:
             print(f"  {m:>22} {a:.3f}{mark}")
         print(f"  source-only {acc['source-only']:.3f}, chosen {acc[res.decision.choice]:.3f}, best {best} "
               f"{acc[best]:.3f}; {res.decision.reason}")
-    print(f"\n{time.perf_counter() - t0:.0f} s")
+    print(f"\ndone in {time.perf_counter() - t0:.0f} s")
     return out
 
 

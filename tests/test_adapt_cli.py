@@ -60,6 +60,7 @@ def test_adapt_writes_the_adaptation_section(data_root, tmp_path: Path) -> None:
             "soft_neighborhood_density",
             "iwcv_loss",
             "dev_risk",
+            "da_bound",
         }
     assert sec["verdict"] in {"adaptation helped", "negative transfer", "inconclusive"}
     assert sec["recommended"] in {"source-only", "coral"}

@@ -116,13 +116,15 @@ def shifted_blobs(seed: int, shift: float) -> tuple[np.ndarray, np.ndarray, np.n
 
 @pytest.mark.slow
 def test_adapt_auto_captures_the_gain_on_office_caltech(data_root) -> None:
-    """Caltech -> DSLR (a pair the rule was tuned on): TCA is 7.6 points above source-only and is chosen."""
+    """Caltech -> Webcam (a pair the rule was tuned on), scores averaged over three source splits: the
+    chosen model is several points above source-only (JDA: 49.4 vs 44.9 in the benchmark)."""
     from transferkit.data import load_dataset
 
     src = load_dataset("office-caltech10-surf:caltech", data_root)
-    tgt = load_dataset("office-caltech10-surf:dslr", data_root)
-    res = adapt(src, tgt.x, "auto", seeds=[0], refit=False)
-    acc = {r["model"]: r["target_accuracy"] for r in res.evaluate(tgt.x, tgt.y)}
+    tgt = load_dataset("office-caltech10-surf:webcam", data_root)
+    res = adapt(src, tgt.x, "auto", seeds=[0, 1, 2], refit=False)
+    rows = res.evaluate(tgt.x, tgt.y)
+    acc = {m: float(np.mean([r["target_accuracy"] for r in rows if r["model"] == m])) for m in {r["model"] for r in rows}}
     assert len(acc) == 8 and res.decision is not None and res.verdict.verdict == "label-free choice"
     assert res.decision.choice == res.verdict.recommended != SOURCE_ONLY
     assert acc[res.decision.choice] > acc[SOURCE_ONLY] + 0.03

@@ -48,7 +48,12 @@ def ensemble_agreement(target_probas: Mapping[str, np.ndarray]) -> dict[str, flo
 
 @dataclass(frozen=True)
 class DecisionRule:
-    """Thresholds of the decision (tuned on a subset of benchmark pairs; see ``benchmarks/da_selection.py``).
+    """Thresholds of the decision.
+
+    The defaults were chosen on the 12 Office-Caltech pairs only (scores averaged over seeds 0-2, as
+    ``adapt(seeds=[0, 1, 2])`` does): the most gain captured with no pair more than 1 point below
+    source-only, over validator sets, margins, vote counts and guards. Held-out pairs (digits, HAR,
+    text) did not meet that bar: see ``benchmarks/da_selection.py`` and the README.
 
     Attributes:
         margins: validator -> the least improvement over source-only that counts as a vote: for a
@@ -61,10 +66,10 @@ class DecisionRule:
             (best mean rank over the rule's validators).
     """
 
-    margins: Mapping[str, float] = field(default_factory=lambda: {"dev_risk": 0.1, "iwcv_loss": 0.1, AGREEMENT: 0.02})
+    margins: Mapping[str, float] = field(default_factory=lambda: {"dev_risk": 0.05, AGREEMENT: 0.0})
     lower_is_better: tuple[str, ...] = ("dev_risk", "iwcv_loss", "da_bound")
     min_votes: int = 1
-    max_source_val_drop: float = 0.05
+    max_source_val_drop: float = 1.0
     prefer: str = "votes"
 
 
@@ -78,7 +83,7 @@ class Decision:
     reason: str
 
 
-PAIR_RULE = DecisionRule(margins={"dev_risk": 0.1, "iwcv_loss": 0.1}, min_votes=1)
+PAIR_RULE = DecisionRule(margins={"dev_risk": 0.05}, min_votes=1)
 """The rule for one adapted method against source-only (no ensemble to agree with)."""
 
 
