@@ -10,8 +10,10 @@ without target labels (IWCV, DEV, the estimated DA bound, ensemble agreement, ..
 keeps source-only unless the evidence is strong. Target labels are read only for the final table.
 The reverse direction (long -> short) is run too.
 
-Expected figure (measured, default size: 1,000 messages per side, seed 0): see the table in
-examples/README.md (text domain shift row).
+Expected figure (measured, default size: 1,000 messages per side, seed 0, 233 s on the shared
+2-core machine including MiniLM encoding): short -> long, target accuracy source-only 0.741 (the
+short side holds 1 % spam, so every model but JDA, 0.775, predicts ham), chosen CORAL 0.741;
+long -> short, source-only 0.958, chosen KMM 0.984, best importance weighting 0.990.
 """
 
 from __future__ import annotations
