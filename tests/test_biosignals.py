@@ -102,6 +102,35 @@ def test_protocol_on_synthetic_subjects(tmp_path) -> None:
     assert (tmp_path / "results.json").exists() and (tmp_path / "report.html").exists()
 
 
+@pytest.mark.parametrize("norm", ["channel", "channel+ea"])
+def test_har_ships_one_model_per_subject_that_reproduces_it_on_raw_windows(tmp_path, norm: str) -> None:
+    from transferkit.data.signal_transforms import normalize_dataset
+    from transferkit.experiments.predict import load_model, run_predict
+
+    ds = _subjects(4, per_class=30, seed=3)
+    cfg = CrossSubjectConfig(source_subjects=(1, 2), target_subjects=(3, 4), shots=(1, 3), seeds=2, norm=norm,
+                             backbone="signalcnn?in_channels=3&width=4&num_features=8", source_epochs=2,
+                             target_epochs=2, patience=2, val_per_class=3)
+    res = run_har(ds, cfg, run_dir=tmp_path / "run", save=tmp_path / "saved")
+    sh = res["sections"]["shipped"]
+    assert set(sh["subjects"]) == {"3", "4"} and sh["model"] == str(tmp_path / "run" / "models")
+    for subject, d in sh["subjects"].items():
+        folder = tmp_path / "run" / "models" / f"subject-{subject}"
+        assert d["model"] == str(folder) and (tmp_path / "saved" / f"subject-{subject}" / "model_card.json").is_file()
+        sm = load_model(folder)
+        raw = ds.subset(np.flatnonzero(ds.groups == int(subject)))
+        # the stored normalisation turns raw windows into exactly what the run trained and scored on
+        assert np.array_equal(sm.input_transform(raw.x), normalize_dataset(raw, norm).x)
+        card = sm.card
+        assert card["input_transform"]["method"] == norm and card["evaluation"]["k_per_class"] == 3
+        rows = np.asarray(card["evaluation"]["test_rows"])
+        summary = run_predict(sm, raw.subset(rows), tmp_path / "p.csv")
+        assert summary["accuracy"] == pytest.approx(d["test_seed"], abs=1e-12)
+        row = next(r for r in res["sections"]["biosignals"]["per_subject"] if r["subject"] == int(subject)
+                   and r["k"] == 3)
+        assert row[d["arm"]]["per_seed"][res["seeds"].index(d["seed"])] == d["test_seed"]
+
+
 def test_missing_subject_is_an_error() -> None:
     with pytest.raises(DataError, match="not in"):
         run_cross_subject(_subjects(2), CrossSubjectConfig(source_subjects=(1,), target_subjects=(9,)))
@@ -119,3 +148,27 @@ def test_har_cross_subject_small() -> None:
     assert sec["source"]["val_accuracy"] > 0.8
     assert sec["summary"][0]["source_only"]["mean"] > 1 / 6 + 0.2  # well above chance across people
     assert sec["summary"][-1]["transfer"]["mean"] > 0.7
+
+
+@pytest.mark.slow
+def test_har_per_subject_model_on_uci_har_raw_windows(tmp_path) -> None:
+    if not (DATA / "uci_har_adatime").exists():
+        pytest.skip(f"UCI HAR is not at {DATA / 'uci_har_adatime'}")
+    from typer.testing import CliRunner
+
+    from transferkit.cli import app
+    from transferkit.data import load_dataset
+    from transferkit.experiments.predict import load_model, run_predict
+
+    cfg = CrossSubjectConfig(source_subjects=(1, 2, 3, 4, 5), target_subjects=(21,), shots=(5,), seeds=2,
+                             norm="channel", source_epochs=3, target_epochs=4)
+    res = run_har(load_dataset("uci-har", root=DATA), cfg, run_dir=tmp_path / "run")
+    d = res["sections"]["shipped"]["subjects"]["21"]
+    sm = load_model(d["model"])
+    raw = load_dataset("uci-har:21", root=DATA)  # the subject's raw windows, as a user has them
+    test = raw.subset(np.asarray(sm.card["evaluation"]["test_rows"]))
+    assert run_predict(sm, test, tmp_path / "p.csv")["accuracy"] == pytest.approx(d["test_seed"], abs=1e-12)
+    assert sm.card["evaluation"]["data"] == "uci-har:21"
+    r = CliRunner().invoke(app, ["predict", d["model"], "uci-har:21", "--data-root", str(DATA), "--out",
+                                 str(tmp_path / "all.csv")])
+    assert r.exit_code == 0 and f"{len(raw)} predictions written" in " ".join(r.output.split()), r.output

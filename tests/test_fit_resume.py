@@ -21,8 +21,11 @@ SRC = str(Path(__file__).resolve().parents[1] / "src")
 def _start(args: list[str], runs: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", ""), "OMP_NUM_THREADS": "1",
            "TRANSFERKIT_RUNS": str(runs), "COLUMNS": "200"}
+    # SIGINT back to its default: a test session started in the background inherits it ignored, and then
+    # Python never raises KeyboardInterrupt in the child
     return subprocess.Popen([sys.executable, "-m", "transferkit.cli", *args], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+                            stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _cells(runs: Path) -> int:

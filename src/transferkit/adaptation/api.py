@@ -5,11 +5,16 @@ method are both trained on the source-train rows (plus the unlabelled target row
 the same label-free selection scores. When a few labelled target examples are given
 (``target_val``), they score both models and decide the verdict. Target *test* labels never
 enter this module: ``adapt`` takes target inputs only, and evaluation is a separate call.
+
+With a ``journal`` (:class:`~transferkit.experiments.journal.RunJournal`) every finished
+(seed, model) cell is stored (its selection scores and its fitted model) and read back instead of
+fitted again, so a killed run resumes where it stopped; every cell is seeded by its own seed, so
+the resumed run ends with the figures of an uninterrupted one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -47,6 +52,21 @@ from transferkit.errors import DataArgumentError, DataError, UnknownName
 SOURCE_ONLY = "source-only"
 
 
+@dataclass(frozen=True)
+class AdaptCell:
+    """One finished (seed, model) cell of :func:`adapt`, as ``on_cell`` receives it."""
+
+    model_name: str
+    seed: int
+    model: Any
+    row: dict[str, Any]
+    restored: bool  # read back from the journal instead of fitted
+    done: int
+    total: int
+    proba: Callable[[Any], np.ndarray] = field(repr=False, default=lambda x: np.zeros((0, 0)))
+    """Class probabilities of this cell's model on target inputs (as :meth:`AdaptationResult.predict_proba`)."""
+
+
 @dataclass
 class AdaptationResult:
     """Scores of source-only and the adapted model per seed, the verdict and the fitted models."""
@@ -70,12 +90,7 @@ class AdaptationResult:
 
     def predict_proba(self, x: Any, model: str, seed: int) -> np.ndarray:
         """Class probabilities of one trained model (``source-only`` or the method) on target inputs."""
-        m = self.models[(model, seed)]
-        if self.kind == "shallow":
-            return m.predict_proba(check_features(x if self.prepare is None else self.prepare(x)))
-        from transferkit.adaptation.deep import predict_outputs
-
-        return predict_outputs(m, self.prepare(x))[1]
+        return _target_proba(self.kind, self.models[(model, seed)], self.prepare)(x)
 
     def evaluate(self, x_test: Any, y_test: Any) -> list[dict[str, Any]]:
         """Rows with ``target_accuracy`` on a labelled target *test* set (after all selection)."""
@@ -90,6 +105,19 @@ class AdaptationResult:
                                 f"{len(self.classes)}: every class needs examples in the source training rows")
             out.append({**row, "target_accuracy": float(np.mean(p.argmax(1) == y))})
         return out
+
+
+def _target_proba(kind: str, model: Any, prepare: Any) -> Callable[[Any], np.ndarray]:
+    """Class probabilities of a fitted model on target inputs (shallow: rows are target rows)."""
+    if kind == "shallow":  # raw text/images (``prepare``: the frozen encoder) or feature rows
+        return lambda x: model.predict_proba(check_features(x if prepare is None else prepare(x)))
+
+    def deep(x: Any) -> np.ndarray:
+        from transferkit.adaptation.deep import predict_outputs
+
+        return predict_outputs(model, prepare(x))[1]
+
+    return deep
 
 
 def _encode(y: np.ndarray, classes: np.ndarray | None, what: str) -> np.ndarray:
@@ -164,17 +192,18 @@ def _is_deep(method: str, kind: str, backbone: Any) -> bool:
 
 def adapt(source: Any, target: Any, method: str | Sequence[str] = "coral", *, target_val: Any = None,
           seeds: tuple[int, ...] | list[int] = (0,), val_fraction: float = 0.2, backbone: Any = None,
-          deep_config: Any = None, base_estimator: Any = None, refit: bool = True,
-          **method_params: Any) -> AdaptationResult:
+          deep_config: Any = None, base_estimator: Any = None, refit: bool = True, journal: Any = None,
+          on_cell: Callable[[AdaptCell], None] | None = None, **method_params: Any) -> AdaptationResult:
     """Adapt from a labelled ``source`` to an unlabelled ``target``, with source-only alongside.
 
     Args:
         source: labelled source (``Dataset`` or ``(x, y)``).
         target: target inputs (``Dataset`` or array); any labels it carries are ignored.
-        method: a name from ``SHALLOW_METHODS`` (feature tables) or ``DEEP_METHODS`` (images,
-            signals, or any data with ``backbone``); a list of names, or ``"auto"`` (every
-            shallow candidate of :data:`~transferkit.adaptation.candidates.DEFAULT_CANDIDATES`):
-            all are trained and the label-free decision (or the labelled ``target_val``) picks one.
+        method: a name from ``SHALLOW_METHODS`` (feature tables; raw text or images through a
+            frozen encoder) or ``DEEP_METHODS`` (images, signals, or any data with ``backbone``);
+            a list of names, or ``"auto"`` (every shallow candidate of
+            :data:`~transferkit.adaptation.candidates.DEFAULT_CANDIDATES`): all are trained and the
+            label-free decision (or the labelled ``target_val``) picks one.
         target_val: optional few labelled target examples (``Dataset`` or ``(x, y)``), used for
             selection and the verdict only.
         seeds: one run of each model per seed (source split, initialisation).
@@ -185,8 +214,10 @@ def adapt(source: Any, target: Any, method: str | Sequence[str] = "coral", *, ta
             ``checkpoint_dir`` each (model, seed) run checkpoints into ``<checkpoint_dir>/<method>-seed<seed>``
             and ``resume`` continues each one (finished runs are loaded, not retrained).
         base_estimator: shallow methods: the classifier after adaptation.
-        refit: shallow methods: refit source-only and the reported method on all source rows after
-            scoring (other candidates keep the model fitted on the source-train rows).
+        refit: shallow methods: refit on all source rows after scoring (several candidates: only
+            source-only and the reported method; the others keep their source-train fit).
+        journal: where finished (seed, model) cells and their models are kept (resume after a kill).
+        on_cell: called after every (seed, model) cell with an :class:`AdaptCell`.
         **method_params: passed to the method's constructor.
     """
     xs, ys, kind = _xy(source, "source", need_labels=True)
@@ -216,38 +247,45 @@ def adapt(source: Any, target: Any, method: str | Sequence[str] = "coral", *, ta
     rows: list[dict[str, Any]] = []
     models: dict[tuple[str, int], Any] = {}
     val_correct: dict[str, list[np.ndarray]] = {}
+    pairs = ((SOURCE_ONLY, "source_only"), *((k, k) for k in keys))
+    refit_cell = refit and runner.kind == "shallow" and len(keys) == 1  # several: refit after the decision
     for seed in seeds:
         tr, va = stratified_indices(np.asarray(ys), len(ys), (1 - val_fraction, val_fraction), seed)[:2]
-        weights = runner.iw_weights(tr, va, seed)
-        seed_rows: dict[str, dict[str, Any]] = {}
-        for name, key in ((SOURCE_ONLY, "source_only"), *((k, k) for k in keys)):
-            model = runner.fit(key, tr, ys, seed, method_params if key != "source_only" else {})
-            p_val = runner.proba(model, "source_val", va)
-            p_t = runner.proba(model, "target", None)
-            fw, gap = domain_probe(*runner.features(model, va), random_state=seed)
-            scores = {score: selection_score(score, y_val=ys[va], proba_val=p_val, weights=weights, proba_target=p_t,
-                                             feature_weights=fw, domain_gap=gap, seed=seed)
-                      for score in LABEL_FREE_SCORES}
-            row: dict[str, Any] = {"model": name, "seed": int(seed), "selection_scores": scores}
-            if xv is not None:
-                p_v = runner.proba(model, "target_val", None)
-                row["target_val_accuracy"] = target_val_accuracy(yv, p_v)
-                val_correct.setdefault(name, []).append((p_v.argmax(1) == yv).astype(float))
+        weights: list[np.ndarray] = []  # computed once per seed, only when a cell of it is fitted
+        for name, key in pairs:
+            ck = f"seed={int(seed)}|model={name}"
+            rec = journal.record(ck) if journal is not None else None
+            if rec is not None:
+                model, row, vc = runner.restore(journal.model(ck)), rec["row"], rec.get("val_correct")
+            else:
+                weights = weights or [runner.iw_weights(tr, va, seed)]
+                params = method_params if key != "source_only" else {}
+                model = runner.fit(key, tr, ys, seed, params)
+                row, vc = _score_cell(runner, model, name, seed, ys, tr, va, weights[0], yv)
+                if refit_cell:
+                    model = runner.fit(key, np.arange(len(ys)), ys, seed, params)
+                if journal is not None:  # the model first: a cell on record always has its model
+                    journal.put_model(ck, runner.storable(model))
+                    journal.put_record(ck, {"row": row, "val_correct": vc})
+            if vc is not None:
+                val_correct.setdefault(name, []).append(np.asarray(vc, dtype=float))
             models[(name, int(seed))] = model
             rows.append(row)
-            seed_rows[name] = {"row": row, "p_t": p_t}
-        if len(seed_rows) >= 3:  # the ensemble check needs several adapted candidates
-            agreement = ensemble_agreement({n: v["p_t"] for n, v in seed_rows.items()})
-            for n, v in seed_rows.items():
-                v["row"]["selection_scores"][AGREEMENT] = agreement[n]
-    all_names = [SOURCE_ONLY, *keys]
+            if on_cell is not None:
+                on_cell(AdaptCell(name, int(seed), model, row, rec is not None, len(rows), len(seeds) * len(pairs),
+                                  _target_proba(runner.kind, model, getattr(runner, "prepare", None))))
+        if len(pairs) >= 3:  # the ensemble check needs several adapted candidates
+            seed_models = {n: models[(n, int(seed))] for n, _ in pairs}
+            agreement = ensemble_agreement({n: runner.proba(m, "target", None) for n, m in seed_models.items()})
+            for row in rows[-len(pairs):]:
+                row["selection_scores"][AGREEMENT] = agreement[row["model"]]
     mean_scores = {m: {k: float(np.mean([r["selection_scores"][k] for r in rows if r["model"] == m]))
-                       for k in rows[0]["selection_scores"]} for m in all_names}
+                       for k in rows[0]["selection_scores"]} for m, _ in pairs}
     choice = {score: select({m: {score: v[score]} for m, v in mean_scores.items()}, score, SOURCE_ONLY)
               for score in LABEL_FREE_SCORES}
     decision = decide(mean_scores, None if len(keys) > 1 else PAIR_RULE)
     method_key = _reported_method(keys, decision, val_correct)
-    if refit and not deep:  # source-only and the reported method on all source rows; other candidates keep theirs
+    if refit and runner.kind == "shallow" and len(keys) > 1:  # source-only and the reported method on all rows
         for seed in seeds:
             for name, key in ((SOURCE_ONLY, "source_only"), (method_key, method_key)):
                 models[(name, int(seed))] = runner.fit(key, np.arange(len(ys)), ys, seed,
@@ -287,8 +325,27 @@ def _reported_method(keys: list[str], decision: Decision, val_correct: dict[str,
     return max(keys, key=lambda k: len(decision.votes.get(k, [])))
 
 
+def _score_cell(runner: Any, model: Any, name: str, seed: int, ys: np.ndarray, tr: np.ndarray, va: np.ndarray,
+                weights: np.ndarray, yv: np.ndarray | None) -> tuple[dict[str, Any], list[float] | None]:
+    """A fitted cell's label-free scores (and target validation accuracy): its row, and which validation
+    examples it got right."""
+    p_val = runner.proba(model, "source_val", va)
+    p_t = runner.proba(model, "target", None)
+    fw, gap = domain_probe(*runner.features(model, va), random_state=seed)  # DEV and the bound: model's features
+    scores = {score: selection_score(score, y_val=ys[va], proba_val=p_val, weights=weights, proba_target=p_t,
+                                     feature_weights=fw, domain_gap=gap, seed=seed) for score in LABEL_FREE_SCORES}
+    row: dict[str, Any] = {"model": name, "seed": int(seed), "selection_scores": scores}
+    if yv is None:
+        return row, None
+    p_v = runner.proba(model, "target_val", None)
+    row["target_val_accuracy"] = target_val_accuracy(yv, p_v)
+    return row, (p_v.argmax(1) == yv).astype(float).tolist()
+
+
 class _ShallowRunner:
     """Feature arrays in, scikit-learn style estimators out."""
+
+    kind = "shallow"
 
     def __init__(self, xs: Any, xt: Any, xv: Any, base_estimator: Any) -> None:
         self.xs = check_features(xs, "source features")
@@ -313,6 +370,12 @@ class _ShallowRunner:
         X, y, sd = stack_domains(self.xs[idx], ys[idx], self.xt)
         return est.fit(X, y, sd)
 
+    def storable(self, model: Any) -> Any:
+        return model
+
+    def restore(self, model: Any) -> Any:
+        return model
+
     def proba(self, model: Any, part: str, idx: np.ndarray | None) -> np.ndarray:
         if part == "source_val":
             return model.predict_proba(self.xs[idx], sample_domain=np.ones(len(idx), dtype=np.int64))
@@ -322,6 +385,8 @@ class _ShallowRunner:
 
 class _DeepRunner:
     """Images (or any backbone input) in, trained networks out, one shared loop."""
+
+    kind = "deep"
 
     def __init__(self, xs: Any, xt: Any, xv: Any, backbone: Any, deep_config: Any, kind: str) -> None:
         from transferkit.adaptation.deep import DeepConfig
@@ -370,6 +435,18 @@ class _DeepRunner:
         train_adaptation(net, DEEP_METHODS.get(key)(**params), self.xs[idx], ys[idx], self.xt, cfg)
         return net
 
+    def storable(self, net: Any) -> Any:
+        """The network as a :class:`TransferModel` (backbone + linear head), the form model folders hold."""
+        return as_transfer_model(net)
+
+    def restore(self, model: Any) -> Any:
+        """A stored :class:`TransferModel` back as the adaptation network."""
+        from transferkit.adaptation.deep import AdaptationNetwork
+
+        net = AdaptationNetwork(model.backbone, model.num_outputs)
+        net.head = model.head
+        return net.eval()
+
     def features(self, model: Any, va: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Held-out source rows and target rows as the network's features (for DEV)."""
         from transferkit.adaptation.deep import predict_outputs
@@ -381,3 +458,11 @@ class _DeepRunner:
 
         x = self.xs[idx] if part == "source_val" else (self.xt if part == "target" else self.xv)
         return predict_outputs(model, x)[1]
+
+
+def as_transfer_model(net: Any, class_names: tuple[str, ...] | None = None) -> Any:
+    """A deep adaptation network (backbone + linear head) as a :class:`~transferkit.backbones.TransferModel`
+    sharing its modules: what is saved as a model folder and predicts with ``tk.load_model``."""
+    from transferkit.backbones import TransferModel
+
+    return TransferModel(net.backbone, net.num_classes, head=net.head, class_names=class_names)

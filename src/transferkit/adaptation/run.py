@@ -1,18 +1,26 @@
 """``run_adapt``: domain adaptation between two data sets, source-only beside it, evaluated on held-out target rows.
 
-What ``transferkit adapt`` runs, as a function: load both sides, hold out target test rows (or
-take a separate test set), optionally draw a few labelled target examples for selection and the
-verdict, run :func:`~transferkit.adaptation.api.adapt`, measure every model on the test rows, and
-return the results dict. :func:`adaptation_section` is the ``adaptation`` section of that dict.
+What ``transferkit adapt`` runs, as a function: check the options, load both sides, hold out target
+test rows (or take a separate test set), optionally draw a few labelled target examples for
+selection and the verdict, run :func:`~transferkit.adaptation.api.adapt`, measure every model on the
+test rows, and return the results dict. With a run folder every finished (seed, model) cell is
+journaled (``RUN/checkpoint``) and ``on_update`` gets the results so far (so results.json and the
+report follow the run, and a killed run resumes with :func:`resume_adapt`), and the recommended
+model ships as ``RUN/model`` (:mod:`~transferkit.adaptation.ship`).
+:func:`adaptation_section` is the ``adaptation`` section of the results dict.
 """
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from transferkit.adaptation.api import AdaptationResult, adapt
+from transferkit.adaptation.api import AdaptationResult, AdaptCell, adapt
+from transferkit.adaptation.candidates import DEFAULT_CANDIDATES
 from transferkit.adaptation.target_only import target_only_comparison
 from transferkit.data import Dataset, label_budget, load_dataset
 from transferkit.data.splits import stratified_indices
@@ -25,16 +33,7 @@ def adaptation_section(result: AdaptationResult, rows: list[dict[str, Any]], n_t
     return {
         "method": result.method,
         "kind": result.kind,
-        "rows": [
-            {
-                "model": r["model"],
-                "seed": r["seed"],
-                "target_accuracy": r["target_accuracy"],
-                "target_val_accuracy": r.get("target_val_accuracy"),
-                "selection_scores": r["selection_scores"],
-            }
-            for r in rows
-        ],
+        "rows": [_row(r) for r in rows],
         "verdict": v.verdict,
         "recommended": v.recommended,
         "gain_on_target_val": v.mean_gain,
@@ -49,6 +48,11 @@ def adaptation_section(result: AdaptationResult, rows: list[dict[str, Any]], n_t
         "note": "target_accuracy is measured on held-out target test rows after training and selection; "
         "those labels never reach training or selection.",
     }
+
+
+def _row(r: dict[str, Any]) -> dict[str, Any]:
+    return {"model": r["model"], "seed": r["seed"], "target_accuracy": r["target_accuracy"],
+            "target_val_accuracy": r.get("target_val_accuracy"), "selection_scores": r["selection_scores"]}
 
 
 def source_labels(ds: Dataset, src: Dataset) -> np.ndarray:
@@ -66,38 +70,21 @@ def source_labels(ds: Dataset, src: Dataset) -> np.ndarray:
     return lookup[y]
 
 
-def run_adapt(
-    source: str | Dataset,
-    target: str | Dataset,
-    method: str = "dann",
-    *,
-    target_labels: int = 0,
-    seeds: int = 3,
-    target_test: str | Dataset | None = None,
-    backbone: str | None = None,
-    steps: int = 1000,
-    batch_size: int = 64,
-    lr: float = 0.01,
-) -> dict[str, Any]:
-    """Adapt from ``source`` to ``target`` with ``method``; source-only beside it, a verdict, the results dict.
+def check_options(seeds: int, target_labels: int, steps: int, batch_size: int, lr: float) -> None:
+    """Every number of a run, before any data is loaded."""
+    rules = ((isinstance(seeds, int) and seeds >= 1, f"seeds (--seeds) must be >= 1 (got {seeds})"),
+             (target_labels >= 0, f"target labels per class (--target-labels) must be >= 0 (got {target_labels})"),
+             (steps >= 1, f"--steps must be at least 1 (got {steps})"),
+             (batch_size >= 1, f"--batch-size must be at least 1 (got {batch_size})"),
+             (lr > 0, f"--lr must be positive (got {lr})"))
+    bad = [message for ok, message in rules if not ok]
+    if bad:
+        raise DataArgumentError("; ".join(bad))
 
-    Args:
-        source: labelled source data (a named set, a path or a ``Dataset``).
-        target: target data; its labels are only read for the held-out test accuracy and the
-            ``target_labels`` examples.
-        method: an adaptation method, shallow (feature tables) or deep.
-        target_labels: labelled target examples per class for selection and the verdict (0: none).
-        seeds: runs 0..seeds-1.
-        target_test: a separate labelled target test set (default: a stratified 30 % of ``target``).
-        backbone, steps, batch_size, lr: deep methods only.
-    """
-    from transferkit._io import new_results
-    from transferkit.adaptation.deep import DeepConfig
 
-    if seeds < 1:
-        raise DataArgumentError("seeds (--seeds) must be >= 1")
-    if target_labels < 0:
-        raise DataArgumentError("target labels per class (--target-labels) must be >= 0")
+def _data(source: Any, target: Any, target_test: Any, target_labels: int) -> tuple[Dataset, Dataset, Dataset,
+                                                                                     Dataset | None]:
+    """Source, the target adaptation pool, the target test rows, and the few labelled target examples."""
     src = load_dataset(source)
     tgt = load_dataset(target)
     src.require_labels(2)
@@ -113,29 +100,140 @@ def run_adapt(
     if target_labels > 0:
         pool.require_labels(2)
         val = label_budget(pool, target_labels, seed=0)
-    result = adapt(
-        src,
-        pool.x,
-        method,
-        target_val=None if val is None else (val.x, source_labels(val, src)),
-        seeds=list(range(seeds)),
-        backbone=backbone,
-        deep_config=DeepConfig(steps=steps, batch_size=batch_size, lr=lr),
-    )
-    y_test = source_labels(test, src)  # target test labels: read only to evaluate, after every choice
-    rows = result.evaluate(test.x, y_test)
-    results = new_results(
-        "adapt",
-        seeds=list(range(seeds)),
-        data={
-            "source": src.describe(),
-            "target": pool.describe(),
-            "target_test": test.describe(),
-            "target_val": None if val is None else val.describe(),
-        },
-    )
+    return src, pool, test, val
+
+
+def run_adapt(
+    source: str | Dataset,
+    target: str | Dataset,
+    method: str = "dann",
+    *,
+    target_labels: int = 0,
+    seeds: int = 3,
+    target_test: str | Dataset | None = None,
+    backbone: str | None = None,
+    steps: int = 1000,
+    batch_size: int = 64,
+    lr: float = 0.01,
+    run_dir: str | Path | Callable[[], Path] | None = None,
+    save: str | Path | None = None,
+    resume: bool = False,
+    on_update: Callable[[dict[str, Any]], None] | None = None,
+    on_progress: Callable[[Any], None] | None = None,
+) -> dict[str, Any]:
+    """Adapt from ``source`` to ``target`` with ``method``; source-only beside it, a verdict, the results dict.
+
+    Args:
+        source: labelled source data (a named set, a path or a ``Dataset``).
+        target: target data; its labels are only read for the held-out test accuracy and the
+            ``target_labels`` examples.
+        method: an adaptation method, shallow (feature tables) or deep.
+        target_labels: labelled target examples per class for selection and the verdict (0: none).
+        seeds: runs 0..seeds-1.
+        target_test: a separate labelled target test set (default: a stratified 30 % of ``target``).
+        backbone, steps, batch_size, lr: deep methods only.
+        run_dir: the run folder (or a function that makes it, called once the options and data are
+            checked): cells are journaled in ``run_dir/checkpoint`` and the recommended model ships to
+            ``run_dir/model``.
+        save: also copy the shipped model folder here.
+        resume: continue the run in ``run_dir`` (finished cells are read back, not fitted again).
+        on_update: called with the results so far after every cell (and once more, marked
+            interrupted, on Ctrl-C).
+        on_progress: called after every cell with a :class:`~transferkit.experiments.fit.RunProgress`.
+    """
+    from transferkit._io import new_results
+    from transferkit.adaptation.deep import DeepConfig
+    from transferkit.experiments.progress import CellClock, status
+
+    check_options(seeds, target_labels, steps, batch_size, lr)
+    src, pool, test, val = _data(source, target, target_test, target_labels)
+    y_test = source_labels(test, src)
+    folder = run_dir() if callable(run_dir) else (Path(run_dir) if run_dir is not None else None)
+    settings = _settings(source, target, method, target_labels, seeds, target_test, backbone, steps, batch_size, lr,
+                         save)
+    journal = _journal(folder, resume, settings, {"source": src.fingerprint(), "target": pool.fingerprint(),
+                                                  "target_test": test.fingerprint()})
+    results = new_results("adapt", seeds=list(range(seeds)), data={
+        "source": src.describe(), "target": pool.describe(), "target_test": test.describe(),
+        "target_val": None if val is None else val.describe()})
+    results["config"] = {k: v for k, v in settings.items() if k != "save"} if settings else {}
+    clock = CellClock(seeds * (1 + (len(DEFAULT_CANDIDATES) if method == "auto" else 1)))
+    hint = f"transferkit adapt --resume {folder}" if folder else ""
+    done_rows: list[dict[str, Any]] = []
+    latest: list[dict[str, Any]] = []  # the last results written (replaced in one step: Ctrl-C never sees it empty)
+
+    def cell(c: AdaptCell) -> None:
+        acc = float(np.mean(c.proba(test.x).argmax(1) == y_test))  # same figure evaluate() gives at the end
+        done_rows.append({**c.row, "target_accuracy": acc})
+        p = clock.tick(f"{c.model_name}, seed {c.seed}", c.restored)
+        if on_progress is not None:
+            on_progress(p)
+        if on_update is not None:
+            res = copy.deepcopy(results)
+            res["sections"]["adaptation"] = {"method": method, "rows": [_row(r) for r in done_rows],
+                                             "verdict": "", "advice": "the verdict comes once every cell is done"}
+            res["status"] = status(clock.done, clock.total, hint)
+            latest[:] = [res]
+            on_update(res)
+
+    try:
+        result = adapt(src, pool.x, method, target_val=None if val is None else (val.x, source_labels(val, src)),
+                       seeds=list(range(seeds)), backbone=backbone,
+                       deep_config=DeepConfig(steps=steps, batch_size=batch_size, lr=lr), journal=journal,
+                       on_cell=cell)
+    except KeyboardInterrupt:
+        if on_update is not None and latest:
+            on_update({**latest[0], "status": {**latest[0]["status"], "state": "interrupted (Ctrl-C)"}})
+        raise
+    rows = result.evaluate(test.x, y_test)  # target test labels: read only to evaluate, after every choice
     results["sections"]["adaptation"] = adaptation_section(result, rows, target_labels)
     if val is not None:  # the few labels on their own: is adapting worth more than training on them?
         results["sections"]["adaptation"]["target_only"] = target_only_comparison(
             result, (val.x, source_labels(val, src)), test.x, y_test)
+    if folder is not None or save is not None:
+        from transferkit.adaptation.ship import ship_adapted
+
+        ship_adapted(folder / "model" if folder is not None else Path(save), result, rows, src, pool, results,
+                     save=save)
     return results
+
+
+def _settings(source: Any, target: Any, method: str, target_labels: int, seeds: int, target_test: Any,
+              backbone: Any, steps: int, batch_size: int, lr: float, save: Any) -> dict[str, Any] | None:
+    """The arguments that decide a run's figures, as JSON (None when data were given as objects)."""
+    if any(d is not None and not isinstance(d, str) for d in (source, target, target_test)) or not (
+            backbone is None or isinstance(backbone, str)):
+        return None
+    return {"source": source, "target": target, "method": method, "target_labels": target_labels, "seeds": seeds,
+            "target_test": target_test, "backbone": backbone, "steps": steps, "batch_size": batch_size, "lr": lr,
+            "save": str(save) if save is not None else None}
+
+
+def _journal(folder: Path | None, resume: bool, settings: dict[str, Any] | None, fingerprints: dict[str, str]) -> Any:
+    from transferkit.experiments.journal import RunJournal
+
+    if folder is None:
+        return None
+    journal = RunJournal(folder)
+    if resume:
+        journal.check_fingerprints(fingerprints, "adapt")
+    else:
+        journal.start("adapt", settings or {}, fingerprints)
+    return journal
+
+
+def resume_adapt(run_dir: str | Path, **callbacks: Any) -> dict[str, Any]:
+    """Continue the adapt run in ``run_dir`` where it stopped, with the settings it was started with.
+
+    ``callbacks``: ``on_update`` and ``on_progress`` as in :func:`run_adapt`. The figures equal an
+    uninterrupted run's.
+    """
+    from transferkit.experiments.journal import ResumeError, RunJournal
+
+    settings = RunJournal.read_settings(run_dir, "adapt")["settings"]
+    if not settings:
+        raise ResumeError(f"{run_dir} cannot be resumed: its data were given as Dataset objects, not names or paths")
+    return run_adapt(**settings, run_dir=Path(run_dir), resume=True, **callbacks)
+
+
+__all__ = ["adaptation_section", "check_options", "resume_adapt", "run_adapt", "source_labels"]

@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl
 from transferkit.backbones import (  # noqa: F401  (register providers)
     efficientnet_lite,
     hf_text,
+    lenet,
     shipped,
     small_nets,
     timm_backbone,

@@ -32,6 +32,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -49,6 +50,14 @@ WEIGHTS_FILE = "model.safetensors"
 ENCODER_DIR = "encoder"
 IDENTITY_KEYS = ("architecture", "head", "task", "num_outputs", "class_names", "preprocessing")
 REQUIRED_KEYS = ("schema", *IDENTITY_KEYS, "files", "model_fingerprint")
+# what each model format's card must hold besides schema, files and fingerprint (the identity fields); a
+# card without ``format`` is a network (folders written before there were other formats)
+FORMAT_KEYS: dict[str, tuple[str, ...]] = {
+    "network": IDENTITY_KEYS,
+    "multitask": ("architecture", "heads", "tasks", "preprocessing"),
+    "estimator": ("estimator", "task", "num_outputs", "class_names"),
+}
+OPTIONAL_IDENTITY = ("format", "input_transform")
 
 
 # --------------------------------------------------------------------------- heads
@@ -184,47 +193,33 @@ def model_fingerprint(identity: dict[str, Any], tensors: dict[str, torch.Tensor]
 
 
 # --------------------------------------------------------------------------- save
-def save_model(folder: str | os.PathLike[str], model: TransferModel, card: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Write ``model`` into ``folder`` (weights, ``model_card.json``, ``MODEL_CARD.md``); returns the card.
+def write_model_folder(folder: str | os.PathLike[str], identity: dict[str, Any], tensors: dict[str, torch.Tensor],
+                       card: dict[str, Any] | None = None, *, backbone: dict[str, Any] | None = None,
+                       extra_files: list[Path] | None = None) -> dict[str, Any]:
+    """Write ``tensors`` and the card of any model format into ``folder``; returns the card.
 
-    ``card`` adds documentation fields (how the model was chosen, its scores, data, command...);
-    the identity fields (architecture, head, labels, preprocessing), the checksums and the
-    fingerprint come from the model itself. Files are written to temporary names and renamed, so a
-    crash never leaves a folder whose card matches half-written weights.
+    ``identity``: the fields that define what the tensors compute (covered by the fingerprint);
+    ``card``: documentation fields; ``extra_files``: files already written in the folder that the
+    card must checksum (a text encoder's config and tokenizer). The weights go through a temporary
+    name and a rename, then the card: a crash never leaves a card that matches half-written weights.
     """
     from safetensors.torch import save_file
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    bb = inner_backbone(model.backbone)
-    bb = merged_lora(bb)  # type: ignore[assignment]
-    head = model.head
-    identity: dict[str, Any] = {
-        "architecture": _architecture(bb, folder), "head": describe_head(head), "task": model.task,
-        "num_outputs": int(model.num_outputs),
-        "class_names": list(model.class_names) if model.class_names is not None else None,
-        "preprocessing": bb.preprocess_config(),
-    }
-    tensors = {f"backbone.{k}": v.detach().cpu().contiguous().clone() for k, v in bb.state_dict().items()}
-    tensors.update({f"head.{k}": v.detach().cpu().contiguous().clone() for k, v in head.state_dict().items()})
     tmp = temp_path(folder / WEIGHTS_FILE)  # unique per writer (two saves of one folder never share it)
     try:
         save_file(tensors, str(tmp), metadata={"format": "transferkit-model"})
         tmp.replace(folder / WEIGHTS_FILE)
     finally:
         tmp.unlink(missing_ok=True)
-    written = [folder / WEIGHTS_FILE]
-    if identity["architecture"].get("provider") == "hf-encoder":
-        written += sorted(p for p in (folder / ENCODER_DIR).rglob("*") if p.is_file())
+    written = [folder / WEIGHTS_FILE, *(extra_files or [])]
     files = {p.relative_to(folder).as_posix(): sha256_file(p) for p in written}
     out: dict[str, Any] = {"schema": MODEL_SCHEMA, "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-                           **identity,
-                           # the backbone as it was fitted (a model read back from a run's journal keeps its origin)
-                           "backbone": getattr(model, "origin", None) or {"spec": model.backbone.spec,
-                                                                          "fingerprint": model.backbone.fingerprint()},
+                           **identity, **({"backbone": backbone} if backbone is not None else {}),
                            "versions": versions(WEIGHT_DISTS, with_platform=False)}
     for k, v in (card or {}).items():
-        if k in (*REQUIRED_KEYS, "backbone"):
+        if k in (*REQUIRED_KEYS, *identity, "backbone", "format"):
             raise BackboneError(f"card field {k!r} is set from the model itself")
         out[k] = v
     out["weights"] = {"file": WEIGHTS_FILE, "sha256": files[WEIGHTS_FILE], "bytes": (folder / WEIGHTS_FILE).stat().st_size}
@@ -236,27 +231,139 @@ def save_model(folder: str | os.PathLike[str], model: TransferModel, card: dict[
     return out
 
 
+def _backbone_tensors(bb: Backbone, prefix: str = "backbone.") -> dict[str, torch.Tensor]:
+    return {f"{prefix}{k}": v.detach().cpu().contiguous().clone() for k, v in bb.state_dict().items()}
+
+
+def _encoder_files(folder: Path, arch: dict[str, Any]) -> list[Path]:
+    if arch.get("provider") != "hf-encoder":
+        return []
+    return sorted(p for p in (folder / ENCODER_DIR).rglob("*") if p.is_file())
+
+
+def save_model(folder: str | os.PathLike[str], model: TransferModel, card: dict[str, Any] | None = None,
+               input_transform: InputTransform | None = None) -> dict[str, Any]:
+    """Write ``model`` into ``folder`` (weights, ``model_card.json``, ``MODEL_CARD.md``); returns the card.
+
+    ``card`` adds documentation fields (how the model was chosen, its scores, data, command...);
+    the identity fields (architecture, head, labels, preprocessing), the checksums and the
+    fingerprint come from the model itself. ``input_transform``: a fixed transform applied to raw
+    inputs before the backbone's own preprocessing (a subject's signal normalisation), stored with
+    the weights and covered by the fingerprint. Files are written to temporary names and renamed, so a
+    crash never leaves a folder whose card matches half-written weights.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    bb = inner_backbone(model.backbone)
+    bb = merged_lora(bb)  # type: ignore[assignment]
+    head = model.head
+    identity: dict[str, Any] = {
+        "format": "network", "architecture": _architecture(bb, folder), "head": describe_head(head),
+        "task": model.task, "num_outputs": int(model.num_outputs),
+        "class_names": list(model.class_names) if model.class_names is not None else None,
+        "preprocessing": bb.preprocess_config(),
+    }
+    tensors = _backbone_tensors(bb)
+    tensors.update({f"head.{k}": v.detach().cpu().contiguous().clone() for k, v in head.state_dict().items()})
+    transform = input_transform or getattr(model, "input_transform", None)
+    if transform is not None:
+        identity["input_transform"] = transform.describe()
+        tensors.update({f"input.{k}": torch.from_numpy(np.ascontiguousarray(v)) for k, v in transform.arrays.items()})
+    # the backbone as it was fitted (a model read back from a run's journal keeps its origin)
+    origin = getattr(model, "origin", None) or {"spec": model.backbone.spec, "fingerprint": model.backbone.fingerprint()}
+    return write_model_folder(folder, identity, tensors, card, backbone=origin,
+                              extra_files=_encoder_files(folder, identity["architecture"]))
+
+
+def save_multitask(folder: str | os.PathLike[str], trunk: Backbone, heads: dict[str, nn.Module],
+                   tasks: dict[str, dict[str, Any]], card: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write a shared ``trunk`` with one head per task into ``folder`` (format ``multitask``); returns the card.
+
+    ``tasks``: per task name, ``task`` (classification / regression), ``num_outputs`` and
+    ``class_names``. The trunk's weights are stored once (``backbone.*``), each head under
+    ``head.<task>.*``.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    bb = merged_lora(inner_backbone(trunk))  # type: ignore[assignment]
+    identity: dict[str, Any] = {
+        "format": "multitask", "architecture": _architecture(bb, folder),
+        "heads": {n: describe_head(h) for n, h in heads.items()},
+        "tasks": {n: {"task": str(t["task"]), "num_outputs": int(t["num_outputs"]),
+                      "class_names": list(t["class_names"]) if t.get("class_names") is not None else None}
+                  for n, t in tasks.items()},
+        "preprocessing": bb.preprocess_config(),
+    }
+    if set(identity["heads"]) != set(identity["tasks"]):
+        raise BackboneError(f"heads {sorted(heads)} and tasks {sorted(tasks)} differ")
+    tensors = _backbone_tensors(bb)
+    for n, h in heads.items():
+        tensors.update({f"head.{n}.{k}": v.detach().cpu().contiguous().clone() for k, v in h.state_dict().items()})
+    origin = {"spec": trunk.spec, "fingerprint": trunk.fingerprint()}
+    return write_model_folder(folder, identity, tensors, card, backbone=origin,
+                              extra_files=_encoder_files(folder, identity["architecture"]))
+
+
+# --------------------------------------------------------------------------- input transforms
+class InputTransform:
+    """A fixed transform of raw inputs applied before the backbone's preprocessing, stored in the model folder.
+
+    ``signal_norm``: one subject's normalisation of signals ``(N, C, T)`` (``method`` channel, ea or
+    channel+ea), with the statistics of that subject's own windows: per-channel ``mean`` and
+    ``scale`` (standardisation) and the whitening ``matrix`` (Euclidean alignment). Applied in the
+    same order and precision as :func:`transferkit.data.signal_transforms.normalize_signals`, so
+    predictions on the subject's raw windows equal those made during the run.
+    """
+
+    KINDS = ("signal_norm",)
+
+    def __init__(self, kind: str, method: str, arrays: dict[str, np.ndarray], info: dict[str, Any] | None = None):
+        if kind not in self.KINDS:
+            raise BackboneError(f"unknown input transform {kind!r}; this version knows {list(self.KINDS)}")
+        self.kind, self.method, self.info = kind, method, dict(info or {})
+        self.arrays = {k: np.asarray(v, dtype=np.float64) for k, v in arrays.items()}
+        need = {"channel": {"mean", "scale"}, "ea": {"matrix"}, "channel+ea": {"mean", "scale", "matrix"}}.get(method)
+        if need is None or not need <= set(self.arrays):
+            raise BackboneError(f"input transform {method!r} needs {sorted(need or [])}, got {sorted(self.arrays)}")
+
+    def describe(self) -> dict[str, Any]:
+        """The card's ``input_transform`` field."""
+        return {"type": self.kind, "method": self.method, **self.info}
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Raw signals ``(N, C, T)`` -> normalised float32 signals."""
+        out = np.asarray(x, dtype=np.float32)
+        if out.ndim != 3 or out.shape[1] != len(next(iter(self.arrays.values()))):
+            raise BackboneError(f"this model normalises signals of {len(next(iter(self.arrays.values())))} channels "
+                                f"(N, C, T); got shape {out.shape}")
+        if self.method in ("channel", "channel+ea"):
+            mean, scale = self.arrays["mean"][None, :, None], self.arrays["scale"][None, :, None]
+            out = ((out.astype(np.float64) - mean) / scale).astype(np.float32)
+        if self.method in ("ea", "channel+ea"):
+            out = np.einsum("cd,ndt->nct", self.arrays["matrix"], out.astype(np.float64)).astype(np.float32)
+        return out
+
+    @classmethod
+    def from_card(cls, d: Any, tensors: dict[str, torch.Tensor], folder: Path) -> InputTransform:
+        """Rebuild from the card's field and the ``input.*`` tensors."""
+        if not isinstance(d, dict) or "type" not in d or "method" not in d:
+            raise BackboneError(f"{folder / CARD_FILE}: the card's input_transform {d!r} is not valid")
+        arrays = {k[len("input."):]: v.numpy() for k, v in tensors.items() if k.startswith("input.")}
+        info = {k: v for k, v in d.items() if k not in ("type", "method")}
+        return cls(str(d["type"]), str(d["method"]), arrays, info)
+
+
 def card_markdown(card: dict[str, Any]) -> str:
     """The model card for people (``MODEL_CARD.md``), from the JSON card."""
-    arch, bb = card.get("architecture") or {}, card.get("backbone") or {}
     ship, metric = card.get("shipped") or {}, card.get("metric") or {}
-    names = card.get("class_names")
     lines = [f"# Model card: {card.get('name') or 'transferkit model'}", ""]
     if card.get("summary"):
         lines += [str(card["summary"]), ""]
-    lines += ["## What it is", "",
-              f"- Task: {card.get('task')} with {card.get('num_outputs')} output(s)"
-              + (f"; labels in output order: {', '.join(map(str, names))}" if names else ""),
-              f"- Input: {(card.get('input') or {}).get('kind', arch.get('input_kind'))}"
-              + (f", shape {(card.get('input') or {}).get('shape')}" if (card.get("input") or {}).get("shape") else ""),
-              f"- Backbone: `{bb.get('spec')}` (architecture `{arch.get('spec')}`, {arch.get('num_features')} "
-              f"features); fingerprint of the shipped backbone `{str(bb.get('fingerprint'))[:16]}`",
-              f"- Preprocessing: `{json.dumps(card.get('preprocessing'))}`",
-              f"- Head: `{json.dumps(card.get('head'))}`", ""]
+    lines += ["## What it is", "", *_what_lines(card)]
     if ship:
         lines += ["## Why this model", "", f"- {ship.get('headline', '')}", f"- Why: {ship.get('reason', '')}.",
-                  f"- Arm: {ship.get('name')} (role {ship.get('role')}), seed {ship.get('seed')}, "
-                  f"budget {ship.get('budget_label')}"]
+                  f"- Arm: {ship.get('name')} (role {ship.get('role')}), seed {ship.get('seed')}"
+                  + (f", budget {ship.get('budget_label')}" if ship.get("budget_label") else "")]
         if card.get("weights_choice"):
             lines.append(f"- Which weights: {card['weights_choice']}")
         lines.append("")
@@ -266,8 +373,10 @@ def card_markdown(card: dict[str, Any]) -> str:
                   f"- Test {metric.get('name')} of these weights: {_fmt(metric.get('test_seed'))}",
                   f"- Test {metric.get('name')} of the arm over seeds: {_fmt(t.get('mean'))} "
                   f"(95% CI {_fmt(t.get('ci_low'))} to {_fmt(t.get('ci_high'))})",
-                  f"- Verdict (transfer vs scratch): {metric.get('verdict')}; difference {_fmt(metric.get('diff'))} "
+                  f"- Verdict ({metric.get('versus', 'transfer vs scratch')}): {metric.get('verdict')}; difference "
+                  f"{_fmt(metric.get('diff'))} "
                   f"(95% CI {_fmt(metric.get('diff_ci_low'))} to {_fmt(metric.get('diff_ci_high'))})", ""]
+    lines += _evidence_lines(card)
     data = card.get("data") or {}
     if data:
         lines += ["## Data", ""]
@@ -284,6 +393,52 @@ def card_markdown(card: dict[str, Any]) -> str:
               "SHA-256 and this fingerprint, and refuses a folder that was changed.",
               f"- Versions: {', '.join(f'{k} {v}' for k, v in (card.get('versions') or {}).items())}", ""]
     return "\n".join(lines)
+
+
+def _what_lines(card: dict[str, Any]) -> list[str]:
+    """The card's "What it is" lines, after the model's format."""
+    arch, bb, fmt = card.get("architecture") or {}, card.get("backbone") or {}, model_format(card)
+    inp = card.get("input") or {}
+    lines = [f"- Input: {inp.get('kind', arch.get('input_kind'))}" + (f", shape {inp.get('shape')}" if inp.get("shape")
+                                                                       else "")]
+    if fmt == "estimator":
+        est = card.get("estimator") or {}
+        base = ((est.get("params") or {}).get("base_estimator") or {}).get("estimator") or {}
+        names = card.get("class_names")
+        lines = [f"- Task: {card.get('task')} with {card.get('num_outputs')} output(s)"
+                 + (f"; labels in output order: {', '.join(map(str, names))}" if names else ""), *lines,
+                 f"- Model: `{est.get('class')}`, a fitted estimator stored as arrays and JSON (no pickle)"
+                 + (f", classifier `{base.get('class')}`" if base else "")]
+        return [*lines, ""]
+    if fmt == "multitask":
+        lines.insert(0, "- Tasks (one head each, `transferkit predict MODEL DATA --task NAME`): " + "; ".join(
+            f"{n} ({t.get('task')}, {t.get('num_outputs')} output(s)"
+            + (f": {', '.join(map(str, t['class_names']))}" if t.get("class_names") else "") + ")"
+            for n, t in (card.get("tasks") or {}).items()))
+    else:
+        names = card.get("class_names")
+        lines.insert(0, f"- Task: {card.get('task')} with {card.get('num_outputs')} output(s)"
+                     + (f"; labels in output order: {', '.join(map(str, names))}" if names else ""))
+    lines += [f"- Backbone: `{bb.get('spec')}` (architecture `{arch.get('spec')}`, {arch.get('num_features')} "
+              f"features); fingerprint of the shipped backbone `{str(bb.get('fingerprint'))[:16]}`",
+              f"- Preprocessing: `{json.dumps(card.get('preprocessing'))}`"]
+    if card.get("input_transform"):
+        lines.append(f"- Input transform, applied to raw inputs first: `{json.dumps(card['input_transform'])}`")
+    if fmt == "network":
+        lines.append(f"- Head: `{json.dumps(card.get('head'))}`")
+    return [*lines, ""]
+
+
+def _evidence_lines(card: dict[str, Any]) -> list[str]:
+    """The selection evidence of an adapt run (label-free choices and their caveats), when the card has it."""
+    sel = card.get("selection")
+    if not isinstance(sel, dict):
+        return []
+    lines = ["## Selection evidence", "", f"- Verdict: {sel.get('verdict')}; recommended: {sel.get('recommended')}",
+             f"- Advice: {sel.get('advice')}"]
+    lines += [f"- Label-free score {k} chose {v}" for k, v in (sel.get("label_free_choice") or {}).items()]
+    lines += [f"- Caveat of {k}: {v}" for k, v in (sel.get("caveats") or {}).items()]
+    return [*lines, ""]
 
 
 def _fmt(v: Any) -> str:
@@ -308,7 +463,10 @@ def read_model_card(folder: str | os.PathLike[str]) -> dict[str, Any]:
         raise BackboneError(f"{path} is not valid JSON ({exc}): the folder was damaged; ship the model again") from None
     if not isinstance(card, dict):
         raise BackboneError(f"{path} must hold a JSON object")
-    missing = [k for k in REQUIRED_KEYS if k not in card]
+    fmt = card.get("format", "network")
+    if fmt not in FORMAT_KEYS:
+        raise BackboneError(f"{path}: model format {fmt!r} is not one this version reads ({', '.join(FORMAT_KEYS)})")
+    missing = [k for k in ("schema", *FORMAT_KEYS[fmt], "files", "model_fingerprint") if k not in card]
     if missing:
         raise BackboneError(f"{path} is not a transferkit model card: missing {', '.join(missing)}")
     if card["schema"] != MODEL_SCHEMA:
@@ -336,36 +494,80 @@ def verify_files(folder: Path, card: dict[str, Any]) -> None:
                 "to load it")
 
 
-def load_model_folder(folder: str | os.PathLike[str]) -> tuple[TransferModel, dict[str, Any]]:
-    """Load and verify a model folder (checksums, architecture, fingerprint); returns the model and its card."""
+def model_format(card: dict[str, Any]) -> str:
+    """``network`` (a backbone and a head), ``multitask`` (a trunk and a head per task) or ``estimator``."""
+    return str(card.get("format", "network"))
+
+
+def read_verified(folder: str | os.PathLike[str], fmt: str | None = None) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """The card and tensors of a model folder, after every check (checksums, safetensors, fingerprint).
+
+    ``fmt``: the format the caller reads; a folder of another format is refused by name.
+    """
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     folder = Path(folder)
     card = read_model_card(folder)
+    if fmt is not None and model_format(card) != fmt:
+        raise BackboneError(f"{folder} holds a {model_format(card)} model, not a {fmt} model"
+                            + (": load it with tk.load_model (or `transferkit predict`)" if fmt == "network" else ""))
     verify_files(folder, card)
     try:
         tensors = load_file(str(folder / WEIGHTS_FILE))
     except (SafetensorError, OSError, ValueError) as exc:
         raise BackboneError(f"model folder {folder}: cannot read {WEIGHTS_FILE} as safetensors: {exc}") from None
-    identity = {k: card[k] for k in IDENTITY_KEYS}
-    if model_fingerprint(identity, tensors) != card["model_fingerprint"]:
+    keys = [*FORMAT_KEYS[model_format(card)], *(k for k in OPTIONAL_IDENTITY if k in card)]
+    if model_fingerprint({k: card[k] for k in keys}, tensors) != card["model_fingerprint"]:
         raise BackboneError(
             f"model folder {folder}: the card's architecture, head, labels or preprocessing with these weights do "
             "not give the fingerprint recorded when the model was saved; the card was edited. Refusing to load it")
+    return card, tensors
+
+
+def _rebuilt_trunk(folder: Path, card: dict[str, Any], tensors: dict[str, torch.Tensor]) -> Backbone:
     bb = _rebuild(card["architecture"], folder, dict(card.get("preprocessing") or {}))
-    head = build_head(card["head"])
     _load_strict(bb, {k[len("backbone."):]: v for k, v in tensors.items() if k.startswith("backbone.")},
                  str(folder), "backbone")
-    _load_strict(head, {k[len("head."):]: v for k, v in tensors.items() if k.startswith("head.")}, str(folder), "head")
     if to_jsonable(bb.preprocess_config()) != to_jsonable(card["preprocessing"]):
         raise BackboneError(f"model folder {folder}: the rebuilt backbone's preprocessing {bb.preprocess_config()} "
                             f"differs from the card's {card['preprocessing']}: this version cannot rebuild it faithfully")
+    return bb
+
+
+def load_model_folder(folder: str | os.PathLike[str]) -> tuple[TransferModel, dict[str, Any]]:
+    """Load and verify a model folder (checksums, architecture, fingerprint); returns the model and its card.
+
+    A model with an input transform (:class:`InputTransform`) carries it as ``model.input_transform``.
+    """
+    folder = Path(folder)
+    card, tensors = read_verified(folder, "network")
+    bb = _rebuilt_trunk(folder, card, tensors)
+    head = build_head(card["head"])
+    _load_strict(head, {k[len("head."):]: v for k, v in tensors.items() if k.startswith("head.")}, str(folder), "head")
     names = card.get("class_names")
     model = TransferModel(bb, int(card["num_outputs"]), head=head, task=str(card["task"]),
                           class_names=tuple(names) if names is not None else None)
+    if "input_transform" in card:
+        model.input_transform = InputTransform.from_card(card["input_transform"], tensors, folder)
     model.eval()
     return model, card
+
+
+def load_multitask_folder(folder: str | os.PathLike[str]) -> tuple[Backbone, dict[str, nn.Module], dict[str, Any]]:
+    """Load and verify a ``multitask`` model folder: the trunk, one head per task (by name), and the card."""
+    folder = Path(folder)
+    card, tensors = read_verified(folder, "multitask")
+    bb = _rebuilt_trunk(folder, card, tensors)
+    heads: dict[str, nn.Module] = {}
+    for name, d in dict(card["heads"]).items():
+        head = build_head(d)
+        prefix = f"head.{name}."
+        _load_strict(head, {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}, str(folder),
+                     f"head {name}")
+        heads[name] = head.eval()
+    bb.eval()
+    return bb, heads, card
 
 
 # --------------------------------------------------------------------------- model:PATH
@@ -404,18 +606,25 @@ def shipped_backbone(name: str | None = None, refit_preprocessing: Any = False) 
 
 __all__ = [
     "CARD_FILE",
+    "FORMAT_KEYS",
     "MODEL_SCHEMA",
     "README_FILE",
     "WEIGHTS_FILE",
+    "InputTransform",
     "ShippedBackbone",
     "build_head",
     "card_markdown",
     "describe_head",
     "inner_backbone",
     "load_model_folder",
+    "load_multitask_folder",
     "merged_lora",
     "model_fingerprint",
+    "model_format",
     "read_model_card",
+    "read_verified",
     "save_model",
+    "save_multitask",
     "verify_files",
+    "write_model_folder",
 ]

@@ -24,6 +24,7 @@ import copy
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -130,21 +131,25 @@ def _arms(cfg: CrossSubjectConfig, pre: Any) -> list[Arm]:
 
 
 def run_cross_subject(data: Dataset, cfg: CrossSubjectConfig | None = None,
-                      on_step: Callable[[str], None] | None = None) -> dict[str, Any]:
+                      on_step: Callable[[str], None] | None = None,
+                      keep: list[tuple[int, BudgetResult, Dataset]] | None = None) -> dict[str, Any]:
     """Run the protocol on a signal :class:`Dataset` with subject ids in ``groups``.
 
     Returns the ``biosignals`` results section: settings, the source model, per-subject rows and
-    a summary per ``k`` (mean accuracy of each arm over subjects, verdict counts).
+    a summary per ``k`` (mean accuracy of each arm over subjects, verdict counts). ``keep``: a list
+    that receives, per target subject, its id, its result at the largest k (with the never-worse
+    gate's choice and that model) and its raw (not normalised) windows: what is shipped.
     """
     cfg = cfg or CrossSubjectConfig()
     say = on_step or (lambda msg: None)
     if data.kind != "signal" or data.y is None:
         raise DataError(f"{data.name}: cross-subject transfer needs labelled signals (N, C, T)")
     with torch_threads(cfg.torch_threads):
-        return _run(data, cfg, say)
+        return _run(data, cfg, say, keep)
 
 
-def _run(data: Dataset, cfg: CrossSubjectConfig, say: Callable[[str], None]) -> dict[str, Any]:
+def _run(data: Dataset, cfg: CrossSubjectConfig, say: Callable[[str], None],
+         keep: list[tuple[int, BudgetResult, Dataset]] | None = None) -> dict[str, Any]:
     t0 = time.perf_counter()
     src = normalize_dataset(_by_subject(data, cfg.source_subjects, "source"), cfg.norm)
     tgt = normalize_dataset(_by_subject(data, cfg.target_subjects, "target"), cfg.norm)
@@ -168,6 +173,9 @@ def _run(data: Dataset, cfg: CrossSubjectConfig, say: Callable[[str], None]) -> 
         for b in exp.budgets:
             by_k[b.budget].append(b)
             per_subject.append(_subject_row(int(subject), len(sub), b))
+        if keep is not None:
+            raw = data.subset(np.flatnonzero(data.groups == subject), f"{data.name}:{subject}")
+            keep.append((int(subject), max(reversed(exp.budgets), key=lambda b: b.n_labelled), raw))
         say(f"subject {subject}: " + ", ".join(
             f"k={b.budget} transfer {b.arms['transfer'].mean:.2f} scratch {b.arms['scratch'].mean:.2f} "
             f"source-only {b.arms['source_only'].mean:.2f} ({b.verdict})" for b in exp.budgets))
@@ -220,18 +228,23 @@ def label_efficiency(section: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_har(data: str | Dataset = "uci-har", cfg: CrossSubjectConfig | None = None,
-            on_step: Callable[[str], None] | None = None) -> dict[str, Any]:
+            on_step: Callable[[str], None] | None = None, *, run_dir: str | Path | Callable[[], Path] | None = None,
+            save: str | Path | None = None) -> dict[str, Any]:
     """What ``transferkit har`` runs: :func:`run_cross_subject` on ``data``, as a results dict.
 
     ``data``: a signal data set with subject ids as groups (a named set such as ``"uci-har"``, a
     path, or a ``Dataset``). The results hold the ``biosignals`` section and its label-efficiency curve.
+    With ``run_dir`` (or ``save``) every held-out subject's model ships to
+    ``run_dir/models/subject-<id>`` (and ``save/subject-<id>``) with that subject's normalisation
+    (:mod:`~transferkit.biosignals.ship`); ``results["sections"]["shipped"]`` lists them.
     """
     from transferkit._io import new_results
     from transferkit.data import load_dataset
 
     cfg = cfg or CrossSubjectConfig()
     ds = load_dataset(data)
-    section = run_cross_subject(ds, cfg, on_step=on_step)
+    kept: list[tuple[int, BudgetResult, Dataset]] = []
+    section = run_cross_subject(ds, cfg, on_step=on_step, keep=kept)
     res = new_results("har", seeds=list(range(cfg.seeds)))
     res["config"] = section["settings"]
     res["data"] = {"dataset": ds.describe(), "source_subjects": list(cfg.source_subjects),
@@ -239,4 +252,10 @@ def run_har(data: str | Dataset = "uci-har", cfg: CrossSubjectConfig | None = No
     res["models"] = {"pretrained": {"spec": cfg.backbone, **section["source"]}}
     res["sections"]["biosignals"] = section
     res["sections"]["label_efficiency"] = label_efficiency(section)
+    folder = run_dir() if callable(run_dir) else (Path(run_dir) if run_dir is not None else None)
+    if folder is not None or save is not None:
+        from transferkit.biosignals.ship import ship_subjects
+
+        res["sections"]["shipped"] = ship_subjects(folder / "models" if folder is not None else Path(save), kept, cfg,
+                                                   res, save=save if folder is not None else None)
     return res

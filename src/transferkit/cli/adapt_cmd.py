@@ -1,7 +1,9 @@
-"""``transferkit adapt``: domain adaptation with source-only beside it, and an honest verdict.
+"""``transferkit adapt``: domain adaptation with source-only beside it, an honest verdict, and the recommended model.
 
-Parses the options and calls :func:`transferkit.adaptation.run.run_adapt`; :func:`finish_run` writes
-the run folder and prints the table.
+Parses the options and calls :func:`transferkit.adaptation.run.run_adapt` (or ``resume_adapt`` with
+``--resume RUN``); results.json and report.html follow the run cell by cell, the recommended model
+ships to ``RUN/model`` (and ``--save DIR``), and :func:`finish_run` writes the final run folder and
+prints the table.
 """
 
 from __future__ import annotations
@@ -9,18 +11,20 @@ from __future__ import annotations
 import time
 
 import typer
+from rich.text import Text
 
-from transferkit.cli._app import app
+from transferkit.cli._app import app, console
 from transferkit.cli._common import finish_run, friendly_errors, set_data_root
+from transferkit.cli._live import SAVE_OPTION, LiveRun, resume_option
 from transferkit.cli._options import DATA_ROOT_OPTION, MLFLOW_OPTION, RUNS_OPTION
 
 
 @app.command("adapt")
 @friendly_errors
 def adapt_command(
-    source: str = typer.Option(..., "--source", "-s", help="Labelled source data (named set or path)."),
-    target: str = typer.Option(
-        ...,
+    source: str | None = typer.Option(None, "--source", "-s", help="Labelled source data (named set or path)."),
+    target: str | None = typer.Option(
+        None,
         "--target",
         "-t",
         help="Target data; its labels are only used for the "
@@ -48,14 +52,28 @@ def adapt_command(
     runs: str | None = RUNS_OPTION,
     data_root: str | None = DATA_ROOT_OPTION,
     mlflow: str | None = MLFLOW_OPTION,
+    save: str | None = SAVE_OPTION,
+    resume: str | None = resume_option("adapt"),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress lines."),
 ) -> None:
-    """Adapt from SOURCE to TARGET with METHOD; report source-only beside it and a verdict."""
-    from transferkit.adaptation.run import run_adapt
-    from transferkit.reports.run import make_run_dir
+    """Adapt from SOURCE to TARGET with METHOD; report source-only beside it, a verdict, and ship the recommended
+    model."""
+    from transferkit.adaptation.run import resume_adapt, run_adapt
 
     set_data_root(data_root)
+    if resume is None and (source is None or target is None):
+        raise typer.BadParameter("--source and --target are needed (or --resume RUN to continue a run)")
     t0 = time.perf_counter()
-    results = run_adapt(source, target, method, target_labels=target_labels, seeds=seeds, target_test=target_test,
-                        backbone=backbone, steps=steps, batch_size=batch_size, lr=lr)
-    run_dir = make_run_dir("adapt", root=runs, name=results["sections"]["adaptation"]["method"])
-    finish_run(run_dir, results, mlflow, started=t0)
+    live = LiveRun("adapt", runs, quiet, resume, name=method)
+    with live:
+        if resume:
+            results = resume_adapt(resume, on_update=live.update, on_progress=live.show)
+        else:
+            results = run_adapt(source, target, method, target_labels=target_labels, seeds=seeds,
+                                target_test=target_test, backbone=backbone, steps=steps, batch_size=batch_size, lr=lr,
+                                run_dir=live.new_dir, save=save, on_update=live.update, on_progress=live.show)
+    finish_run(live.folder, results, mlflow, started=t0)
+    shipped = results["sections"].get("shipped") or {}
+    if shipped.get("model"):
+        console.print(Text.assemble((str(shipped["headline"]), "bold"), f" Why: {shipped['reason']}. Model: "
+                                    f"{shipped['model']}"), highlight=False)

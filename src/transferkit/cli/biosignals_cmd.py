@@ -1,17 +1,21 @@
 """``transferkit har``: cross-subject transfer on UCI HAR (or any subject-grouped signal set).
 
-Parses the options and calls :func:`transferkit.biosignals.run_har`; :func:`finish_run` writes the
-run folder and prints the table.
+Parses the options and calls :func:`transferkit.biosignals.run_har`; every held-out subject's model
+ships to ``RUN/models/subject-<id>`` (and ``--save DIR``) with that subject's normalisation;
+:func:`finish_run` writes the run folder and prints the table.
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import typer
+from rich.text import Text
 
-from transferkit.cli._app import app
+from transferkit.cli._app import app, console
 from transferkit.cli._common import finish_run, friendly_errors, say, set_data_root
+from transferkit.cli._live import SAVE_OPTION
 from transferkit.cli._options import DATA_ROOT_OPTION, MLFLOW_OPTION, RUNS_OPTION
 
 
@@ -32,6 +36,7 @@ def har(
     runs: str = RUNS_OPTION,
     quiet: bool = typer.Option(False, "--quiet", help="Less output."),
     mlflow: str | None = MLFLOW_OPTION,
+    save: str | None = SAVE_OPTION,
 ) -> None:
     """Pre-train on some subjects, transfer to each held-out subject with k labels per class, vs scratch
     and source-only, with the per-subject negative-transfer verdict."""
@@ -45,5 +50,15 @@ def har(
                              shots=tuple(int(k) for k in shots.split(",") if k.strip()), seeds=seeds, norm=norm,
                              backbone=backbone, source_epochs=source_epochs, target_epochs=target_epochs)
     t0 = time.perf_counter()
-    res = run_har(dataset, cfg, on_step=None if quiet else say)
-    finish_run(make_run_dir("har", runs), res, mlflow, started=t0)
+    folder: list[Path] = []
+
+    def new_dir() -> Path:  # made once the run has results to ship
+        folder.append(make_run_dir("har", runs))
+        return folder[0]
+
+    res = run_har(dataset, cfg, on_step=None if quiet else say, run_dir=new_dir, save=save)
+    finish_run(folder[0] if folder else make_run_dir("har", runs), res, mlflow, started=t0)
+    shipped = res["sections"].get("shipped") or {}
+    if shipped.get("model"):
+        console.print(Text.assemble((str(shipped["headline"]), "bold"), f" Models: {shipped['model']}/subject-<id> "
+                                    "(predict on that subject's raw windows)"), highlight=False)

@@ -1,7 +1,9 @@
-"""``transferkit multitask CONFIG.yaml``: one shared model for many tasks, its gain per task measured.
+"""``transferkit multitask CONFIG.yaml``: one shared model for many tasks, its gain per task measured, the model shipped.
 
-Parses the config (with the overrides) and calls :func:`transferkit.multitask.run_multitask`;
-:func:`finish_run` writes the run folder and prints the tables.
+Parses the config (with the overrides) and calls :func:`transferkit.multitask.run_multitask` (or
+``resume_multitask`` with ``--resume RUN``); results.json and report.html follow the run cell by
+cell, the chosen multi-task model (a trunk with a head per task) ships to ``RUN/model`` (and
+``--save DIR``), and :func:`finish_run` writes the final run folder and prints the tables.
 """
 
 from __future__ import annotations
@@ -9,17 +11,19 @@ from __future__ import annotations
 import time
 
 import typer
+from rich.text import Text
 
-from transferkit.cli._app import app
+from transferkit.cli._app import app, console
 from transferkit.cli._common import finish_run, friendly_errors, rule, say, set_data_root
+from transferkit.cli._live import SAVE_OPTION, LiveRun, resume_option
 from transferkit.cli._options import DATA_ROOT_OPTION, MLFLOW_OPTION, RUNS_OPTION
 
 
 @app.command("multitask")
 @friendly_errors
 def multitask(
-    config: str = typer.Argument(
-        ...,
+    config: str | None = typer.Argument(
+        None,
         help="YAML config: backbone, tasks (name, data, head, budget), weightings, "
         "seeds, epochs (see examples/multitask_heart.yaml).",
     ),
@@ -32,14 +36,32 @@ def multitask(
     runs: str = RUNS_OPTION,
     quiet: bool = typer.Option(False, "--quiet", help="No per-step messages."),
     mlflow: str | None = MLFLOW_OPTION,
+    save: str | None = SAVE_OPTION,
+    resume: str | None = resume_option("multitask"),
 ) -> None:
-    """Train one shared trunk with a head per task and compare every task with its single-task model."""
-    from transferkit.multitask import load_config, run_multitask
-    from transferkit.reports.run import make_run_dir
+    """Train one shared trunk with a head per task, compare every task with its single-task model, ship the model."""
+    from transferkit.multitask import load_config, resume_multitask, run_multitask
 
     set_data_root(data_root)
-    cfg = load_config(config, seeds=seeds, epochs=epochs, weightings=weightings)
-    rule("multitask", f": {len(cfg.tasks)} tasks on one {cfg.backbone} trunk")
+    if resume is None and config is None:
+        raise typer.BadParameter("give a CONFIG.yaml (or --resume RUN to continue a run)")
     t0 = time.perf_counter()
-    res = run_multitask(cfg, on_step=(lambda m: None) if quiet else say)
-    finish_run(make_run_dir("multitask", runs, cfg.name), res, mlflow, started=t0)
+    step = (lambda m: None) if quiet else say
+    if resume:
+        rule("multitask", f": continuing {resume}")
+        live = LiveRun("multitask", runs, quiet, resume)
+        with live:
+            res = resume_multitask(resume, on_step=step, on_update=live.update, on_progress=live.show)
+    else:
+        assert config is not None
+        cfg = load_config(config, seeds=seeds, epochs=epochs, weightings=weightings)
+        rule("multitask", f": {len(cfg.tasks)} tasks on one {cfg.backbone} trunk")
+        live = LiveRun("multitask", runs, quiet, name=cfg.name)
+        with live:
+            res = run_multitask(cfg, on_step=step, run_dir=live.new_dir, save=save, on_update=live.update,
+                                on_progress=live.show)
+    finish_run(live.folder, res, mlflow, started=t0)
+    shipped = res["sections"].get("shipped") or {}
+    if shipped.get("model"):
+        console.print(Text.assemble((str(shipped["headline"]), "bold"), f" Why: {shipped['reason']}. Model: "
+                                    f"{shipped['model']} (predict with --task NAME)"), highlight=False)

@@ -1,7 +1,8 @@
 """``transferkit predict MODEL DATA``: label new data with a shipped model, into a CSV file.
 
 Calls :func:`transferkit.experiments.predict.run_predict`. MODEL is a model folder (``RUN/model`` of a
-fit run, or ``--save DIR``); it is verified before use. DATA is a named set or a path in any supported
+fit, adapt, multitask or har run, or ``--save DIR``); it is verified before use. A multi-task model
+predicts one task at a time (``--task NAME``). DATA is a named set or a path in any supported
 format, labels optional. Progress is a bar in a terminal and plain lines otherwise.
 """
 
@@ -24,6 +25,8 @@ def predict(
     data: str = typer.Argument(..., help="Data to label: a named set (usps@test) or a path (folder, CSV, npz...)."),
     out: str = typer.Option("predictions.csv", "--out", help="CSV file to write."),
     batch_size: int = typer.Option(256, help="Examples per forward pass."),
+    task: str | None = typer.Option(None, "--task", metavar="NAME", help="Multi-task models: the task to predict "
+                                    "(its head); needed when the model has several."),
     data_root: str = DATA_ROOT_OPTION,
     quiet: bool = typer.Option(False, "--quiet", help="No progress messages."),
 ) -> None:
@@ -44,7 +47,7 @@ def predict(
         if quiet:
             return
         if bar is not None:
-            bar.update(task, completed=done, total=total)
+            bar.update(bar_task, completed=done, total=total)
         elif done == total or done * 10 // max(total, 1) > last[0]:
             last[0] = done * 10 // max(total, 1)
             console.print(Text(f"predicted {done}/{total} rows ({time.perf_counter() - t0:.0f} s)", style="dim"),
@@ -54,11 +57,12 @@ def predict(
         from rich.progress import Progress
 
         with Progress(console=console, transient=True) as bar:
-            task = bar.add_task("predicting", total=None)
-            summary = run_predict(sm, data, out, batch_size, progress)
+            bar_task = bar.add_task("predicting", total=None)
+            summary = run_predict(sm, data, out, batch_size, progress, task=task)
     else:
-        summary = run_predict(sm, data, out, batch_size, progress)
-    line = f"{summary['rows']} predictions written to {summary['file']} ({time.perf_counter() - t0:.1f} s)"
+        summary = run_predict(sm, data, out, batch_size, progress, task=task)
+    line = ((f"task {summary['task']}: " if "task" in summary else "")
+            + f"{summary['rows']} predictions written to {summary['file']} ({time.perf_counter() - t0:.1f} s)")
     if "accuracy" in summary:
         line += f"; accuracy against the data's labels: {summary['accuracy']:.4f}"
     if "rmse" in summary:

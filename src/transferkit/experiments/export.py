@@ -93,9 +93,14 @@ def export_model(model: str | os.PathLike[str], out: str | os.PathLike[str] | No
         import onnx  # noqa: F401  (the exporter needs it)
     except ImportError as exc:
         raise TransferkitError("ONNX export needs the onnx package: pip install 'transferkit[export]'") from exc
-    from transferkit.experiments.predict import load_model
+    from transferkit.experiments.predict import ShippedModel, load_model
 
     sm = load_model(model)
+    if not isinstance(sm, ShippedModel) or sm.input_transform is not None:
+        what = ("a per-subject signal normalisation" if isinstance(sm, ShippedModel) else
+                f"a {sm.card.get('format')} model")
+        raise TransferkitError(f"{model} holds {what}, which ONNX export does not cover yet: export works for "
+                               "single networks (fit runs, deep adapt runs, --save folders)")
     card = sm.card
     kind = str((card.get("input") or {}).get("kind") or card["architecture"].get("input_kind"))
     graph = _Graph(sm.model, kind, dict(card.get("preprocessing") or {})).eval()

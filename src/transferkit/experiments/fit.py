@@ -343,10 +343,10 @@ class _CellReport:
         if self.on_progress is not None:
             self.on_progress(RunProgress(done, total, now - self.t0, eta if left else 0.0, what, ev.restored))
         if self.on_update is not None:
-            self.latest.clear()
-            self.latest.update(_results(self.header, [*self.done_budgets, ev.partial], self.n_budgets,
-                                        {"complete": False, "state": "running", "cells_done": done,
-                                         "cells_total": total, "resume": self.resume_hint}))
+            # built first, swapped in one step: a Ctrl-C in between still finds the last results
+            self.latest = _results(self.header, [*self.done_budgets, ev.partial], self.n_budgets,
+                                   {"complete": False, "state": "running", "cells_done": done,
+                                    "cells_total": total, "resume": self.resume_hint})
             self.on_update(self.latest)
 
     def interrupted(self) -> None:

@@ -3,7 +3,9 @@
 ``RUN/checkpoint/`` holds ``settings.json`` (what the run was asked to do, and the fingerprints of
 its data), ``cells.json`` (every finished cell, rewritten atomically after each one) and ``models/``
 (the best-validation model so far of each arm the gate may ship, one model folder per budget and
-arm, verified on load like any shipped model). A killed run loses at most the cell it was fitting;
+arm, verified on load like any shipped model). Other commands (``adapt``, ``multitask``, ``har``)
+journal their own cells as plain JSON records (:meth:`RunJournal.put_record`) in the same file, and
+their models in any model-folder format (a network, a multi-task model, a fitted estimator). A killed run loses at most the cell it was fitting;
 ``--resume RUN`` reads the cells back instead of fitting them again and ends with the figures an
 uninterrupted run gives, because every cell is seeded by its own (budget, seed) alone.
 """
@@ -54,9 +56,9 @@ class RunJournal:
             raise ResumeError(f"{run_dir} is a `{data.get('command')}` run, not a `{command}` run")
         return data
 
-    def check_fingerprints(self, fingerprints: dict[str, str]) -> None:
+    def check_fingerprints(self, fingerprints: dict[str, str], command: str = "fit") -> None:
         """Refuse to resume on data that differ from the data the run started on."""
-        saved = self.read_settings(self.folder.parent, "fit").get("fingerprints", {})
+        saved = self.read_settings(self.folder.parent, command).get("fingerprints", {})
         changed = [k for k, v in fingerprints.items() if saved.get(k) not in (None, v)]
         if changed:
             raise ResumeError(f"cannot resume {self.folder.parent}: the {', '.join(changed)} data changed since the "
@@ -74,6 +76,16 @@ class RunJournal:
         # default=str: a strategy's settings may hold objects (e.g. unlabelled data); they are only documentation here
         atomic_write_text(self.folder / "cells.json", json.dumps(self._cells, allow_nan=True, default=str))
 
+    def record(self, key: str) -> dict[str, Any] | None:
+        """The JSON record stored under ``key`` by :meth:`put_record` (None when it has not run)."""
+        d = self._cells.get(key)
+        return dict(d) if d is not None else None
+
+    def put_record(self, key: str, record: dict[str, Any]) -> None:
+        """Store a finished cell of any command as plain JSON (the file is rewritten atomically)."""
+        self._cells[key] = record
+        atomic_write_text(self.folder / "cells.json", json.dumps(self._cells, allow_nan=True, default=str))
+
     def __len__(self) -> int:
         return len(self._cells)
 
@@ -82,18 +94,47 @@ class RunJournal:
         return self.folder / "models" / hashlib.sha256(key.encode()).hexdigest()[:16]
 
     def put_model(self, key: str, model: Any) -> None:
-        """Store the best model so far of an arm at a budget (a verified model folder)."""
-        from transferkit.backbones.shipped import save_model
+        """Store a model (a verified model folder): a :class:`TransferModel`, a multi-task model (an object with
+        ``trunk``, ``heads`` and ``specs``) or a fitted scikit-learn style estimator."""
+        from transferkit.backbones.shipped import save_model, save_multitask
 
-        save_model(self._model_dir(key), model, {"journal_key": key})
+        folder, card = self._model_dir(key), {"journal_key": key}
+        if hasattr(model, "trunk") and hasattr(model, "heads") and hasattr(model, "specs"):
+            tasks = {n: {"task": sp.kind, "num_outputs": sp.num_outputs, "class_names": None}
+                     for n, sp in model.specs.items()}
+            save_multitask(folder, model.trunk, dict(model.heads.items()), tasks, card)
+        elif hasattr(model, "get_params"):
+            from transferkit.experiments.estimator_folder import save_estimator
+
+            save_estimator(folder, model, card)
+        else:
+            save_model(folder, model, card)
 
     def model(self, key: str) -> Any:
-        """The model stored under ``key``, verified (None when there is none); it keeps its original backbone spec."""
-        from transferkit.backbones.shipped import CARD_FILE, load_model_folder
+        """The model stored under ``key``, verified (None when there is none).
+
+        A network comes back as a :class:`TransferModel` that keeps its original backbone spec, an
+        estimator as the estimator, a multi-task model as ``(trunk, heads)`` (the caller rebuilds it).
+        """
+        from transferkit.backbones.shipped import (
+            CARD_FILE,
+            load_model_folder,
+            load_multitask_folder,
+            model_format,
+            read_model_card,
+        )
 
         folder = self._model_dir(key)
         if not (folder / CARD_FILE).is_file():
             return None
+        fmt = model_format(read_model_card(folder))
+        if fmt == "multitask":
+            trunk, heads, _ = load_multitask_folder(folder)
+            return trunk, heads
+        if fmt == "estimator":
+            from transferkit.experiments.estimator_folder import load_estimator_folder
+
+            return load_estimator_folder(folder)[0]
         model, card = load_model_folder(folder)
         model.origin = card.get("backbone")  # the spec and fingerprint the model had when it was fitted
         return model

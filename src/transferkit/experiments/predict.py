@@ -2,7 +2,10 @@
 
 :func:`load_model` reads and verifies a model folder (:mod:`~transferkit.backbones.shipped`) and
 returns a :class:`ShippedModel` with ``predict`` (label names, or values for regression),
-``predict_proba`` (class probabilities) and ``embed`` (backbone features). Each takes a
+``predict_proba`` (class probabilities) and ``embed`` (backbone features); a folder of another
+format gives a :class:`ShippedEstimator` (a shallow adaptation method on feature tables, from
+``transferkit adapt``) or a :class:`ShippedMultitask` (a trunk with a head per task, from
+``transferkit multitask``: ``predict(data, task="name")``), with the same methods. Each takes a
 :class:`~transferkit.data.Dataset`, a data spec or path in any supported format (labels optional), or
 an array / a list of strings, and refuses data of the wrong kind or shape with a message that says
 what the model reads. :func:`run_predict` writes ``predictions.csv`` (row id, label, one probability
@@ -25,31 +28,25 @@ from transferkit.backbones import TransferModel, to_device
 from transferkit.backbones.shipped import load_model_folder
 from transferkit.data import Dataset, load_dataset
 from transferkit.data.public import is_named
-from transferkit.errors import DataError
+from transferkit.errors import DataArgumentError, DataError
 
 Progress = Callable[[int, int], None]
 
 
-class ShippedModel:
-    """A verified shipped model: ``predict``, ``predict_proba``, ``embed``, and its card.
+class _Shipped:
+    """What every shipped model shares: its card, what it reads, and the checks on data given to it."""
 
-    Attributes:
-        model: the :class:`~transferkit.backbones.TransferModel` (eval mode, on the CPU).
-        card: the model card (``model_card.json``).
-        classes_: label names in output order (None for regression).
-        task: ``classification`` or ``regression``.
-        path: the model folder.
-    """
-
-    def __init__(self, model: TransferModel, card: dict[str, Any], path: str | os.PathLike[str]) -> None:
-        self.model, self.card, self.path = model, card, Path(path)
-        self.task = str(card["task"])
-        self.classes_ = tuple(card["class_names"]) if card.get("class_names") else None
-        self.input = dict(card.get("input") or {"kind": card["architecture"].get("input_kind")})
+    def __init__(self, card: dict[str, Any], path: str | os.PathLike[str]) -> None:
+        self.card, self.path = card, Path(path)
+        self.task = str(card.get("task", "classification"))
+        names = card.get("class_names")
+        self.classes_ = tuple(names) if names else None
+        arch = card.get("architecture") or {}
+        self.input = dict(card.get("input") or {"kind": arch.get("input_kind")})
 
     def __repr__(self) -> str:
-        what = f"{len(self.classes_)} classes" if self.classes_ else f"{self.model.num_outputs} values"
-        return f"ShippedModel({str(self.path)!r}, {self.input.get('kind')} -> {self.task}, {what})"
+        what = f"{len(self.classes_)} classes" if self.classes_ else f"{self.card.get('num_outputs')} values"
+        return f"{type(self).__name__}({str(self.path)!r}, {self.input.get('kind')} -> {self.task}, {what})"
 
     # ------------------------------------------------------------------ data
     def dataset(self, data: Any) -> Dataset:
@@ -93,6 +90,25 @@ class ShippedModel:
         if ds.kind == "image" and len(got) != 3:
             raise DataError(f"{ds.name!r}: images must be (N, C, H, W), got {ds.x.shape}")
 
+
+class ShippedModel(_Shipped):
+    """A verified shipped model: ``predict``, ``predict_proba``, ``embed``, and its card.
+
+    Attributes:
+        model: the :class:`~transferkit.backbones.TransferModel` (eval mode, on the CPU).
+        card: the model card (``model_card.json``).
+        classes_: label names in output order (None for regression).
+        task: ``classification`` or ``regression``.
+        path: the model folder.
+        input_transform: a fixed transform of raw inputs stored with the model (a subject's signal
+            normalisation, for ``transferkit har`` models), or None.
+    """
+
+    def __init__(self, model: TransferModel, card: dict[str, Any], path: str | os.PathLike[str]) -> None:
+        super().__init__(card, path)
+        self.model = model
+        self.input_transform = getattr(model, "input_transform", None)
+
     # ------------------------------------------------------------------ outputs
     @torch.no_grad()
     def _run(self, data: Any, features: bool, batch_size: int, progress: Progress | None) -> np.ndarray:
@@ -102,7 +118,10 @@ class ShippedModel:
         outs = []
         n = len(ds)
         for start in range(0, n, batch_size):
-            inputs = to_device(m.backbone.prepare(ds.x[start:start + batch_size]), dev)
+            x = ds.x[start:start + batch_size]
+            if self.input_transform is not None:
+                x = self.input_transform(x)
+            inputs = to_device(m.backbone.prepare(x), dev)
             z = m.backbone.forward_features(inputs)
             outs.append((z if features else m.head(z)).float().cpu().numpy())
             if progress is not None:
@@ -136,6 +155,104 @@ class ShippedModel:
         return self._run(data, True, batch_size, progress)
 
 
+class ShippedEstimator(_Shipped):
+    """A shipped scikit-learn style estimator (format ``estimator``): a shallow adaptation method on feature tables.
+
+    Rows are treated as target-domain rows (the domain the model was adapted to). ``embed`` gives the
+    adapted representation the classifier reads (``transform``), where the estimator has one.
+    """
+
+    def __init__(self, estimator: Any, card: dict[str, Any], path: str | os.PathLike[str]) -> None:
+        super().__init__(card, path)
+        self.estimator = estimator
+
+    def _each(self, fn: Callable[[np.ndarray], np.ndarray], data: Any, batch_size: int,
+              progress: Progress | None) -> np.ndarray:
+        ds = self.dataset(data)
+        x = np.asarray(ds.x, dtype=np.float64)
+        outs = []
+        for start in range(0, len(x), batch_size):
+            outs.append(np.asarray(fn(x[start:start + batch_size])))
+            if progress is not None:
+                progress(min(start + batch_size, len(x)), len(x))
+        return np.concatenate(outs) if outs else np.zeros((0, int(self.card.get("num_outputs") or 0)))
+
+    def predict_proba(self, data: Any, batch_size: int = 4096, progress: Progress | None = None) -> np.ndarray:
+        """Class probabilities ``(N, classes)`` in the order of :attr:`classes_`."""
+        return self._each(self.estimator.predict_proba, data, batch_size, progress)
+
+    def outputs(self, data: Any, batch_size: int = 4096, progress: Progress | None = None) -> np.ndarray:
+        """Log class probabilities (what ``predict_proba`` exponentiates)."""
+        return np.log(np.clip(self.predict_proba(data, batch_size, progress), 1e-300, None))
+
+    def predict(self, data: Any, batch_size: int = 4096, progress: Progress | None = None) -> np.ndarray:
+        """Label names."""
+        p = self.predict_proba(data, batch_size, progress)
+        return np.asarray(self.classes_ or [str(i) for i in range(p.shape[1])], dtype=object)[p.argmax(1)]
+
+    def embed(self, data: Any, batch_size: int = 4096, progress: Progress | None = None) -> np.ndarray:
+        """The adapted features the classifier reads (the inputs themselves for reweighting methods)."""
+        if not hasattr(self.estimator, "transform"):
+            raise DataError(f"{type(self.estimator).__name__} has no feature map to embed with")
+        return self._each(self.estimator.transform, data, batch_size, progress)
+
+
+class ShippedMultitask(_Shipped):
+    """A shipped multi-task model (format ``multitask``): one trunk, one head per task.
+
+    ``predict(data, task="name")``, ``predict_proba(data, task=...)`` and ``outputs`` answer for one
+    task (the only one when there is one); :meth:`task_model` gives that task's model as a
+    :class:`ShippedModel`; ``embed`` gives the shared trunk's features.
+    """
+
+    def __init__(self, trunk: Any, heads: dict[str, torch.nn.Module], card: dict[str, Any],
+                 path: str | os.PathLike[str]) -> None:
+        super().__init__({**card, "task": "multitask"}, path)
+        self.trunk, self.heads = trunk, heads
+        self.tasks = tuple(heads)
+
+    def __repr__(self) -> str:
+        return f"ShippedMultitask({str(self.path)!r}, {self.input.get('kind')} -> tasks {', '.join(self.tasks)})"
+
+    def task_model(self, task: str | None) -> ShippedModel:
+        """The model of one task (the trunk with that task's head), as a :class:`ShippedModel`."""
+        if task is None:
+            if len(self.tasks) != 1:
+                raise DataArgumentError(f"this multi-task model has tasks {', '.join(self.tasks)}: say which one "
+                                        "(task=NAME, or --task NAME)")
+            task = self.tasks[0]
+        if task not in self.heads:
+            raise DataArgumentError(f"unknown task {task!r}: this model has tasks {', '.join(self.tasks)}")
+        info = self.card["tasks"][task]
+        names = info.get("class_names")
+        model = TransferModel(self.trunk, int(info["num_outputs"]), head=self.heads[task], task=str(info["task"]),
+                              class_names=tuple(names) if names is not None else None).eval()
+        card = {**self.card, **info, "head": self.card["heads"][task], "task_name": task}
+        return ShippedModel(model, card, self.path)
+
+    def outputs(self, data: Any, task: str | None = None, batch_size: int = 256,
+                progress: Progress | None = None) -> np.ndarray:
+        """Raw outputs of ``task``'s head."""
+        return self.task_model(task).outputs(data, batch_size, progress)
+
+    def predict_proba(self, data: Any, task: str | None = None, batch_size: int = 256,
+                      progress: Progress | None = None) -> np.ndarray:
+        """Class probabilities of ``task`` (a classification task)."""
+        return self.task_model(task).predict_proba(data, batch_size, progress)
+
+    def predict(self, data: Any, task: str | None = None, batch_size: int = 256,
+                progress: Progress | None = None) -> np.ndarray:
+        """Label names (classification) or values (regression) of ``task``."""
+        return self.task_model(task).predict(data, batch_size, progress)
+
+    def embed(self, data: Any, batch_size: int = 256, progress: Progress | None = None) -> np.ndarray:
+        """The shared trunk's features."""
+        return self.task_model(self.tasks[0]).embed(data, batch_size, progress)
+
+
+AnyShipped = ShippedModel | ShippedEstimator | ShippedMultitask
+
+
 def read_for_prediction(spec: str, input_info: dict[str, Any]) -> Dataset:
     """Read data to predict on: a named set as it is; a file or folder with labels optional (tables: the
     model's columns by name when the file has them)."""
@@ -156,24 +273,45 @@ def read_for_prediction(spec: str, input_info: dict[str, Any]) -> Dataset:
     return load_dataset(spec, **kwargs)
 
 
-def load_model(path: str | os.PathLike[str]) -> ShippedModel:
-    """Load and verify a shipped model folder (``RUN/model`` of a fit run, or ``--save DIR``)."""
+def load_model(path: str | os.PathLike[str]) -> AnyShipped:
+    """Load and verify a shipped model folder (``RUN/model`` of a fit, adapt, multitask or har run, or ``--save DIR``).
+
+    Returns a :class:`ShippedModel`, a :class:`ShippedEstimator` or a :class:`ShippedMultitask`
+    after the folder's format; each has ``predict``, ``predict_proba`` and ``embed``.
+    """
+    from transferkit.backbones.shipped import load_multitask_folder, model_format, read_model_card
+
+    fmt = model_format(read_model_card(path))
+    if fmt == "estimator":
+        from transferkit.experiments.estimator_folder import load_estimator_folder
+
+        est, card = load_estimator_folder(path)
+        return ShippedEstimator(est, card, path)
+    if fmt == "multitask":
+        trunk, heads, card = load_multitask_folder(path)
+        return ShippedMultitask(trunk, heads, card, path)
     model, card = load_model_folder(path)
     return ShippedModel(model, card, path)
 
 
-def run_predict(model: str | os.PathLike[str] | ShippedModel, data: Any, out: str | os.PathLike[str] = "predictions.csv",
-                batch_size: int = 256, progress: Progress | None = None) -> dict[str, Any]:
+def run_predict(model: str | os.PathLike[str] | AnyShipped, data: Any, out: str | os.PathLike[str] = "predictions.csv",
+                batch_size: int = 256, progress: Progress | None = None, task: str | None = None) -> dict[str, Any]:
     """Predict ``data`` with a shipped ``model`` and write ``out`` (CSV); returns a summary.
 
     Columns: ``row_id`` (the row's index, or the image file for image folders), ``label`` and one
     ``p_<class>`` column per class (classification), or ``value`` / ``value_<i>`` (regression), and
     ``true_label`` when the data carry labels. The summary holds the number of rows, the file, and
-    the accuracy of the predictions against those labels when there are any.
+    the accuracy of the predictions against those labels when there are any. ``task``: the task to
+    predict with a multi-task model (needed when it has several).
     """
-    sm = model if isinstance(model, ShippedModel) else load_model(model)
+    sm = model if isinstance(model, (ShippedModel, ShippedEstimator, ShippedMultitask)) else load_model(model)
+    if isinstance(sm, ShippedMultitask):
+        sm = sm.task_model(task)
+    elif task is not None:
+        raise DataArgumentError(f"--task {task!r}: {sm.path} is not a multi-task model (it has one task)")
     ds = sm.dataset(data)
-    raw = sm.outputs(ds, batch_size, progress)
+    probs = sm.predict_proba(ds, batch_size, progress) if sm.task == "classification" else None
+    raw = sm.outputs(ds, batch_size, progress) if probs is None else probs
     files = ds.meta.get("files") if isinstance(ds.meta.get("files"), list) else None
     root = Path(str(ds.meta.get("path", ""))) if files else None
     ids = [str(Path(f).relative_to(root)) if root is not None else f for f in files] if files and \
@@ -183,14 +321,14 @@ def run_predict(model: str | os.PathLike[str] | ShippedModel, data: Any, out: st
         truth = [ds.class_names[i] for i in ds.y]
     elif ds.y is not None:
         truth = ds.y.tolist()
-    summary: dict[str, Any] = {"rows": len(ds), "file": str(out), "model": str(sm.path), "data": ds.name}
+    summary: dict[str, Any] = {"rows": len(ds), "file": str(out), "model": str(sm.path), "data": ds.name,
+                               **({"task": sm.card["task_name"]} if "task_name" in sm.card else {})}
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path(out)  # unique per writer, named so that a killed writer's leftover is recognised
     with open(tmp, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        if sm.task == "classification":
-            probs = torch.softmax(torch.from_numpy(raw), 1).numpy()
+        if probs is not None:
             names = list(sm.classes_ or [str(i) for i in range(raw.shape[1])])
             labels = np.asarray(names, dtype=object)[raw.argmax(1)]
             w.writerow(["row_id", "label", *(f"p_{n}" for n in names), *(["true_label"] if truth else [])])
@@ -210,4 +348,5 @@ def run_predict(model: str | os.PathLike[str] | ShippedModel, data: Any, out: st
     return summary
 
 
-__all__ = ["ShippedModel", "load_model", "read_for_prediction", "run_predict"]
+__all__ = ["AnyShipped", "ShippedEstimator", "ShippedModel", "ShippedMultitask", "load_model", "read_for_prediction",
+           "run_predict"]

@@ -34,11 +34,14 @@ def input_description(data: Dataset) -> dict[str, Any]:
 
 def ship_budget(folder: str | os.PathLike[str], budget: BudgetResult, data: Dataset,
                 results: dict[str, Any] | None = None, *, name: str | None = None,
-                save: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+                save: str | os.PathLike[str] | None = None, input_transform: Any = None,
+                extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write the model the gate chose at ``budget`` into ``folder`` (and a copy into ``save``); returns the card.
 
     ``data``: the target data the model was trained on (its input description and fingerprint);
-    ``results``: the run's results dict (data descriptions, command, settings) for the card.
+    ``results``: the run's results dict (data descriptions, command, settings) for the card;
+    ``input_transform``: a fixed transform of raw inputs stored with the model
+    (:class:`~transferkit.backbones.shipped.InputTransform`); ``extra``: more card fields.
     """
     sh = budget.shipped
     if sh is None or budget.shipped_model is None:
@@ -63,7 +66,8 @@ def ship_budget(folder: str | os.PathLike[str], budget: BudgetResult, data: Data
         "run": {"command": results.get("command"), "created": results.get("created"),
                 "config": results.get("config") or {}, "pretrained": results.get("models") or {}},
     }
-    out = save_model(folder, budget.shipped_model, card)
+    card.update(extra or {})
+    out = save_model(folder, budget.shipped_model, card, input_transform=input_transform)
     if save:
         dest = Path(save)
         if dest.resolve() != Path(folder).resolve():
@@ -71,4 +75,14 @@ def ship_budget(folder: str | os.PathLike[str], budget: BudgetResult, data: Data
     return out
 
 
-__all__ = ["WEIGHTS_CHOICE", "input_description", "ship_budget"]
+def publish(folder: str | os.PathLike[str], save: str | os.PathLike[str] | None, shipped: dict[str, Any],
+            results: dict[str, Any]) -> None:
+    """After a model folder is written: copy it to ``save``, and record both places in ``results``'s ``shipped``."""
+    shipped["model"] = str(folder)
+    if save is not None and Path(save).resolve() != Path(folder).resolve():
+        shutil.copytree(folder, save, dirs_exist_ok=True)
+        shipped["saved_to"] = str(save)
+    results["sections"]["shipped"] = shipped
+
+
+__all__ = ["WEIGHTS_CHOICE", "input_description", "publish", "ship_budget"]

@@ -7,7 +7,7 @@ Python API::
     results = run_multitask(load_config("examples/multitask_heart.yaml"))
 """
 
-from transferkit.multitask.api import run_multitask
+from transferkit.multitask.api import resume_multitask, run_multitask
 from transferkit.multitask.config import (
     MultitaskConfig,
     MultitaskConfigError,
@@ -64,6 +64,7 @@ __all__ = [
     "get_weighting",
     "load_config",
     "predict_task",
+    "resume_multitask",
     "run_multitask",
     "task_loss",
     "task_metrics",
