@@ -30,6 +30,16 @@ Protocol (fixed before any result was seen):
 * agreement: weighted Kendall tau (``transferkit.transferability.weighted_kendall_tau``,
   scipy's hyperbolic weights) between each score and the mean fine-tuned accuracy, per target.
 
+Real pretrained candidates (``--targets "usps (real, 10/class)" "breastmnist (real, 10/class)"``):
+the same protocol on USPS and BreastMNIST with ImageNet EfficientNet-Lite0/1/2 (``efficientnet-lite``,
+inputs upsampled to 32 px to fit a CPU budget), ``zoo:mnist-cnn``, a random ``smallcnn`` and the raw
+pixels (no backbone: fine-tuned as a linear model on the pixels; its scores use the pixels).
+
+Besides each score, the tables show two rank aggregations (``transferkit.transferability.recommend``,
+the normalised Borda count ``rank`` orders by): ``combined (rank default)`` over ``rank``'s default
+scores and ``combined (all)`` over every feature score. NCTI and ETran are min-max combinations over
+the candidate set, computed as ``rank`` does.
+
 Run: ``.venv/bin/python benchmarks/rank_vs_finetune.py [--seeds 2] [--zoo DIR] [--out FILE]``. The two
 targets can also run as two processes (``--targets LABEL --out FILE`` each) and be printed together
 with ``--merge FILE FILE``.
@@ -59,7 +69,9 @@ from transferkit.errors import BackboneError
 from transferkit.features import extract_features
 from transferkit.pretraining import pretrain
 from transferkit.training import TrainConfig, TransferModel, predict, train
-from transferkit.transferability import SCORES, weighted_kendall_tau
+from transferkit.transferability import DEFAULT_SCORES, SCORES, weighted_kendall_tau
+from transferkit.transferability.rank import raw_features
+from transferkit.transferability.recommend import combined_scores
 
 console = Console()
 
@@ -145,9 +157,20 @@ SIGNAL_CANDIDATES = [
         {"backbone": SIG, "source": "uci-har:1-3", "objective": "supervised", "max_samples": None, "epochs": 3},
     ),
 ]
+RAW = "raw"
+REAL_IMAGE_CANDIDATES = [
+    Cand("EfficientNet-Lite0 (ImageNet)", "efficientnet-lite:lite0?image_size=32"),
+    Cand("EfficientNet-Lite1 (ImageNet)", "efficientnet-lite:lite1?image_size=32"),
+    Cand("EfficientNet-Lite2 (ImageNet)", "efficientnet-lite:lite2?image_size=32"),
+    Cand("MNIST sup 5000x4 (zoo:mnist-cnn)", "zoo:mnist-cnn"),
+    Cand("random smallcnn", IMG),
+    Cand("raw pixels", RAW),
+]
 TARGETS = {
     "usps (10/class)": ("usps@train", "usps@test", IMAGE_CANDIDATES),
     "HAR subjects 21-30 (10/class)": ("uci-har:21-30@train", "uci-har:21-30@test", SIGNAL_CANDIDATES),
+    "usps (real, 10/class)": ("usps@train", "usps@test", REAL_IMAGE_CANDIDATES),
+    "breastmnist (real, 10/class)": ("breastmnist@train", "breastmnist@test", REAL_IMAGE_CANDIDATES),
 }
 SCORE_NAMES = (
     "logme",
@@ -160,13 +183,18 @@ SCORE_NAMES = (
     "linear_probe_accuracy",
     "leep",
     "nce",
+    "sfda",
+    "ncti",
+    "etran",
 )
+FEATURE_SCORES = tuple(s for s in SCORE_NAMES if SCORES.info(s).input == "features")
+COMBINED = {"combined (rank default)": tuple(DEFAULT_SCORES), "combined (all)": FEATURE_SCORES}
 
 
 def build_candidates(cands: list[Cand], zoo: Path) -> None:
     """Pre-train the candidates that are not in ``zoo`` yet (same recipe -> reused)."""
     for c in cands:
-        if c.recipe is None:
+        if c.recipe is None or c.spec == RAW:
             continue
         name = c.spec.split(":", 1)[1]
         try:
@@ -215,7 +243,17 @@ def backbone_for(c: Cand, zoo: Path, data: Dataset, seed: int) -> Any:
 
 
 def finetune(c: Cand, zoo: Path, tr: Dataset, va: Dataset, te: Dataset, seed: int) -> float:
-    """Test accuracy of the candidate fine-tuned (all layers, new head) on ``tr``, epoch chosen on ``va``."""
+    """Test accuracy of the candidate fine-tuned (all layers, new head) on ``tr``, epoch chosen on ``va``.
+
+    The raw pixels have no layers to tune: their "fine-tuning" is a logistic regression on the pixels,
+    its regularisation chosen on ``va``.
+    """
+    if c.spec == RAW:
+        from sklearn.linear_model import LogisticRegression
+
+        fits = [LogisticRegression(C=C, max_iter=2000).fit(raw_features(tr), tr.y) for C in (0.01, 0.1, 1.0, 10.0)]
+        best = max(fits, key=lambda m: m.score(raw_features(va), va.y))
+        return float(best.score(raw_features(te), te.y))
     bb = backbone_for(c, zoo, tr, seed)
     torch.manual_seed(2000 + seed)
     model = TransferModel(bb, len(tr.class_names), "linear", class_names=tr.class_names)
@@ -226,15 +264,21 @@ def finetune(c: Cand, zoo: Path, tr: Dataset, va: Dataset, te: Dataset, seed: in
 
 def scores_for(c: Cand, zoo: Path, labelled: Dataset) -> dict[str, float | None]:
     """Every score of the candidate's frozen features (and source head) on the labelled target data."""
-    bb = backbone_for(c, zoo, labelled, 0)
-    feats = extract_features(bb, labelled, cache=False, progress=False).astype(np.float64)
-    probs_fn = getattr(bb, "source_probs", None)
-    probs = probs_fn(labelled) if callable(probs_fn) else None
-    out: dict[str, float | None] = {}
+    if c.spec == RAW:
+        feats, probs = raw_features(labelled), None
+    else:
+        bb = backbone_for(c, zoo, labelled, 0)
+        feats = extract_features(bb, labelled, cache=False, progress=False).astype(np.float64)
+        probs_fn = getattr(bb, "source_probs", None)
+        probs = probs_fn(labelled) if callable(probs_fn) else None
+    out: dict[str, Any] = {"_terms": {}}
     for s in SCORE_NAMES:
         info = SCORES.info(s)
         try:
-            if info.input == "features":
+            if info.input == "features" and info.terms is not None:  # combined over the candidates later
+                out["_terms"][s] = info.terms(feats, labelled.y)
+                out[s] = None
+            elif info.input == "features":
                 out[s] = float(SCORES.get(s)(feats, labelled.y))
             elif probs is None:
                 out[s] = None
@@ -281,9 +325,20 @@ def run_target(
             f"  {label} | {c.name}: fine-tuned test accuracy {np.mean(accs):.3f} "
             f"({', '.join(f'{a:.3f}' for a in accs)}) [{time.perf_counter() - t0:.0f} s]"
         )
+    for s in SCORE_NAMES:  # set-level scores (NCTI, ETran): min-max over the candidates, as `rank` does
+        combine = SCORES.info(s).combine
+        have = [r for r in rows if s in r["scores"]["_terms"]]
+        if combine is not None and have:
+            for r, v in zip(have, combine([r["scores"]["_terms"][s] for r in have]), strict=True):
+                r["scores"][s] = float(v)
+    for r in rows:
+        r["scores"].pop("_terms")
+    for name, members in COMBINED.items():
+        for r, v in zip(rows, combined_scores([r["scores"] for r in rows], members), strict=True):
+            r["scores"][name] = v
     taus: dict[str, dict[str, Any]] = {}
     acc = np.array([r["accuracy"] for r in rows])
-    for s in SCORE_NAMES:
+    for s in (*SCORE_NAMES, *COMBINED):
         have = [i for i, r in enumerate(rows) if r["scores"][s] is not None]
         if len(have) < 3:
             taus[s] = {"tau_w": None, "n": len(have)}
@@ -298,13 +353,14 @@ def print_tables(results: list[dict[str, Any]]) -> None:
         t = Table(title=f"{res['target']}: fine-tuned accuracy and scores (labelled target samples)")
         t.add_column("candidate")
         t.add_column("fine-tuned acc", justify="right")
-        for s in SCORE_NAMES:
+        shown = [s for s in (*SCORE_NAMES, *COMBINED) if s in res["tau"]]
+        for s in shown:
             t.add_column(s, justify="right")
         for r in sorted(res["rows"], key=lambda r: -r["accuracy"]):
             t.add_row(
                 r["model"],
                 f"{r['accuracy']:.3f}",
-                *[("-" if r["scores"][s] is None else f"{r['scores'][s]:.3g}") for s in SCORE_NAMES],
+                *[("-" if r["scores"].get(s) is None else f"{r['scores'][s]:.3g}") for s in shown],
             )
         console.print(t)
     t = Table(title="Weighted Kendall tau between score and fine-tuned accuracy (n = candidates scored)")
@@ -312,7 +368,10 @@ def print_tables(results: list[dict[str, Any]]) -> None:
     for res in results:
         t.add_column(res["target"], justify="right")
     t.add_column("mean", justify="right")
-    for s in SCORE_NAMES:
+    best_single = None
+    for s in (*SCORE_NAMES, *COMBINED):
+        if not all(s in res["tau"] for res in results):
+            continue
         vals = [res["tau"][s]["tau_w"] for res in results]
         cells = [
             ("n/a" if res["tau"][s]["tau_w"] is None else f"{res['tau'][s]['tau_w']:+.3f} (n={res['tau'][s]['n']})")
@@ -320,7 +379,11 @@ def print_tables(results: list[dict[str, Any]]) -> None:
         ]
         ok = [v for v in vals if v is not None]
         t.add_row(s, *cells, f"{np.mean(ok):+.3f}" if len(ok) == len(vals) else "n/a")
+        if s in SCORE_NAMES and len(ok) == len(vals) and (best_single is None or np.mean(ok) > best_single[1]):
+            best_single = (s, float(np.mean(ok)))
     console.print(t)
+    if best_single is not None:
+        console.print(f"best single score by mean tau: {best_single[0]} ({best_single[1]:+.3f})")
 
 
 def main() -> None:

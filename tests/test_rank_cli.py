@@ -65,10 +65,14 @@ def test_rank_cli_writes_results(cli, tmp_path: Path) -> None:
     assert "logme" in res.output
     out = _results(tmp_path, "rank")
     sec = out["sections"]["ranking"]
-    assert sec["scores"] == ["logme", "h_score"] and sec["rank_by"] == "logme"
+    assert sec["scores"] == ["logme", "h_score", "combined"] and sec["rank_by"] == "combined"
     assert [r["rank"] for r in sec["rows"]] == [1, 2]
     assert {r["model"] for r in sec["rows"]} == {"raw", "tabmlp?hidden=32,16"}
-    assert sec["rows"][0]["logme"] >= sec["rows"][1]["logme"]
+    assert sec["rows"][0]["combined"] >= sec["rows"][1]["combined"]
+    rec = sec["recommendation"]
+    assert rec["model"] == sec["rows"][0]["model"] and rec["text"] in " ".join(res.output.split())
+    assert {r["kind"] for r in sec["rows"]} == {"raw", "random"}
+    assert len(sec["explanations"]) == 3 and "higher is better" in sec["explanations"][0]
     assert out["command"] == "rank" and out["data"]["target"]["name"] == "breast-cancer"
 
 

@@ -283,12 +283,12 @@ def test_rank_precomputed_candidates_orders_by_main_score() -> None:
     )
     assert [r.model for r in table.rows] == ["good", "poor"]
     assert [r.rank for r in table.rows] == [1, 2]
-    assert table.rank_by == "logme"
+    assert table.rank_by == "combined"  # the rank aggregation orders the table by default
     poor_row = table.rows[1]
     assert poor_row.scores["leep"] is None and any("source classifier" in n for n in poor_row.notes)
     assert table.rows[0].scores["leep"] == pytest.approx(leep(probs, y))
     section = table.to_section()
-    assert section["scores"] == ["logme", "h_score", "leep"]
+    assert section["scores"] == ["logme", "h_score", "leep", "combined"]
     assert set(section["rows"][0]) >= {"model", "fingerprint", "logme", "h_score", "leep", "rank"}
     frame = table.to_frame()
     assert list(frame["model"]) == ["good", "poor"]

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from transferkit._registry import Registry
-from transferkit.backbones.base import Backbone
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # this module stays free of torch: `transferkit models` reads the records without it
+    from transferkit.backbones.base import Backbone
     from transferkit.data.dataset import Dataset
 
 
@@ -28,6 +28,8 @@ class BackboneInfo:
             ``data -> {option: value}``; an explicit option wins.
         lightweight: built from code alone in well under a second on a CPU (no files, no
             downloads, no ``:argument``); contract tests build every lightweight provider.
+        size: parameters and weights size, for ``transferkit models`` ("" when it depends on options).
+        weights: where the weights come from, for ``transferkit models`` ("": said from the other fields).
     """
 
     input_kind: str
@@ -37,7 +39,9 @@ class BackboneInfo:
     pretrained_by_default: bool = True
     from_data: Callable[[Dataset], dict[str, Any]] | None = None
     lightweight: bool = False
+    size: str = ""
+    weights: str = ""
 
 
-Factory = Callable[..., Backbone]
+Factory = Callable[..., "Backbone"]
 BACKBONES: Registry[Factory] = Registry("backbone", hint="see `transferkit models`")

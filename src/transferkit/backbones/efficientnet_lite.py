@@ -32,7 +32,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from transferkit.backbones._info import BACKBONES, BackboneInfo
+from transferkit.backbones._catalog import PROVIDERS
+from transferkit.backbones._info import BACKBONES
 from transferkit.backbones.base import Backbone, to_device
 from transferkit.backbones.timm_backbone import TimmBackbone
 from transferkit.errors import BackboneError, BackboneSpecError
@@ -204,9 +205,7 @@ class EfficientNetLiteBackbone(TimmBackbone):
         return np.concatenate(out) if out else np.zeros((0, 1000), dtype=np.float32)
 
 
-@BACKBONES.register("efficientnet-lite", info=BackboneInfo(
-    "image", f"ImageNet EfficientNet-Lite, offline: efficientnet-lite:<{'|'.join(VARIANTS)}> "
-             f"(needs the pip extra '{EXTRA}')", takes_argument=True))
+@BACKBONES.register("efficientnet-lite", info=PROVIDERS["efficientnet-lite"])
 def efficientnet_lite(name: str | None = None, image_size: int | None = None) -> Backbone:
     """Create ``efficientnet-lite:<variant>`` with its verified ImageNet weights (no network)."""
     from safetensors.torch import load_file

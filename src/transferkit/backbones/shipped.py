@@ -37,7 +37,8 @@ import torch
 from torch import nn
 
 from transferkit._io import atomic_write_text, temp_path, to_jsonable, versions
-from transferkit.backbones._info import BACKBONES, BackboneInfo
+from transferkit.backbones._catalog import PROVIDERS
+from transferkit.backbones._info import BACKBONES
 from transferkit.backbones.base import Backbone
 from transferkit.backbones.model import TransferModel
 from transferkit.backbones.zoo import WEIGHT_DISTS, ZooBackbone, _load_strict, sha256_file
@@ -593,8 +594,7 @@ class ShippedBackbone(ZooBackbone):
                 "model_fingerprint": self.model_card["model_fingerprint"]}
 
 
-@BACKBONES.register("model", info=BackboneInfo(
-    "any", "the backbone of a shipped model folder (a fit run's RUN/model, or --save DIR)", takes_argument=True))
+@BACKBONES.register("model", info=PROVIDERS["model"])
 def shipped_backbone(name: str | None = None, refit_preprocessing: Any = False) -> Backbone:
     """``model:PATH[?refit_preprocessing=1]``: a verified shipped model's backbone (its head as source classifier)."""
     if not name:

@@ -13,7 +13,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from transferkit.backbones._info import BACKBONES, BackboneInfo
+from transferkit.backbones._catalog import PROVIDERS
+from transferkit.backbones._info import BACKBONES
 from transferkit.backbones._prep import check_array, image_batch, standardize
 from transferkit.backbones.base import Backbone
 from transferkit.errors import BackboneSpecError
@@ -160,25 +161,19 @@ class TabMLP(_Standardized):
                 "dropout": self.dropout}
 
 
-@BACKBONES.register("smallcnn", info=BackboneInfo(
-    "image", "3-block CNN for small images (default 28x28 grey)", pretrained_by_default=False, lightweight=True,
-    from_data=lambda d: {"in_chans": d.x.shape[1] if d.x.dtype != object else 3}))
+@BACKBONES.register("smallcnn", info=PROVIDERS["smallcnn"])
 def smallcnn(in_chans: int = 1, image_size: int = 28, width: int = 32, num_features: int = 128) -> Backbone:
     """Create a :class:`SmallCNN` (random initialisation)."""
     return SmallCNN(int(in_chans), int(image_size), int(width), int(num_features))
 
 
-@BACKBONES.register("signalcnn", info=BackboneInfo(
-    "signal", "3-block 1-D CNN for (N, C, T) signals", pretrained_by_default=False, lightweight=True,
-    from_data=lambda d: {"in_channels": d.x.shape[1]}))
+@BACKBONES.register("signalcnn", info=PROVIDERS["signalcnn"])
 def signalcnn(in_channels: int = 9, width: int = 32, num_features: int = 128, kernel_size: int = 7) -> Backbone:
     """Create a :class:`SignalCNN` (random initialisation)."""
     return SignalCNN(int(in_channels), int(width), int(num_features), int(kernel_size))
 
 
-@BACKBONES.register("tabmlp", info=BackboneInfo(
-    "table", "MLP for tables (standardised inputs)", pretrained_by_default=False, lightweight=True,
-    from_data=lambda d: {"in_features": d.x.shape[1]}))
+@BACKBONES.register("tabmlp", info=PROVIDERS["tabmlp"])
 def tabmlp(in_features: int = 0, hidden: Any = (128, 64), dropout: float = 0.1) -> Backbone:
     """Create a :class:`TabMLP`; ``in_features`` is taken from the data when built with a data set."""
     if isinstance(hidden, str):

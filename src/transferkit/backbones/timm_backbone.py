@@ -13,7 +13,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from transferkit.backbones._info import BACKBONES, BackboneInfo
+from transferkit.backbones._catalog import PROVIDERS
+from transferkit.backbones._info import BACKBONES
 from transferkit.backbones._prep import finish_uint8, image_batch
 from transferkit.backbones.base import Backbone, load_backbone_weights
 from transferkit.errors import BackboneError, BackboneSpecError
@@ -100,8 +101,7 @@ class TimmBackbone(NormalizedImageBackbone):
         return {"spec": self.spec, "weights": self.weights}
 
 
-@BACKBONES.register("timm", info=BackboneInfo("image", "any timm model: timm:<name>[?weights=FILE.safetensors]",
-                                              takes_argument=True, offline=False))
+@BACKBONES.register("timm", info=PROVIDERS["timm"])
 def timm_backbone(name: str | None = None, weights: str | None = None, pretrained: Any = True,
                   image_size: int | None = None) -> Backbone:
     """Create ``timm:<name>`` from a local safetensors file, hub weights, or (explicitly) random."""

@@ -14,7 +14,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from transferkit.backbones._info import BACKBONES, BackboneInfo
+from transferkit.backbones._catalog import PROVIDERS
+from transferkit.backbones._info import BACKBONES
 from transferkit.backbones.base import Backbone, load_backbone_weights
 from transferkit.backbones.timm_backbone import NormalizedImageBackbone, _ParamGroup
 from transferkit.errors import BackboneError, BackboneSpecError
@@ -90,9 +91,7 @@ class TorchvisionBackbone(NormalizedImageBackbone):
         return {"spec": self.spec, "weights": self.weights, "image_size": self.size[0]}
 
 
-@BACKBONES.register("torchvision", info=BackboneInfo("image", "torchvision model: torchvision:<name>"
-                                                              "[?weights=FILE.safetensors|pretrained=false]",
-                                                     takes_argument=True, offline=False))
+@BACKBONES.register("torchvision", info=PROVIDERS["torchvision"])
 def torchvision_backbone(name: str | None = None, weights: str | None = None, pretrained: Any = True,
                          image_size: int | None = None) -> Backbone:
     """Create ``torchvision:<name>`` from a local safetensors file, torchvision's weights, or (explicitly) random."""

@@ -35,7 +35,8 @@ import torch
 from torch import nn
 
 from transferkit._io import atomic_write_text, remove_orphan_temps, temp_path, to_jsonable, versions
-from transferkit.backbones._info import BACKBONES, BackboneInfo
+from transferkit.backbones._catalog import PROVIDERS
+from transferkit.backbones._info import BACKBONES
 from transferkit.backbones.base import Backbone, to_device
 from transferkit.errors import BackboneError, BackboneSpecError
 
@@ -414,8 +415,7 @@ def load_zoo_model(name: str, zoo: str | os.PathLike[str] | list[Any] | None = N
                          class_names=backbone.source_classes)
 
 
-@BACKBONES.register("zoo", info=BackboneInfo(
-    "any", "an entry of our own pre-trained zoo (see `transferkit pretrain`)", takes_argument=True))
+@BACKBONES.register("zoo", info=PROVIDERS["zoo"])
 def zoo(name: str | None = None, dir: str | None = None, refit_preprocessing: Any = False) -> Backbone:  # noqa: A002
     """``zoo:<name>[?dir=FOLDER&refit_preprocessing=1]``: a verified zoo entry."""
     refit = str(refit_preprocessing).lower() in ("1", "true", "yes")

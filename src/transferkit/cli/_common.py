@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import logging
 import os
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +15,7 @@ import typer
 from rich.text import Text
 from typer.exceptions import TyperException
 
-from transferkit.cli._app import console, err_console
+from transferkit.cli._console import console, err_console
 from transferkit.errors import TransferkitError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -64,7 +66,8 @@ def friendly_errors(fn: F) -> F:
 def report_error(exc: BaseException) -> int:
     """Print ``exc`` as the CLI does (traceback first under ``TRANSFERKIT_DEBUG=1``) and return its exit code."""
     code = exit_code(exc)
-    if os.environ.get("TRANSFERKIT_DEBUG", "") not in ("", "0"):
+    if os.environ.get("TRANSFERKIT_DEBUG", "") not in ("", "0") or logging.getLogger("transferkit").isEnabledFor(
+            logging.DEBUG):  # TRANSFERKIT_DEBUG=1 or -vv
         import traceback
 
         err_console.print(Text("".join(traceback.format_exception(exc)).rstrip()), highlight=False)
@@ -82,8 +85,11 @@ def report_error(exc: BaseException) -> int:
 
 
 def say(message: object) -> None:
-    """Print one progress line (``· message``); the message is never parsed as markup."""
-    console.print(Text.assemble(("·", "dim"), " ", str(message)))
+    """Print one progress line (``· message``; nothing under ``-q``); the message is never parsed as markup."""
+    from transferkit._progress import is_quiet
+
+    if not is_quiet():
+        console.print(Text.assemble(("·", "dim"), " ", str(message)))
 
 
 def rule(command: str, rest: str) -> None:
@@ -95,6 +101,51 @@ def set_data_root(data_root: str | None) -> None:
     """Make ``--data-root`` visible to every loader (as ``TRANSFERKIT_DATA``)."""
     if data_root:
         os.environ["TRANSFERKIT_DATA"] = data_root
+
+
+def set_device(device: str | None) -> None:
+    """Apply ``--device``: ``auto`` (a GPU when one is visible), ``cpu``, ``cuda`` or ``cuda:N``.
+
+    ``cpu`` hides every GPU from this process and ``cuda:N`` shows only GPU N (``CUDA_VISIBLE_DEVICES``,
+    set before the command imports torch), so every step of the command (extraction, training,
+    Accelerate) runs there; ``cuda`` without a visible GPU is a usage error.
+    """
+    value = (device or "auto").strip().lower()
+    match = re.fullmatch(r"cuda(?::(\d+))?", value)
+    if value not in ("auto", "cpu") and match is None:
+        raise typer.BadParameter(f"--device must be auto, cpu, cuda or cuda:N (got {device!r})")
+    if value == "cpu":
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""
+    elif match is not None:
+        if match.group(1) is not None:
+            os.environ["CUDA_VISIBLE_DEVICES"] = match.group(1)
+        import torch
+
+        if not torch.cuda.is_available():
+            from transferkit.errors import UsageError
+
+            raise UsageError(f"--device {value}: no CUDA GPU is visible to this process; use --device cpu or auto")
+    logging.getLogger("transferkit").info("device: %s", value)
+
+
+def with_columns(label_column: str | None, text_column: str | None, *specs: str | None) -> list[str | None]:
+    """The data ``specs`` with ``--label-column``/``--text-column`` as spec parameters (``data.csv?label=NAME``).
+
+    Named data sets are returned unchanged (their columns are fixed); when the options are given but
+    every spec is a named set (or absent), the options would do nothing: a usage error says so.
+    """
+    if label_column is None and text_column is None:
+        return list(specs)
+    from transferkit.data.paths import data_spec
+    from transferkit.data.public import is_named
+    from transferkit.errors import UsageError
+
+    files = [s is not None and not is_named(s.split("?", 1)[0]) for s in specs]
+    if not any(files):
+        raise UsageError("--label-column and --text-column name the columns of your own files (CSV, TSV, JSONL, "
+                         f"Parquet, .npz); {', '.join(s for s in specs if s) or 'no data'} "
+                         "is a named data set with fixed columns")
+    return [data_spec(s, label_column, text_column) if f and s is not None else s for s, f in zip(specs, files)]
 
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import typer
 from rich.text import Text
 
-from transferkit.cli._app import console
+from transferkit.cli._console import console
 
 SAVE_OPTION = typer.Option(None, "--save", metavar="DIR", help="Also copy what the run ships (its model folder) to "
                            "DIR; every run writes it into the run folder.")

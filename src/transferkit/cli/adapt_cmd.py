@@ -14,13 +14,15 @@ import typer
 from rich.text import Text
 
 from transferkit.cli._app import app, console
-from transferkit.cli._common import finish_run, friendly_errors, set_data_root
+from transferkit.cli._common import finish_run, friendly_errors
 from transferkit.cli._live import SAVE_OPTION, LiveRun, resume_option
-from transferkit.cli._options import DATA_ROOT_OPTION, MLFLOW_OPTION, RUNS_OPTION
+from transferkit.cli._options import MLFLOW_OPTION, OUT_OPTION, QUIET_OPTION, batch_size_option
+from transferkit.cli._shared import reads_data
 
 
 @app.command("adapt")
 @friendly_errors
+@reads_data("source", "target", "target_test")
 def adapt_command(
     source: str | None = typer.Option(None, "--source", "-s", help="Labelled source data (named set or path)."),
     target: str | None = typer.Option(
@@ -30,7 +32,7 @@ def adapt_command(
         help="Target data; its labels are only used for the "
         "held-out test accuracy and the --target-labels examples.",
     ),
-    method: str = typer.Option("dann", "--method", "-m", help="Adaptation method (shallow or deep)."),
+    method: str = typer.Option("dann", "--method", help="Adaptation method (shallow or deep)."),
     target_labels: int = typer.Option(
         0,
         "--target-labels",
@@ -47,24 +49,22 @@ def adapt_command(
         None, "--backbone", help="Deep methods: lenet (default for images) or a backbone spec."
     ),
     steps: int = typer.Option(1000, "--steps", min=1, help="Deep methods: training steps."),
-    batch_size: int = typer.Option(64, "--batch-size", min=1, help="Deep methods: rows per stream per step."),
+    batch_size: int = batch_size_option(64, "Deep methods: rows per stream per step."),
     lr: float = typer.Option(0.01, "--lr", help="Deep methods: initial learning rate."),
-    runs: str | None = RUNS_OPTION,
-    data_root: str | None = DATA_ROOT_OPTION,
+    out: str | None = OUT_OPTION,
     mlflow: str | None = MLFLOW_OPTION,
     save: str | None = SAVE_OPTION,
     resume: str | None = resume_option("adapt"),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress lines."),
+    quiet: bool = QUIET_OPTION,
 ) -> None:
     """Adapt from SOURCE to TARGET with METHOD; report source-only beside it, a verdict, and ship the recommended
     model."""
     from transferkit.adaptation.run import resume_adapt, run_adapt
 
-    set_data_root(data_root)
     if resume is None and (source is None or target is None):
         raise typer.BadParameter("--source and --target are needed (or --resume RUN to continue a run)")
     t0 = time.perf_counter()
-    live = LiveRun("adapt", runs, quiet, resume, name=method)
+    live = LiveRun("adapt", out, quiet, resume, name=method)
     with live:
         if resume:
             results = resume_adapt(resume, on_update=live.update, on_progress=live.show)

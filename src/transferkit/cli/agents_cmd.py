@@ -11,8 +11,8 @@ import time
 import typer
 
 from transferkit.cli._app import app
-from transferkit.cli._common import finish_run, friendly_errors, say
-from transferkit.cli._options import MLFLOW_OPTION, RUNS_OPTION
+from transferkit.cli._common import finish_run, friendly_errors, say, set_device
+from transferkit.cli._options import DEVICE_OPTION, MLFLOW_OPTION, OUT_OPTION, QUIET_OPTION
 
 
 @app.command("agents")
@@ -32,8 +32,9 @@ def agents(
                                                "CartPole-v1)."),
     transfer: str = typer.Option("all", help="all (policy + value networks) or policy (actor only, PPO)."),
     n_jobs: int = typer.Option(1, "--n-jobs", min=1, help="Target runs in parallel worker processes."),
-    runs: str = RUNS_OPTION,
-    quiet: bool = typer.Option(False, "--quiet", help="Less output."),
+    device: str = DEVICE_OPTION,
+    out: str | None = OUT_OPTION,
+    quiet: bool = QUIET_OPTION,
     mlflow: str | None = MLFLOW_OPTION,
 ) -> None:
     """Train a source agent, transfer its networks to changed-physics worlds, and measure jumpstart, time to
@@ -41,10 +42,11 @@ def agents(
     from transferkit.agents import AgentsConfig, run_agents_experiment
     from transferkit.reports.run import make_run_dir
 
+    set_device(device)
     cfg = AgentsConfig(env_id=env, source=source, variants=tuple(v for v in variants.split(",") if v.strip()),
                        seeds=seeds, algo=algo, source_steps=source_steps, target_steps=steps,
                        eval_every=eval_every, eval_episodes=eval_episodes, threshold=threshold, transfer=transfer,
                        n_jobs=n_jobs)
     t0 = time.perf_counter()
     res = run_agents_experiment(cfg, on_step=None if quiet else say)
-    finish_run(make_run_dir("agents", runs), res, mlflow, started=t0)
+    finish_run(make_run_dir("agents", out), res, mlflow, started=t0)

@@ -14,13 +14,15 @@ import typer
 from rich.text import Text
 
 from transferkit.cli._app import app, console
-from transferkit.cli._common import finish_run, friendly_errors, say, set_data_root
+from transferkit.cli._common import finish_run, friendly_errors, say
 from transferkit.cli._live import SAVE_OPTION
-from transferkit.cli._options import DATA_ROOT_OPTION, MLFLOW_OPTION, RUNS_OPTION
+from transferkit.cli._options import MLFLOW_OPTION, OUT_OPTION, QUIET_OPTION
+from transferkit.cli._shared import reads_data
 
 
 @app.command("har")
 @friendly_errors
+@reads_data(columns=False)
 def har(
     source_subjects: str = typer.Option("1-20", help="Subjects to pre-train on, e.g. 1-20 or 1,3,5-9."),
     target_subjects: str = typer.Option("21-30", help="Held-out subjects to transfer to."),
@@ -29,12 +31,12 @@ def har(
     norm: str = typer.Option("channel", help="Per-subject normalisation: none, channel, ea (Euclidean "
                                              "alignment) or channel+ea; applied to source and target alike."),
     dataset: str = typer.Option("uci-har", help="A signal data set (N, C, T) with subject ids as groups."),
-    backbone: str = typer.Option("signalcnn?width=16&num_features=64", help="Backbone spec (a signal net)."),
+    backbone: str = typer.Option("signalcnn?width=16&num_features=64", "--backbone", "-b",
+                                 help="Backbone spec (a signal net)."),
     source_epochs: int = typer.Option(15, min=1, help="Pre-training epochs on the source subjects."),
     target_epochs: int = typer.Option(20, min=1, help="Fine-tuning / scratch epochs per target run."),
-    data_root: str = DATA_ROOT_OPTION,
-    runs: str = RUNS_OPTION,
-    quiet: bool = typer.Option(False, "--quiet", help="Less output."),
+    out: str | None = OUT_OPTION,
+    quiet: bool = QUIET_OPTION,
     mlflow: str | None = MLFLOW_OPTION,
     save: str | None = SAVE_OPTION,
 ) -> None:
@@ -44,7 +46,6 @@ def har(
     from transferkit.data.public import parse_subjects
     from transferkit.reports.run import make_run_dir
 
-    set_data_root(data_root)
     cfg = CrossSubjectConfig(source_subjects=tuple(parse_subjects(source_subjects)),
                              target_subjects=tuple(parse_subjects(target_subjects)),
                              shots=tuple(int(k) for k in shots.split(",") if k.strip()), seeds=seeds, norm=norm,
@@ -53,11 +54,11 @@ def har(
     folder: list[Path] = []
 
     def new_dir() -> Path:  # made once the run has results to ship
-        folder.append(make_run_dir("har", runs))
+        folder.append(make_run_dir("har", out))
         return folder[0]
 
     res = run_har(dataset, cfg, on_step=None if quiet else say, run_dir=new_dir, save=save)
-    finish_run(folder[0] if folder else make_run_dir("har", runs), res, mlflow, started=t0)
+    finish_run(folder[0] if folder else make_run_dir("har", out), res, mlflow, started=t0)
     shipped = res["sections"].get("shipped") or {}
     if shipped.get("model"):
         console.print(Text.assemble((str(shipped["headline"]), "bold"), f" Models: {shipped['model']}/subject-<id> "

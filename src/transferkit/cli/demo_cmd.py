@@ -8,8 +8,8 @@ import time
 import typer
 
 from transferkit.cli._app import app, console
-from transferkit.cli._common import finish_run, friendly_errors, rule, say
-from transferkit.cli._options import MLFLOW_OPTION, RUNS_OPTION
+from transferkit.cli._common import finish_run, friendly_errors, rule, say, set_device
+from transferkit.cli._options import DEVICE_OPTION, MLFLOW_OPTION, OUT_OPTION, QUIET_OPTION
 
 
 @app.command("demo")
@@ -17,17 +17,19 @@ from transferkit.cli._options import MLFLOW_OPTION, RUNS_OPTION
 def demo(
     seeds: int = typer.Option(5, min=1, help="Paired seeds per label budget."),
     budgets: str = typer.Option("2,5,10", help="Labelled target images per class, comma-separated."),
-    runs: str = RUNS_OPTION,
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+    device: str = DEVICE_OPTION,
+    out: str | None = OUT_OPTION,
+    quiet: bool = QUIET_OPTION,
     mlflow: str | None = MLFLOW_OPTION,
 ) -> None:
     """Transfer vs scratch on embedded data (digits 0-4 -> 5-9): no files, no network, ~2 minutes."""
     from transferkit.demo import DemoConfig, run_demo
     from transferkit.reports.run import make_run_dir
 
+    set_device(device)
     cfg = DemoConfig(seeds=seeds, budgets=tuple(int(b) for b in budgets.split(",")), progress=not quiet)
     rule("demo", ": does a CNN pre-trained on digits 0-4 help learn 5-9 from few labels?")
     t0 = time.perf_counter()
     with console.status("working...") if quiet else contextlib.nullcontext():
         res = run_demo(cfg, on_step=say)
-    finish_run(make_run_dir("demo", runs), res, mlflow, started=t0)
+    finish_run(make_run_dir("demo", out), res, mlflow, started=t0)

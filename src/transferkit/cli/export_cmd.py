@@ -16,8 +16,8 @@ from transferkit.cli._common import friendly_errors
 def export(
     model: str = typer.Argument(..., help="Shipped model folder (RUN/model, or a --save DIR)."),
     fmt: str = typer.Option("onnx", "--format", help="Export format (onnx)."),
-    out: str | None = typer.Option(None, "--out", help="File to write (default MODEL/model.onnx)."),
-    opset: int = typer.Option(17, help="ONNX opset version."),
+    out: str | None = typer.Option(None, "--out", "-o", metavar="FILE", help="File to write (default MODEL/model.onnx)."),
+    opset: int = typer.Option(17, metavar="N", help="ONNX opset version."),
 ) -> None:
     """Export a shipped model for serving without transferkit (inputs and outputs described beside it)."""
     from transferkit.experiments.export import export_model

@@ -16,22 +16,24 @@ import typer
 from rich.text import Text
 
 from transferkit.cli._app import app, console
-from transferkit.cli._common import finish_run, friendly_errors, rule, say, set_data_root
-from transferkit.cli._options import DATA_ROOT_OPTION, MLFLOW_OPTION, RUNS_OPTION
+from transferkit.cli._common import finish_run, friendly_errors, rule, say
+from transferkit.cli._options import MLFLOW_OPTION, OUT_OPTION, QUIET_OPTION, WORKERS_OPTION, batch_size_option
+from transferkit.cli._shared import reads_data
 
 
 @app.command("fit")
 @friendly_errors
+@reads_data("target", "source", "target_test")
 def fit(
-    target: str | None = typer.Option(None, "--target", help="Target data: a named set (sms-spam, usps@train) or a "
+    target: str | None = typer.Option(None, "--target", "-t", help="Target data: a named set (sms-spam, usps@train) or a "
                                       "path."),
-    backbone: str | None = typer.Option(None, "--backbone", help="Backbone spec (minilm, smallcnn, timm:..., zoo:..., "
+    backbone: str | None = typer.Option(None, "--backbone", "-b", help="Backbone spec (minilm, smallcnn, timm:..., zoo:..., "
                                         "model:RUN/model)."),
     strategy: str = typer.Option("auto", help="Strategy name (auto, linear_probe, finetune, lp_ft, l2sp, ...)."),
     budgets: str = typer.Option("10,50,all", help="Label budgets: per class (10), fractions (0.1), stratified "
                                 "totals (64total) or all."),
     seeds: int = typer.Option(5, help="Paired seeds per budget."),
-    source: str | None = typer.Option(None, "--source", help="Pre-train the backbone on this labelled source first."),
+    source: str | None = typer.Option(None, "--source", "-s", help="Pre-train the backbone on this labelled source first."),
     target_test: str | None = typer.Option(None, "--target-test", help="Official target test split (e.g. usps@test)."),
     epochs: int = typer.Option(20, help="Training epochs per arm (both arms get the same)."),
     lr: float | None = typer.Option(None, help="Learning rate of the transfer arm (default: the strategy's)."),
@@ -40,14 +42,13 @@ def fit(
     source_max: int = typer.Option(10000, help="Subsample the source to at most this many examples (0: all)."),
     target_max: int = typer.Option(0, help="Subsample the target to at most this many examples (0: all)."),
     source_epochs: int = typer.Option(5, help="Epochs of source pre-training."),
-    batch_size: int = typer.Option(32, help="Training batch size."),
+    batch_size: int = batch_size_option(32, "Training batch size.", min_value=None),
     patience: int = typer.Option(0, help="Early-stopping patience in epochs (0: none, train the whole budget)."),
-    workers: int = typer.Option(0, help="DataLoader worker processes preparing batches (GPU runs: 4-8)."),
+    workers: int = WORKERS_OPTION,
     keep_head: bool = typer.Option(True, "--keep-head/--new-head", help="With --source and the same label set: "
                                    "start from the source head (default) or a new one."),
-    data_root: str = DATA_ROOT_OPTION,
-    runs: str = RUNS_OPTION,
-    quiet: bool = typer.Option(False, "--quiet", help="No progress messages."),
+    out: str | None = OUT_OPTION,
+    quiet: bool = QUIET_OPTION,
     mlflow: str | None = MLFLOW_OPTION,
     save: str | None = typer.Option(None, "--save", metavar="DIR", help="Also copy the shipped model folder to DIR "
                                     "(every run writes it to RUN/model)."),
@@ -61,7 +62,6 @@ def fit(
     from transferkit.experiments.fit import resume_fit, run_fit
     from transferkit.reports.run import RunWriter, make_run_dir
 
-    set_data_root(data_root)
     # cpu=True on CPU-only machines so that `accelerate launch` / torchrun processes join a gloo group
     main = PartialState(cpu=not torch.cuda.is_available()).is_main_process
     t0 = time.perf_counter()
@@ -75,7 +75,7 @@ def fit(
     status = console.status("") if (main and not quiet and console.is_terminal) else None
 
     def new_dir() -> Path:  # called by run_fit once every option has been checked
-        folder.append(make_run_dir("fit", runs))
+        folder.append(make_run_dir("fit", out))
         return folder[0]
 
     writer: list[RunWriter] = []

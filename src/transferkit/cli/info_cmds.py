@@ -8,36 +8,35 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from transferkit._io import atomic_write_with
-from transferkit.cli._app import app, console
+from transferkit.cli._app import App, app, console
 from transferkit.cli._common import friendly_errors, say, set_data_root
-from transferkit.cli._options import DATA_ROOT_OPTION
+from transferkit.cli._options import DATA_ROOT_OPTION, batch_size_option
+from transferkit.cli._shared import reads_data
 
 
 @app.command("models")
 @friendly_errors
 def models() -> None:
-    """List backbone providers, what they read, and whether they work offline."""
-    from transferkit.backbones import list_backbones
+    """List backbone providers: what they read, size, whether they work offline, where the weights come from."""
+    from transferkit.backbones import list_providers  # the catalogue: no torch import
 
     t = Table(title="Backbones (spec: PROVIDER[:ARG][?key=value&...])")
-    for c in ("name", "input", "offline", "description"):
+    for c in ("name", "input", "size", "offline", "weights from", "description"):
         t.add_column(c)
-    for row in list_backbones():
-        t.add_row(row["name"], row["input"], "yes" if row["offline"] else "needs hub or file", row["description"])
+    for row in list_providers():
+        t.add_row(Text(row["name"]), Text(row["input"]), Text(row["size"] or "-"),
+                  "yes" if row["offline"] else "needs hub or file", Text(row["weights"]), Text(row["description"]))
     console.print(t)
 
 
-datasets_app = typer.Typer(help="The named public data sets: list them (no sub-command), download, verify.",
-                           invoke_without_command=True, no_args_is_help=False)
+datasets_app = App(shared_callback=True, help="The named public data sets: list them (no sub-command), download, "
+                   "verify.", invoke_without_command=True, no_args_is_help=False)
 app.add_typer(datasets_app, name="datasets")
-cache_app = typer.Typer(help="The cache folder (features, converted weights): see its size, clear it.",
-                        no_args_is_help=True)
+cache_app = App(help="The cache folder (features, converted weights): see its size, clear it.", no_args_is_help=True)
 app.add_typer(cache_app, name="cache")
 ROOT_OPTION = typer.Option(None, "--root", "--data-root", help="Data root to download into (default: "
                            "$TRANSFERKIT_DATA, else the user data folder; see `transferkit datasets`).")
@@ -93,16 +92,17 @@ def datasets_download(
 
     Files already present and verified are kept; an interrupted download resumes where it stopped.
     """
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+    from rich.progress import BarColumn, DownloadColumn, TextColumn, TransferSpeedColumn
 
+    from transferkit._progress import progress_bar
     from transferkit.data import DATASETS
     from transferkit.data.sources import download_dataset, remote_set
 
     set_data_root(root)
     wanted = [e.name for e in DATASETS if e.info.folder is not None] if names == ["all"] else names
     sets = [(n, remote_set(n)) for n in wanted]  # unknown or embedded names fail before any download
-    bars = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                    console=console, transient=True, disable=not console.is_terminal)
+    bars = progress_bar(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                        label="download", unit="bytes")  # a bar in a terminal, plain lines in a log, none with -q
     tasks: dict[str, Any] = {}
 
     def progress(name: str, done: int, total: int | None) -> None:
@@ -191,21 +191,23 @@ def _when(ts: float) -> str:
 
 @app.command("features")
 @friendly_errors
+@reads_data("data")
 def features(
     data: str = typer.Option(..., "--data", help="Data spec or path."),
-    backbone: str = typer.Option(..., "--backbone", help="Backbone spec, e.g. minilm or smallcnn."),
-    out: Path = typer.Option(None, "--out", help="Save features (and labels) to this .npz (a folder: "
+    backbone: str = typer.Option(..., "--backbone", "-b", help="Backbone spec, e.g. minilm or smallcnn."),
+    out: Path = typer.Option(None, "--out", "-o", metavar="FILE", help="Save features (and labels) to this .npz (a folder: "
                              "<data>-features.npz in it; .npz is added when missing)."),
-    batch_size: int = typer.Option(64, min=1, help="Forward-pass batch size."),
+    batch_size: int = batch_size_option(64, "Forward-pass batch size."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the feature cache."),
-    data_root: str = DATA_ROOT_OPTION,
 ) -> None:
     """Extract (and cache) backbone features of a data set."""
+    import numpy as np
+
+    from transferkit._io import atomic_write_with
     from transferkit.backbones import create_backbone
     from transferkit.data import load_dataset
     from transferkit.features import extract_features
 
-    set_data_root(data_root)
     ds = load_dataset(data)
     bb = create_backbone(backbone, ds)
     t0 = time.perf_counter()

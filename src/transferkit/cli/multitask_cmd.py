@@ -14,27 +14,31 @@ import typer
 from rich.text import Text
 
 from transferkit.cli._app import app, console
-from transferkit.cli._common import finish_run, friendly_errors, rule, say, set_data_root
+from transferkit.cli._common import finish_run, friendly_errors, rule, say
 from transferkit.cli._live import SAVE_OPTION, LiveRun, resume_option
-from transferkit.cli._options import DATA_ROOT_OPTION, MLFLOW_OPTION, RUNS_OPTION
+from transferkit.cli._options import MLFLOW_OPTION, OUT_OPTION, QUIET_OPTION
+from transferkit.cli._shared import reads_data
 
 
 @app.command("multitask")
 @friendly_errors
+@reads_data(columns=False)
 def multitask(
-    config: str | None = typer.Argument(
+    config_arg: str | None = typer.Argument(
         None,
+        metavar="CONFIG",
         help="YAML config: backbone, tasks (name, data, head, budget), weightings, "
-        "seeds, epochs (see examples/multitask_heart.yaml).",
+        "seeds, epochs (see examples/multitask_heart.yaml); or give it as --config.",
     ),
+    config: str | None = typer.Option(None, "--config", "-c", metavar="FILE", help="The YAML config (the same as "
+                                      "CONFIG); options on the command line override it."),
     seeds: int = typer.Option(None, min=1, help="Override: number of seeds (0..N-1)."),
     epochs: int = typer.Option(None, min=1, help="Override: maximum epochs."),
     weightings: str = typer.Option(
         None, help="Override: comma-separated weightings (equal,uncertainty,dwa,gradnorm,pcgrad,cagrad)."
     ),
-    data_root: str = DATA_ROOT_OPTION,
-    runs: str = RUNS_OPTION,
-    quiet: bool = typer.Option(False, "--quiet", help="No per-step messages."),
+    out: str | None = OUT_OPTION,
+    quiet: bool = QUIET_OPTION,
     mlflow: str | None = MLFLOW_OPTION,
     save: str | None = SAVE_OPTION,
     resume: str | None = resume_option("multitask"),
@@ -42,21 +46,23 @@ def multitask(
     """Train one shared trunk with a head per task, compare every task with its single-task model, ship the model."""
     from transferkit.multitask import load_config, resume_multitask, run_multitask
 
-    set_data_root(data_root)
+    if config_arg is not None and config is not None:
+        raise typer.BadParameter("give the YAML config once: transferkit multitask CONFIG (or --config CONFIG)")
+    config = config_arg or config
     if resume is None and config is None:
-        raise typer.BadParameter("give a CONFIG.yaml (or --resume RUN to continue a run)")
+        raise typer.BadParameter("give a CONFIG.yaml (or --config CONFIG.yaml, or --resume RUN to continue a run)")
     t0 = time.perf_counter()
     step = (lambda m: None) if quiet else say
     if resume:
         rule("multitask", f": continuing {resume}")
-        live = LiveRun("multitask", runs, quiet, resume)
+        live = LiveRun("multitask", out, quiet, resume)
         with live:
             res = resume_multitask(resume, on_step=step, on_update=live.update, on_progress=live.show)
     else:
         assert config is not None
         cfg = load_config(config, seeds=seeds, epochs=epochs, weightings=weightings)
         rule("multitask", f": {len(cfg.tasks)} tasks on one {cfg.backbone} trunk")
-        live = LiveRun("multitask", runs, quiet, name=cfg.name)
+        live = LiveRun("multitask", out, quiet, name=cfg.name)
         with live:
             res = run_multitask(cfg, on_step=step, run_dir=live.new_dir, save=save, on_update=live.update,
                                 on_progress=live.show)

@@ -14,28 +14,26 @@ import typer
 from rich.text import Text
 
 from transferkit.cli._app import app, console
-from transferkit.cli._common import friendly_errors, say, set_data_root
-from transferkit.cli._options import DATA_ROOT_OPTION
+from transferkit.cli._common import friendly_errors, say
+from transferkit.cli._options import QUIET_OPTION, batch_size_option
+from transferkit.cli._shared import reads_data
 
 
 @app.command("predict")
 @friendly_errors
+@reads_data("data")
 def predict(
     model: str = typer.Argument(..., help="Shipped model folder (RUN/model, or a --save DIR)."),
     data: str = typer.Argument(..., help="Data to label: a named set (usps@test) or a path (folder, CSV, npz...)."),
-    out: str = typer.Option("predictions.csv", "--out", help="CSV file to write."),
-    batch_size: int = typer.Option(256, help="Examples per forward pass."),
+    out: str = typer.Option("predictions.csv", "--out", "-o", metavar="FILE", help="CSV file to write."),
+    batch_size: int = batch_size_option(256, "Examples per forward pass."),
     task: str | None = typer.Option(None, "--task", metavar="NAME", help="Multi-task models: the task to predict "
                                     "(its head); needed when the model has several."),
-    data_root: str = DATA_ROOT_OPTION,
-    quiet: bool = typer.Option(False, "--quiet", help="No progress messages."),
+    quiet: bool = QUIET_OPTION,
 ) -> None:
     """Label DATA with the shipped MODEL: row id, label and class probabilities (or values) per row."""
     from transferkit.experiments.predict import load_model, run_predict
 
-    if batch_size < 1:
-        raise typer.BadParameter(f"--batch-size must be at least 1 (got {batch_size})")
-    set_data_root(data_root)
     t0 = time.perf_counter()
     sm = load_model(model)
     if not quiet:

@@ -13,8 +13,9 @@ from rich.table import Table
 from rich.text import Text
 
 from transferkit.cli._app import app, console
-from transferkit.cli._common import finish_run, friendly_errors, set_data_root
-from transferkit.cli._options import DATA_ROOT_OPTION, MLFLOW_OPTION, RUNS_OPTION
+from transferkit.cli._common import finish_run, friendly_errors
+from transferkit.cli._options import MLFLOW_OPTION, OUT_OPTION, QUIET_OPTION, batch_size_option, seed_option
+from transferkit.cli._shared import reads_data
 
 ZOO_OPTION = typer.Option(
     None, "--zoo", help="Zoo folder (default: first folder of $TRANSFERKIT_ZOO, else ./zoo)."
@@ -27,19 +28,19 @@ def _fmt(v: object) -> str:
 
 @app.command("pretrain")
 @friendly_errors
+@reads_data("source")
 def pretrain_command(
-    source: str = typer.Option(..., "--source", help="Source data set: a named set (mnist@train) or a path."),
+    source: str = typer.Option(..., "--source", "-s", help="Source data set: a named set (mnist@train) or a path."),
     backbone: str = typer.Option(
-        ..., "--backbone", help="Architecture spec, e.g. smallcnn, signalcnn, tabmlp."
+        ..., "--backbone", "-b", help="Architecture spec, e.g. smallcnn, signalcnn, tabmlp."
     ),
     name: str = typer.Option(..., "--name", help="Entry name; later loaded as --backbone zoo:NAME."),
     objective: str = typer.Option("supervised", "--objective", help="supervised, simclr or denoise."),
     zoo: str = ZOO_OPTION,
     epochs: int = typer.Option(10, "--epochs", min=1, help="Training epochs."),
-    batch_size: int = typer.Option(64, "--batch-size", min=1),
+    batch_size: int = batch_size_option(64, "Training batch size."),
     lr: float = typer.Option(1e-3, "--lr", help="AdamW learning rate."),
-    seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1,
-                             help="Seed of subsampling, splits, initialisation and batches."),
+    seed: int = seed_option("Seed of subsampling, splits, initialisation and batches."),
     max_samples: int = typer.Option(
         None, "--max-samples", min=1, help="Use a stratified random subset of this many."
     ),
@@ -47,9 +48,8 @@ def pretrain_command(
         True, "--resume/--no-resume", help="Continue an interrupted run of the same name."
     ),
     description: str = typer.Option("", "--description", help="One line for the model card."),
-    runs: str = RUNS_OPTION,
-    data_root: str = DATA_ROOT_OPTION,
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+    out: str | None = OUT_OPTION,
+    quiet: bool = QUIET_OPTION,
     mlflow: str | None = MLFLOW_OPTION,
 ) -> None:
     """Pre-train a backbone on SOURCE and save it as a zoo entry (safetensors weights + model card)."""
@@ -57,7 +57,6 @@ def pretrain_command(
     from transferkit.pretraining import default_zoo_dir, run_pretrain
     from transferkit.reports.run import make_run_dir
 
-    set_data_root(data_root)
     zoo_dir = zoo or str(default_zoo_dir())
     t0 = time.perf_counter()
     console.print(Text.assemble(("pretrain", "bold"), f" {backbone} on {source} ({objective}) -> {zoo_dir}/{name}"))
@@ -65,7 +64,7 @@ def pretrain_command(
                            batch_size=batch_size, lr=lr, seed=seed, max_samples=max_samples, resume=resume,
                            progress=not quiet, description=description)
     use_zoo_dir(zoo_dir)
-    finish_run(make_run_dir("pretrain", runs, name=name), results, mlflow, started=t0)
+    finish_run(make_run_dir("pretrain", out, name=name), results, mlflow, started=t0)
 
 
 @app.command("zoo")

@@ -11,9 +11,9 @@ import re
 import typer
 
 from transferkit.cli._app import app
-from transferkit.cli._common import finish_run, friendly_errors, set_data_root
-from transferkit.cli._options import DATA_ROOT_OPTION, MLFLOW_OPTION, RUNS_OPTION
-from transferkit.transferability.rank import DEFAULT_SCORES
+from transferkit.cli._common import finish_run, friendly_errors
+from transferkit.cli._options import MLFLOW_OPTION, OUT_OPTION, seed_option
+from transferkit.cli._shared import reads_data
 
 
 def split_specs(text: str) -> list[str]:
@@ -32,31 +32,35 @@ def split_specs(text: str) -> list[str]:
 
 @app.command("rank")
 @friendly_errors
+@reads_data("target")
 def rank_command(
     target: str = typer.Option(..., "--target", "-t", help="Target data set: a named set (sms-spam) or a path."),
     models: str = typer.Option(..., "--models", "-m", help="Comma-separated backbone specs to rank."),
-    scores: str = typer.Option(
-        ",".join(DEFAULT_SCORES),
+    scores: str | None = typer.Option(
+        None,
         "--scores",
-        "-s",
-        help="Comma-separated transferability scores: logme, regularized_h_score, h_score, nleep, gbc, "
-        "transrate, knn_accuracy, linear_probe_accuracy; leep and nce need a source classifier head.",
+        metavar="NAMES",
+        help="Comma-separated transferability scores: logme, regularized_h_score, h_score, sfda, ncti, etran, "
+        "nleep, gbc, transrate, knn_accuracy, linear_probe_accuracy; leep and nce need a source classifier head "
+        "(default: logme,regularized_h_score,knn_accuracy,sfda,ncti,etran).",
     ),
-    rank_by: str | None = typer.Option(None, "--rank-by", help="Score that orders the table (default: first)."),
+    rank_by: str | None = typer.Option(
+        None, "--rank-by", help="What orders the table: 'combined' (default with two or more scores: the mean "
+        "position over every score's ranking) or one score's name."),
     max_samples: int | None = typer.Option(
         None, "--max-samples", min=1, help="Use a class-stratified subset of this many target samples."
     ),
-    seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Seed of the subset."),
-    runs: str | None = RUNS_OPTION,
-    data_root: str | None = DATA_ROOT_OPTION,
+    seed: int = seed_option("Seed of the subset and of candidates with random weights (built-in nets without "
+                            "?weights=)."),
+    out: str | None = OUT_OPTION,
     mlflow: str | None = MLFLOW_OPTION,
 ) -> None:
     """Rank backbones for TARGET with transferability scores; write a run folder with results.json."""
     from transferkit.reports.run import make_run_dir
     from transferkit.transferability import run_rank
+    from transferkit.transferability.rank import DEFAULT_SCORES
 
-    set_data_root(data_root)
-    names = [s.strip() for s in scores.split(",") if s.strip()]
+    names = [s.strip() for s in scores.split(",") if s.strip()] if scores is not None else list(DEFAULT_SCORES)
     results = run_rank(target, split_specs(models), names, rank_by=rank_by, max_samples=max_samples, seed=seed)
-    run_dir = make_run_dir("rank", root=runs, name=results["data"]["target"]["name"])
+    run_dir = make_run_dir("rank", root=out, name=results["data"]["target"]["name"])
     finish_run(run_dir, results, mlflow)

@@ -9,15 +9,17 @@ from __future__ import annotations
 import typer
 
 from transferkit.cli._app import app
-from transferkit.cli._common import finish_run, friendly_errors, set_data_root
-from transferkit.cli._options import DATA_ROOT_OPTION, MLFLOW_OPTION, RUNS_OPTION
+from transferkit.cli._common import finish_run, friendly_errors
+from transferkit.cli._options import MLFLOW_OPTION, OUT_OPTION, seed_option
+from transferkit.cli._shared import reads_data
 
 
 @app.command("similarity")
 @friendly_errors
+@reads_data("source", "target")
 def similarity_command(
-    source: str = typer.Option(..., "--source", help="Source data set: a named set (mnist) or a path."),
-    target: str = typer.Option(..., "--target", help="Target data set: a named set (usps) or a path."),
+    source: str = typer.Option(..., "--source", "-s", help="Source data set: a named set (mnist) or a path."),
+    target: str = typer.Option(..., "--target", "-t", help="Target data set: a named set (usps) or a path."),
     backbone: str = typer.Option(
         ...,
         "--backbone",
@@ -32,18 +34,16 @@ def similarity_command(
         2000, "--max-samples", min=0, help="Random (stratified) subset per side; 0 keeps everything."
     ),
     permutations: int = typer.Option(200, "--permutations", min=0, help="MMD permutation-test permutations."),
-    seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1),
-    runs: str | None = RUNS_OPTION,
-    data_root: str | None = DATA_ROOT_OPTION,
+    seed: int = seed_option("Seed of the subsets, the permutation test and the domain classifier."),
+    out: str | None = OUT_OPTION,
     mlflow: str | None = MLFLOW_OPTION,
 ) -> None:
     """Domain distances between SOURCE and TARGET features, per class, and their label relation."""
     from transferkit.reports.run import make_run_dir
     from transferkit.similarity import measure_similarity
 
-    set_data_root(data_root)
     results = measure_similarity(source, target, backbone, measures=measures, class_measures=class_measures,
                                  max_samples=max_samples, permutations=permutations, seed=seed)
     data = results["data"]
-    run_dir = make_run_dir("similarity", root=runs, name=f"{data['source']['name']}-{data['target']['name']}")
+    run_dir = make_run_dir("similarity", root=out, name=f"{data['source']['name']}-{data['target']['name']}")
     finish_run(run_dir, results, mlflow)

@@ -167,6 +167,26 @@ class Dataset:
     def __len__(self) -> int:
         return len(self.x)
 
+    def __repr__(self) -> str:
+        """One line: name, kind, size, input shape and labels (never the arrays)."""
+        parts = [repr(self.name), self.kind, f"n={len(self)}"]
+        if self.x.dtype != object:
+            parts.append("input=" + "x".join(map(str, self.x.shape[1:])))
+        elif self.kind == "image":
+            parts.append("image files")
+        if self.domain is not None:
+            parts.append(f"domain={self.domain!r}")
+        if self.y is None:
+            parts.append("unlabelled")
+        elif self.task == "regression":
+            parts.append("regression")
+        elif self.class_names:
+            shown = ", ".join(self.class_names[:5]) + (", ..." if len(self.class_names) > 5 else "")
+            parts.append(f"{len(self.class_names)} classes ({shown})")
+        if self.groups is not None:
+            parts.append(f"{len(np.unique(self.groups))} groups")
+        return f"Dataset({', '.join(parts)})"
+
     @property
     def num_classes(self) -> int:
         """Number of declared classes (0 for regression)."""

@@ -103,6 +103,34 @@ def load_usps(root: str | Path | None = None, domain: str | None = None, split: 
                    domain="usps", meta={"folder": str(base)})
 
 
+BREAST_NAMES = ("malignant", "normal or benign")
+
+
+@DATASETS.register("breastmnist", info=DatasetInfo(
+    "image", "breastmnist", ("breastmnist.npz",), (), ("train", "val", "test", "all"),
+    "BreastMNIST (MedMNIST v2): 780 breast ultrasound scans, 546 train / 78 val / 156 test, 28x28 grey, "
+    "malignant vs normal-or-benign (Yang et al. 2023)"))
+def load_breastmnist(root: str | Path | None = None, domain: str | None = None, split: str = "all") -> Dataset:
+    """BreastMNIST as ``(N, 1, 28, 28)`` float32 in [0, 1], with the official train / val / test split."""
+    path = dataset_dir("breastmnist", root, DATASETS.info("breastmnist").files) / "breastmnist.npz"
+    xs, ys = [], []
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            for s in (("train", "val", "test") if split == "all" else (split,)):
+                xs.append(np.asarray(z[f"{s}_images"]))
+                ys.append(np.asarray(z[f"{s}_labels"]).reshape(-1))
+    except (OSError, ValueError, KeyError) as exc:
+        raise DataError(f"cannot read {path} as the MedMNIST BreastMNIST file: {exc}") from exc
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    if x.ndim != 3 or x.shape[1:] != (28, 28) or len(x) != len(y):
+        raise DataError(f"{path}: expected (N, 28, 28) images with one label each, got {x.shape} and {y.shape}")
+    if not np.isin(y, (0, 1)).all():
+        raise DataError(f"{path}: labels must be 0 (malignant) or 1 (normal or benign)")
+    return Dataset(x=x[:, None].astype(np.float32) / 255.0, y=y.astype(np.int64), kind="image",
+                   class_names=BREAST_NAMES, name=f"breastmnist@{split}", domain="breastmnist",
+                   meta={"folder": str(path.parent)})
+
+
 @DATASETS.register("mnist-usps-jda", info=DatasetInfo(
     "image", "jda_mnist_usps", ("MNIST_vs_USPS.mat",), ("mnist", "usps"), ("all",),
     "JDA protocol: 2000 MNIST + 1800 USPS, 16x16 (Long et al. 2013)"))

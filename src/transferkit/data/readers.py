@@ -224,14 +224,25 @@ def _read_rows(path: Path, sep: str | None = None) -> Any:
     return df
 
 
+def _columns_hint(df: Any) -> str:
+    """The columns of ``df`` for an error message: the first 20 (and the count), and those holding words,
+    which are the likely label (or text) columns."""
+    cols = [str(c) for c in df.columns]
+    text = f"columns are {cols[:20]}" + (f" and {len(cols) - 20} more" if len(cols) > 20 else "")
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    words = [str(c) for c in df.columns if not (is_numeric_dtype(df[c]) or is_bool_dtype(df[c]))]
+    return text + (f"; columns holding words: {words[:10]}" if words else "")
+
+
 def _labels_from_frame(df: Any, label_column: str, path: Path, class_names: Sequence[str] | None,
                        task: str, require: bool = True) -> tuple[np.ndarray | None, tuple[str, ...] | None]:
     if label_column not in df.columns and not require:
         return None, None
     if label_column not in df.columns:
         raise DataError(
-            f"{path}: no label column {label_column!r}; columns are {list(df.columns)[:20]}. "
-            "Pass --label-column NAME (label_column=...)"
+            f"{path}: no label column {label_column!r}; {_columns_hint(df)}. "
+            f"Name it with --label-column NAME or {path.name}?label=NAME (label_column= in Python)"
         )
     col = df[label_column]
     if col.isna().any():
@@ -278,7 +289,8 @@ def read_table(
     non_numeric = [c for c in cols if not (is_numeric_dtype(df[c]) or is_bool_dtype(df[c]))]
     if non_numeric:
         raise DataError(f"{p}: columns {non_numeric[:10]} are not numeric; encode them (e.g. one-hot) or exclude them "
-                        "with feature_columns=[...]")
+                        "with feature_columns=[...]; a column of text is read as text when named with --text-column "
+                        f"NAME or {p.name}?text=NAME")
     values = df[cols].to_numpy(dtype=np.float64, na_value=np.nan)
     bad = [str(c) for c, ok in zip(cols, np.isfinite(values).all(axis=0), strict=True) if not ok]
     if bad:
@@ -304,7 +316,7 @@ def read_text(
     df = _read_rows(p, sep)
     if text_column not in df.columns:
         raise DataError(f"{p}: no text column {text_column!r}; columns are {list(df.columns)[:20]}. "
-                        "Pass --text-column NAME")
+                        f"Name it with --text-column NAME or {p.name}?text=NAME (text_column= in Python)")
     texts = df[text_column]
     if texts.isna().any():
         rows = [int(i) for i in np.flatnonzero(texts.isna().to_numpy())[:5]]
@@ -409,11 +421,19 @@ def read_path(path: str | os.PathLike[str], **kwargs: Any) -> Dataset:
     """
     p = check_regular_file(path, "data file or folder")
     if p.is_dir():
+        named = [k for k in ("label_column", "text_column") if kwargs.pop(k, None) is not None]
+        if named:
+            raise DataArgumentError(f"{p} is an image folder: its labels are its class sub-folders and it has no "
+                                    f"columns ({', '.join(named)} given)")
         return read_image_folder(p, **kwargs)
     if not p.exists():
         raise DataArgumentError(f"{p} does not exist (and is not a named data set: see `transferkit datasets`)")
     suffix = p.suffix.lower()
-    if suffix == ".npz":
+    if suffix == ".npz":  # ?label= names the label array, ?text= the array of texts
+        if (label := kwargs.pop("label_column", None)) is not None:
+            kwargs["y_key"] = label
+        if (text := kwargs.pop("text_column", None)) is not None:
+            kwargs.update(x_key=text, kind="text")
         return read_npz(p, **kwargs)
     if suffix in (".csv", ".tsv", ".jsonl", ".ndjson", ".parquet", ".txt"):
         text_column = kwargs.pop("text_column", None)

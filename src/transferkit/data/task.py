@@ -55,6 +55,16 @@ class TransferTask:
             sp = train_val_test_split(self.source, val_size=self.source_val_size, test_size=0.0, seed=self.seed)
             self.source_splits = sp
 
+    def __repr__(self) -> str:
+        """One line per side and the split sizes (never the arrays)."""
+        sizes = "/".join(str(v) for v in self.target_splits.sizes().values())
+        parts = [f"target={self.target!r}", f"splits train/val/test={sizes}"]
+        if self.source is not None:
+            parts.insert(0, f"source={self.source!r}")
+        if self.target_test is not None:
+            parts.append("official test split")
+        return f"TransferTask({', '.join(parts)}, seed={self.seed})"
+
     @property
     def shared_labels(self) -> bool:
         """Whether source and target have the same label set (the source head can be kept)."""

@@ -26,7 +26,7 @@ import torch
 from transferkit._io import temp_path
 from transferkit.backbones import TransferModel, to_device
 from transferkit.backbones.shipped import load_model_folder
-from transferkit.data import Dataset, load_dataset
+from transferkit.data import Dataset, load_dataset, split_data_spec
 from transferkit.data.public import is_named
 from transferkit.errors import DataArgumentError, DataError
 
@@ -259,7 +259,7 @@ def read_for_prediction(spec: str, input_info: dict[str, Any]) -> Dataset:
     if is_named(spec):
         return load_dataset(spec)
     kwargs: dict[str, Any] = {"require_labels": False}
-    p = Path(spec)
+    p = Path(split_data_spec(spec)[0])  # without its ?label= / ?text= parameters
     names = input_info.get("feature_names")
     if input_info.get("kind") == "table" and p.suffix.lower() in (".csv", ".tsv", ".parquet", ".jsonl") and names:
         import pandas as pd

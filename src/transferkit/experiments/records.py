@@ -108,6 +108,15 @@ class BudgetResult:
     # the fitted network of the shipped arm's best-validation seed (not part of the record's JSON form)
     shipped_model: Any = field(default=None, repr=False, compare=False)
 
+    def __repr__(self) -> str:
+        """One line: the budget, each arm's mean, the difference and the verdict (no curves or matrices)."""
+        arms = ", ".join(f"{a.key} {a.mean:.4f}" if a.mean is not None else f"{a.key} -" for a in self.arms.values())
+        d = self.diff.estimate if self.diff is not None else None
+        diff = (f", diff {d.mean:+.4f} [{d.ci_low:+.4f}, {d.ci_high:+.4f}]"
+                if d is not None and None not in (d.mean, d.ci_low, d.ci_high) else "")
+        return (f"BudgetResult({self.budget_label}, {self.metric} over {len(self.seeds)} seeds: {arms}{diff}, "
+                f"{self.verdict})")
+
     @property
     def verdict(self) -> str:
         """``positive`` / ``inconclusive`` / ``negative`` (inconclusive without a baseline)."""
@@ -169,6 +178,12 @@ class CellResult:
     history: tuple[dict[str, Any], ...] = ()
     info: dict[str, Any] = field(default_factory=dict)
     confusion: list[list[int]] | None = None
+
+    def __repr__(self) -> str:
+        """One line: arm, seed, sizes, validation score and test metrics (no history or confusion matrix)."""
+        metrics = ", ".join(f"{k} {v:.4f}" for k, v in self.metrics.items() if isinstance(v, (int, float)))
+        return (f"CellResult({self.arm}, seed {self.seed}, n_train={self.n_train}, n_val={self.n_val}, "
+                f"val {self.val_score:.4f}, {metrics})")
 
     def curve(self) -> dict[str, list[float]]:
         """Numeric columns of the history (what ``TrainResult.curve`` gives)."""
@@ -322,6 +337,10 @@ class ExperimentResult:
     """Budgets in the order run; where transfer stops helping."""
 
     budgets: list[BudgetResult]
+
+    def __repr__(self) -> str:
+        """One line: each budget's verdict."""
+        return f"ExperimentResult({', '.join(f'{b.budget_label}: {b.verdict}' for b in self.budgets)})"
 
     @property
     def crossover(self) -> Any:

@@ -68,7 +68,9 @@ def extract_features(backbone: Backbone | str, data: Dataset | np.ndarray | list
 
 def _forward_all(backbone: Backbone, ds: Dataset, batch_size: int, progress: bool,
                  device: str | torch.device | None) -> np.ndarray:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+
+    from transferkit._progress import progress_bar
 
     dev = torch.device(device) if device is not None else (torch.device("cuda") if torch.cuda.is_available()
                                                          else torch.device("cpu"))
@@ -83,7 +85,7 @@ def _forward_all(backbone: Backbone, ds: Dataset, batch_size: int, progress: boo
     cols: Any = (TextColumn("features", style="bold"), TextColumn("{task.description}", markup=False), BarColumn(),
                  MofNCompleteColumn(), TimeRemainingColumn())
     try:
-        with Progress(*cols, disable=not progress, transient=True) as bar:
+        with progress_bar(*cols, label="features", unit="rows", show=progress) as bar:
             task = bar.add_task(f"{backbone.spec} on {ds.name}", total=n)
             for start in range(0, n, batch_size):
                 inputs = to_device(backbone.prepare(ds.x[order[start:start + batch_size]]), dev)

@@ -63,6 +63,8 @@ class RankingInfo:
     extras: tuple[tuple[Any, ...], ...] = ()  # per row, the values of extra_columns
     notes: tuple[str, ...] = ()
     target: str = ""
+    recommendation: tuple[str, ...] = ()  # the recommendation, then the note when scores disagree
+    explanations: tuple[str, ...] = ()  # one line per score column
 
 
 def parse_ranking(d: Any) -> RankingInfo:
@@ -96,7 +98,15 @@ def parse_ranking(d: Any) -> RankingInfo:
                        values=tuple(p[1] for p in parsed), ranks=tuple(p[2] for p in parsed), higher_is_better=hib_t,
                        extra_columns=extra, extras=tuple(tuple(p[3].get(c) for c in extra) for p in parsed),
                        notes=tuple(str(x) for x in notes) if isinstance(notes, list) else (str(notes),),
-                       target=str(d.get("target") or ""))
+                       target=str(d.get("target") or ""), recommendation=_reading(d.get("recommendation")),
+                       explanations=tuple(str(x) for x in d.get("explanations") or [] if x))
+
+
+def _reading(rec: Any) -> tuple[str, ...]:
+    """The recommendation's sentence and its disagreement note, as written by ``rank``."""
+    if not isinstance(rec, dict):
+        return ()
+    return tuple(str(rec[k]) for k in ("text", "disagreement") if rec.get(k))
 
 
 # ----------------------------------------------------------------------------- similarity, confusion

@@ -139,7 +139,10 @@ def _ranking(r: I.RankingInfo) -> str:
     plot = _figure(plots_mod().ranking_bars, r) if r.models else ""
     target = f'<p class="note">Target: {e(r.target)}.</p>' if r.target else ""
     notes = "".join(f'<p class="note">{e(n)}</p>' for n in r.notes)
-    return target + plot + table(("rank", "model", *heads, *r.extra_columns), rows) + notes
+    reading = "".join(f"<p><strong>{e(n)}</strong></p>" for n in r.recommendation)
+    if r.explanations:
+        reading += "<ul>" + "".join(f'<li class="note">{e(x)}</li>' for x in r.explanations) + "</ul>"
+    return target + reading + plot + table(("rank", "model", *heads, *r.extra_columns), rows) + notes
 
 
 def _similarity(s: I.SimilarityInfo) -> str:

@@ -90,8 +90,7 @@ def _section(s: I.SectionInfo) -> list[Any]:
     if isinstance(c, I.LabelEfficiencyInfo):
         return _label_efficiency(c)
     if isinstance(c, I.RankingInfo):
-        rows = [(rk, m, *v) for m, v, rk in zip(c.models, c.values, c.ranks, strict=True)]
-        return [_table(f"{s.title} (by {c.rank_by})", ("rank", "model", *c.scores), rows)]
+        return _ranking(s.title, c)
     if isinstance(c, I.SimilarityInfo):
         out = [_table(s.title, ("measure", "value", "p-value", "note"),
                       [(m.name, m.value, m.p_value, m.note) for m in c.measures])]
@@ -489,6 +488,21 @@ def _rank_run(results: dict[str, Any]) -> list[Any]:
     notes = [Text(f"{r['model']}: {r['notes']}", style="dim") for r in sec["rows"] if r.get("notes")]
     notes += [Text(str(n), style="dim") for n in sec.get("notes") or []]
     return [*notes, *summary_renderables(results)]
+
+
+def _ranking(title: str, c: I.RankingInfo) -> list[Any]:
+    """The ranking table (with each candidate's kind: pretrained, random or raw), the recommendation, the
+    note when scores disagree, and one line per score."""
+    kinds = c.extras and "kind" in c.extra_columns
+    k = c.extra_columns.index("kind") if kinds else 0
+    rows = [(rk, m, *([ex[k]] if kinds else []), *v)
+            for m, v, rk, ex in zip(c.models, c.values, c.ranks, c.extras or [()] * len(c.models), strict=True)]
+    out: list[Any] = [_table(f"{title} (by {c.rank_by})", ("rank", "model", *(["kind"] if kinds else []), *c.scores),
+                             rows)]
+    for i, line in enumerate(c.recommendation):
+        out.append(Text(line if i == 0 else f"note: {line}", style="bold" if i == 0 else "yellow"))
+    out += [Text(f"  {line}", style="dim") for line in c.explanations]
+    return out
 
 
 def relation_table(rel: dict[str, Any], max_rows: int = 20) -> Table:

@@ -226,13 +226,15 @@ def _resume(trainer: Trainer, config: TrainConfig, optimizer: Any, schedule: Any
 
 
 def _progress(show: bool) -> Any:
-    from rich.progress import BarColumn, Progress, TextColumn
+    from rich.progress import BarColumn, TextColumn
+
+    from transferkit._progress import progress_bar
 
     # names and descriptions are user strings (data, task, model names): never parsed as markup
-    return Progress(TextColumn("{task.fields[name]}", style="bold", markup=False),
-                    TextColumn("{task.description}", markup=False), BarColumn(),
-                    TextColumn("{task.completed}/{task.total} epochs"), TextColumn("{task.fields[info]}", markup=False),
-                    disable=not show, transient=True)
+    return progress_bar(TextColumn("{task.fields[name]}", style="bold", markup=False),
+                        TextColumn("{task.description}", markup=False), BarColumn(),
+                        TextColumn("{task.completed}/{task.total} epochs"),
+                        TextColumn("{task.fields[info]}", markup=False), unit="epochs", show=show)
 
 
 def fit(trainer: Trainer, config: TrainConfig | None = None, callbacks: list[Callback] | tuple[Callback, ...] = (),

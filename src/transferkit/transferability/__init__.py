@@ -8,6 +8,7 @@ accuracies.
 
 from __future__ import annotations
 
+from transferkit.transferability._etran import etran
 from transferkit.transferability._gbc import gbc
 from transferkit.transferability._hscore import h_score
 from transferkit.transferability._info import SCORES, ScoreInfo
@@ -16,6 +17,7 @@ from transferkit.transferability._leep import leep
 from transferkit.transferability._linear_probe import linear_probe_accuracy
 from transferkit.transferability._logme import logme
 from transferkit.transferability._nce import nce
+from transferkit.transferability._ncti import ncti
 from transferkit.transferability._nleep import nleep
 from transferkit.transferability._reg_hscore import regularized_h_score
 from transferkit.transferability._sfda import sfda
@@ -30,6 +32,7 @@ __all__ = [
     "RankRow",
     "RankTable",
     "ScoreInfo",
+    "etran",
     "gbc",
     "h_score",
     "knn_accuracy",
@@ -37,6 +40,7 @@ __all__ = [
     "linear_probe_accuracy",
     "logme",
     "nce",
+    "ncti",
     "nleep",
     "rank",
     "regularized_h_score",

@@ -1,0 +1,75 @@
+"""ETran: energy-based transferability estimation (Gholami et al., ICCV 2023).
+
+"ETran: Energy-Based Transferability Estimation". Two terms for classification targets:
+
+* ``energy`` (label-free, an out-of-distribution view): the per-sample ``logsumexp`` of the frozen
+  features (the negative free energy when the features are read as logits), averaged over the
+  lowest-energy tail of the target samples; the authors' script keeps the lowest 0.5 %
+  (``Energy_Score(X, 0.5, 'bot')``), here at least one sample. Higher reads as "more in-distribution";
+* ``lda`` (classification): the mean true-class probability of the authors' LDA classifier. Their
+  code takes ``numpy.linalg.eigh`` of the non-symmetric product ``Sw'^-1 Sb``; ``eigh`` reads one
+  triangle and returns an orthonormal basis ``V`` of all ``D`` dimensions, so its coefficients
+  ``means V V'`` are the class means themselves and the classifier is the Euclidean
+  nearest-class-mean softmax, ``logit_k(x) = x . m_k - |m_k|^2 / 2 + log p_k``, computed directly
+  here (the tests recompute it the authors' way and check both agree).
+
+The authors combine the terms over the candidate set (their ``tw.py``): each is min-max scaled over
+the candidates, ``ETran = 0.85 lda' + 0.15 energy'``. :func:`etran_combine` does that and ``rank``
+applies it whenever it scores two or more candidates; a model scored alone gets its ``lda`` term.
+The regression (SVD) term and object detection are not implemented. Reference code:
+mgholamikn/ETran (``metrics.py``: ``LDA_Score``, ``Energy_Score``; ``tw.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from scipy.special import logsumexp, softmax
+
+from transferkit.transferability._info import SCORES, ScoreInfo, min_max
+from transferkit.transferability._validate import check_features, check_labels, one_hot
+
+ENERGY_TAIL = 0.005  # share of the target samples, lowest energy first
+ENERGY_WEIGHT = 0.15
+
+
+def energy(features: Any, tail: float = ENERGY_TAIL) -> float:
+    """Mean ``logsumexp`` of the feature rows over the lowest ``tail`` share of samples (at least one)."""
+    x = check_features(features)
+    e = np.sort(logsumexp(x, axis=1))
+    return float(e[:max(1, int(tail * len(e)))].mean())
+
+
+def nearest_mean_probability(features: Any, labels: Sequence[Hashable] | np.ndarray) -> float:
+    """Mean true-class probability of the nearest-class-mean softmax with class priors (ETran's LDA term)."""
+    x = check_features(features)
+    y, c = check_labels(labels, x.shape[0])
+    counts = np.bincount(y, minlength=c).astype(np.float64)
+    means = one_hot(y, c).T @ x / counts[:, None]
+    logits = x @ means.T - 0.5 * np.einsum("kd,kd->k", means, means) + np.log(counts / len(y))
+    return float(np.mean(softmax(logits, axis=1)[np.arange(len(y)), y]))
+
+
+def etran_terms(features: Any, labels: Sequence[Hashable] | np.ndarray) -> dict[str, float]:
+    """The per-model ETran terms ``{"energy", "lda"}``."""
+    return {"energy": energy(features), "lda": nearest_mean_probability(features, labels)}
+
+
+def etran_combine(terms: Sequence[Mapping[str, float]]) -> list[float]:
+    """ETran of every candidate: ``0.85 lda' + 0.15 energy'``, each term min-max scaled over the candidates."""
+    lda = min_max([t["lda"] for t in terms])
+    en = min_max([t["energy"] for t in terms])
+    return [(1 - ENERGY_WEIGHT) * a + ENERGY_WEIGHT * b for a, b in zip(lda, en, strict=True)]
+
+
+@SCORES.register("etran", info=ScoreInfo(
+    input="features", terms=etran_terms, combine=etran_combine,
+    summary="energy (how in-distribution the target looks) plus a nearest-class-mean fit, "
+            "each min-max scaled over the candidates (in [0, 1])",
+    caveat="relative to the candidate set; the energy term grows with the features' scale, so it favours "
+           "models with large activations"))
+def etran(features: Any, labels: Sequence[Hashable] | np.ndarray) -> float:
+    """ETran of one model scored alone: its nearest-class-mean term (see the module docstring)."""
+    return nearest_mean_probability(features, labels)
