@@ -91,7 +91,7 @@ def run_transferkit(data: dict, pairs: list) -> dict:
     for s, t in pairs:
         (xs, ys), (xt, yt) = data[s], data[t]
         tr, va = stratified_indices(ys, len(ys), (0.8, 0.2), 0)[:2]
-        w_val = domain_classifier_weights(xs[va], xt, n_folds=5, random_state=0)  # the protocol fixed at first
+        w_val = domain_classifier_weights(xs[va], xt, random_state=0)
         for m in TK_METHODS:
             cls = SHALLOW_METHODS.get(m)
             # selection fit: 80 % of the source, scores on the held-out 20 % and unlabelled target
