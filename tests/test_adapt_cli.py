@@ -58,6 +58,9 @@ def test_adapt_writes_the_adaptation_section(data_root, tmp_path: Path) -> None:
             "importance_weighted_accuracy",
             "prediction_entropy",
             "soft_neighborhood_density",
+            "iwcv_loss",
+            "dev_risk",
+            "da_bound",
         }
     assert sec["verdict"] in {"adaptation helped", "negative transfer", "inconclusive"}
     assert sec["recommended"] in {"source-only", "coral"}
@@ -86,7 +89,8 @@ def test_adapt_without_target_labels_is_unverified(data_root, tmp_path: Path) ->
     assert res.exit_code == 0, res.output
     (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
     sec = json.loads((run_dir / "results.json").read_text())["sections"]["adaptation"]
-    assert sec["verdict"] == "unverified" and sec["recommended"] == "source-only"
+    # without target labels the label-free decision either keeps source-only or names its choice
+    assert (sec["verdict"], sec["recommended"]) in {("unverified", "source-only"), ("label-free choice", "tca")}
     assert "--target-labels" in sec["advice"]
 
 

@@ -250,6 +250,9 @@ def test_adapt_flags_harmful_adaptation_with_a_few_target_labels() -> None:
         "importance_weighted_accuracy",
         "prediction_entropy",
         "soft_neighborhood_density",
+        "iwcv_loss",
+        "dev_risk",
+        "da_bound",
     } == set(rows[0]["selection_scores"])
     assert set(res.caveats) >= set(rows[0]["selection_scores"])
 

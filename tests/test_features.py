@@ -112,3 +112,35 @@ def test_feature_extractor_in_a_pipeline(tmp_path, monkeypatch):
     pipe = make_pipeline(FeatureExtractor("minilm"), LogisticRegression(C=10.0)).fit(texts, y)
     assert pipe.predict(["free prize waiting, claim now"])[0] == 1
     assert pipe.predict(["are we still meeting for lunch"])[0] == 0
+
+
+def test_no_cache_hashes_nothing_and_workers_give_the_same_features(digits, monkeypatch):
+    b = create_backbone("smallcnn")
+    plain = extract_features(b, digits, cache=False, progress=False)
+
+    def no_hashing(self):  # cache=False must not pay for fingerprints
+        raise AssertionError("fingerprint computed without a cache")
+
+    monkeypatch.setattr(type(digits), "fingerprint", no_hashing)
+    monkeypatch.setattr(type(b), "fingerprint", no_hashing)
+    again = extract_features(b, digits, cache=False, progress=False, batch_size=48)
+    workers = extract_features(b, digits, cache=False, progress=False, batch_size=48, num_workers=2)
+    np.testing.assert_allclose(again, plain, atol=1e-6)
+    np.testing.assert_array_equal(workers, again)
+    with pytest.raises(Exception, match="num_workers"):
+        extract_features(b, digits, cache=False, progress=False, num_workers=-1)
+
+
+def test_memory_mapped_images_stay_mapped_and_give_the_same_features(tmp_path, digits):
+    from transferkit.data import Dataset
+
+    x8 = np.round(np.asarray(digits.x) * 255).astype(np.uint8)
+    np.save(tmp_path / "x.npy", x8)
+    mm = np.load(tmp_path / "x.npy", mmap_mode="r")
+    lazy = Dataset(x=mm, y=digits.y, kind="image", class_names=digits.class_names, name="mapped")
+    eager = Dataset(x=np.array(x8), y=digits.y, kind="image", class_names=digits.class_names, name="mapped")
+    assert isinstance(lazy.x, np.ndarray) and np.shares_memory(lazy.x, mm)  # not read into memory
+    assert lazy.fingerprint() == eager.fingerprint()  # hashed block by block, same bytes
+    b = create_backbone("smallcnn")
+    np.testing.assert_array_equal(extract_features(b, lazy, cache=False, progress=False),
+                                  extract_features(b, eager, cache=False, progress=False))

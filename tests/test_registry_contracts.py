@@ -340,6 +340,8 @@ def test_selection_score_is_finite_and_invariant_to_row_order(name: str) -> None
         "y_val": np.arange(20) % 3,
         "proba_val": softmax(rng.normal(size=(20, 3)), axis=1),
         "weights": rng.uniform(0.5, 2.0, size=20),
+        "feature_weights": rng.uniform(0.3, 3.0, size=20),
+        "domain_gap": 0.7,
         "proba_target": softmax(rng.normal(size=(25, 3)), axis=1),
         "y_target_val": np.arange(12) % 3,
         "proba_target_val": softmax(rng.normal(size=(12, 3)), axis=1),
@@ -347,7 +349,7 @@ def test_selection_score_is_finite_and_invariant_to_row_order(name: str) -> None
     value = selection_score(name, **inputs)
     assert isinstance(value, float) and math.isfinite(value)
     perms = {n: np.random.default_rng(8).permutation(n) for n in (20, 25, 12)}
-    shuffled = {k: v[perms[len(v)]] for k, v in inputs.items()}
+    shuffled = {k: v[perms[len(v)]] if np.ndim(v) else v for k, v in inputs.items()}
     assert selection_score(name, **shuffled) == pytest.approx(value, rel=1e-9, abs=1e-12)
 
 

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from transferkit.adaptation import shallow  # noqa: F401  (registers the shallow methods)
+from transferkit.adaptation import selection_validators, shallow  # noqa: F401  (register validators, methods)
 from transferkit.adaptation._info import DEEP_METHODS, SHALLOW_METHODS, MethodInfo
 from transferkit.adaptation.api import AdaptationResult, adapt
 from transferkit.adaptation.run import adaptation_section, run_adapt

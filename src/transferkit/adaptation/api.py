@@ -14,14 +14,25 @@ the resumed run ends with the figures of an uninterrupted one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from transferkit.adaptation._info import DEEP_METHODS, SHALLOW_METHODS
+from transferkit.adaptation.candidates import DEFAULT_CANDIDATES, model_features
+from transferkit.adaptation.decision import (
+    AGREEMENT,
+    PAIR_RULE,
+    Decision,
+    decide,
+    ensemble_agreement,
+    label_free_verdict,
+)
+from transferkit.adaptation.frozen import encode_frozen, encoder_for
 from transferkit.adaptation.selection import (
     CAVEATS,
     LABEL_FREE_SCORES,
@@ -31,9 +42,9 @@ from transferkit.adaptation.selection import (
     selection_score,
     target_val_accuracy,
 )
+from transferkit.adaptation.selection_validators import domain_probe, feature_space_weights
 from transferkit.adaptation.shallow import stack_domains
 from transferkit.adaptation.shallow._base import TARGET_ID, check_features
-from transferkit.adaptation.shallow.importance_weighting import domain_classifier_weights
 from transferkit.data.dataset import Dataset
 from transferkit.data.splits import stratified_indices
 from transferkit.errors import DataArgumentError, DataError, UnknownName
@@ -70,6 +81,8 @@ class AdaptationResult:
     prepare: Any = field(default=None, repr=False)
     classes: Any = field(default=None, repr=False)
     """The source label values, sorted; the models' class ``i`` is ``classes[i]`` (None: indices)."""
+    decision: Decision | None = None
+    """The label-free decision (:mod:`transferkit.adaptation.decision`): source-only unless the evidence is strong."""
 
     def encode(self, y: Any, what: str = "y_test") -> np.ndarray:
         """Labels as the models' class indices; a label the source never had is a :class:`DataError`."""
@@ -96,8 +109,8 @@ class AdaptationResult:
 
 def _target_proba(kind: str, model: Any, prepare: Any) -> Callable[[Any], np.ndarray]:
     """Class probabilities of a fitted model on target inputs (shallow: rows are target rows)."""
-    if kind == "shallow":
-        return lambda x: model.predict_proba(check_features(x))
+    if kind == "shallow":  # raw text/images (``prepare``: the frozen encoder) or feature rows
+        return lambda x: model.predict_proba(check_features(x if prepare is None else prepare(x)))
 
     def deep(x: Any) -> np.ndarray:
         from transferkit.adaptation.deep import predict_outputs
@@ -149,11 +162,19 @@ def _xy(data: Any, what: str, need_labels: bool) -> tuple[Any, np.ndarray | None
             raise DataError(f"{what}: {len(x)} inputs but {len(y)} labels")
         if need_labels and y is None:
             raise DataError(f"{what} needs labels")
-        return x, y if need_labels else None, "table" if np.asarray(x).ndim == 2 else "image"
+        return x, y if need_labels else None, _kind_of(x)
     if need_labels:
         raise DataError(f"{what} must be a labelled Dataset or an (x, y) pair")
-    x = np.asarray(data)
-    return x, None, "table" if x.ndim == 2 else "image"
+    x = data if isinstance(data, list) else np.asarray(data)
+    return x, None, _kind_of(x)
+
+
+def _kind_of(x: Any) -> str:
+    """``text`` for a list/1-D array of strings, ``table`` for 2-D arrays, else ``image``."""
+    arr = np.asarray(x, dtype=object) if isinstance(x, list) else np.asarray(x)
+    if arr.ndim == 1 and len(arr) and isinstance(arr.flat[0], str):
+        return "text"
+    return "table" if arr.ndim == 2 else "image"
 
 
 def _is_deep(method: str, kind: str, backbone: Any) -> bool:
@@ -169,7 +190,7 @@ def _is_deep(method: str, kind: str, backbone: Any) -> bool:
     return in_deep
 
 
-def adapt(source: Any, target: Any, method: str = "coral", *, target_val: Any = None,
+def adapt(source: Any, target: Any, method: str | Sequence[str] = "coral", *, target_val: Any = None,
           seeds: tuple[int, ...] | list[int] = (0,), val_fraction: float = 0.2, backbone: Any = None,
           deep_config: Any = None, base_estimator: Any = None, refit: bool = True, journal: Any = None,
           on_cell: Callable[[AdaptCell], None] | None = None, **method_params: Any) -> AdaptationResult:
@@ -178,8 +199,11 @@ def adapt(source: Any, target: Any, method: str = "coral", *, target_val: Any = 
     Args:
         source: labelled source (``Dataset`` or ``(x, y)``).
         target: target inputs (``Dataset`` or array); any labels it carries are ignored.
-        method: a name from ``SHALLOW_METHODS`` (feature tables) or ``DEEP_METHODS`` (images,
-            signals, or any data with ``backbone``).
+        method: a name from ``SHALLOW_METHODS`` (feature tables; raw text or images through a
+            frozen encoder) or ``DEEP_METHODS`` (images, signals, or any data with ``backbone``);
+            a list of names, or ``"auto"`` (every shallow candidate of
+            :data:`~transferkit.adaptation.candidates.DEFAULT_CANDIDATES`): all are trained and the
+            label-free decision (or the labelled ``target_val``) picks one.
         target_val: optional few labelled target examples (``Dataset`` or ``(x, y)``), used for
             selection and the verdict only.
         seeds: one run of each model per seed (source split, initialisation).
@@ -190,7 +214,8 @@ def adapt(source: Any, target: Any, method: str = "coral", *, target_val: Any = 
             ``checkpoint_dir`` each (model, seed) run checkpoints into ``<checkpoint_dir>/<method>-seed<seed>``
             and ``resume`` continues each one (finished runs are loaded, not retrained).
         base_estimator: shallow methods: the classifier after adaptation.
-        refit: shallow methods: refit both models on all source rows after scoring.
+        refit: shallow methods: refit on all source rows after scoring (several candidates: only
+            source-only and the reported method; the others keep their source-train fit).
         journal: where finished (seed, model) cells and their models are kept (resume after a kill).
         on_cell: called after every (seed, model) cell with an :class:`AdaptCell`.
         **method_params: passed to the method's constructor.
@@ -207,16 +232,23 @@ def adapt(source: Any, target: Any, method: str = "coral", *, target_val: Any = 
         raise DataArgumentError("val_fraction must be in (0, 0.9)")
     if len(seeds) == 0:
         raise DataArgumentError("give at least one seed")
-    deep = _is_deep(method, kind, backbone)
-    method_key = (DEEP_METHODS if deep else SHALLOW_METHODS).entry(method).name
-    if method_key == "source_only":
+    names = _method_names(method)
+    deep = _is_deep(names[0], kind, backbone)
+    keys = list(dict.fromkeys((DEEP_METHODS if deep else SHALLOW_METHODS).entry(m).name for m in names))
+    if "source_only" in keys:
         raise DataArgumentError("method is the source-only baseline, which every run includes anyway: pick a method")
+    encode = None
+    if not deep and kind != "table":  # shallow methods on raw inputs: frozen-encoder features first
+        encoder = encoder_for(kind, backbone)
+        xs, xt, xv = encode_frozen([xs, xt, xv], kind, encoder)
+        encode = partial(_encode_one, kind=kind, encoder=encoder)
     runner = (_DeepRunner(xs, xt, xv, backbone, deep_config, kind) if deep
               else _ShallowRunner(xs, xt, xv, base_estimator))
     rows: list[dict[str, Any]] = []
     models: dict[tuple[str, int], Any] = {}
     val_correct: dict[str, list[np.ndarray]] = {}
-    pairs = ((SOURCE_ONLY, "source_only"), (method_key, method_key))
+    pairs = ((SOURCE_ONLY, "source_only"), *((k, k) for k in keys))
+    refit_cell = refit and runner.kind == "shallow" and len(keys) == 1  # several: refit after the decision
     for seed in seeds:
         tr, va = stratified_indices(np.asarray(ys), len(ys), (1 - val_fraction, val_fraction), seed)[:2]
         weights: list[np.ndarray] = []  # computed once per seed, only when a cell of it is fitted
@@ -230,7 +262,7 @@ def adapt(source: Any, target: Any, method: str = "coral", *, target_val: Any = 
                 params = method_params if key != "source_only" else {}
                 model = runner.fit(key, tr, ys, seed, params)
                 row, vc = _score_cell(runner, model, name, seed, ys, tr, va, weights[0], yv)
-                if refit and runner.kind == "shallow":
+                if refit_cell:
                     model = runner.fit(key, np.arange(len(ys)), ys, seed, params)
                 if journal is not None:  # the model first: a cell on record always has its model
                     journal.put_model(ck, runner.storable(model))
@@ -242,18 +274,55 @@ def adapt(source: Any, target: Any, method: str = "coral", *, target_val: Any = 
             if on_cell is not None:
                 on_cell(AdaptCell(name, int(seed), model, row, rec is not None, len(rows), len(seeds) * len(pairs),
                                   _target_proba(runner.kind, model, getattr(runner, "prepare", None))))
-    choice = {}
-    for score in LABEL_FREE_SCORES:
-        means = {m: {score: float(np.mean([r["selection_scores"][score] for r in rows if r["model"] == m]))}
-                 for m in (SOURCE_ONLY, method_key)}
-        choice[score] = select(means, score, SOURCE_ONLY)
+        if len(pairs) >= 3:  # the ensemble check needs several adapted candidates
+            seed_models = {n: models[(n, int(seed))] for n, _ in pairs}
+            agreement = ensemble_agreement({n: runner.proba(m, "target", None) for n, m in seed_models.items()})
+            for row in rows[-len(pairs):]:
+                row["selection_scores"][AGREEMENT] = agreement[row["model"]]
+    mean_scores = {m: {k: float(np.mean([r["selection_scores"][k] for r in rows if r["model"] == m]))
+                       for k in rows[0]["selection_scores"]} for m, _ in pairs}
+    choice = {score: select({m: {score: v[score]} for m, v in mean_scores.items()}, score, SOURCE_ONLY)
+              for score in LABEL_FREE_SCORES}
+    decision = decide(mean_scores, None if len(keys) > 1 else PAIR_RULE)
+    method_key = _reported_method(keys, decision, val_correct)
+    if refit and runner.kind == "shallow" and len(keys) > 1:  # source-only and the reported method on all rows
+        for seed in seeds:
+            for name, key in ((SOURCE_ONLY, "source_only"), (method_key, method_key)):
+                models[(name, int(seed))] = runner.fit(key, np.arange(len(ys)), ys, seed,
+                                                       method_params if key != "source_only" else {})
     if xv is not None:
         verdict = adaptation_verdict(method_key, val_correct[method_key], val_correct[SOURCE_ONLY])
     else:
-        verdict = adaptation_verdict(method_key, None, None)
+        verdict = label_free_verdict(method_key, decision)
     caveats = {k: CAVEATS[k] for k in (*LABEL_FREE_SCORES, *(["target_val_accuracy"] if xv is not None else []))}
     return AdaptationResult(method_key, "deep" if deep else "shallow", rows, verdict, choice, caveats, models,
-                            getattr(runner, "prepare", None), classes)
+                            getattr(runner, "prepare", encode), classes, decision)
+
+
+def _encode_one(x: Any, kind: str, encoder: Any) -> np.ndarray:
+    return encode_frozen([x], kind, encoder)[0]  # type: ignore[return-value]
+
+
+def _method_names(method: str | Sequence[str]) -> list[str]:
+    """``"auto"`` -> the default shallow candidates; a name -> [name]; a list -> the list."""
+    if isinstance(method, str):
+        return list(DEFAULT_CANDIDATES) if method == "auto" else [method]
+    names = [str(m) for m in method]
+    if not names:
+        raise DataArgumentError("give at least one adaptation method")
+    return names
+
+
+def _reported_method(keys: list[str], decision: Decision, val_correct: dict[str, list[np.ndarray]]) -> str:
+    """The adapted candidate the verdict is about: the best on labelled target examples when there are
+    some, else the decision's choice, else (source-only chosen) the candidate with the most votes."""
+    if len(keys) == 1:
+        return keys[0]
+    if val_correct:
+        return max(keys, key=lambda k: float(np.mean(val_correct[k])))
+    if decision.choice != SOURCE_ONLY:
+        return decision.choice
+    return max(keys, key=lambda k: len(decision.votes.get(k, [])))
 
 
 def _score_cell(runner: Any, model: Any, name: str, seed: int, ys: np.ndarray, tr: np.ndarray, va: np.ndarray,
@@ -262,8 +331,9 @@ def _score_cell(runner: Any, model: Any, name: str, seed: int, ys: np.ndarray, t
     examples it got right."""
     p_val = runner.proba(model, "source_val", va)
     p_t = runner.proba(model, "target", None)
+    fw, gap = domain_probe(*runner.features(model, va), random_state=seed)  # DEV and the bound: model's features
     scores = {score: selection_score(score, y_val=ys[va], proba_val=p_val, weights=weights, proba_target=p_t,
-                                     seed=seed) for score in LABEL_FREE_SCORES}
+                                     feature_weights=fw, domain_gap=gap, seed=seed) for score in LABEL_FREE_SCORES}
     row: dict[str, Any] = {"model": name, "seed": int(seed), "selection_scores": scores}
     if yv is None:
         return row, None
@@ -286,7 +356,11 @@ class _ShallowRunner:
         self.base = base_estimator
 
     def iw_weights(self, tr: np.ndarray, va: np.ndarray, seed: int) -> np.ndarray:
-        return domain_classifier_weights(self.xs[va], self.xt, random_state=seed)
+        return feature_space_weights(self.xs[va], self.xt, random_state=seed)
+
+    def features(self, model: Any, va: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Held-out source rows and target rows in the model's adapted feature space (for DEV)."""
+        return model_features(model, self.xs[va], True), model_features(model, self.xt, False)
 
     def fit(self, key: str, idx: np.ndarray, ys: np.ndarray, seed: int, params: dict[str, Any]) -> Any:
         cls = SHALLOW_METHODS.get(key)
@@ -341,7 +415,7 @@ class _DeepRunner:
 
     def iw_weights(self, tr: np.ndarray, va: np.ndarray, seed: int) -> np.ndarray:
         flat = lambda t: t.reshape(len(t), -1).numpy()  # noqa: E731
-        return domain_classifier_weights(flat(self.xs[va]), flat(self.xt), random_state=seed)
+        return feature_space_weights(flat(self.xs[va]), flat(self.xt), random_state=seed)
 
     def fit(self, key: str, idx: np.ndarray, ys: np.ndarray, seed: int, params: dict[str, Any]) -> Any:
         import copy
@@ -372,6 +446,12 @@ class _DeepRunner:
         net = AdaptationNetwork(model.backbone, model.num_outputs)
         net.head = model.head
         return net.eval()
+
+    def features(self, model: Any, va: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Held-out source rows and target rows as the network's features (for DEV)."""
+        from transferkit.adaptation.deep import predict_outputs
+
+        return predict_outputs(model, self.xs[va])[0], predict_outputs(model, self.xt)[0]
 
     def proba(self, model: Any, part: str, idx: np.ndarray | None) -> np.ndarray:
         from transferkit.adaptation.deep import predict_outputs

@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 
 from transferkit.adaptation.api import AdaptationResult, AdaptCell, adapt
+from transferkit.adaptation.candidates import DEFAULT_CANDIDATES
+from transferkit.adaptation.target_only import target_only_comparison
 from transferkit.data import Dataset, label_budget, load_dataset
 from transferkit.data.splits import stratified_indices
 from transferkit.errors import DataArgumentError, DataError
@@ -38,6 +40,9 @@ def adaptation_section(result: AdaptationResult, rows: list[dict[str, Any]], n_t
         "gain_ci": [v.ci_low, v.ci_high] if v.ci_low is not None else None,
         "advice": v.advice,
         "label_free_choice": result.label_free_choice,
+        "decision": None if result.decision is None else {
+            "choice": result.decision.choice, "reason": result.decision.reason,
+            "votes": result.decision.votes, "eligible": result.decision.eligible},
         "caveats": result.caveats,
         "target_labels_per_class": n_target_labels,
         "note": "target_accuracy is measured on held-out target test rows after training and selection; "
@@ -152,7 +157,7 @@ def run_adapt(
         "source": src.describe(), "target": pool.describe(), "target_test": test.describe(),
         "target_val": None if val is None else val.describe()})
     results["config"] = {k: v for k, v in settings.items() if k != "save"} if settings else {}
-    clock = CellClock(seeds * 2)
+    clock = CellClock(seeds * (1 + (len(DEFAULT_CANDIDATES) if method == "auto" else 1)))
     hint = f"transferkit adapt --resume {folder}" if folder else ""
     done_rows: list[dict[str, Any]] = []
     latest: list[dict[str, Any]] = []  # the last results written (replaced in one step: Ctrl-C never sees it empty)
@@ -180,8 +185,11 @@ def run_adapt(
         if on_update is not None and latest:
             on_update({**latest[0], "status": {**latest[0]["status"], "state": "interrupted (Ctrl-C)"}})
         raise
-    rows = result.evaluate(test.x, y_test)  # the only place target test labels are read
+    rows = result.evaluate(test.x, y_test)  # target test labels: read only to evaluate, after every choice
     results["sections"]["adaptation"] = adaptation_section(result, rows, target_labels)
+    if val is not None:  # the few labels on their own: is adapting worth more than training on them?
+        results["sections"]["adaptation"]["target_only"] = target_only_comparison(
+            result, (val.x, source_labels(val, src)), test.x, y_test)
     if folder is not None or save is not None:
         from transferkit.adaptation.ship import ship_adapted
 

@@ -12,9 +12,8 @@ These functions take predictions, never a model and never target test data.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Any, Literal
 
 import numpy as np
@@ -23,7 +22,8 @@ from transferkit._registry import Registry
 from transferkit.errors import DataError
 from transferkit.evaluation.stats import paired_difference
 
-Reads = Literal["source_val", "weighted_source_val", "target", "target_val"]
+Reads = Literal["source_val", "weighted_source_val", "feature_weighted_source_val", "source_val_domain_gap", "target",
+                "target_val"]
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,10 @@ class SelectionScoreInfo:
 
     Attributes:
         reads: ``source_val`` (held-out source labels and predictions), ``weighted_source_val``
-            (the same plus importance weights), ``target`` (unlabelled target predictions) or
+            (the same plus importance weights), ``feature_weighted_source_val`` (the same with
+            weights estimated in the model's own features), ``source_val_domain_gap`` (held-out source
+            labels and predictions plus the proxy A-distance between the domains in the model's
+            features), ``target`` (unlabelled target predictions) or
             ``target_val`` (the few labelled target examples the user supplied).
         caveat: the literature's warning, repeated in every result that uses the score.
         summary: one line for listings.
@@ -47,7 +50,8 @@ class SelectionScoreInfo:
     randomized: bool = False
 
     def __post_init__(self) -> None:
-        if self.reads not in ("source_val", "weighted_source_val", "target", "target_val"):
+        if self.reads not in ("source_val", "weighted_source_val", "feature_weighted_source_val",
+                              "source_val_domain_gap", "target", "target_val"):
             raise ValueError(f"SelectionScoreInfo.reads: unknown input {self.reads!r}")
 
     @property
@@ -59,7 +63,8 @@ class SelectionScoreInfo:
 SELECTION_SCORES: Registry[Callable[..., float]] = Registry("selection score")
 
 
-def _check_proba(proba: np.ndarray, name: str = "probabilities") -> np.ndarray:
+def check_probabilities(proba: np.ndarray, name: str = "probabilities") -> np.ndarray:
+    """``proba`` as a finite, non-empty ``(n_samples, n_classes)`` float array, or a :class:`DataError`."""
     p = np.asarray(proba, dtype=float)
     if p.ndim != 2 or len(p) == 0:
         raise DataError(f"{name} must be a non-empty (n_samples, n_classes) array, got shape {p.shape}")
@@ -76,7 +81,7 @@ def _check_proba(proba: np.ndarray, name: str = "probabilities") -> np.ndarray:
     "accuracy on held-out source rows"))
 def source_val_accuracy(y_val: np.ndarray, proba_val: np.ndarray) -> float:
     """Accuracy on held-out labelled *source* rows (the caveat is on its info record)."""
-    p = _check_proba(proba_val)
+    p = check_probabilities(proba_val)
     y = np.asarray(y_val).ravel()
     if len(y) != len(p):
         raise DataError(f"{len(y)} labels but {len(p)} predictions")
@@ -93,7 +98,7 @@ def source_val_accuracy(y_val: np.ndarray, proba_val: np.ndarray) -> float:
     "held-out source accuracy weighted by p_t/p_s"))
 def importance_weighted_accuracy(y_val: np.ndarray, proba_val: np.ndarray, weights: np.ndarray) -> float:
     """Held-out source accuracy with each row weighted by its density ratio ``p_t/p_s`` (caveat: info record)."""
-    p = _check_proba(proba_val)
+    p = check_probabilities(proba_val)
     y = np.asarray(y_val).ravel()
     w = np.asarray(weights, dtype=float).ravel()
     if not (len(y) == len(p) == len(w)):
@@ -111,7 +116,7 @@ def importance_weighted_accuracy(y_val: np.ndarray, proba_val: np.ndarray, weigh
     "negative mean entropy of target predictions"))
 def prediction_entropy(proba_target: np.ndarray) -> float:
     """Negative mean entropy of the target predictions (higher = more confident; caveat: info record)."""
-    p = np.clip(_check_proba(proba_target), 1e-12, 1.0)
+    p = np.clip(check_probabilities(proba_target), 1e-12, 1.0)
     return float(np.mean(np.sum(p * np.log(p), axis=1)))
 
 
@@ -129,7 +134,7 @@ def soft_neighborhood_density(proba_target: np.ndarray, temperature: float = 0.0
     excluded) go through a softmax at ``temperature``; the score is the mean entropy of these
     neighbourhood distributions. At most ``max_rows`` rows are used (a seeded subsample).
     """
-    p = _check_proba(proba_target)
+    p = check_probabilities(proba_target)
     if len(p) < 3:
         raise DataError("soft neighbourhood density needs at least 3 target rows")
     if len(p) > max_rows:
@@ -153,22 +158,50 @@ def target_val_accuracy(y_target_val: np.ndarray, proba_target_val: np.ndarray) 
     return source_val_accuracy(y_target_val, proba_target_val)
 
 
+class _LiveScores(Mapping[str, Any]):
+    """A read-only view of the registry, re-read on each access (validators register in their own files)."""
+
+    def __init__(self, value: Callable[[str], Any], label_free_only: bool) -> None:
+        self._value, self._label_free_only = value, label_free_only
+
+    def _names(self) -> list[str]:
+        names = SELECTION_SCORES.names(sort=False)
+        return [n for n in names if SELECTION_SCORES.info(n).label_free] if self._label_free_only else names
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._names():
+            raise KeyError(name)
+        return self._value(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+
 # derived from the registry (registration order), for older imports
-LABEL_FREE_SCORES: Mapping[str, Callable[..., float]] = MappingProxyType(
-    {n: SELECTION_SCORES.get(n) for n in SELECTION_SCORES.names(sort=False) if SELECTION_SCORES.info(n).label_free})
-CAVEATS: Mapping[str, str] = MappingProxyType(
-    {n: SELECTION_SCORES.info(n).caveat for n in SELECTION_SCORES.names(sort=False)})
+LABEL_FREE_SCORES: Mapping[str, Callable[..., float]] = _LiveScores(SELECTION_SCORES.get, label_free_only=True)
+CAVEATS: Mapping[str, str] = _LiveScores(lambda n: SELECTION_SCORES.info(n).caveat, label_free_only=False)
 DEFAULT_LABEL_FREE_SCORE = "importance_weighted_accuracy"
 
 
 def selection_score(name: str, *, y_val: np.ndarray | None = None, proba_val: np.ndarray | None = None,
                     weights: np.ndarray | None = None, proba_target: np.ndarray | None = None,
                     y_target_val: np.ndarray | None = None, proba_target_val: np.ndarray | None = None,
+                    feature_weights: np.ndarray | None = None, domain_gap: float | None = None,
                     seed: int = 0) -> float:
-    """Compute the registered selection score ``name`` from the inputs its info says it reads."""
+    """Compute the registered selection score ``name`` from the inputs its info says it reads.
+
+    ``weights`` are density ratios at the held-out source rows estimated in the input space;
+    ``feature_weights`` the same estimated in the model's own (adapted) features, and
+    ``domain_gap`` the proxy A-distance between the domains there.
+    """
     entry = SELECTION_SCORES.entry(name)
     info: SelectionScoreInfo = entry.info
     args: tuple[Any, ...] = {"source_val": (y_val, proba_val), "weighted_source_val": (y_val, proba_val, weights),
+                             "feature_weighted_source_val": (y_val, proba_val, feature_weights),
+                             "source_val_domain_gap": (y_val, proba_val, domain_gap),
                              "target": (proba_target,), "target_val": (y_target_val, proba_target_val)}[info.reads]
     if any(a is None for a in args):
         raise DataError(f"selection score {entry.name!r} reads {info.reads} inputs, which were not given")

@@ -30,6 +30,25 @@ def split_specs(text: str) -> list[str]:
     return out
 
 
+def parse_limits(text: str) -> dict[str, float]:
+    """``"max_rows=50000,max_pairs=4e9"`` as a dict (integers where the value is whole)."""
+    from transferkit.errors import UsageError
+
+    out: dict[str, float] = {}
+    for piece in (p.strip() for p in text.split(",")):
+        if not piece:
+            continue
+        key, sep, value = piece.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = float("nan")
+        if not sep or not key.strip() or not number == number:
+            raise UsageError(f"--score-limits: {piece!r} is not key=number (e.g. max_rows=50000)")
+        out[key.strip()] = int(number) if number.is_integer() and key.strip() != "warn_seconds" else number
+    return out
+
+
 @app.command("rank")
 @friendly_errors
 @reads_data("target")
@@ -52,6 +71,12 @@ def rank_command(
     ),
     seed: int = seed_option("Seed of the subset and of candidates with random weights (built-in nets without "
                             "?weights=)."),
+    score_limits: str = typer.Option(
+        "", "--score-limits",
+        help="Where super-linear scores switch to a seeded stratified subsample, as key=value pairs: "
+        "max_rows (NLEEP mixture, linear probe; default 20000), max_pairs (exact leave-one-out k-NN "
+        "distance pairs; default 1e9), min_queries, warn_seconds. E.g. 'max_rows=50000,max_pairs=4e9'.",
+    ),
     out: str | None = OUT_OPTION,
     mlflow: str | None = MLFLOW_OPTION,
 ) -> None:
@@ -61,6 +86,7 @@ def rank_command(
     from transferkit.transferability.rank import DEFAULT_SCORES
 
     names = [s.strip() for s in scores.split(",") if s.strip()] if scores is not None else list(DEFAULT_SCORES)
-    results = run_rank(target, split_specs(models), names, rank_by=rank_by, max_samples=max_samples, seed=seed)
+    results = run_rank(target, split_specs(models), names, rank_by=rank_by, max_samples=max_samples, seed=seed,
+                       limits=parse_limits(score_limits))
     run_dir = make_run_dir("rank", root=out, name=results["data"]["target"]["name"])
     finish_run(run_dir, results, mlflow)

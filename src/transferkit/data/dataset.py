@@ -75,8 +75,11 @@ class Dataset:
     """Inputs, labels and what they are.
 
     Attributes:
-        x: images ``(N, C, H, W)`` float32 in [0, 1]; signals ``(N, C, T)``; tables ``(N, D)``;
-            text as a 1-D object array of strings; image files as a 1-D object array of paths.
+        x: images ``(N, C, H, W)`` float32 in [0, 1] (or uint8 in [0, 255]); signals ``(N, C, T)``;
+            tables ``(N, D)``; text as a 1-D object array of strings; image files as a 1-D object
+            array of paths. A memory map (``np.load(path, mmap_mode="r")``) is kept as one: checks
+            and the fingerprint read it block by block, and feature extraction batch by batch, so
+            data larger than memory can be used.
         y: class indices (int64, into ``class_names``) or regression targets (float), or None.
         kind: one of ``image``, ``text``, ``table``, ``signal``.
         class_names: names of the classes, index ``i`` names label ``i``.
@@ -132,12 +135,11 @@ class Dataset:
                                 "tables (N, D)")
             if not np.issubdtype(self.x.dtype, np.number) or np.iscomplexobj(self.x):
                 raise DataError(f"{self.name}: {self.kind} inputs must be real numbers, got {self.x.dtype}")
-            if not np.all(np.isfinite(self.x)):
-                bad = int(np.sum(~np.isfinite(self.x)))
+            bad, top = _scan_values(self.x)
+            if bad:
                 raise DataError(f"{self.name}: {bad} input values are NaN or infinite; impute or drop them "
                                 "(for tables, e.g. sklearn.impute.SimpleImputer) before transfer")
-            wide = self.x.dtype.kind == "f" and self.x.dtype.itemsize > 4 and self.x.size
-            if wide and (top := float(np.max(np.abs(self.x)))) > _F32_MAX:
+            if self.x.dtype.itemsize > 4 and top > _F32_MAX:
                 raise DataError(f"{self.name}: input values up to {top:.3g} exceed float32's range (models "
                                 "compute in float32); rescale them")
         if self.y is not None and self.task == "classification":
@@ -218,10 +220,10 @@ class Dataset:
                 if self.kind == "image":  # paths: content matters, not only the name
                     h.update(_file_digest(s).encode())
         else:
-            arr = np.ascontiguousarray(self.x)
-            h.update(str(arr.dtype).encode())
-            h.update(str(arr.shape).encode())
-            h.update(arr.tobytes())
+            h.update(str(self.x.dtype).encode())
+            h.update(str(self.x.shape).encode())
+            for part in _row_chunks(self.x):  # the bytes of the whole array, a chunk at a time
+                h.update(np.ascontiguousarray(part).tobytes())
         return h.hexdigest()
 
     def describe(self) -> dict[str, Any]:
@@ -230,6 +232,31 @@ class Dataset:
         return {"name": self.name, "domain": self.domain, "kind": self.kind, "task": self.task, "n": len(self),
                 "input_shape": shape, "classes": list(self.class_names) if self.class_names else None,
                 "class_counts": self.class_counts(), "fingerprint": self.fingerprint()[:16]}
+
+
+_CHUNK_BYTES = 64 * 2**20
+
+
+def _row_chunks(x: np.ndarray) -> Any:
+    """Row blocks of about 64 MB: inputs larger than memory (a memory map) are read a block at a time."""
+    row = max(1, int(np.prod(x.shape[1:], dtype=np.int64)) * x.dtype.itemsize)
+    step = max(1, _CHUNK_BYTES // row)
+    for start in range(0, len(x), step):
+        yield x[start:start + step]
+
+
+def _scan_values(x: np.ndarray) -> tuple[int, float]:
+    """Count of NaN/infinite values and the largest finite magnitude of float inputs, block by block."""
+    if x.dtype.kind != "f" or x.size == 0:
+        return 0, 0.0
+    bad, top = 0, 0.0
+    for part in _row_chunks(x):
+        finite = np.isfinite(part)
+        if not finite.all():
+            bad += int(part.size - np.count_nonzero(finite))
+            continue
+        top = max(top, float(np.max(np.abs(part))))
+    return bad, top
 
 
 def _is_paths(x: Any) -> bool:

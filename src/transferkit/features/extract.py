@@ -24,15 +24,38 @@ def _as_dataset(data: Dataset | np.ndarray | list[str], backbone: Backbone) -> D
     return Dataset(x=np.asarray(data), y=None, kind=backbone.input_kind)  # type: ignore[arg-type]
 
 
-@torch.no_grad()
+class _PreparedBatches(torch.utils.data.Dataset):  # type: ignore[type-arg]
+    """Batch ``i`` of the inputs in ``order``, prepared by the backbone (runs in DataLoader workers)."""
+
+    def __init__(self, x: Any, order: np.ndarray, prepare: Any, batch_size: int) -> None:
+        self.x, self.order, self.prepare, self.batch_size = x, order, prepare, batch_size
+
+    def __len__(self) -> int:
+        return (len(self.order) + self.batch_size - 1) // self.batch_size
+
+    def __getitem__(self, i: int) -> Any:
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        rows = self.order[i * self.batch_size:(i + 1) * self.batch_size]
+        return self.prepare(self.x[rows])
+
+
 def extract_features(backbone: Backbone | str, data: Dataset | np.ndarray | list[str], *, batch_size: int = 64,
                      cache: bool | FeatureCache | str | os.PathLike[str] = True, progress: bool = True,
-                     device: str | torch.device | None = None, dtype: torch.dtype = torch.float32) -> np.ndarray:
+                     device: str | torch.device | None = None, dtype: torch.dtype = torch.float32,
+                     num_workers: int = 0, autocast: bool | None = None) -> np.ndarray:
     """Features ``(N, backbone.num_features)`` of ``data``, computed once and cached.
 
     The cache key is the backbone fingerprint (architecture + weights), its preprocessing, and the
     data fingerprint (inputs only). A second identical call runs no forward pass. ``cache`` may be
-    ``False``, ``True`` (default folder), a folder path, or a :class:`FeatureCache`.
+    ``False`` (then nothing is hashed), ``True`` (default folder), a folder path, or a
+    :class:`FeatureCache`.
+
+    Forward passes run under ``torch.inference_mode``. ``num_workers`` > 0 prepares batches
+    (decoding, resizing, tokenising) in that many DataLoader worker processes while the model
+    runs. On CUDA, image models run channels-last, batches are copied from pinned memory without
+    blocking, and ``autocast`` (default: on for CUDA) runs the forward pass in bfloat16; features
+    are returned as float32 either way, and autocast is part of the cache key.
     """
     if isinstance(backbone, str):
         backbone = create_backbone(backbone)
@@ -41,8 +64,13 @@ def extract_features(backbone: Backbone | str, data: Dataset | np.ndarray | list
         raise DataError(f"{backbone.spec} reads {backbone.input_kind} inputs, but {ds.name!r} is {ds.kind} data")
     if batch_size < 1:
         raise DataArgumentError(f"batch_size (--batch-size) must be >= 1, got {batch_size}")
+    if num_workers < 0:
+        raise DataArgumentError(f"num_workers must be >= 0, got {num_workers}")
     if len(ds) == 0:
         raise DataError(f"{ds.name!r} holds no inputs: there is nothing to extract features from")
+    dev = torch.device(device) if device is not None else (torch.device("cuda") if torch.cuda.is_available()
+                                                           else torch.device("cpu"))
+    amp = (dev.type == "cuda") if autocast is None else bool(autocast)
     store: FeatureCache | None
     if cache is False:
         store = None
@@ -52,13 +80,17 @@ def extract_features(backbone: Backbone | str, data: Dataset | np.ndarray | list
         store = FeatureCache()
     else:
         store = FeatureCache(cache)
-    key = cache_key({"v": CACHE_VERSION, "backbone": backbone.fingerprint(), "prep": backbone.preprocess_config(),
-                     "data": ds.fingerprint(), "n": len(ds), "dtype": str(dtype)})
-    if store is not None:
+    key = ""
+    if store is not None:  # hashing weights and inputs only pays off when the cache is used
+        parts = {"v": CACHE_VERSION, "backbone": backbone.fingerprint(), "prep": backbone.preprocess_config(),
+                 "data": ds.fingerprint(), "n": len(ds), "dtype": str(dtype)}
+        if amp:
+            parts["autocast"] = "bfloat16"
+        key = cache_key(parts)
         hit = store.load(key, len(ds))
         if hit is not None:
             return hit
-    feats = _forward_all(backbone, ds, batch_size, progress, device)
+    feats = _forward_all(backbone, ds, batch_size, progress, dev, num_workers, amp)
     if not np.all(np.isfinite(feats)):
         raise DataError(f"{backbone.spec} produced NaN/inf features on {ds.name!r}: check the inputs' scale")
     if store is not None:
@@ -66,33 +98,51 @@ def extract_features(backbone: Backbone | str, data: Dataset | np.ndarray | list
     return feats
 
 
-def _forward_all(backbone: Backbone, ds: Dataset, batch_size: int, progress: bool,
-                 device: str | torch.device | None) -> np.ndarray:
+def _forward_all(backbone: Backbone, ds: Dataset, batch_size: int, progress: bool, dev: torch.device,
+                 num_workers: int = 0, amp: bool = False) -> np.ndarray:
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
     from transferkit._progress import progress_bar
 
-    dev = torch.device(device) if device is not None else (torch.device("cuda") if torch.cuda.is_available()
-                                                         else torch.device("cpu"))
     was_training = backbone.training
     orig_device = backbone.device
     backbone.eval().to(dev)
-    out: list[np.ndarray] = []
+    channels_last = dev.type == "cuda" and backbone.input_kind == "image"
+    if channels_last:
+        backbone.to(memory_format=torch.channels_last)
     n = len(ds)
+    feats = np.empty((n, backbone.num_features), dtype=np.float32)
     # text: batch by length so padding is short; features are put back in the original order
     order = np.argsort([len(t) for t in ds.x], kind="stable") if ds.kind == "text" else np.arange(n)
+    batches: Any = _PreparedBatches(ds.x, order, backbone.prepare, batch_size)
+    if num_workers > 0:
+        batches = torch.utils.data.DataLoader(batches, batch_size=None, num_workers=num_workers,
+                                              pin_memory=dev.type == "cuda", persistent_workers=False)
     # the description holds user strings (spec, data name): never parsed as markup
     cols: Any = (TextColumn("features", style="bold"), TextColumn("{task.description}", markup=False), BarColumn(),
                  MofNCompleteColumn(), TimeRemainingColumn())
     try:
-        with progress_bar(*cols, label="features", unit="rows", show=progress) as bar:
+        with progress_bar(*cols, label="features", unit="rows", show=progress) as bar, torch.inference_mode(), \
+                torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
             task = bar.add_task(f"{backbone.spec} on {ds.name}", total=n)
-            for start in range(0, n, batch_size):
-                inputs = to_device(backbone.prepare(ds.x[order[start:start + batch_size]]), dev)
-                out.append(backbone.forward_features(inputs).float().cpu().numpy())
-                bar.advance(task, min(batch_size, n - start))
+            for i, prepared in enumerate(batches):
+                inputs = _to_device(prepared, dev, channels_last)
+                rows = order[i * batch_size:(i + 1) * batch_size]
+                feats[rows] = backbone.forward_features(inputs).float().cpu().numpy()  # no list of batches
+                bar.advance(task, len(rows))
     finally:
+        if channels_last:
+            backbone.to(memory_format=torch.contiguous_format)
         backbone.train(was_training).to(orig_device)
-    feats = np.empty((n, backbone.num_features), dtype=np.float32)
-    feats[order] = np.concatenate(out)
     return feats
+
+
+def _to_device(inputs: Any, dev: torch.device, channels_last: bool) -> Any:
+    """Prepared inputs on ``dev``: pinned, non-blocking copies on CUDA; 4-D image batches channels-last there."""
+    if dev.type != "cuda":
+        return inputs
+    if isinstance(inputs, torch.Tensor):
+        t = inputs if inputs.is_pinned() else inputs.pin_memory()
+        t = t.to(dev, non_blocking=True)
+        return t.contiguous(memory_format=torch.channels_last) if channels_last and t.ndim == 4 else t
+    return to_device(inputs, dev)

@@ -438,7 +438,25 @@ def _adapt_run(results: dict[str, Any]) -> list[Any]:
             Text(f"label-free choice per score: {section['label_free_choice']}"),
             _line((f"verdict: {section['verdict']}", verdict_style(section["verdict"])),
                   f" - recommended model: {section['recommended']}"),
-            Text(str(section["advice"]))]
+            Text(str(section["advice"])), *_adapt_extras(section)]
+
+
+def _adapt_extras(section: dict[str, Any]) -> list[Any]:
+    """The label-free decision and, with target labels, the comparison with a target-only model."""
+    out: list[Any] = []
+    dec = section.get("decision")
+    if isinstance(dec, dict):
+        out.append(Text(f"label-free decision: {dec.get('choice')} ({dec.get('reason')})"))
+    to = section.get("target_only")
+    if isinstance(to, dict) and to.get("available"):
+        lo, hi = to["gain_ci"]
+        out.append(Text(f"vs a target-only model on the {to['n_target_labels']} labelled examples: "
+                        f"{to['recommended']} {to['recommended_accuracy']:.3f} vs target-only "
+                        f"{to['target_only_accuracy']:.3f} on the test rows ({to['gain_over_target_only']:+.3f} "
+                        f"[{lo:+.3f}, {hi:+.3f}]): {to['verdict']}"))
+    elif isinstance(to, dict):
+        out.append(Text(f"target-only comparison: {to.get('why')}", style="dim"))
+    return out
 
 
 def _fmt4(v: object) -> str:

@@ -1,19 +1,25 @@
-"""Input checks for two-sample measures."""
+"""Input checks for two-sample measures, and the covariances they share."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+import torch
 
+from transferkit._compute import moments
 from transferkit.errors import DataError
-from transferkit.transferability._validate import check_features
+from transferkit.transferability._validate import check_features, check_rows
 
 
-def check_pair(source: Any, target: Any, min_rows: int = 2) -> tuple[np.ndarray, np.ndarray]:
-    """Both samples as finite float64 ``(n, D)`` arrays with the same ``D`` and enough rows."""
-    xs = check_features(source, "source features")
-    xt = check_features(target, "target features")
+def check_pair(source: Any, target: Any, min_rows: int = 2, copy: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Both samples as finite ``(n, D)`` arrays with the same ``D`` and enough rows.
+
+    ``copy=False``: float32 and float64 arrays are checked in place, without a float64 copy.
+    """
+    check = check_features if copy else check_rows
+    xs = check(source, "source features")
+    xt = check(target, "target features")
     if xs.shape[1] != xt.shape[1]:
         raise DataError(f"source features have {xs.shape[1]} columns but target features {xt.shape[1]}: "
                         "extract both with the same backbone")
@@ -28,7 +34,7 @@ def label_strings(labels: Any) -> np.ndarray:
     return np.array([str(v) for v in np.asarray(labels, dtype=object).ravel()])
 
 
-def covariance(x: np.ndarray) -> np.ndarray:
-    """Unbiased covariance of the rows of ``x`` (``n - 1`` denominator)."""
-    xc = x - x.mean(axis=0)
-    return xc.T @ xc / (x.shape[0] - 1)
+def mean_and_covariance(x: np.ndarray, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Float64 mean and unbiased covariance of the rows of ``x``, chunk by chunk on ``device``."""
+    mom = moments(x, device=device)
+    return mom.mean, mom.gram / (x.shape[0] - 1)

@@ -11,6 +11,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from transferkit.errors import DataError
+from transferkit.transferability._guard import subsample_rows
 from transferkit.transferability._info import SCORES, ScoreInfo
 from transferkit.transferability._validate import canonical_order, check_features, check_labels
 
@@ -44,9 +45,12 @@ def linear_probe_accuracy(features: Any, labels: Sequence[Hashable] | np.ndarray
     """Accuracy of standardised L2 logistic regression over ``cv`` stratified folds.
 
     Folds are defined by sample content, not position, so the value is invariant to sample order.
+    Above ``Limits.max_rows`` rows the folds are drawn from a seeded class-stratified subsample,
+    with a note (see :mod:`transferkit.transferability._guard`).
     """
     f = check_features(features)
-    y, _ = check_labels(labels, f.shape[0])
+    y, c = check_labels(labels, f.shape[0])
+    f, y = subsample_rows("linear_probe_accuracy", f, y, 2.0 * cv * 100 * f.shape[1] * max(c, 2))
     smallest = int(np.bincount(y).min())
     if smallest < 2:
         raise DataError("linear_probe_accuracy needs at least 2 samples of every class for cross-validation")

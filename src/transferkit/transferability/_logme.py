@@ -18,6 +18,11 @@ Differences from the reference implementation, on purpose:
   class, and the evidence is maximised for all classes at once, exactly (see
   :func:`max_evidence`) instead of by at most 11 fixed-point steps;
 * labels are mapped to the classes actually present, so an absent class adds nothing.
+
+The Gram matrix and the target projections are accumulated in float64 on torch, chunk by chunk,
+without a float64 copy of the features or an ``N x C`` indicator matrix (see
+:mod:`transferkit._compute`); the eigendecomposition is float64 too (LAPACK on the CPU,
+``torch.linalg.eigh`` on CUDA).
 """
 
 from __future__ import annotations
@@ -27,10 +32,12 @@ from typing import Any
 
 import numpy as np
 import scipy.linalg
+import torch
 from scipy.linalg import lapack
 
+from transferkit._compute import chunks, moments, resolve_device, row_gram, use_torch_linalg
 from transferkit.transferability._info import SCORES, ScoreInfo
-from transferkit.transferability._validate import check_features, check_labels, check_targets, one_hot
+from transferkit.transferability._validate import check_labels, check_rows, check_targets, one_hot
 
 _LOG_2PI = float(np.log(2 * np.pi))
 
@@ -63,24 +70,59 @@ def eig_project(gram: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return w, z.T @ qb
 
 
-def spectral_projections(features: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def spectral_projections(features: np.ndarray, targets: np.ndarray | None = None, labels: np.ndarray | None = None,
+                         n_classes: int = 0, device: torch.device | None = None,
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Nonzero eigenvalues ``sigma`` of ``F'F`` and the squared target coordinates along them.
 
     Returns ``(sigma, x2, t2)`` where ``x2[i, j] = (u_i' t_j)^2`` for the left singular vector
-    ``u_i`` of ``F`` with eigenvalue ``sigma_i`` and ``t2[j] = |t_j|^2``. Works on the smaller
-    Gram matrix (``F'F`` when ``N > D``, else ``F F'``). Eigenvalues below the round-off level of
-    the decomposition are treated as exact zeros.
+    ``u_i`` of ``F`` with eigenvalue ``sigma_i`` and ``t2[j] = |t_j|^2``. The targets are either
+    ``targets`` ``(N, K)`` or the one-vs-rest indicators of ``labels`` (``n_classes`` columns,
+    never formed when ``N > D``). Works on the smaller Gram matrix (``F'F`` when ``N > D``, else
+    ``F F'``). Eigenvalues below the round-off level of the decomposition are treated as exact zeros.
     """
+    dev = device if device is not None else resolve_device()
     n, d = features.shape
+    if targets is None:
+        assert labels is not None
+        targets_t2 = np.bincount(labels, minlength=n_classes).astype(np.float64)
+    else:
+        targets_t2 = np.einsum("ij,ij->j", targets, targets)
     if n > d:
-        sigma, p = eig_project(features.T @ features, features.T @ targets)
+        if targets is None:
+            mom = moments(features, labels, n_classes, device=dev, centre=False)
+            assert mom.class_sums is not None
+            gram, ftt = mom.gram, mom.class_sums.T
+        else:
+            gram, ftt = _gram_and_projection(features, targets, dev)
+        sigma, p = _eig_project_on(gram, ftt, dev)
         keep = sigma > _round_off(sigma, n, d)
         x2 = p[keep] ** 2 / sigma[keep, None]
     else:
-        sigma, p = eig_project(features @ features.T, targets)
+        t = targets if targets is not None else one_hot(np.asarray(labels), n_classes)
+        sigma, p = _eig_project_on(row_gram(features, dev), torch.from_numpy(np.ascontiguousarray(t)), dev)
         keep = sigma > _round_off(sigma, n, d)
         x2 = p[keep] ** 2
-    return sigma[keep], x2, np.einsum("ij,ij->j", targets, targets)
+    return sigma[keep], x2, targets_t2
+
+
+def _gram_and_projection(f: np.ndarray, t: np.ndarray, dev: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """``F'F`` and ``F'T`` in float64, chunk by chunk."""
+    gram = torch.zeros((f.shape[1], f.shape[1]), dtype=torch.float64, device=dev)
+    ftt = torch.zeros((f.shape[1], t.shape[1]), dtype=torch.float64, device=dev)
+    tt = torch.from_numpy(np.ascontiguousarray(t, dtype=np.float64)).to(dev)
+    for start, stop, part in chunks(f, dev):
+        gram.addmm_(part.T, part)
+        ftt.addmm_(part.T, tt[start:stop])
+    return gram, ftt
+
+
+def _eig_project_on(gram: torch.Tensor, b: torch.Tensor, dev: torch.device) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`eig_project` on the CPU; ``torch.linalg.eigh`` and a product on CUDA."""
+    if use_torch_linalg(dev):
+        w, v = torch.linalg.eigh(gram)
+        return w.cpu().numpy(), (v.T @ b.to(dev, torch.float64)).cpu().numpy()
+    return eig_project(np.asfortranarray(gram.cpu().numpy()), b.cpu().numpy())
 
 
 def _round_off(sigma: np.ndarray, n: int, d: int) -> float:
@@ -163,21 +205,22 @@ def max_evidence(sigma: np.ndarray, x2: np.ndarray, t2: np.ndarray, n: int, d: i
 
 @SCORES.register("logme", info=ScoreInfo(
     input="features", task="both", summary="maximum log evidence of a Bayesian linear head"))
-def logme(features: Any, labels: Sequence[Hashable] | np.ndarray, regression: bool = False) -> float:
+def logme(features: Any, labels: Sequence[Hashable] | np.ndarray, regression: bool = False, *,
+          device: str | torch.device | None = None) -> float:
     """LogME of ``features`` ``(N, D)`` for ``labels`` (higher predicts better transfer).
 
     Classification (default): the mean over one-vs-rest indicator targets of the classes present.
     ``regression=True``: ``labels`` are targets ``(N,)`` or ``(N, K)``, averaged over columns
-    (multi-hot labels for multi-label tasks go here too). Features are used as given (float64, no
+    (multi-hot labels for multi-label tasks go here too). Features are used as given (no
     centring), as in the reference implementation.
     """
-    f = check_features(features)
+    f = check_rows(features)
     n, d = f.shape
+    dev = resolve_device(device)
     if regression:
-        targets = check_targets(labels, n)
+        sigma, x2, t2 = spectral_projections(f, check_targets(labels, n), device=dev)
     else:
         y, c = check_labels(labels, n)
-        targets = one_hot(y, c)
-    sigma, x2, t2 = spectral_projections(f, targets)
+        sigma, x2, t2 = spectral_projections(f, labels=y, n_classes=c, device=dev)
     evidence, _, _ = max_evidence(sigma, x2, t2, n, d)
     return float(np.mean(evidence))

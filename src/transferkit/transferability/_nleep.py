@@ -10,6 +10,7 @@ from sklearn.decomposition import PCA
 from sklearn.mixture import GaussianMixture
 
 from transferkit.errors import DataError
+from transferkit.transferability._guard import subsample_rows
 from transferkit.transferability._info import SCORES, ScoreInfo
 from transferkit.transferability._leep import leep
 from transferkit.transferability._validate import canonical_order, check_features, check_labels
@@ -23,10 +24,15 @@ def nleep(features: Any, labels: Sequence[Hashable] | np.ndarray, *, components_
 
     Features are PCA-reduced to keep ``variance`` of their variance; the mixture never has more
     than ``N // 2`` components. Samples are visited in a content-defined order, so the result does
-    not depend on the order they are passed in.
+    not depend on the order they are passed in. The mixture's cost grows with ``N x C x dim^2``:
+    above ``Limits.max_rows`` rows it is fitted on a seeded class-stratified subsample, with a note
+    (see :mod:`transferkit.transferability._guard`).
     """
     f = check_features(features)
     y, c = check_labels(labels, f.shape[0])
+    dim = min(f.shape[1], 64)
+    f, y = subsample_rows("nleep", f, y, 2.0 * 100 * components_per_class * c * dim * dim + 2.0 * f.shape[1] ** 2)
+    y, c = check_labels(y, f.shape[0])
     order = canonical_order(f, y)
     f, y = f[order], y[order]
     n = f.shape[0]

@@ -42,14 +42,47 @@ def check_features(features: Any, name: str = "features") -> np.ndarray:
     if not np.all(np.isfinite(arr)):
         raise DataError(f"{name} contain {int(np.sum(~np.isfinite(arr)))} NaN or infinite values; check the feature "
                         "extractor (e.g. a diverged model or unnormalised inputs) before scoring")
-    top = float(np.max(np.abs(arr)))
+    _check_range(float(np.max(np.abs(arr))), name)
+    return arr
+
+
+def check_rows(features: Any, name: str = "features") -> np.ndarray:
+    """Like :func:`check_features` but without a float64 copy: float32 and float64 arrays come back as
+    they are (a memory map stays a memory map), other numbers as float64; checked chunk by chunk.
+    """
+    if np.iscomplexobj(features):
+        raise DataError(f"{name} are complex numbers; scores and distances take real features")
+    if isinstance(features, np.ndarray) and features.dtype in (np.float32, np.float64):
+        arr = features[:, None] if features.ndim == 1 else features
+        if arr.ndim != 2:
+            raise DataError(f"{name} must have shape (N, D) (one row per sample), got shape {arr.shape}")
+    else:
+        arr = _float_2d(features, name, "(N, D) (one row per sample)")
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise DataError(f"{name} is empty (shape {arr.shape})")
+    step = max(1, 2**22 // arr.shape[1])
+    bad, top = 0, 0.0
+    for start in range(0, arr.shape[0], step):
+        part = arr[start:start + step]
+        finite = np.isfinite(part)
+        if not finite.all():
+            bad += int(np.sum(~finite))
+            continue
+        top = max(top, float(np.max(np.abs(part))))
+    if bad:
+        raise DataError(f"{name} contain {bad} NaN or infinite values; check the feature "
+                        "extractor (e.g. a diverged model or unnormalised inputs) before scoring")
+    _check_range(top, name)
+    return arr
+
+
+def _check_range(top: float, name: str) -> None:
     if top > float(_F32.max) or 0.0 < top < float(_F32.smallest_normal):
         raise DataError(
             f"{name} have magnitudes up to {top:.3g}, outside float32's range ({float(_F32.smallest_normal):.3g} to "
             f"{float(_F32.max):.3g}) in which scores and distances are computed reliably; standardise them "
             "(e.g. sklearn.preprocessing.StandardScaler) first"
         )
-    return arr
 
 
 def encode(labels: Sequence[Hashable] | np.ndarray, n: int | None = None, name: str = "labels") -> np.ndarray:

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
 from transferkit.errors import DataArgumentError, DataError
+from transferkit.transferability._guard import collect_notes, score_limits
 from transferkit.transferability._info import SCORES
-from transferkit.transferability._validate import check_features, check_probs, stratified_sample
+from transferkit.transferability._validate import check_probs, check_rows, stratified_sample
 from transferkit.transferability.recommend import COMBINED, combined_scores, explain, recommend
 
 DEFAULT_SCORES: tuple[str, ...] = ("logme", "regularized_h_score", "knn_accuracy", "sfda", "ncti", "etran")
@@ -226,7 +227,7 @@ def _score_candidate(cand: Any, dataset: Any, subset: np.ndarray | None, extract
                      alone: bool) -> RankRow:
     """One candidate's row: its features, then every score (per-model terms for set-level scores)."""
     name, feats, probs, fp, notes, kind = _materialise(cand, dataset, subset, extract, seed)
-    f = check_features(feats, f"features of {name}")
+    f = check_rows(feats, f"features of {name}")  # float32 stays float32: no N x D float64 copy
     if f.shape[0] != len(y):
         raise DataError(f"{name}: {f.shape[0]} feature rows but {len(y)} target labels")
     row = RankRow(model=name, fingerprint=fp, scores={}, num_features=int(f.shape[1]), notes=notes, kind=kind)
@@ -242,16 +243,19 @@ def _score_candidate(cand: Any, dataset: Any, subset: np.ndarray | None, extract
             row.notes.append(f"{s} skipped: {name} has no source classifier head")
             continue
         try:
-            if info.input == "features":
-                if info.terms is not None and not alone:
-                    row.terms[s] = info.terms(f, y)
-                    value = float("nan")  # filled in over the candidate set
+            with collect_notes() as guard_notes:  # subsamples and long-run estimates (transferability._guard)
+                if info.input == "features":
+                    if info.terms is not None and not alone:
+                        row.terms[s] = info.terms(np.asarray(f, dtype=np.float64), y)
+                        value = float("nan")  # filled in over the candidate set
+                    else:
+                        # a score registered for regression targets takes ``regression=True`` (ScoreInfo.task)
+                        value = (fn(f, y, regression=True) if (regression and info.task != "classification")
+                                 else fn(f, y))
                 else:
-                    # a score registered for regression targets takes ``regression=True`` (ScoreInfo.task)
-                    value = fn(f, y, regression=True) if (regression and info.task != "classification") else fn(f, y)
-            else:
-                p = check_probs(probs, f"source_probs of {name}")
-                value = fn(p, y) if info.input == "probs" else fn(p.argmax(axis=1), y)
+                    p = check_probs(probs, f"source_probs of {name}")
+                    value = fn(p, y) if info.input == "probs" else fn(p.argmax(axis=1), y)
+            row.notes.extend(guard_notes)
         except DataError as exc:  # a score sees only arrays: say which target and model
             exc.args = (f"{s} of {name} on {target_name}: {exc}", *exc.args[1:])
             raise
@@ -281,8 +285,12 @@ def run_rank(
     rank_by: str | None = None,
     max_samples: int | None = None,
     seed: int = 0,
+    limits: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """What ``transferkit rank`` runs: :func:`rank` of ``models`` on ``target``, as a results dict.
+
+    ``limits`` changes the guard limits of super-linear scores (see
+    :class:`transferkit.transferability._guard.Limits`); those in force are saved in the results.
 
     ``target`` is a data spec or a ``Dataset``; ``models`` are backbone specs (``"raw"``: the
     inputs themselves) or anything else :func:`rank` takes. The ``ranking`` section holds one row
@@ -293,8 +301,10 @@ def run_rank(
     for s in [*scores, *([rank_by] if rank_by else [])]:
         SCORES.canonical(s)  # an unknown name fails now, before any feature extraction
     dataset = _load_target(target)
-    table = rank(models, dataset, scores=scores, rank_by=rank_by, max_samples=max_samples, seed=seed)
+    with score_limits(**(limits or {})) as in_force:
+        table = rank(models, dataset, scores=scores, rank_by=rank_by, max_samples=max_samples, seed=seed)
     section = table.to_section()
+    section["limits"] = asdict(in_force)
     for row in section["rows"]:  # flat values render best in the report
         row["seconds"] = round(sum(row["seconds"].values()), 3)
         row["notes"] = "; ".join(row["notes"])
@@ -317,7 +327,8 @@ def raw_features(dataset: Any) -> np.ndarray:
     if x.dtype == object or not np.issubdtype(x.dtype, np.number):
         raise DataError(f"'raw' needs numeric inputs, but {getattr(dataset, 'name', 'the data')} holds "
                         f"{getattr(dataset, 'kind', 'non-numeric')} inputs: pick a backbone that reads them")
-    return x.reshape(len(x), -1).astype(np.float64)
+    flat = x.reshape(len(x), -1)  # a view, also of a memory map
+    return flat if flat.dtype in (np.float32, np.float64) else flat.astype(np.float32)
 
 
 def _load_target(target: Any) -> Any:

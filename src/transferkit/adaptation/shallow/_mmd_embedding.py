@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.linalg import eigh
-from scipy.spatial.distance import cdist
+from sklearn.metrics.pairwise import euclidean_distances
 
 
 def marginal_mmd_factor(ns: int, nt: int) -> np.ndarray:
@@ -38,9 +38,14 @@ def normalize_factor(E: np.ndarray) -> np.ndarray:
     return E / np.sqrt(norm) if norm > 0 else E
 
 
+def sqdist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distances between rows (through matrix products, clipped at 0)."""
+    return np.maximum(euclidean_distances(a, b, squared=True), 0.0)
+
+
 def rbf_kernel(A: np.ndarray, B: np.ndarray, gamma: float) -> np.ndarray:
     """``exp(-gamma ||a - b||^2)``."""
-    return np.exp(-gamma * cdist(A, B, "sqeuclidean"))
+    return np.exp(-gamma * sqdist(A, B))
 
 
 def mmd_projection(X: np.ndarray, E: np.ndarray, dim: int, mu: float, kernel: str = "linear",

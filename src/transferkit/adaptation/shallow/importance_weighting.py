@@ -14,7 +14,7 @@ from transferkit.adaptation._info import SHALLOW_METHODS, MethodInfo
 from transferkit.adaptation.shallow._base import DomainAdaptationClassifier, check_features
 
 
-def domain_classifier_weights(Xs: Any, Xt: Any, *, C: float = 0.01, max_weight: float = 10.0, n_folds: int = 5,
+def domain_classifier_weights(Xs: Any, Xt: Any, *, C: float = 0.01, max_weight: float = 10.0, n_folds: int = 3,
                               random_state: int = 0) -> np.ndarray:
     """Density ratio ``p_t(x) / p_s(x)`` at each source row, from a domain classifier.
 

@@ -6,10 +6,10 @@ from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.spatial.distance import cdist
 
 from transferkit.adaptation._info import SHALLOW_METHODS, MethodInfo
 from transferkit.adaptation.shallow._base import DomainAdaptationClassifier
+from transferkit.adaptation.shallow._mmd_embedding import sqdist
 
 MAX_SOURCE_ROWS = 20000
 
@@ -20,7 +20,7 @@ def median_gamma(Xs: np.ndarray, Xt: np.ndarray, max_rows: int = 1000, seed: int
     Z = np.vstack([Xs, Xt])
     if len(Z) > max_rows:
         Z = Z[rng.choice(len(Z), max_rows, replace=False)]
-    d2 = cdist(Z, Z, "sqeuclidean")
+    d2 = sqdist(Z, Z)
     med = float(np.median(d2[np.triu_indices(len(Z), 1)]))
     return 1.0 / med if med > 0 else 1.0
 
@@ -37,8 +37,8 @@ def kmm_weights(Xs: np.ndarray, Xt: np.ndarray, *, gamma: float | None = None, B
     if ns > MAX_SOURCE_ROWS:
         raise ValueError(f"KMM needs an n_s x n_s kernel; {ns} source rows exceed {MAX_SOURCE_ROWS}")
     g = median_gamma(Xs, Xt) if gamma is None else gamma
-    K = np.exp(-g * cdist(Xs, Xs, "sqeuclidean"))
-    kappa = (ns / nt) * np.exp(-g * cdist(Xs, Xt, "sqeuclidean")).sum(1)
+    K = np.exp(-g * sqdist(Xs, Xs))
+    kappa = (ns / nt) * np.exp(-g * sqdist(Xs, Xt)).sum(1)
     eps = (np.sqrt(ns) - 1) / np.sqrt(ns) if eps is None else eps
     lam = 10.0 * float(np.mean(np.diag(K)))
 

@@ -5,14 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from sklearn.utils.extmath import randomized_svd
 
 from transferkit.adaptation._info import SHALLOW_METHODS, MethodInfo
 from transferkit.adaptation.shallow._base import DomainAdaptationClassifier
 
 
 def _pca_basis(X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and top-``k`` principal directions (d x k); a seeded randomized SVD when ``k`` is small
+    against the data (as scikit-learn's PCA chooses), else the full SVD."""
     mean = X.mean(0)
-    _, _, vt = np.linalg.svd(X - mean, full_matrices=False)
+    if max(X.shape) > 500 and k < 0.8 * min(X.shape):
+        _, _, vt = randomized_svd(X - mean, k, n_iter=7, random_state=0)
+    else:
+        _, _, vt = np.linalg.svd(X - mean, full_matrices=False)
     return mean, vt[:k].T
 
 
