@@ -1,6 +1,7 @@
 """The demo end to end (reduced), through the CLI, writing a run folder."""
 
 import json
+import os
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -46,7 +47,9 @@ def test_demo_cli_writes_results(tmp_path, monkeypatch):
 def test_cli_lists_and_errors(tmp_path):
     runner = CliRunner()
     assert runner.invoke(app, ["models"]).exit_code == 0
+    before = os.environ.get("TRANSFERKIT_DATA")
     out = runner.invoke(app, ["datasets", "--data-root", str(tmp_path)])
     assert out.exit_code == 0 and "missing" in out.output and "embedded" in out.output
+    assert os.environ.get("TRANSFERKIT_DATA") == before  # --data-root does not leak into the next command
     bad = runner.invoke(app, ["features", "--data", "nope.csv", "--backbone", "minilm"])
     assert bad.exit_code == 2 and "does not exist" in bad.output

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from transferkit.cli._app import App, app, console
-from transferkit.cli._common import friendly_errors, say, set_data_root
+from transferkit.cli._common import friendly_errors, say
 from transferkit.cli._options import DATA_ROOT_OPTION, batch_size_option
 from transferkit.cli._shared import reads_data
 
@@ -47,18 +47,16 @@ ROOT_OPTION = typer.Option(None, "--root", "--data-root", help="Data root to dow
 def datasets(ctx: typer.Context, data_root: str = DATA_ROOT_OPTION) -> None:
     """List the named data sets and whether their files are found."""
     if ctx.invoked_subcommand is not None:
-        set_data_root(data_root)
-        return
-    set_data_root(data_root)
-    list_datasets()
+        return  # download / verify take the root themselves
+    list_datasets(data_root)
 
 
-def list_datasets() -> None:
-    """The table of named data sets under the current data root."""
+def list_datasets(data_root: str | None = None) -> None:
+    """The table of named data sets under ``data_root`` (default: the current data root)."""
     from transferkit.data import DATASETS
     from transferkit.data import data_root as root_of
 
-    root = root_of()
+    root = root_of(data_root)
     t = Table(title=f"Named data sets (data root: {root})")
     t.add_column("name", no_wrap=True)
     for c in ("kind", "domains", "files", "description"):
@@ -98,7 +96,6 @@ def datasets_download(
     from transferkit.data import DATASETS
     from transferkit.data.sources import download_dataset, remote_set
 
-    set_data_root(root)
     wanted = [e.name for e in DATASETS if e.info.folder is not None] if names == ["all"] else names
     sets = [(n, remote_set(n)) for n in wanted]  # unknown or embedded names fail before any download
     bars = progress_bar(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
@@ -128,7 +125,6 @@ def datasets_verify(
     from transferkit.data import DATASETS
     from transferkit.data.sources import verify_dataset
 
-    set_data_root(root)
     t = Table(title="Data set files (SHA-256)")
     for c in ("data set", "file", "state"):
         t.add_column(c)

@@ -165,6 +165,20 @@ def vote(nb_labels: np.ndarray) -> np.ndarray:
     return nb_labels[np.arange(len(nb_labels)), first]
 
 
+def _unit_scale(f: np.ndarray) -> np.ndarray:
+    """``f`` times a power of two that brings its largest magnitude near 1, when it is far from 1.
+
+    Neighbours do not change with a common scale, and a power of two scales every float exactly, so the
+    result is the same; squared distances of features near 1e30 (or 1e-30) would overflow (underflow)
+    float32 in the chunked search.
+    """
+    step = max(1, 2**22 // max(f.shape[1], 1))
+    top = max(float(np.max(np.abs(f[i:i + step]))) for i in range(0, f.shape[0], step))
+    if top == 0.0 or 2.0**-20 <= top <= 2.0**20:
+        return f
+    return f * np.asarray(2.0 ** -np.ceil(np.log2(top)), dtype=f.dtype)
+
+
 @SCORES.register("knn_accuracy", aliases=("knn",), info=ScoreInfo(
     input="features", summary="leave-one-out k-NN accuracy"))
 def knn_accuracy(features: Any, labels: Sequence[Hashable] | np.ndarray, *, k: int = 5,
@@ -182,6 +196,7 @@ def knn_accuracy(features: Any, labels: Sequence[Hashable] | np.ndarray, *, k: i
         raise DataError(f"knn_accuracy: k must be between 1 and N - 1 = {n - 1} (N: the number of samples), got {k}")
     dev = resolve_device(device)
     rank = content_rank(f, y)
+    f = _unit_scale(f)
     lim = limits()
     if n * (n - 1) <= lim.max_pairs:
         queries = np.arange(n)
