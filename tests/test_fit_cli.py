@@ -56,3 +56,22 @@ def test_fit_rejects_unknown_strategy_and_budget(tmp_path: Path) -> None:
     r = runner.invoke(app, ["fit", "--target", "breast-cancer", "--source", "breast-cancer", "--runs", str(tmp_path),
                             *bad])
     assert r.exit_code == 2 and "label budget" in r.output
+
+
+def test_base_seed_moves_the_paired_seeds_and_the_split(tmp_path: Path) -> None:
+    """``--seed 7 --seeds 2`` runs seeds 7 and 8: other labelled subsets and test splits than seeds 0 and 1."""
+    args = ["fit", "--target", "breast-cancer", "--source", "breast-cancer", "--strategy", "linear_probe",
+            "--no-classical", *FAST]
+    got = {}
+    for seed in (0, 7):
+        out = tmp_path / str(seed)
+        r = runner.invoke(app, [*args, "--seed", str(seed), "--runs", str(out)])
+        assert r.exit_code == 0, r.output
+        (run,) = list(out.iterdir())
+        got[seed] = json.loads((run / "results.json").read_text())
+    assert got[0]["seeds"] == [0, 1] and got[7]["seeds"] == [7, 8]
+    assert got[7]["config"]["seed"] == 7
+    ex0, ex7 = (g["comparisons_by_budget"][0]["examples"] for g in (got[0], got[7]))
+    assert ex0 != ex7  # each seed draws its own test split
+    r = runner.invoke(app, [*args, "--seed", "-1", "--runs", str(tmp_path / "bad")])
+    assert r.exit_code == 2 and "--seed" in r.output

@@ -17,7 +17,14 @@ from rich.text import Text
 
 from transferkit.cli._app import app, console
 from transferkit.cli._common import finish_run, friendly_errors, rule, say
-from transferkit.cli._options import MLFLOW_OPTION, OUT_OPTION, QUIET_OPTION, WORKERS_OPTION, batch_size_option
+from transferkit.cli._options import (
+    MLFLOW_OPTION,
+    OUT_OPTION,
+    QUIET_OPTION,
+    WORKERS_OPTION,
+    batch_size_option,
+    seed_option,
+)
 from transferkit.cli._shared import reads_data
 
 
@@ -33,6 +40,7 @@ def fit(
     budgets: str = typer.Option("10,50,all", help="Label budgets: per class (10), fractions (0.1), stratified "
                                 "totals (64total) or all."),
     seeds: int = typer.Option(5, help="Paired seeds per budget."),
+    seed: int = seed_option(),
     source: str | None = typer.Option(None, "--source", "-s", help="Pre-train the backbone on this labelled source first."),
     target_test: str | None = typer.Option(None, "--target-test", help="Official target test split (e.g. usps@test)."),
     epochs: int = typer.Option(20, help="Training epochs per arm (both arms get the same)."),
@@ -113,7 +121,7 @@ def fit(
                           batch_size=batch_size, patience=patience or None, keep_head=keep_head, workers=workers,
                           run_dir=new_dir if main else None, save=save if main else None,
                           min_test_per_class=min_test_per_class, classical=classical,
-                          scratch_min_steps=scratch_min_steps, **hooks)
+                          scratch_min_steps=scratch_min_steps, seed=seed, **hooks)
     except KeyboardInterrupt:
         if status is not None:
             status.stop()

@@ -159,7 +159,8 @@ def run_fit(target: str | Dataset, backbone: str, strategy: str = "auto",
             run_dir: str | Path | Callable[[], Path] | None = None, save: str | Path | None = None,
             on_update: Callable[[dict[str, Any]], None] | None = None,
             on_progress: Callable[[RunProgress], None] | None = None, resume: bool = False,
-            min_test_per_class: int = 10, classical: bool = True, scratch_min_steps: int = 300) -> dict[str, Any]:
+            min_test_per_class: int = 10, classical: bool = True, scratch_min_steps: int = 300,
+            seed: int = 0) -> dict[str, Any]:
     """Transfer ``backbone`` to ``target`` with ``strategy``, prove it against scratch, ship the model.
 
     Args:
@@ -188,12 +189,15 @@ def run_fit(target: str | Dataset, backbone: str, strategy: str = "auto",
         classical: also fit the data kind's classical baseline (TF-IDF + logistic regression, gradient boosting,
             pixels + logistic regression), with its own verdict.
         scratch_min_steps: the fewest optimiser steps the scratch baseline trains (and at least ``epochs``).
+        seed: the base seed: the paired seeds are ``seed, seed + 1, ...``; each picks its own split.
     """
     from transferkit.experiments.compare import compare
     from transferkit.training import TrainConfig
 
     say = on_step or (lambda m: None)
     _check_counts(**{"--min-test-per-class": min_test_per_class, "--scratch-min-steps": scratch_min_steps})
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32 - seeds:
+        raise DataArgumentError(f"--seed must be an integer from 0 to 2**32 - 1 - seeds (got {seed!r})")
     inp = _checked_inputs(target, backbone, strategy, budgets, seeds, source, target_test, epochs, lr, metric, others,
                           source_max, target_max, source_epochs, batch_size, patience, workers)
     folder = run_dir() if callable(run_dir) else (Path(run_dir) if run_dir is not None else None)
@@ -201,7 +205,7 @@ def run_fit(target: str | Dataset, backbone: str, strategy: str = "auto",
                                                          target_test, epochs, lr, metric, inp.extra, source_max,
                                                          target_max, source_epochs, batch_size, patience, keep_head,
                                                          workers, save, min_test_per_class, classical,
-                                                         scratch_min_steps))
+                                                         scratch_min_steps, seed))
     bb_or_model, models = _pretrained(backbone, inp.src, source_epochs, progress, say)
     # no early stopping by default: both arms get the whole budget (a scratch net with BatchNorm can sit at
     # chance on a tiny validation split for several epochs before it takes off); the best epoch is kept
@@ -210,12 +214,12 @@ def run_fit(target: str | Dataset, backbone: str, strategy: str = "auto",
                                        strategy=strategy, epochs=epochs, patience=patience, lr=lr,
                                        batch_size=batch_size, metric=metric, source_max=source_max,
                                        target_max=target_max, min_test_per_class=min_test_per_class,
-                                       classical=classical, scratch_min_steps=scratch_min_steps))
+                                       classical=classical, scratch_min_steps=scratch_min_steps, seed=seed))
     report = _CellReport(header, len(inp.budgets), f"transferkit fit --resume {folder}" if folder else "",
                          on_update, on_progress)
     try:
         for b, label in zip(inp.budgets, inp.labels):
-            report.done_budgets.append(compare(inp.task, bb_or_model, strategy, seeds=seeds, budget=b, config=cfg,
+            report.done_budgets.append(compare(inp.task, bb_or_model, strategy, seeds=list(range(seed, seed + seeds)), budget=b, config=cfg,
                                                lr=lr, metric=metric, others=inp.extra, keep_source_head=keep_head,
                                                on_step=say, on_cell=report, journal=journal, label=label,
                                                min_test_per_class=min_test_per_class, classical=classical,
@@ -417,7 +421,7 @@ def fit_settings(target: Any, backbone: str, strategy: str, budgets: list[Any], 
                  target_test: Any, epochs: int, lr: float | None, metric: str | None, others: list[str],
                  source_max: int | None, target_max: int | None, source_epochs: int, batch_size: int,
                  patience: int | None, keep_head: bool, workers: int, save: Any, min_test_per_class: int = 10,
-                 classical: bool = True, scratch_min_steps: int = 300) -> dict[str, Any] | None:
+                 classical: bool = True, scratch_min_steps: int = 300, seed: int = 0) -> dict[str, Any] | None:
     """The arguments of :func:`run_fit` that decide its figures, as JSON (None when data were given as objects)."""
     if any(d is not None and not isinstance(d, str) for d in (target, source, target_test)):
         return None  # data given as objects: the run cannot be started again from its settings
@@ -426,7 +430,7 @@ def fit_settings(target: Any, backbone: str, strategy: str, budgets: list[Any], 
             "others": others, "source_max": source_max, "target_max": target_max, "source_epochs": source_epochs,
             "batch_size": batch_size, "patience": patience, "keep_head": keep_head, "workers": workers,
             "save": str(save) if save is not None else None, "min_test_per_class": min_test_per_class,
-            "classical": classical, "scratch_min_steps": scratch_min_steps}
+            "classical": classical, "scratch_min_steps": scratch_min_steps, "seed": seed}
 
 
 def resume_fit(run_dir: str | Path, **callbacks: Any) -> dict[str, Any]:
