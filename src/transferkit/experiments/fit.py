@@ -118,10 +118,10 @@ def check_budgets(budgets: Sequence[Any], train: Dataset) -> list[str]:
 
 
 def _check_counts(**counts: Any) -> None:
-    """Options that are counts of 0 or more."""
+    """Options that are whole numbers, 0 or more (counts, the base seed)."""
     for name, v in counts.items():
-        if not isinstance(v, int) or v < 0:
-            raise DataArgumentError(f"{name} must be 0 or more (got {v})")
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            raise DataArgumentError(f"{name} must be a whole number, 0 or more (got {v!r})")
 
 
 # --------------------------------------------------------------------------- progress
@@ -158,9 +158,8 @@ def run_fit(target: str | Dataset, backbone: str, strategy: str = "auto",
             on_step: Callable[[str], None] | None = None, progress: bool = False, workers: int = 0,
             run_dir: str | Path | Callable[[], Path] | None = None, save: str | Path | None = None,
             on_update: Callable[[dict[str, Any]], None] | None = None,
-            on_progress: Callable[[RunProgress], None] | None = None, resume: bool = False,
-            min_test_per_class: int = 10, classical: bool = True, scratch_min_steps: int = 300,
-            seed: int = 0) -> dict[str, Any]:
+            on_progress: Callable[[RunProgress], None] | None = None, resume: bool = False, seed: int = 0,
+            min_test_per_class: int = 10, classical: bool = True, scratch_min_steps: int = 300) -> dict[str, Any]:
     """Transfer ``backbone`` to ``target`` with ``strategy``, prove it against scratch, ship the model.
 
     Args:
@@ -186,8 +185,7 @@ def run_fit(target: str | Dataset, backbone: str, strategy: str = "auto",
         on_progress: called after every cell with a :class:`RunProgress` (cells done / total, ETA).
         resume: continue the run in ``run_dir`` (finished cells are read back, not fitted again).
         min_test_per_class: with fewer test examples in any class the verdict is ``insufficient test data``.
-        classical: also fit the data kind's classical baseline (TF-IDF + logistic regression, gradient boosting,
-            pixels + logistic regression), with its own verdict.
+        classical: also fit the data kind's classical baseline (TF-IDF or pixels + LR, boosting), own verdict.
         scratch_min_steps: the fewest optimiser steps the scratch baseline trains (and at least ``epochs``).
         seed: the base seed: the paired seeds are ``seed, seed + 1, ...``; each picks its own split.
     """
@@ -195,9 +193,8 @@ def run_fit(target: str | Dataset, backbone: str, strategy: str = "auto",
     from transferkit.training import TrainConfig
 
     say = on_step or (lambda m: None)
-    _check_counts(**{"--min-test-per-class": min_test_per_class, "--scratch-min-steps": scratch_min_steps})
-    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32 - seeds:
-        raise DataArgumentError(f"--seed must be an integer from 0 to 2**32 - 1 - seeds (got {seed!r})")
+    _check_counts(**{"--min-test-per-class": min_test_per_class, "--scratch-min-steps": scratch_min_steps,
+                     "--seed": seed})
     inp = _checked_inputs(target, backbone, strategy, budgets, seeds, source, target_test, epochs, lr, metric, others,
                           source_max, target_max, source_epochs, batch_size, patience, workers)
     folder = run_dir() if callable(run_dir) else (Path(run_dir) if run_dir is not None else None)
