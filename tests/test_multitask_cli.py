@@ -6,21 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from _runs import DATA, tiny_heart
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+TINY = tiny_heart(seeds=2, epochs=2, metric="balanced_accuracy")
 
-TINY = """
-name: tiny-heart
-backbone: tabmlp?hidden=16
-tasks:
-  - {name: hungarian, data: "heart-disease:hungarian"}
-  - {name: va, data: "heart-disease:va", head: mlp}
-weightings: [equal, uncertainty]
-seeds: 2
-epochs: 2
-metric: balanced_accuracy
-threads: 1
-"""
 
 
 @pytest.fixture

@@ -8,23 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _runs import DATA, tiny_heart
 from typer.testing import CliRunner
 
 from transferkit.cli import app
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-TINY = """
-name: tiny-heart
-backbone: tabmlp?hidden=16
-tasks:
-  - {name: hungarian, data: "heart-disease:hungarian"}
-  - {name: va, data: "heart-disease:va", head: mlp}
-weightings: [equal, uncertainty]
-seeds: 2
-epochs: 3
-metric: accuracy
-threads: 1
-"""
+TINY = tiny_heart(seeds=2, epochs=3)
 
 
 @pytest.fixture

@@ -7,58 +7,16 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
+from _runs import DATA, cells_done, start_cli, stop_after, tiny_heart
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL: POSIX only")
 
-SRC = str(Path(__file__).resolve().parents[1] / "src")
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 ADAPT = ["adapt", "--source", "office-caltech10-surf:dslr", "--target", "office-caltech10-surf:webcam", "--method",
          "coral", "--seeds", "4", "--target-labels", "3"]
-TINY = """
-name: tiny-heart
-backbone: tabmlp?hidden=16
-tasks:
-  - {name: hungarian, data: "heart-disease:hungarian"}
-  - {name: va, data: "heart-disease:va", head: mlp}
-weightings: [equal, uncertainty]
-seeds: 3
-epochs: 3
-metric: accuracy
-threads: 1
-"""
 VOLATILE = ("seconds", "created", "argv", "model", "resume", "saved_to", "versions", "platform")
-
-
-def _start(args: list[str], runs: Path) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", ""), "OMP_NUM_THREADS": "1",
-           "TRANSFERKIT_RUNS": str(runs), "COLUMNS": "200", "TRANSFERKIT_DATA": str(DATA)}
-    # SIGINT back to its default: a test session started in the background inherits it ignored, and a
-    # Python started with SIGINT ignored never raises KeyboardInterrupt
-    return subprocess.Popen([sys.executable, "-m", "transferkit.cli", *args], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-
-
-def _cells(runs: Path) -> int:
-    found = list(runs.glob("*/checkpoint/cells.json"))
-    return len(json.loads(found[0].read_text())) if found else 0
-
-
-def _stop_after(proc: subprocess.Popen, runs: Path, cells: int, sig: int) -> None:
-    t0 = time.time()
-    while _cells(runs) < cells:
-        assert proc.poll() is None, proc.communicate()[0]
-        assert time.time() - t0 < 300, "the run did not get far enough"
-        time.sleep(0.01)
-    assert proc.poll() is None, "the run finished before it could be stopped"
-    proc.send_signal(sig)
-    proc.wait(60)
 
 
 def _strip(o):  # everything but wall-clock times and paths
@@ -85,12 +43,12 @@ def _survive(tmp_path: Path, args: list[str], command: str, first: int, second: 
     ref_runs, runs = tmp_path / "ref", tmp_path / "runs"
     # the reference runs as the stopped run does (a process with one BLAS thread): thread counts change
     # floating-point sums in the last digits
-    ref_proc = _start(args, ref_runs)
+    ref_proc = start_cli(args, ref_runs)
     assert ref_proc.wait(600) == 0, ref_proc.stdout.read()
     (ref,) = list(ref_runs.iterdir())
 
-    p = _start(args, runs)
-    _stop_after(p, runs, first, signal.SIGINT)
+    p = start_cli(args, runs)
+    stop_after(p, runs, first, signal.SIGINT)
     out = p.stdout.read()
     assert p.returncode == 130, out
     (run,) = list(runs.iterdir())
@@ -100,15 +58,15 @@ def _survive(tmp_path: Path, args: list[str], command: str, first: int, second: 
     assert "Incomplete run (interrupted (Ctrl-C))" in (run / "report.html").read_text()
     assert f"continue with: transferkit {command} --resume {run}" in " ".join(out.split())
 
-    done = _cells(runs)
-    p = _start([command, "--resume", str(run)], runs)
-    _stop_after(p, runs, done + second, signal.SIGKILL)
+    done = cells_done(runs)
+    p = start_cli([command, "--resume", str(run)], runs)
+    stop_after(p, runs, done + second, signal.SIGKILL)
     assert p.returncode == -signal.SIGKILL
     res = json.loads((run / "results.json").read_text())
     assert res["status"]["state"] == "running" and res["status"]["cells_done"] >= done + second - 1
-    killed_at = _cells(runs)
+    killed_at = cells_done(runs)
 
-    p = _start([command, "--resume", str(run)], runs)
+    p = start_cli([command, "--resume", str(run)], runs)
     out = p.communicate(timeout=600)[0]
     assert p.returncode == 0, out
     assert _figures(run) == _figures(ref)
@@ -128,7 +86,7 @@ def test_multitask_survives_ctrl_c_and_kill_9(tmp_path: Path) -> None:
     if not (DATA / "uci_heart_disease").is_dir():
         pytest.skip(f"UCI heart disease data not found under {DATA}")
     cfg = tmp_path / "tiny.yaml"
-    cfg.write_text(TINY)
+    cfg.write_text(tiny_heart(seeds=3))
     _survive(tmp_path, ["multitask", str(cfg)], "multitask", 3, 4)
 
 
