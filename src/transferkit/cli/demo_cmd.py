@@ -9,14 +9,25 @@ import typer
 
 from transferkit.cli._app import app, console
 from transferkit.cli._common import finish_run, friendly_errors, rule, say, set_device
-from transferkit.cli._options import DEVICE_OPTION, MLFLOW_OPTION, OUT_OPTION, QUIET_OPTION
+from transferkit.cli._options import (
+    DEVICE_OPTION,
+    MLFLOW_OPTION,
+    OUT_OPTION,
+    QUIET_OPTION,
+    WORKERS_OPTION,
+    batch_size_option,
+    seed_option,
+)
 
 
 @app.command("demo")
 @friendly_errors
 def demo(
     seeds: int = typer.Option(5, min=1, help="Paired seeds per label budget."),
+    seed: int = seed_option(),
     budgets: str = typer.Option("2,5,10", help="Labelled target images per class, comma-separated."),
+    batch_size: int = batch_size_option(16, "Target training batch size (transfer and scratch)."),
+    workers: int = WORKERS_OPTION,
     device: str = DEVICE_OPTION,
     out: str | None = OUT_OPTION,
     quiet: bool = QUIET_OPTION,
@@ -27,7 +38,8 @@ def demo(
     from transferkit.reports.run import make_run_dir
 
     set_device(device)
-    cfg = DemoConfig(seeds=seeds, budgets=tuple(int(b) for b in budgets.split(",")), progress=not quiet)
+    cfg = DemoConfig(seeds=seeds, budgets=tuple(int(b) for b in budgets.split(",")), progress=not quiet, seed=seed,
+                     batch_size=batch_size, workers=workers)
     rule("demo", ": does a CNN pre-trained on digits 0-4 help learn 5-9 from few labels?")
     t0 = time.perf_counter()
     with console.status("working...") if quiet else contextlib.nullcontext():

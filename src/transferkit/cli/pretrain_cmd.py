@@ -14,7 +14,14 @@ from rich.text import Text
 
 from transferkit.cli._app import app, console
 from transferkit.cli._common import finish_run, friendly_errors
-from transferkit.cli._options import MLFLOW_OPTION, OUT_OPTION, QUIET_OPTION, batch_size_option, seed_option
+from transferkit.cli._options import (
+    MLFLOW_OPTION,
+    OUT_OPTION,
+    QUIET_OPTION,
+    WORKERS_OPTION,
+    batch_size_option,
+    seed_option,
+)
 from transferkit.cli._shared import reads_data
 
 ZOO_OPTION = typer.Option(
@@ -40,6 +47,7 @@ def pretrain_command(
     epochs: int = typer.Option(10, "--epochs", min=1, help="Training epochs."),
     batch_size: int = batch_size_option(64, "Training batch size."),
     lr: float = typer.Option(1e-3, "--lr", help="AdamW learning rate."),
+    workers: int = WORKERS_OPTION,
     seed: int = seed_option("Seed of subsampling, splits, initialisation and batches."),
     max_samples: int = typer.Option(
         None, "--max-samples", min=1, help="Use a stratified random subset of this many."
@@ -62,7 +70,7 @@ def pretrain_command(
     console.print(Text.assemble(("pretrain", "bold"), f" {backbone} on {source} ({objective}) -> {zoo_dir}/{name}"))
     results = run_pretrain(backbone, source, objective, name=name, zoo_dir=zoo_dir, epochs=epochs,
                            batch_size=batch_size, lr=lr, seed=seed, max_samples=max_samples, resume=resume,
-                           progress=not quiet, description=description)
+                           progress=not quiet, description=description, workers=workers)
     use_zoo_dir(zoo_dir)
     finish_run(make_run_dir("pretrain", out, name=name), results, mlflow, started=t0)
 
