@@ -13,18 +13,10 @@ import time
 import typer
 from rich.text import Text
 
+from transferkit.cli import _options as opt
 from transferkit.cli._app import app, console
 from transferkit.cli._common import finish_run, friendly_errors
 from transferkit.cli._live import SAVE_OPTION, LiveRun, resume_option
-from transferkit.cli._options import (
-    MLFLOW_OPTION,
-    OUT_OPTION,
-    QUIET_OPTION,
-    WORKERS_OPTION,
-    batch_size_option,
-    given,
-    seed_option,
-)
 from transferkit.cli._shared import reads_data
 
 
@@ -48,7 +40,7 @@ def adapt_command(
         help="Labelled target examples per class for selection and the verdict (0: none).",
     ),
     seeds: int = typer.Option(3, "--seeds", min=1, help="Number of seeds (SEED..SEED+N-1)."),
-    seed: int = seed_option(),
+    seed: int = opt.seed_option(),
     target_test: str | None = typer.Option(
         None,
         "--target-test",
@@ -58,14 +50,14 @@ def adapt_command(
         None, "--backbone", help="Deep methods: lenet (default for images) or a backbone spec."
     ),
     steps: int = typer.Option(1000, "--steps", min=1, help="Deep methods: training steps."),
-    batch_size: int = batch_size_option(64, "Deep methods: rows per stream per step."),
+    batch_size: int = opt.batch_size_option(64, "Deep methods: rows per stream per step."),
     lr: float = typer.Option(0.01, "--lr", help="Deep methods: initial learning rate."),
-    workers: int = WORKERS_OPTION,
-    out: str | None = OUT_OPTION,
-    mlflow: str | None = MLFLOW_OPTION,
+    workers: int = opt.WORKERS_OPTION,
+    out: str | None = opt.OUT_OPTION,
+    mlflow: str | None = opt.MLFLOW_OPTION,
     save: str | None = SAVE_OPTION,
     resume: str | None = resume_option("adapt"),
-    quiet: bool = QUIET_OPTION,
+    quiet: bool = opt.QUIET_OPTION,
 ) -> None:
     """Adapt from SOURCE to TARGET with METHOD; report source-only beside it, a verdict, and ship the recommended
     model."""
@@ -77,7 +69,7 @@ def adapt_command(
     live = LiveRun("adapt", out, quiet, resume, name=method)
     with live:
         if resume:
-            results = resume_adapt(resume, seed=given("seed", seed), workers=workers, on_update=live.update,
+            results = resume_adapt(resume, seed=opt.given("seed", seed), workers=workers, on_update=live.update,
                                    on_progress=live.show)
         else:
             results = run_adapt(source, target, method, target_labels=target_labels, seeds=seeds, seed=seed,

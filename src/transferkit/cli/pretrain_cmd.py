@@ -12,16 +12,9 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from transferkit.cli import _options as opt
 from transferkit.cli._app import app, console
 from transferkit.cli._common import finish_run, friendly_errors
-from transferkit.cli._options import (
-    MLFLOW_OPTION,
-    OUT_OPTION,
-    QUIET_OPTION,
-    WORKERS_OPTION,
-    batch_size_option,
-    seed_option,
-)
 from transferkit.cli._shared import reads_data
 
 ZOO_OPTION = typer.Option(
@@ -45,10 +38,10 @@ def pretrain_command(
     objective: str = typer.Option("supervised", "--objective", help="supervised, simclr or denoise."),
     zoo: str = ZOO_OPTION,
     epochs: int = typer.Option(10, "--epochs", min=1, help="Training epochs."),
-    batch_size: int = batch_size_option(64, "Training batch size."),
+    batch_size: int = opt.batch_size_option(64, "Training batch size."),
     lr: float = typer.Option(1e-3, "--lr", help="AdamW learning rate."),
-    workers: int = WORKERS_OPTION,
-    seed: int = seed_option("Seed of subsampling, splits, initialisation and batches."),
+    workers: int = opt.WORKERS_OPTION,
+    seed: int = opt.seed_option("Seed of subsampling, splits, initialisation and batches."),
     max_samples: int = typer.Option(
         None, "--max-samples", min=1, help="Use a stratified random subset of this many."
     ),
@@ -56,9 +49,9 @@ def pretrain_command(
         True, "--resume/--no-resume", help="Continue an interrupted run of the same name."
     ),
     description: str = typer.Option("", "--description", help="One line for the model card."),
-    out: str | None = OUT_OPTION,
-    quiet: bool = QUIET_OPTION,
-    mlflow: str | None = MLFLOW_OPTION,
+    out: str | None = opt.OUT_OPTION,
+    quiet: bool = opt.QUIET_OPTION,
+    mlflow: str | None = opt.MLFLOW_OPTION,
 ) -> None:
     """Pre-train a backbone on SOURCE and save it as a zoo entry (safetensors weights + model card)."""
     from transferkit.backbones.zoo import use_zoo_dir
