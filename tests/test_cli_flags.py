@@ -139,6 +139,32 @@ def test_every_command_has_the_shared_options() -> None:
         assert "--seed" in {o for flags in opts[name].values() for o in flags}, name
 
 
+SEEDED = {"fit", "demo", "adapt", "multitask", "har", "agents"}  # --seeds N: the paired seeds
+WORKERS = {"fit", "rank", "similarity", "features", "pretrain", "demo", "adapt", "har"}  # a DataLoader to feed
+BATCHES = WORKERS | {"predict", "multitask"}  # forward passes or training steps in batches
+
+
+def test_seed_workers_and_batch_size_where_they_belong() -> None:
+    """--seed on every command with --seeds (one help text), --workers and --batch-size on every command that
+    extracts features or trains through a DataLoader; each spelled one way everywhere (no short forms)."""
+    group = get_command(app)
+    ctx = group.make_context("transferkit", [], resilient_parsing=True)
+    helps: dict[str, str] = {}
+    for name, options in _options().items():
+        flat = {o for opts in options.values() for o in opts}
+        for flag, owners in (("--seeds", SEEDED), ("--workers", WORKERS), ("--batch-size", BATCHES)):
+            assert (flag in flat) == (name in owners), f"{name}: {flag}"
+        if name in SEEDED:
+            assert options["seed"] == ["--seed"] and options["seeds"] == ["--seeds"], name
+            [param] = [p for p in group.commands[name].get_params(ctx) if p.name == "seed"]  # type: ignore[attr-defined]
+            helps[name] = param.help
+        for key, flag in (("workers", "--workers"), ("batch_size", "--batch-size")):
+            if key in options:
+                assert options[key] == [flag], (name, options[key])
+    assert len(set(helps.values())) == 1 and "SEED, SEED+1" in helps["fit"], helps
+    assert {"rank", "similarity", "pretrain"} <= {n for n, o in _options().items() if "seed" in o}
+
+
 # ----------------------------------------------------------------------------- columns by name
 def test_label_column_on_a_csv_with_a_diagnosis_column(heart_csv: Path, tmp_path: Path) -> None:
     r = _cli("rank", "--target", str(heart_csv), "--models", "raw", "--scores", "logme", "-o", str(tmp_path / "a"))

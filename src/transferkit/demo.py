@@ -35,12 +35,17 @@ class DemoConfig:
     target_epochs: int = 25
     finetune_lr: float = 3e-3
     progress: bool = True
+    seed: int = 0  # base seed: seeds seed..seed+seeds-1; it also draws the source/target splits
+    batch_size: int = 16  # target training batch size (transfer and scratch)
+    workers: int = 0  # DataLoader worker processes of target training
 
     def __post_init__(self) -> None:
         if self.seeds < 2:
             raise ValueError("the demo needs at least 2 seeds for a confidence interval")
         if not self.budgets or min(self.budgets) < 1:
             raise ValueError("budgets must be labels per class, each >= 1")
+        if not 0 <= self.seed < 2**32 or self.batch_size < 1 or self.workers < 0:
+            raise ValueError("the demo needs 0 <= seed < 2**32, batch_size >= 1 and workers >= 0")
 
 
 def _arms(pre: TransferModel, target: Dataset, cfg: DemoConfig) -> list[Arm]:
@@ -48,8 +53,8 @@ def _arms(pre: TransferModel, target: Dataset, cfg: DemoConfig) -> list[Arm]:
     import torch
 
     def tcfg(seed: int) -> TrainConfig:
-        return TrainConfig(epochs=cfg.target_epochs, lr=cfg.finetune_lr, batch_size=16, patience=10, seed=seed,
-                           progress=cfg.progress)
+        return TrainConfig(epochs=cfg.target_epochs, lr=cfg.finetune_lr, batch_size=cfg.batch_size, patience=10,
+                           seed=seed, progress=cfg.progress, num_workers=cfg.workers)
 
     def transferred(seed: int, train: Dataset) -> TransferModel:
         torch.manual_seed(seed)  # the new head starts the same on every run of this seed
@@ -83,7 +88,7 @@ def _run_demo(cfg: DemoConfig, say: Any) -> dict[str, Any]:
     digits = load_dataset("digits")
     source = class_subset(digits, list("01234"), "digits[0-4]")
     target = class_subset(digits, list("56789"), "digits[5-9]")
-    task = TransferTask(target=target, source=source, seed=0)
+    task = TransferTask(target=target, source=source, seed=cfg.seed)
     assert task.source_splits is not None
 
     say(f"pre-training {BACKBONE} on the source task: digits 0-4, {len(task.source_splits.train)} images")
@@ -97,11 +102,12 @@ def _run_demo(cfg: DemoConfig, say: Any) -> dict[str, Any]:
         return Split(task.target_train(budget, seed=seed), label_budget(task.target_splits.val, budget, seed=seed),
                      test)
 
-    exp = run_experiment(splits, _arms(pre, target, cfg), seeds=cfg.seeds, budgets=cfg.budgets, metric="accuracy",
+    seeds = list(range(cfg.seed, cfg.seed + cfg.seeds))
+    exp = run_experiment(splits, _arms(pre, target, cfg), seeds=seeds, budgets=cfg.budgets, metric="accuracy",
                          num_outputs=target.num_classes, on_step=say)
     first = exp.budgets[0]
     res = new_results("demo")
-    res["seeds"] = list(range(cfg.seeds))
+    res["seeds"] = seeds
     res["config"] = {**cfg.__dict__, "backbone": BACKBONE}
     res["data"] = {"source": source.describe(), "target": target.describe(), "target_test": test.describe(),
                    "splits": task.describe()}

@@ -193,7 +193,8 @@ def _is_deep(method: str, kind: str, backbone: Any) -> bool:
 def adapt(source: Any, target: Any, method: str | Sequence[str] = "coral", *, target_val: Any = None,
           seeds: tuple[int, ...] | list[int] = (0,), val_fraction: float = 0.2, backbone: Any = None,
           deep_config: Any = None, base_estimator: Any = None, refit: bool = True, journal: Any = None,
-          on_cell: Callable[[AdaptCell], None] | None = None, **method_params: Any) -> AdaptationResult:
+          on_cell: Callable[[AdaptCell], None] | None = None, workers: int = 0,
+          **method_params: Any) -> AdaptationResult:
     """Adapt from a labelled ``source`` to an unlabelled ``target``, with source-only alongside.
 
     Args:
@@ -218,6 +219,8 @@ def adapt(source: Any, target: Any, method: str | Sequence[str] = "coral", *, ta
             source-only and the reported method; the others keep their source-train fit).
         journal: where finished (seed, model) cells and their models are kept (resume after a kill).
         on_cell: called after every (seed, model) cell with an :class:`AdaptCell`.
+        workers: DataLoader worker processes of the frozen-encoder feature extraction (shallow methods on
+            raw inputs).
         **method_params: passed to the method's constructor.
     """
     xs, ys, kind = _xy(source, "source", need_labels=True)
@@ -240,7 +243,7 @@ def adapt(source: Any, target: Any, method: str | Sequence[str] = "coral", *, ta
     encode = None
     if not deep and kind != "table":  # shallow methods on raw inputs: frozen-encoder features first
         encoder = encoder_for(kind, backbone)
-        xs, xt, xv = encode_frozen([xs, xt, xv], kind, encoder)
+        xs, xt, xv = encode_frozen([xs, xt, xv], kind, encoder, workers=workers)
         encode = partial(_encode_one, kind=kind, encoder=encoder)
     runner = (_DeepRunner(xs, xt, xv, backbone, deep_config, kind) if deep
               else _ShallowRunner(xs, xt, xv, base_estimator))

@@ -28,8 +28,10 @@ def encoder_for(kind: str, backbone: Any) -> Any:
                             "'timm:resnet18' for images) or extract features first (transferkit features)")
 
 
-def encode_frozen(parts: list[Any], kind: str, backbone: Any, progress: bool = False) -> list[np.ndarray | None]:
-    """Each non-None part (raw inputs of one side) as frozen-encoder features ``(N, D)``."""
+def encode_frozen(parts: list[Any], kind: str, backbone: Any, progress: bool = False,
+                  workers: int = 0) -> list[np.ndarray | None]:
+    """Each non-None part (raw inputs of one side) as frozen-encoder features ``(N, D)`` (``workers``: DataLoader
+    worker processes preparing the batches)."""
     from transferkit.backbones import create_backbone
     from transferkit.features import extract_features
 
@@ -42,5 +44,5 @@ def encode_frozen(parts: list[Any], kind: str, backbone: Any, progress: bool = F
             continue
         data = x if isinstance(x, Dataset) else Dataset(x=np.asarray(x, dtype=object) if kind == "text" else x,
                                                         y=None, kind=kind, name=f"{kind} inputs")
-        out.append(extract_features(model, data, progress=progress))
+        out.append(extract_features(model, data, progress=progress, num_workers=workers))
     return out

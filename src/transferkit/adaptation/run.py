@@ -70,21 +70,25 @@ def source_labels(ds: Dataset, src: Dataset) -> np.ndarray:
     return lookup[y]
 
 
-def check_options(seeds: int, target_labels: int, steps: int, batch_size: int, lr: float) -> None:
+def check_options(seeds: int, target_labels: int, steps: int, batch_size: int, lr: float, seed: int = 0,
+                  workers: int = 0) -> None:
     """Every number of a run, before any data is loaded."""
     rules = ((isinstance(seeds, int) and seeds >= 1, f"seeds (--seeds) must be >= 1 (got {seeds})"),
              (target_labels >= 0, f"target labels per class (--target-labels) must be >= 0 (got {target_labels})"),
              (steps >= 1, f"--steps must be at least 1 (got {steps})"),
              (batch_size >= 1, f"--batch-size must be at least 1 (got {batch_size})"),
-             (lr > 0, f"--lr must be positive (got {lr})"))
+             (lr > 0, f"--lr must be positive (got {lr})"),
+             (isinstance(seed, int) and 0 <= seed < 2**32, f"--seed must be in 0..2**32-1 (got {seed})"),
+             (workers >= 0, f"--workers must be 0 or more (got {workers})"))
     bad = [message for ok, message in rules if not ok]
     if bad:
         raise DataArgumentError("; ".join(bad))
 
 
-def _data(source: Any, target: Any, target_test: Any, target_labels: int) -> tuple[Dataset, Dataset, Dataset,
-                                                                                     Dataset | None]:
-    """Source, the target adaptation pool, the target test rows, and the few labelled target examples."""
+def _data(source: Any, target: Any, target_test: Any, target_labels: int,
+          seed: int = 0) -> tuple[Dataset, Dataset, Dataset, Dataset | None]:
+    """Source, the target adaptation pool, the target test rows, and the few labelled target examples (drawn
+    with the base ``seed``)."""
     src = load_dataset(source)
     tgt = load_dataset(target)
     src.require_labels(2)
@@ -93,13 +97,13 @@ def _data(source: Any, target: Any, target_test: Any, target_labels: int) -> tup
         pool = tgt
     else:
         tgt.require_labels(2)
-        pool_idx, test_idx = stratified_indices(tgt.y, len(tgt), (0.7, 0.3), 0)[:2]
+        pool_idx, test_idx = stratified_indices(tgt.y, len(tgt), (0.7, 0.3), seed)[:2]
         pool, test = tgt.subset(pool_idx, f"{tgt.name}[adapt]"), tgt.subset(test_idx, f"{tgt.name}[test]")
     test.require_labels(2)
     val = None
     if target_labels > 0:
         pool.require_labels(2)
-        val = label_budget(pool, target_labels, seed=0)
+        val = label_budget(pool, target_labels, seed=seed)
     return src, pool, test, val
 
 
@@ -110,6 +114,8 @@ def run_adapt(
     *,
     target_labels: int = 0,
     seeds: int = 3,
+    seed: int = 0,
+    workers: int = 0,
     target_test: str | Dataset | None = None,
     backbone: str | None = None,
     steps: int = 1000,
@@ -129,7 +135,12 @@ def run_adapt(
             ``target_labels`` examples.
         method: an adaptation method, shallow (feature tables) or deep.
         target_labels: labelled target examples per class for selection and the verdict (0: none).
-        seeds: runs 0..seeds-1.
+        seeds: how many runs: seeds ``seed, seed + 1, ..., seed + seeds - 1`` (each its own source split and
+            initialisation).
+        seed: the base seed; it also draws the held-out target rows and the ``target_labels`` examples
+            (0: the run of earlier versions).
+        workers: DataLoader worker processes of the frozen-encoder feature extraction (shallow methods on
+            raw images or text); no effect on the figures.
         target_test: a separate labelled target test set (default: a stratified 30 % of ``target``).
         backbone, steps, batch_size, lr: deep methods only.
         run_dir: the run folder (or a function that makes it, called once the options and data are
@@ -145,18 +156,19 @@ def run_adapt(
     from transferkit.adaptation.deep import DeepConfig
     from transferkit.experiments.progress import CellClock, status
 
-    check_options(seeds, target_labels, steps, batch_size, lr)
-    src, pool, test, val = _data(source, target, target_test, target_labels)
+    check_options(seeds, target_labels, steps, batch_size, lr, seed, workers)
+    src, pool, test, val = _data(source, target, target_test, target_labels, seed)
     y_test = source_labels(test, src)
     folder = run_dir() if callable(run_dir) else (Path(run_dir) if run_dir is not None else None)
     settings = _settings(source, target, method, target_labels, seeds, target_test, backbone, steps, batch_size, lr,
-                         save)
+                         save, seed)
+    seed_values = list(range(seed, seed + seeds))
     journal = _journal(folder, resume, settings, {"source": src.fingerprint(), "target": pool.fingerprint(),
                                                   "target_test": test.fingerprint()})
-    results = new_results("adapt", seeds=list(range(seeds)), data={
+    results = new_results("adapt", seeds=seed_values, data={
         "source": src.describe(), "target": pool.describe(), "target_test": test.describe(),
         "target_val": None if val is None else val.describe()})
-    results["config"] = {k: v for k, v in settings.items() if k != "save"} if settings else {}
+    results["config"] = {k: v for k, v in settings.items() if k != "save"} if settings else {"seed": seed}
     clock = CellClock(seeds * (1 + (len(DEFAULT_CANDIDATES) if method == "auto" else 1)))
     hint = f"transferkit adapt --resume {folder}" if folder else ""
     done_rows: list[dict[str, Any]] = []
@@ -178,7 +190,7 @@ def run_adapt(
 
     try:
         result = adapt(src, pool.x, method, target_val=None if val is None else (val.x, source_labels(val, src)),
-                       seeds=list(range(seeds)), backbone=backbone,
+                       seeds=seed_values, backbone=backbone, workers=workers,
                        deep_config=DeepConfig(steps=steps, batch_size=batch_size, lr=lr), journal=journal,
                        on_cell=cell)
     except KeyboardInterrupt:
@@ -199,14 +211,14 @@ def run_adapt(
 
 
 def _settings(source: Any, target: Any, method: str, target_labels: int, seeds: int, target_test: Any,
-              backbone: Any, steps: int, batch_size: int, lr: float, save: Any) -> dict[str, Any] | None:
+              backbone: Any, steps: int, batch_size: int, lr: float, save: Any, seed: int = 0) -> dict[str, Any] | None:
     """The arguments that decide a run's figures, as JSON (None when data were given as objects)."""
     if any(d is not None and not isinstance(d, str) for d in (source, target, target_test)) or not (
             backbone is None or isinstance(backbone, str)):
         return None
     return {"source": source, "target": target, "method": method, "target_labels": target_labels, "seeds": seeds,
             "target_test": target_test, "backbone": backbone, "steps": steps, "batch_size": batch_size, "lr": lr,
-            "save": str(save) if save is not None else None}
+            "save": str(save) if save is not None else None, "seed": seed}
 
 
 def _journal(folder: Path | None, resume: bool, settings: dict[str, Any] | None, fingerprints: dict[str, str]) -> Any:
@@ -222,18 +234,20 @@ def _journal(folder: Path | None, resume: bool, settings: dict[str, Any] | None,
     return journal
 
 
-def resume_adapt(run_dir: str | Path, **callbacks: Any) -> dict[str, Any]:
+def resume_adapt(run_dir: str | Path, seed: int | None = None, workers: int = 0, **callbacks: Any) -> dict[str, Any]:
     """Continue the adapt run in ``run_dir`` where it stopped, with the settings it was started with.
 
     ``callbacks``: ``on_update`` and ``on_progress`` as in :func:`run_adapt`. The figures equal an
-    uninterrupted run's.
+    uninterrupted run's. ``seed``: the base seed the caller asked for (None: any); another seed than
+    the run's is refused. ``workers`` does not change the figures.
     """
-    from transferkit.experiments.journal import ResumeError, RunJournal
+    from transferkit.experiments.journal import ResumeError, RunJournal, check_resume_seed
 
     settings = RunJournal.read_settings(run_dir, "adapt")["settings"]
     if not settings:
         raise ResumeError(f"{run_dir} cannot be resumed: its data were given as Dataset objects, not names or paths")
-    return run_adapt(**settings, run_dir=Path(run_dir), resume=True, **callbacks)
+    check_resume_seed(run_dir, "adapt", settings.get("seed", 0), seed)
+    return run_adapt(**settings, run_dir=Path(run_dir), resume=True, workers=workers, **callbacks)
 
 
 __all__ = ["adaptation_section", "check_options", "resume_adapt", "run_adapt", "source_labels"]

@@ -50,6 +50,7 @@ class AgentsConfig:
     deterministic_eval: bool | None = None  # default: greedy for DQN, sampled actions for PPO
     torch_threads: int = 1
     n_jobs: int = 1  # target runs in parallel worker processes
+    seed: int = 0  # base seed: the target runs use seeds seed..seed+seeds-1 (the source agent keeps its own)
 
     def __post_init__(self) -> None:
         if self.algo not in ALGOS:
@@ -64,6 +65,13 @@ class AgentsConfig:
             raise AgentsError("need source_steps >= 1 and target_steps >= eval_every >= 1")
         if not self.variants:
             raise AgentsError("give at least one target variant")
+        if not 0 <= self.seed < 2**32:
+            raise AgentsError(f"seed must be in 0..2**32-1, got {self.seed}")
+
+    @property
+    def seed_values(self) -> list[int]:
+        """The seeds of the target runs: ``seed, seed + 1, ..., seed + seeds - 1``."""
+        return list(range(self.seed, self.seed + self.seeds))
 
 
 def _require_sb3() -> Any:
@@ -259,7 +267,7 @@ def run_agents(cfg: AgentsConfig | None = None, on_step: Callable[[str], None] |
         say(f"source agent: return {src_curve['returns'][-1]:.1f} on its own world "
             f"({time.perf_counter() - t0:.0f} s)")
         state = {k: v.detach().cpu() for k, v in src_agent.policy.state_dict().items()}
-        jobs = [(v, seed, arm) for v in targets for seed in range(cfg.seeds) for arm in ("transfer", "scratch")]
+        jobs = [(v, seed, arm) for v in targets for seed in cfg.seed_values for arm in ("transfer", "scratch")]
         say(f"{len(jobs)} target runs of {cfg.target_steps} steps ({cfg.n_jobs} worker(s))")
         curves = _run_jobs(cfg, [(v, seed, state if arm == "transfer" else None) for v, seed, arm in jobs])
         rows = []
@@ -294,7 +302,7 @@ def run_agents_experiment(cfg: AgentsConfig | None = None,
 
     cfg = cfg or AgentsConfig()
     section = run_agents(cfg, on_step=on_step)
-    res = new_results("agents", seeds=list(range(cfg.seeds)))
+    res = new_results("agents", seeds=cfg.seed_values)
     res["config"] = section["settings"]
     res["data"] = {"env": cfg.env_id, "source": section["source"]["variant"],
                    "targets": [r["variant"] for r in section["variants"]]}

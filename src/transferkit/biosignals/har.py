@@ -69,6 +69,8 @@ class CrossSubjectConfig:
     val_per_class: int = 5
     progress: bool = False
     torch_threads: int | None = 1  # small nets: one thread per process is fastest on shared CPUs
+    seed: int = 0  # base seed: the seeds are seed..seed+seeds-1, each its own few-shot split and initialisation
+    workers: int = 0  # DataLoader worker processes of target training
 
     def __post_init__(self) -> None:
         if self.norm not in SIGNAL_NORMS:
@@ -83,6 +85,13 @@ class CrossSubjectConfig:
             raise DataError("shots must be labelled windows per class, each >= 1")
         if self.seeds < 1:
             raise DataError("seeds must be >= 1 (>= 2 for a confidence interval)")
+        if not 0 <= self.seed < 2**32 or self.batch_size < 1 or self.workers < 0:
+            raise DataError("need 0 <= seed < 2**32, batch_size >= 1 and workers >= 0")
+
+    @property
+    def seed_values(self) -> list[int]:
+        """The seeds run: ``seed, seed + 1, ..., seed + seeds - 1``."""
+        return list(range(self.seed, self.seed + self.seeds))
 
 
 def _by_subject(ds: Dataset, subjects: tuple[int, ...], what: str) -> Dataset:
@@ -116,7 +125,8 @@ def _arms(cfg: CrossSubjectConfig, pre: Any) -> list[Arm]:
 
     def tcfg(lr: float) -> Any:
         return lambda seed: TrainConfig(lr=lr, epochs=cfg.target_epochs, batch_size=cfg.batch_size,
-                                        patience=cfg.patience, seed=seed, progress=cfg.progress)
+                                        patience=cfg.patience, seed=seed, progress=cfg.progress,
+                                        num_workers=cfg.workers)
 
     def scratch(seed: int, train: Dataset) -> Any:
         torch.manual_seed(1000 + seed)
@@ -168,7 +178,7 @@ def _run(data: Dataset, cfg: CrossSubjectConfig, say: Callable[[str], None],
             parts = subject_few_shot_split(sub, k, seed, cfg.test_fraction, cfg.val_per_class)
             return Split(parts.train, parts.val, parts.test)
 
-        exp = run_experiment(splits, arms, seeds=cfg.seeds, budgets=cfg.shots, metric="accuracy",
+        exp = run_experiment(splits, arms, seeds=cfg.seed_values, budgets=cfg.shots, metric="accuracy",
                              num_outputs=pre.num_outputs)
         for b in exp.budgets:
             by_k[b.budget].append(b)
@@ -246,7 +256,7 @@ def run_har(data: str | Dataset = "uci-har", cfg: CrossSubjectConfig | None = No
     ds = load_dataset(data)
     kept: list[tuple[int, BudgetResult, Dataset]] = []
     section = run_cross_subject(ds, cfg, on_step=on_step, keep=kept)
-    res = new_results("har", seeds=list(range(cfg.seeds)))
+    res = new_results("har", seeds=cfg.seed_values)
     res["config"] = section["settings"]
     res["data"] = {"dataset": ds.describe(), "source_subjects": list(cfg.source_subjects),
                    "target_subjects": list(cfg.target_subjects)}

@@ -26,7 +26,7 @@ SAVE_OPTION = typer.Option(None, "--save", metavar="DIR", help="Also copy what t
 def resume_option(command: str) -> Any:
     """``--resume RUN`` of ``command``."""
     return typer.Option(None, "--resume", metavar="RUN", help=f"Continue the {command} run in folder RUN where it "
-                        "stopped (its own settings are used; other options are ignored).")
+                        "stopped (its own settings are used; other options are ignored, and another --seed is refused).")
 
 
 class LiveRun:

@@ -47,7 +47,9 @@ LABEL_COLUMN_OPTION = typer.Option(None, "--label-column", metavar="NAME",
 TEXT_COLUMN_OPTION = typer.Option(None, "--text-column", metavar="NAME",
                                   help="Text column of CSV/TSV/JSONL/Parquet files (default: text, when present); "
                                   "the same as FILE?text=NAME.")
-SEED_HELP = "Base seed: the first of the paired seeds (SEED, SEED+1, ...); it also seeds the split."
+SEED_HELP = ("Base seed: the seeds run are SEED, SEED+1, ... (--seeds of them); each draws its own split and "
+             "labelled examples where the command draws any.")
+"""The help of ``--seed`` on every command with ``--seeds`` (fit, demo, adapt, multitask, har, agents)."""
 
 
 def seed_option(help: str = SEED_HELP) -> Any:
@@ -55,6 +57,19 @@ def seed_option(help: str = SEED_HELP) -> Any:
     return typer.Option(0, "--seed", min=0, max=2**32 - 1, metavar="N", help=help)
 
 
-def batch_size_option(default: int, help: str = "Examples per batch.", min_value: int | None = 1) -> Any:
+def batch_size_option(default: int | None, help: str = "Examples per batch.", min_value: int | None = 1) -> Any:
     """``--batch-size N`` with the command's own default (``min_value=None``: the library checks it)."""
     return typer.Option(default, "--batch-size", min=min_value, metavar="N", help=help)
+
+
+def given(name: str, value: Any) -> Any:
+    """``value`` when option ``name`` was given (command line, environment or ``--config``), else None.
+
+    What ``--resume`` compares: a run is refused under another ``--seed`` only when one was asked for.
+    """
+    import click
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context(silent=True)
+    source = ctx.get_parameter_source(name) if ctx is not None else ParameterSource.COMMANDLINE
+    return None if source in (None, ParameterSource.DEFAULT) else value

@@ -13,10 +13,10 @@ import time
 import typer
 from rich.text import Text
 
+from transferkit.cli import _options as opt
 from transferkit.cli._app import app, console
 from transferkit.cli._common import finish_run, friendly_errors
 from transferkit.cli._live import SAVE_OPTION, LiveRun, resume_option
-from transferkit.cli._options import MLFLOW_OPTION, OUT_OPTION, QUIET_OPTION, batch_size_option
 from transferkit.cli._shared import reads_data
 
 
@@ -39,7 +39,8 @@ def adapt_command(
         min=0,
         help="Labelled target examples per class for selection and the verdict (0: none).",
     ),
-    seeds: int = typer.Option(3, "--seeds", min=1, help="Number of seeds (0..N-1)."),
+    seeds: int = typer.Option(3, "--seeds", min=1, help="Number of seeds (SEED..SEED+N-1)."),
+    seed: int = opt.seed_option(),
     target_test: str | None = typer.Option(
         None,
         "--target-test",
@@ -49,13 +50,14 @@ def adapt_command(
         None, "--backbone", help="Deep methods: lenet (default for images) or a backbone spec."
     ),
     steps: int = typer.Option(1000, "--steps", min=1, help="Deep methods: training steps."),
-    batch_size: int = batch_size_option(64, "Deep methods: rows per stream per step."),
+    batch_size: int = opt.batch_size_option(64, "Deep methods: rows per stream per step."),
     lr: float = typer.Option(0.01, "--lr", help="Deep methods: initial learning rate."),
-    out: str | None = OUT_OPTION,
-    mlflow: str | None = MLFLOW_OPTION,
+    workers: int = opt.WORKERS_OPTION,
+    out: str | None = opt.OUT_OPTION,
+    mlflow: str | None = opt.MLFLOW_OPTION,
     save: str | None = SAVE_OPTION,
     resume: str | None = resume_option("adapt"),
-    quiet: bool = QUIET_OPTION,
+    quiet: bool = opt.QUIET_OPTION,
 ) -> None:
     """Adapt from SOURCE to TARGET with METHOD; report source-only beside it, a verdict, and ship the recommended
     model."""
@@ -67,11 +69,13 @@ def adapt_command(
     live = LiveRun("adapt", out, quiet, resume, name=method)
     with live:
         if resume:
-            results = resume_adapt(resume, on_update=live.update, on_progress=live.show)
+            results = resume_adapt(resume, seed=opt.given("seed", seed), workers=workers, on_update=live.update,
+                                   on_progress=live.show)
         else:
-            results = run_adapt(source, target, method, target_labels=target_labels, seeds=seeds,
-                                target_test=target_test, backbone=backbone, steps=steps, batch_size=batch_size, lr=lr,
-                                run_dir=live.new_dir, save=save, on_update=live.update, on_progress=live.show)
+            results = run_adapt(source, target, method, target_labels=target_labels, seeds=seeds, seed=seed,
+                                workers=workers, target_test=target_test, backbone=backbone, steps=steps,
+                                batch_size=batch_size, lr=lr, run_dir=live.new_dir, save=save, on_update=live.update,
+                                on_progress=live.show)
     finish_run(live.folder, results, mlflow, started=t0)
     shipped = results["sections"].get("shipped") or {}
     if shipped.get("model"):

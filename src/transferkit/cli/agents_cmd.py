@@ -12,7 +12,7 @@ import typer
 
 from transferkit.cli._app import app
 from transferkit.cli._common import finish_run, friendly_errors, say, set_device
-from transferkit.cli._options import DEVICE_OPTION, MLFLOW_OPTION, OUT_OPTION, QUIET_OPTION
+from transferkit.cli._options import DEVICE_OPTION, MLFLOW_OPTION, OUT_OPTION, QUIET_OPTION, seed_option
 
 
 @app.command("agents")
@@ -23,6 +23,7 @@ def agents(
     variants: str = typer.Option("length=1.0,gravity=19.6,length=0.1,force_mag=3",
                                  help="Target physics, comma-separated name=value (join several with ';')."),
     seeds: int = typer.Option(5, min=1, help="Paired seeds per variant."),
+    seed: int = seed_option(),
     algo: str = typer.Option("ppo", help="ppo or dqn."),
     source_steps: int = typer.Option(50_000, min=1, help="Environment steps for the source agent."),
     steps: int = typer.Option(12_000, "--steps", min=1, help="Environment steps per target run (transfer and scratch)."),
@@ -46,7 +47,7 @@ def agents(
     cfg = AgentsConfig(env_id=env, source=source, variants=tuple(v for v in variants.split(",") if v.strip()),
                        seeds=seeds, algo=algo, source_steps=source_steps, target_steps=steps,
                        eval_every=eval_every, eval_episodes=eval_episodes, threshold=threshold, transfer=transfer,
-                       n_jobs=n_jobs)
+                       n_jobs=n_jobs, seed=seed)
     t0 = time.perf_counter()
     res = run_agents_experiment(cfg, on_step=None if quiet else say)
     finish_run(make_run_dir("agents", out), res, mlflow, started=t0)

@@ -13,10 +13,10 @@ from pathlib import Path
 import typer
 from rich.text import Text
 
+from transferkit.cli import _options as opt
 from transferkit.cli._app import app, console
 from transferkit.cli._common import finish_run, friendly_errors, say
 from transferkit.cli._live import SAVE_OPTION
-from transferkit.cli._options import MLFLOW_OPTION, OUT_OPTION, QUIET_OPTION
 from transferkit.cli._shared import reads_data
 
 
@@ -28,6 +28,7 @@ def har(
     target_subjects: str = typer.Option("21-30", help="Held-out subjects to transfer to."),
     shots: str = typer.Option("1,5,10,20", help="Labelled windows per class from each target subject."),
     seeds: int = typer.Option(3, min=1, help="Paired seeds per subject and k (split, k-shot draw and initialisation)."),
+    seed: int = opt.seed_option(),
     norm: str = typer.Option("channel", help="Per-subject normalisation: none, channel, ea (Euclidean "
                                              "alignment) or channel+ea; applied to source and target alike."),
     dataset: str = typer.Option("uci-har", help="A signal data set (N, C, T) with subject ids as groups."),
@@ -35,9 +36,11 @@ def har(
                                  help="Backbone spec (a signal net)."),
     source_epochs: int = typer.Option(15, min=1, help="Pre-training epochs on the source subjects."),
     target_epochs: int = typer.Option(20, min=1, help="Fine-tuning / scratch epochs per target run."),
-    out: str | None = OUT_OPTION,
-    quiet: bool = QUIET_OPTION,
-    mlflow: str | None = MLFLOW_OPTION,
+    batch_size: int = opt.batch_size_option(16, "Target training batch size (transfer and scratch)."),
+    workers: int = opt.WORKERS_OPTION,
+    out: str | None = opt.OUT_OPTION,
+    quiet: bool = opt.QUIET_OPTION,
+    mlflow: str | None = opt.MLFLOW_OPTION,
     save: str | None = SAVE_OPTION,
 ) -> None:
     """Pre-train on some subjects, transfer to each held-out subject with k labels per class, vs scratch
@@ -49,7 +52,8 @@ def har(
     cfg = CrossSubjectConfig(source_subjects=tuple(parse_subjects(source_subjects)),
                              target_subjects=tuple(parse_subjects(target_subjects)),
                              shots=tuple(int(k) for k in shots.split(",") if k.strip()), seeds=seeds, norm=norm,
-                             backbone=backbone, source_epochs=source_epochs, target_epochs=target_epochs)
+                             backbone=backbone, source_epochs=source_epochs, target_epochs=target_epochs,
+                             seed=seed, batch_size=batch_size, workers=workers)
     t0 = time.perf_counter()
     folder: list[Path] = []
 

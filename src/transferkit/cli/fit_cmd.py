@@ -23,6 +23,7 @@ from transferkit.cli._options import (
     QUIET_OPTION,
     WORKERS_OPTION,
     batch_size_option,
+    given,
     seed_option,
 )
 from transferkit.cli._shared import reads_data
@@ -61,7 +62,7 @@ def fit(
     save: str | None = typer.Option(None, "--save", metavar="DIR", help="Also copy the shipped model folder to DIR "
                                     "(every run writes it to RUN/model)."),
     resume: str | None = typer.Option(None, "--resume", metavar="RUN", help="Continue the fit run in folder RUN where "
-                                      "it stopped (its own settings are used; other options are ignored)."),
+                                      "it stopped (its own settings are used; other options are ignored, and another --seed is refused)."),
     min_test_per_class: int = typer.Option(10, "--min-test-per-class", help="Fewer test examples than this in any "
                                            "class and the verdict is 'insufficient test data'."),
     classical: bool = typer.Option(True, "--classical/--no-classical", help="Also fit the classical baseline "
@@ -112,7 +113,7 @@ def fit(
         status.start()
     try:
         if resume:
-            res = resume_fit(resume, workers=workers, **hooks)
+            res = resume_fit(resume, workers=workers, seed=given("seed", seed), **hooks)
         else:
             assert target is not None and backbone is not None
             res = run_fit(target, backbone, strategy, budgets=budgets, seeds=seeds, source=source,

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from transferkit.cli._app import App, app, console
 from transferkit.cli._common import friendly_errors, say
-from transferkit.cli._options import DATA_ROOT_OPTION, batch_size_option
+from transferkit.cli._options import DATA_ROOT_OPTION, WORKERS_OPTION, batch_size_option
 from transferkit.cli._shared import reads_data
 
 
@@ -195,6 +195,7 @@ def features(
                              "<data>-features.npz in it; .npz is added when missing)."),
     batch_size: int = batch_size_option(64, "Forward-pass batch size."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the feature cache."),
+    workers: int = WORKERS_OPTION,
 ) -> None:
     """Extract (and cache) backbone features of a data set."""
     import numpy as np
@@ -207,7 +208,7 @@ def features(
     ds = load_dataset(data)
     bb = create_backbone(backbone, ds)
     t0 = time.perf_counter()
-    f = extract_features(bb, ds, batch_size=batch_size, cache=not no_cache)
+    f = extract_features(bb, ds, batch_size=batch_size, cache=not no_cache, num_workers=workers)
     dt = time.perf_counter() - t0
     console.print(f"{ds.name}: {f.shape[0]} x {f.shape[1]} features from {bb.spec} in {dt:.2f} s "
                   f"(backbone {bb.fingerprint()[:12]}, data {ds.fingerprint()[:12]})")

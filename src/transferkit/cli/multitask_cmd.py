@@ -16,7 +16,7 @@ from rich.text import Text
 from transferkit.cli._app import app, console
 from transferkit.cli._common import finish_run, friendly_errors, rule, say
 from transferkit.cli._live import SAVE_OPTION, LiveRun, resume_option
-from transferkit.cli._options import MLFLOW_OPTION, OUT_OPTION, QUIET_OPTION
+from transferkit.cli._options import MLFLOW_OPTION, OUT_OPTION, QUIET_OPTION, batch_size_option, given, seed_option
 from transferkit.cli._shared import reads_data
 
 
@@ -32,8 +32,10 @@ def multitask(
     ),
     config: str | None = typer.Option(None, "--config", "-c", metavar="FILE", help="The YAML config (the same as "
                                       "CONFIG); options on the command line override it."),
-    seeds: int = typer.Option(None, min=1, help="Override: number of seeds (0..N-1)."),
+    seeds: int = typer.Option(None, min=1, help="Override: number of seeds (SEED..SEED+N-1)."),
+    seed: int = seed_option(),
     epochs: int = typer.Option(None, min=1, help="Override: maximum epochs."),
+    batch_size: int | None = batch_size_option(None, "Override: rows per training step (all tasks together)."),
     weightings: str = typer.Option(
         None, help="Override: comma-separated weightings (equal,uncertainty,dwa,gradnorm,pcgrad,cagrad)."
     ),
@@ -57,10 +59,12 @@ def multitask(
         rule("multitask", f": continuing {resume}")
         live = LiveRun("multitask", out, quiet, resume)
         with live:
-            res = resume_multitask(resume, on_step=step, on_update=live.update, on_progress=live.show)
+            res = resume_multitask(resume, on_step=step, seed=given("seed", seed), on_update=live.update,
+                                   on_progress=live.show)
     else:
         assert config is not None
-        cfg = load_config(config, seeds=seeds, epochs=epochs, weightings=weightings)
+        cfg = load_config(config, seeds=seeds, seed=given("seed", seed), epochs=epochs, weightings=weightings,
+                          batch_size=batch_size)
         rule("multitask", f": {len(cfg.tasks)} tasks on one {cfg.backbone} trunk")
         live = LiveRun("multitask", out, quiet, name=cfg.name)
         with live:

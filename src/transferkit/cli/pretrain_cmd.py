@@ -12,9 +12,9 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from transferkit.cli import _options as opt
 from transferkit.cli._app import app, console
 from transferkit.cli._common import finish_run, friendly_errors
-from transferkit.cli._options import MLFLOW_OPTION, OUT_OPTION, QUIET_OPTION, batch_size_option, seed_option
 from transferkit.cli._shared import reads_data
 
 ZOO_OPTION = typer.Option(
@@ -38,9 +38,10 @@ def pretrain_command(
     objective: str = typer.Option("supervised", "--objective", help="supervised, simclr or denoise."),
     zoo: str = ZOO_OPTION,
     epochs: int = typer.Option(10, "--epochs", min=1, help="Training epochs."),
-    batch_size: int = batch_size_option(64, "Training batch size."),
+    batch_size: int = opt.batch_size_option(64, "Training batch size."),
     lr: float = typer.Option(1e-3, "--lr", help="AdamW learning rate."),
-    seed: int = seed_option("Seed of subsampling, splits, initialisation and batches."),
+    workers: int = opt.WORKERS_OPTION,
+    seed: int = opt.seed_option("Seed of subsampling, splits, initialisation and batches."),
     max_samples: int = typer.Option(
         None, "--max-samples", min=1, help="Use a stratified random subset of this many."
     ),
@@ -48,9 +49,9 @@ def pretrain_command(
         True, "--resume/--no-resume", help="Continue an interrupted run of the same name."
     ),
     description: str = typer.Option("", "--description", help="One line for the model card."),
-    out: str | None = OUT_OPTION,
-    quiet: bool = QUIET_OPTION,
-    mlflow: str | None = MLFLOW_OPTION,
+    out: str | None = opt.OUT_OPTION,
+    quiet: bool = opt.QUIET_OPTION,
+    mlflow: str | None = opt.MLFLOW_OPTION,
 ) -> None:
     """Pre-train a backbone on SOURCE and save it as a zoo entry (safetensors weights + model card)."""
     from transferkit.backbones.zoo import use_zoo_dir
@@ -62,7 +63,7 @@ def pretrain_command(
     console.print(Text.assemble(("pretrain", "bold"), f" {backbone} on {source} ({objective}) -> {zoo_dir}/{name}"))
     results = run_pretrain(backbone, source, objective, name=name, zoo_dir=zoo_dir, epochs=epochs,
                            batch_size=batch_size, lr=lr, seed=seed, max_samples=max_samples, resume=resume,
-                           progress=not quiet, description=description)
+                           progress=not quiet, description=description, workers=workers)
     use_zoo_dir(zoo_dir)
     finish_run(make_run_dir("pretrain", out, name=name), results, mlflow, started=t0)
 

@@ -12,7 +12,7 @@ import typer
 
 from transferkit.cli._app import app
 from transferkit.cli._common import finish_run, friendly_errors
-from transferkit.cli._options import MLFLOW_OPTION, OUT_OPTION, seed_option
+from transferkit.cli._options import MLFLOW_OPTION, OUT_OPTION, WORKERS_OPTION, batch_size_option, seed_option
 from transferkit.cli._shared import reads_data
 
 
@@ -77,6 +77,8 @@ def rank_command(
         "max_rows (NLEEP mixture, linear probe; default 20000), max_pairs (exact leave-one-out k-NN "
         "distance pairs; default 1e9), min_queries, warn_seconds. E.g. 'max_rows=50000,max_pairs=4e9'.",
     ),
+    batch_size: int = batch_size_option(64, "Feature-extraction batch size."),
+    workers: int = WORKERS_OPTION,
     out: str | None = OUT_OPTION,
     mlflow: str | None = MLFLOW_OPTION,
 ) -> None:
@@ -87,6 +89,6 @@ def rank_command(
 
     names = [s.strip() for s in scores.split(",") if s.strip()] if scores is not None else list(DEFAULT_SCORES)
     results = run_rank(target, split_specs(models), names, rank_by=rank_by, max_samples=max_samples, seed=seed,
-                       limits=parse_limits(score_limits))
+                       limits=parse_limits(score_limits), batch_size=batch_size, workers=workers)
     run_dir = make_run_dir("rank", root=out, name=results["data"]["target"]["name"])
     finish_run(run_dir, results, mlflow)

@@ -10,7 +10,7 @@ import typer
 
 from transferkit.cli._app import app
 from transferkit.cli._common import finish_run, friendly_errors
-from transferkit.cli._options import MLFLOW_OPTION, OUT_OPTION, seed_option
+from transferkit.cli._options import MLFLOW_OPTION, OUT_OPTION, WORKERS_OPTION, batch_size_option, seed_option
 from transferkit.cli._shared import reads_data
 
 
@@ -35,6 +35,8 @@ def similarity_command(
     ),
     permutations: int = typer.Option(200, "--permutations", min=0, help="MMD permutation-test permutations."),
     seed: int = seed_option("Seed of the subsets, the permutation test and the domain classifier."),
+    batch_size: int = batch_size_option(64, "Feature-extraction batch size."),
+    workers: int = WORKERS_OPTION,
     out: str | None = OUT_OPTION,
     mlflow: str | None = MLFLOW_OPTION,
 ) -> None:
@@ -43,7 +45,8 @@ def similarity_command(
     from transferkit.similarity import measure_similarity
 
     results = measure_similarity(source, target, backbone, measures=measures, class_measures=class_measures,
-                                 max_samples=max_samples, permutations=permutations, seed=seed)
+                                 max_samples=max_samples, permutations=permutations, seed=seed,
+                                 batch_size=batch_size, workers=workers)
     data = results["data"]
     run_dir = make_run_dir("similarity", root=out, name=f"{data['source']['name']}-{data['target']['name']}")
     finish_run(run_dir, results, mlflow)

@@ -434,16 +434,18 @@ def resume_fit(run_dir: str | Path, **callbacks: Any) -> dict[str, Any]:
     """Continue the fit run in ``run_dir`` where it stopped, with the settings it was started with.
 
     ``callbacks``: ``on_step``, ``on_update``, ``on_progress``, ``progress``, and ``workers`` (which does
-    not change the figures) as in :func:`run_fit`.
+    not change the figures) as in :func:`run_fit`; ``seed``: the base seed the caller asked for (None:
+    any), refused when it is not the run's.
     Finished cells are read back from ``run_dir/checkpoint``; the figures equal an uninterrupted run's.
     """
-    from transferkit.experiments.journal import RunJournal
+    from transferkit.experiments.journal import RunJournal, check_resume_seed
 
     settings = RunJournal.read_settings(run_dir, "fit")["settings"]
     if not settings:
         from transferkit.experiments.journal import ResumeError
 
         raise ResumeError(f"{run_dir} cannot be resumed: its data were given as Dataset objects, not names or paths")
+    check_resume_seed(run_dir, "fit", settings.get("seed", 0), callbacks.pop("seed", None))
     settings = {**settings, **{k: callbacks.pop(k) for k in ("workers", "progress") if k in callbacks}}
     return run_fit(**settings, run_dir=Path(run_dir), resume=True, **callbacks)
 

@@ -29,6 +29,14 @@ class ResumeError(TransferkitError, ValueError):
     """A run folder that cannot be resumed (no journal, other settings, changed data)."""
 
 
+def check_resume_seed(run_dir: str | os.PathLike[str], command: str, started: int, given: int | None) -> None:
+    """Refuse to resume a run started with base seed ``started`` under another ``given`` base seed (None: not given)."""
+    if given is not None and int(given) != int(started):
+        raise ResumeError(f"{run_dir} was started with --seed {started}, not --seed {given}: resume it without "
+                          f"--seed (or with --seed {started}), or start a new `transferkit {command}` run for "
+                          f"--seed {given}")
+
+
 class RunJournal:
     """The journal in ``run_dir/checkpoint`` (see the module doc); a :class:`~transferkit.experiments.runner.Journal`."""
 
@@ -140,4 +148,4 @@ class RunJournal:
         return model
 
 
-__all__ = ["FOLDER", "ResumeError", "RunJournal"]
+__all__ = ["FOLDER", "ResumeError", "RunJournal", "check_resume_seed"]

@@ -323,7 +323,7 @@ def _results(cfg: MultitaskConfig, datasets: dict[str, Dataset], cells: _Cells, 
 
     res_dict = new_results("multitask")
     res_dict["seeds"] = list(cfg.seeds)
-    res_dict["config"] = cfg.to_dict()
+    res_dict["config"] = {**cfg.to_dict(), "seed": cfg.seeds[0]}  # the base seed: the first of the seeds
     res_dict["data"] = {n: {**datasets[n].describe(), "splits": sizes[n]} for n in names}
     res_dict["models"] = {"trunk": {"spec": cfg.backbone, "fingerprint_seed0": cells.fingerprint}}
     multi_arms = [w.label for w in cfg.weightings]
@@ -361,15 +361,17 @@ def _results(cfg: MultitaskConfig, datasets: dict[str, Dataset], cells: _Cells, 
 
 
 def resume_multitask(run_dir: str | Path, on_step: Callable[[str], None] | None = None, accelerator: Any = None,
-                     **callbacks: Any) -> dict[str, Any]:
+                     seed: int | None = None, **callbacks: Any) -> dict[str, Any]:
     """Continue the multitask run in ``run_dir`` where it stopped, with the config it was started with.
 
     ``callbacks``: ``on_update`` and ``on_progress`` as in :func:`run_multitask`. The figures equal an
-    uninterrupted run's.
+    uninterrupted run's. ``seed``: the base seed the caller asked for (None: any); a run whose first
+    seed differs is refused.
     """
-    from transferkit.experiments.journal import RunJournal
+    from transferkit.experiments.journal import RunJournal, check_resume_seed
 
     settings = RunJournal.read_settings(run_dir, "multitask")["settings"]
     cfg = config_from_dict({**settings["config"], "data_root": settings.get("data_root")})
+    check_resume_seed(run_dir, "multitask", cfg.seeds[0], seed)
     return run_multitask(cfg, on_step, accelerator, run_dir=Path(run_dir), save=settings.get("save"), resume=True,
                          **callbacks)

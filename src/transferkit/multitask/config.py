@@ -238,6 +238,7 @@ def config_from_dict(d: Mapping[str, Any], base_dir: str | Path | None = None, *
     if not isinstance(d, Mapping):
         raise MultitaskConfigError(f"a multi-task config must be a mapping of settings, got {type(d).__name__}")
     d = {**d, **{k: v for k, v in overrides.items() if v is not None}}
+    base_seed = d.pop("seed", None)
     _check_keys(d, _TOP_KEYS, ("backbone", "tasks"), "config")
     if not isinstance(d["tasks"], list):
         raise MultitaskConfigError("'tasks' must be a list of {name, data, ...} mappings")
@@ -259,7 +260,7 @@ def config_from_dict(d: Mapping[str, Any], base_dir: str | Path | None = None, *
         seeds = list(range(seeds))
     if not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
         raise MultitaskConfigError(f"'seeds' must hold integers, got {seeds!r}")
-    kw["seeds"] = tuple(seeds)
+    kw["seeds"] = tuple(seeds) if base_seed is None else _from_base(base_seed, len(seeds))
     if "report_metrics" in kw:
         rm = kw["report_metrics"]
         kw["report_metrics"] = tuple([rm] if isinstance(rm, str) else rm)
@@ -272,8 +273,19 @@ def config_from_dict(d: Mapping[str, Any], base_dir: str | Path | None = None, *
     return MultitaskConfig(**kw)
 
 
+def _from_base(seed: Any, n: int) -> tuple[int, ...]:
+    """``seed, seed + 1, ..., seed + n - 1``: the seeds of base seed ``seed`` (``seed:`` or ``--seed``)."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise MultitaskConfigError(f"'seed' (the base seed) must be an integer in 0..2**32-1, got {seed!r}")
+    return tuple(range(seed, seed + n))
+
+
 def load_config(path: str | Path, **overrides: Any) -> MultitaskConfig:
-    """Read and validate a YAML config file; ``overrides`` (e.g. ``seeds=2``) replace its values."""
+    """Read and validate a YAML config file; ``overrides`` (e.g. ``seeds=2``) replace its values.
+
+    A base seed (``seed: S`` in the file or ``seed=S``) makes the seeds ``S, S + 1, ...`` (as many as
+    ``seeds`` says); without one, ``seeds`` is a count (``0..N-1``) or the list of seeds.
+    """
     import yaml
 
     p = Path(path)

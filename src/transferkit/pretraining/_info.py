@@ -63,6 +63,7 @@ class ObjectiveRun:
     settings: PretrainSettings
     checkpoint_dir: Path
     resume: bool
+    workers: int = 0  # DataLoader worker processes (objectives that train through a DataLoader: supervised)
 
 
 @dataclass

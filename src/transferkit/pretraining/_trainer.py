@@ -101,7 +101,7 @@ class PretrainTrainer(Trainer):
 
 
 def objective_config(settings: PretrainSettings, checkpoint_dir: Path, resume: bool,
-                     device: str = "cpu") -> TrainConfig:
+                     device: str = "cpu", workers: int = 0) -> TrainConfig:
     """The loop settings of an objective: AdamW, clipping at 5, no early stopping.
 
     The self-supervised objectives run on the CPU, where they always have (so zoo entries built
@@ -110,7 +110,7 @@ def objective_config(settings: PretrainSettings, checkpoint_dir: Path, resume: b
     s = settings
     return TrainConfig(epochs=s.epochs, batch_size=s.batch_size, lr=s.lr, weight_decay=s.weight_decay, seed=s.seed,
                        patience=None, max_grad_norm=5.0, checkpoint_dir=str(checkpoint_dir), resume=resume,
-                       progress=s.progress, device=device)
+                       progress=s.progress, device=device, num_workers=workers)
 
 
 def run_objective(trainer_cls: type[PretrainTrainer], run: ObjectiveRun) -> ObjectiveResult:

@@ -57,7 +57,8 @@ def pretrain(backbone: str | Backbone, source: str | Dataset, objective: str = "
              zoo_dir: str | os.PathLike[str] | None = None, epochs: int = 10, batch_size: int = 64, lr: float = 1e-3,
              weight_decay: float = 1e-4, seed: int = 0, max_samples: int | None = None, val_size: float = 0.1,
              test_size: float = 0.1, resume: bool = True, progress: bool = True, description: str = "",
-             rebuild: str | None = None, overwrite: bool = True, **objective_settings: Any) -> PretrainResult:
+             rebuild: str | None = None, overwrite: bool = True, workers: int = 0,
+             **objective_settings: Any) -> PretrainResult:
     """Pre-train ``backbone`` (a spec such as ``smallcnn?width=16`` or a Backbone) on ``source``.
 
     The source (a named data set spec or a :class:`Dataset`) is optionally subsampled to
@@ -69,7 +70,8 @@ def pretrain(backbone: str | Backbone, source: str | Dataset, objective: str = "
     The entry ``<zoo_dir>/<name>/`` gets ``model.safetensors`` and ``card.json``. Checkpoints go
     to ``<zoo_dir>/.partial-<name>/`` after every epoch; with ``resume`` an interrupted run with
     the same settings continues from there (different settings are refused). ``rebuild`` is the
-    command that reproduces the entry (written on the card).
+    command that reproduces the entry (written on the card). ``workers``: DataLoader worker processes
+    preparing batches (the supervised objective; the self-supervised ones draw their own batches).
     """
     from transferkit.data import load_dataset
 
@@ -99,7 +101,7 @@ def pretrain(backbone: str | Backbone, source: str | Dataset, objective: str = "
                "splits": [val_size, test_size], "max_samples": max_samples}
     _prepare_partial(partial, run_key, resume)
     result = entry.obj(ObjectiveRun(bb, splits.train, splits.val, splits.test, settings, partial / "checkpoints",
-                                    resume))
+                                    resume, workers))
 
     card_fields = {
         "description": description or f"{bb.spec} pre-trained on {ds.name} ({entry.name})",

@@ -21,7 +21,7 @@ def supervised(run: ObjectiveRun) -> ObjectiveResult:
     torch.manual_seed(run.settings.seed + 1)  # the new head's initial weights
     model = TransferModel(run.backbone, len(train_ds.class_names), "linear", class_names=train_ds.class_names)
     resumed = run.resume and (run.checkpoint_dir / "state.json").exists()
-    cfg = objective_config(run.settings, run.checkpoint_dir, run.resume, device="auto")
+    cfg = objective_config(run.settings, run.checkpoint_dir, run.resume, device="auto", workers=run.workers)
     res = train(model, train_ds, val_ds if len(val_ds) else None, cfg)
     metrics = {"val_accuracy": float(res.best_score) if len(val_ds) else None, "best_epoch": res.best_epoch,
                "primary": "test_accuracy"}

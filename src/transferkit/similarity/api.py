@@ -94,6 +94,8 @@ def measure_similarity(
     max_samples: int | None = 2000,
     permutations: int = 200,
     seed: int = 0,
+    batch_size: int = 64,
+    workers: int = 0,
 ) -> dict[str, Any]:
     """Domain distances between ``source`` and ``target`` features, per class, and their label relation.
 
@@ -104,6 +106,8 @@ def measure_similarity(
         class_measures: distances computed class by class (empty: none).
         max_samples: a random (class-stratified) subset of this many per side; None or 0 keeps everything.
         permutations: permutations of the MMD test.
+        batch_size, workers: batch size and DataLoader worker processes of the feature extraction (they
+            do not change the features).
 
     Returns the results dict (``results["sections"]["similarity"]`` holds ``measures``,
     ``class_conditional`` and ``label_relation``), the same that ``transferkit similarity`` writes.
@@ -135,8 +139,8 @@ def measure_similarity(
             )
     else:
         model = create_backbone(backbone, data=ds)
-        xs = np.asarray(extract_features(model, ds), dtype=np.float64)
-        xt = np.asarray(extract_features(model, dt), dtype=np.float64)
+        xs = np.asarray(extract_features(model, ds, batch_size=batch_size, num_workers=workers), dtype=np.float64)
+        xt = np.asarray(extract_features(model, dt, batch_size=batch_size, num_workers=workers), dtype=np.float64)
     try:
         section = similarity_section(
             xs,

@@ -286,11 +286,15 @@ def run_rank(
     max_samples: int | None = None,
     seed: int = 0,
     limits: dict[str, float] | None = None,
+    batch_size: int = 64,
+    workers: int = 0,
 ) -> dict[str, Any]:
     """What ``transferkit rank`` runs: :func:`rank` of ``models`` on ``target``, as a results dict.
 
     ``limits`` changes the guard limits of super-linear scores (see
     :class:`transferkit.transferability._guard.Limits`); those in force are saved in the results.
+    ``batch_size`` and ``workers`` (DataLoader worker processes) are those of the feature extraction;
+    they do not change the features.
 
     ``target`` is a data spec or a ``Dataset``; ``models`` are backbone specs (``"raw"``: the
     inputs themselves) or anything else :func:`rank` takes. The ``ranking`` section holds one row
@@ -302,7 +306,8 @@ def run_rank(
         SCORES.canonical(s)  # an unknown name fails now, before any feature extraction
     dataset = _load_target(target)
     with score_limits(**(limits or {})) as in_force:
-        table = rank(models, dataset, scores=scores, rank_by=rank_by, max_samples=max_samples, seed=seed)
+        table = rank(models, dataset, scores=scores, rank_by=rank_by, max_samples=max_samples, seed=seed,
+                     extract=_extractor(batch_size, workers))
     section = table.to_section()
     section["limits"] = asdict(in_force)
     for row in section["rows"]:  # flat values render best in the report
@@ -319,6 +324,17 @@ def run_rank(
 
 
 RAW = "raw"
+
+
+def _extractor(batch_size: int, workers: int) -> FeatureFn | None:
+    """:func:`~transferkit.features.extract_features` with this batch size and worker count (None: its defaults)."""
+    if batch_size == 64 and workers == 0:
+        return None
+    from functools import partial
+
+    from transferkit.features import extract_features
+
+    return partial(extract_features, batch_size=batch_size, num_workers=workers)
 
 
 def raw_features(dataset: Any) -> np.ndarray:
