@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_transferability_sfda import blobs  # the same generator the SFDA reference values used
 
 from transferkit.errors import DataError
 from transferkit.transferability import SCORES, logme, ped, sfda
@@ -32,14 +33,6 @@ REF_BLOBS_ROW0 = [0.5429221195982312, 0.8778036228990717, 0.5991721443655935, 1.
 REF_SPLIT_LOGME = 0.2976037704068048
 REF_SPLIT_MOVED_SUM = 17715.717302937956
 REF_SPLIT_ROW7 = [0.4378693768488102, 0.4388698869674515, 0.2515884806922976, 0.6992899190848295]  # columns 10:14
-
-
-def blobs(n: int, d: int, c: int, sep: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    y = np.arange(n) % c
-    means = rng.standard_normal((c, d))
-    means *= sep / np.linalg.norm(means, axis=1, keepdims=True)
-    return rng.standard_normal((n, d)) + means[y], y
 
 
 @pytest.fixture(scope="module")
