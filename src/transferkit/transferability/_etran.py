@@ -21,9 +21,9 @@ Reference code: mgholamikn/ETran (``metrics.py``: ``LDA_Score``, ``Energy_Score`
 The paper's third term, the SVD-based regression score ``S_reg`` (minus the mean squared error of
 a least-squares fit of the targets through the features' pseudo-inverse), is left out on purpose:
 
-* the paper uses it for object detection (box regression), not for classification targets; the
-  authors' classification pipeline (``tw.py -me etran``, which their notebook runs to reproduce
-  the classification table) combines exactly the two terms above;
+* the paper applies it to regression targets (object detection's box regression); for
+  classification targets the authors' pipeline (``tw.py -me etran``, which their notebook runs to
+  reproduce the classification table) combines exactly the two terms above;
 * in the released code (commit d4551ed) it exists only as ``LDA._solve_eigen2``, which nothing
   calls and which cannot run as released (it reads ``self.x_hat1``, never assigned), so there is
   no runnable reference to check a port against;
