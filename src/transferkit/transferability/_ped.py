@@ -90,8 +90,7 @@ def potential_energy_descent(features: Any, labels: Sequence[Hashable] | np.ndar
 
 @SCORES.register("ped", info=ScoreInfo(
     input="features",
-    summary="LogME after a few steps that push overlapping classes apart (simulated fine-tuning "
-            "dynamics); higher is better",
+    summary="LogME after a few steps that push overlapping classes apart (simulated fine-tuning dynamics)",
     caveat="standardises with the target's own statistics (the paper uses the model's ImageNet "
            "features); values are LogME-like, comparable only on the same target"))
 def ped(features: Any, labels: Sequence[Hashable] | np.ndarray, *, base: Literal["logme", "sfda"] = "logme",
