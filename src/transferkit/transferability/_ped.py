@@ -84,8 +84,10 @@ def potential_energy_descent(features: Any, labels: Sequence[Hashable] | np.ndar
             first = change
         if first == 0.0 or change / first <= exit_ratio:
             break
-        z = z + push[y]
-    return z * sd + mu
+        z += push[y]
+    z *= sd
+    z += mu
+    return z
 
 
 @SCORES.register("ped", info=ScoreInfo(
