@@ -42,7 +42,8 @@ the candidate set, computed as ``rank`` does.
 
 Run: ``.venv/bin/python benchmarks/rank_vs_finetune.py [--seeds 2] [--zoo DIR] [--out FILE]``. The two
 targets can also run as two processes (``--targets LABEL --out FILE`` each) and be printed together
-with ``--merge FILE FILE``.
+with ``--merge FILE FILE``. ``--rescore FILE ...`` recomputes every score of saved runs on the same
+labelled samples, keeping their fine-tuned accuracies (no fine-tuning: for a score added since).
 CPU budget (measured on the 2-core build machine): building the 12 new candidates took about
 27 minutes while the machine was heavily shared (load average ~22), and fine-tuning + scoring
 with 2 seeds took 489 s once the load had dropped; the candidates are built once and reused.
@@ -186,9 +187,14 @@ SCORE_NAMES = (
     "sfda",
     "ncti",
     "etran",
+    "ped",
 )
 FEATURE_SCORES = tuple(s for s in SCORE_NAMES if SCORES.info(s).input == "features")
-COMBINED = {"combined (rank default)": tuple(DEFAULT_SCORES), "combined (all)": FEATURE_SCORES}
+COMBINED = {
+    "combined (rank default)": tuple(DEFAULT_SCORES),
+    "combined (default without ped)": tuple(s for s in DEFAULT_SCORES if s != "ped"),
+    "combined (all)": FEATURE_SCORES,
+}
 
 
 def build_candidates(cands: list[Cand], zoo: Path) -> None:
@@ -291,40 +297,23 @@ def scores_for(c: Cand, zoo: Path, labelled: Dataset) -> dict[str, float | None]
     return out
 
 
-def run_target(
-    label: str, pool_spec: str, test_spec: str, cands: list[Cand], zoo: Path, seeds: int, data_root: str | None
-) -> dict[str, Any]:
-    pool, test = load_dataset(pool_spec, data_root), load_dataset(test_spec, data_root)
-    rows = []
-    for c in cands:
-        t0 = time.perf_counter()
-        accs = []
-        for s in range(seeds):
-            tr, va = draw_labels(pool, 10, s)
-            accs.append(finetune(c, zoo, tr, va, test, s))
-        tr0, va0 = draw_labels(pool, 10, 0)
-        labelled = Dataset(
-            x=np.concatenate([tr0.x, va0.x]),
-            y=np.concatenate([tr0.y, va0.y]),
-            kind=pool.kind,
-            class_names=pool.class_names,
-            name=f"{pool.name}/labelled",
-        )
-        sc = scores_for(c, zoo, labelled)
-        rows.append(
-            {
-                "model": c.name,
-                "spec": c.spec,
-                "accuracy": float(np.mean(accs)),
-                "per_seed": accs,
-                "scores": sc,
-                "seconds": time.perf_counter() - t0,
-            }
-        )
-        console.print(
-            f"  {label} | {c.name}: fine-tuned test accuracy {np.mean(accs):.3f} "
-            f"({', '.join(f'{a:.3f}' for a in accs)}) [{time.perf_counter() - t0:.0f} s]"
-        )
+def labelled_set(pool: Dataset) -> Dataset:
+    """The labelled target samples the scores see: seed 0's training and validation draws."""
+    tr0, va0 = draw_labels(pool, 10, 0)
+    return Dataset(
+        x=np.concatenate([tr0.x, va0.x]),
+        y=np.concatenate([tr0.y, va0.y]),
+        kind=pool.kind,
+        class_names=pool.class_names,
+        name=f"{pool.name}/labelled",
+    )
+
+
+def score_target(label: str, rows: list[dict[str, Any]], cands: list[Cand], zoo: Path, labelled: Dataset) -> dict:
+    """Fill every row's ``scores`` (rows carry ``model`` and ``accuracy``) and return each score's tau."""
+    by_name = {c.name: c for c in cands}
+    for r in rows:
+        r["scores"] = scores_for(by_name[r["model"]], zoo, labelled)
     for s in SCORE_NAMES:  # set-level scores (NCTI, ETran): min-max over the candidates, as `rank` does
         combine = SCORES.info(s).combine
         have = [r for r in rows if s in r["scores"]["_terms"]]
@@ -345,7 +334,36 @@ def run_target(
             continue
         vals = np.array([rows[i]["scores"][s] for i in have])
         taus[s] = {"tau_w": weighted_kendall_tau(vals, acc[have]), "n": len(have)}
+    return taus
+
+
+def run_target(
+    label: str, pool_spec: str, test_spec: str, cands: list[Cand], zoo: Path, seeds: int, data_root: str | None
+) -> dict[str, Any]:
+    pool, test = load_dataset(pool_spec, data_root), load_dataset(test_spec, data_root)
+    rows = []
+    for c in cands:
+        t0 = time.perf_counter()
+        accs = []
+        for s in range(seeds):
+            tr, va = draw_labels(pool, 10, s)
+            accs.append(finetune(c, zoo, tr, va, test, s))
+        rows.append({"model": c.name, "spec": c.spec, "accuracy": float(np.mean(accs)), "per_seed": accs,
+                     "seconds": time.perf_counter() - t0})
+        console.print(
+            f"  {label} | {c.name}: fine-tuned test accuracy {np.mean(accs):.3f} "
+            f"({', '.join(f'{a:.3f}' for a in accs)}) [{time.perf_counter() - t0:.0f} s]"
+        )
+    taus = score_target(label, rows, cands, zoo, labelled_set(pool))
     return {"target": label, "pool": pool_spec, "test": test_spec, "n_test": len(test), "rows": rows, "tau": taus}
+
+
+def rescore(saved: dict[str, Any], zoo: Path, data_root: str | None) -> dict[str, Any]:
+    """Recompute every score of a saved target on the same labelled samples, keeping its fine-tuned accuracies."""
+    _, _, cands = TARGETS[saved["target"]]
+    rows = [{k: r[k] for k in ("model", "spec", "accuracy", "per_seed", "seconds")} for r in saved["rows"]]
+    taus = score_target(saved["target"], rows, cands, zoo, labelled_set(load_dataset(saved["pool"], data_root)))
+    return {**saved, "rows": rows, "tau": taus}
 
 
 def print_tables(results: list[dict[str, Any]]) -> None:
@@ -395,7 +413,18 @@ def main() -> None:
     p.add_argument("--targets", nargs="*", default=list(TARGETS), help="subset of the targets (by label)")
     p.add_argument("--merge", type=Path, nargs="*", default=None,
                    help="only print the tables of earlier runs' JSON files (e.g. one per target, run in parallel)")
+    p.add_argument("--rescore", type=Path, nargs="*", default=None,
+                   help="recompute the scores of earlier runs' JSON files on the same labelled samples, keeping "
+                   "their fine-tuned accuracies (no fine-tuning; for a score added since)")
     args = p.parse_args()
+    if args.rescore:
+        t0 = time.perf_counter()
+        results = [rescore(t, args.zoo, args.data_root) for f in args.rescore for t in json.loads(f.read_text())["targets"]]
+        print_tables(results)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"rescored": [str(f) for f in args.rescore], "targets": results}, indent=2))
+        console.print(f"{time.perf_counter() - t0:.0f} s; results in {args.out}")
+        return
     if args.merge:
         print_tables([t for f in args.merge for t in json.loads(f.read_text())["targets"]])
         return

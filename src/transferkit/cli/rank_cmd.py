@@ -60,8 +60,8 @@ def rank_command(
         "--scores",
         metavar="NAMES",
         help="Comma-separated transferability scores: logme, regularized_h_score, h_score, sfda, ncti, etran, "
-        "nleep, gbc, transrate, knn_accuracy, linear_probe_accuracy; leep and nce need a source classifier head "
-        "(default: logme,regularized_h_score,knn_accuracy,sfda,ncti,etran).",
+        "ped, nleep, gbc, transrate, knn_accuracy, linear_probe_accuracy; leep and nce need a source classifier "
+        "head (default: logme,regularized_h_score,knn_accuracy,sfda,ncti,etran,ped).",
     ),
     rank_by: str | None = typer.Option(
         None, "--rank-by", help="What orders the table: 'combined' (default with two or more scores: the mean "

@@ -34,6 +34,11 @@ def similarity_command(
         2000, "--max-samples", min=0, help="Random (stratified) subset per side; 0 keeps everything."
     ),
     permutations: int = typer.Option(200, "--permutations", min=0, help="MMD permutation-test permutations."),
+    standardize: str = typer.Option(
+        "auto", "--standardize", metavar="auto|always|never",
+        help="Z-score both sides with pooled statistics first: 'auto' when feature columns differ in scale by "
+        "more than 50x (a note says so), 'always' or 'never'.",
+    ),
     seed: int = seed_option("Seed of the subsets, the permutation test and the domain classifier."),
     batch_size: int = batch_size_option(64, "Feature-extraction batch size."),
     workers: int = WORKERS_OPTION,
@@ -46,7 +51,7 @@ def similarity_command(
 
     results = measure_similarity(source, target, backbone, measures=measures, class_measures=class_measures,
                                  max_samples=max_samples, permutations=permutations, seed=seed,
-                                 batch_size=batch_size, workers=workers)
+                                 batch_size=batch_size, workers=workers, standardize=standardize)
     data = results["data"]
     run_dir = make_run_dir("similarity", root=out, name=f"{data['source']['name']}-{data['target']['name']}")
     finish_run(run_dir, results, mlflow)

@@ -129,6 +129,7 @@ class MeasureInfo:
     value: Num
     p_value: Num
     note: str
+    reading: str = ""
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,9 @@ class SimilarityInfo:
     measures: tuple[MeasureInfo, ...]
     label_relation: MatrixInfo | None
     class_conditional: tuple[ClassDistanceInfo, ...] = ()
+    source_accuracy: Num = None
+    source_reading: str = ""
+    notes: tuple[str, ...] = ()
 
 
 def _class_distance(name: str, cc: Any) -> ClassDistanceInfo:
@@ -183,7 +187,7 @@ def parse_similarity(d: Any) -> SimilarityInfo:
             m = {"value": m}
         w = f"similarity.measures.{name}"
         measures.append(MeasureInfo(str(name), _num(m.get("value"), w), _num(m.get("p_value"), w),
-                                    str(m.get("note") or "")))
+                                    str(m.get("note") or ""), str(m.get("reading") or "")))
     rel = d.get("label_relation")
     relation = None
     if rel is not None:
@@ -194,7 +198,11 @@ def parse_similarity(d: Any) -> SimilarityInfo:
                                                   "similarity.label_relation.matrix", len(rows), len(cols)))
     ccs = tuple(_class_distance(str(k), v)
                 for k, v in _dict(d.get("class_conditional") or {}, "similarity.class_conditional").items())
-    return SimilarityInfo(measures=tuple(measures), label_relation=relation, class_conditional=ccs)
+    src = _dict(d.get("source_model") or {}, "similarity.source_model")
+    return SimilarityInfo(measures=tuple(measures), label_relation=relation, class_conditional=ccs,
+                          source_accuracy=_num(src.get("accuracy"), "similarity.source_model.accuracy"),
+                          source_reading=str(src.get("reading") or ""),
+                          notes=tuple(str(n) for n in d.get("notes") or ()))
 
 
 @dataclass(frozen=True)

@@ -148,10 +148,13 @@ def _ranking(r: I.RankingInfo) -> str:
 
 
 def _similarity(s: I.SimilarityInfo) -> str:
-    rows = [(m.name, m.value, m.p_value, m.note) for m in s.measures]
+    rows = [(m.name, m.value, m.p_value, m.reading or m.note, m.note if m.reading else "") for m in s.measures]
     anything = s.measures or s.label_relation or s.class_conditional
-    out = _figure(plots_mod().similarity_plot, s) if anything else ""
-    out += table(("measure", "value", "p-value", "note"), rows)
+    out = "".join(f'<p class="warn">{e(n)}</p>' for n in s.notes)
+    if s.source_reading:
+        out += f"<p><strong>Source model on the target:</strong> {e(s.source_reading)}</p>"
+    out += _figure(plots_mod().similarity_plot, s) if anything else ""
+    out += table(("measure", "value", "p-value", "reading", "definition"), rows)
     for cc in s.class_conditional:
         out += f"<h3>{e(cc.measure)} per class (weighted mean {e(I.fmt(cc.mean))})</h3>"
         if cc.error:

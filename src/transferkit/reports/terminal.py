@@ -92,8 +92,11 @@ def _section(s: I.SectionInfo) -> list[Any]:
     if isinstance(c, I.RankingInfo):
         return _ranking(s.title, c)
     if isinstance(c, I.SimilarityInfo):
-        out = [_table(s.title, ("measure", "value", "p-value", "note"),
-                      [(m.name, m.value, m.p_value, m.note) for m in c.measures])]
+        out = [Text(f"note: {n}", style="yellow") for n in c.notes]
+        out.append(_table(s.title, ("measure", "value", "p-value", "reading"),
+                          [(m.name, m.value, m.p_value, m.reading or m.note) for m in c.measures]))
+        if c.source_reading:
+            out.append(Text(f"Source model on the target: {c.source_reading}", style="bold"))
         for cc in c.class_conditional:
             if cc.error:
                 out.append(Text(f"{cc.measure} per class: {cc.error}", style="dim"))

@@ -14,10 +14,12 @@ from typing import Any
 import numpy as np
 
 from transferkit.errors import DataArgumentError, DataError, TransferkitError
+from transferkit.similarity._checks import check_pair
 from transferkit.similarity._info import DISTANCES
 from transferkit.similarity._mmd import mmd_test
 from transferkit.similarity.class_conditional import class_conditional
 from transferkit.similarity.label_relation import label_relation_from_features
+from transferkit.similarity.reading import measure_context, read_measure, source_accuracy, standardize_pair
 from transferkit.transferability._validate import stratified_sample
 
 DEFAULT_MEASURES: tuple[str, ...] = ("mmd", "proxy_a", "coral", "frechet")
@@ -44,19 +46,31 @@ def similarity_section(
     class_measures: tuple[str, ...] = ("mmd",),
     permutations: int = 200,
     seed: int = 0,
+    standardize: str = "auto",
 ) -> dict[str, Any]:
-    """The ``results["sections"]["similarity"]`` record for two feature samples (and labels)."""
-    out: dict[str, Any] = {"measures": {}, "class_conditional": {}, "label_relation": None}
+    """The ``results["sections"]["similarity"]`` record for two feature samples (and labels).
+
+    ``standardize``: ``auto`` z-scores both sides with their pooled statistics when the feature
+    columns differ in scale by more than 50x (and says so in ``notes``), ``always`` or ``never``.
+    Every measure carries a plain ``reading`` of its value.
+    """
+    xs, xt = check_pair(xs, xt, min_rows=1)
+    xs, xt, prep = standardize_pair(xs, xt, standardize)
+    out: dict[str, Any] = {"measures": {}, "class_conditional": {}, "label_relation": None, "preprocessing": prep,
+                           "notes": [prep["note"]] if prep.get("note") else []}
+    context = measure_context(xs, xt) if measures else {}
     for name in measures:
         entry = DISTANCES.entry(name)
         if entry.name == "mmd":
             r = mmd_test(xs, xt, n_permutations=permutations, seed=seed)
             note = f"{r.estimator} estimator, bandwidth {r.bandwidth:.4g}, {permutations} permutations"
-            out["measures"]["mmd"] = {"value": r.value, "p_value": r.p_value, "note": note}
+            rec = {"value": r.value, "p_value": r.p_value, "note": note}
         else:
             kwargs = {"seed": seed} if entry.info.randomized else {}
-            value = float(entry.obj(xs, xt, **kwargs))
-            out["measures"][entry.name] = {"value": value, "p_value": None, "note": entry.info.summary}
+            rec = {"value": float(entry.obj(xs, xt, **kwargs)), "p_value": None, "note": entry.info.summary}
+        rec["reading"] = read_measure(entry.name, rec["value"], rec["p_value"], context,
+                                      summary=entry.info.summary, value_range=entry.info.value_range)
+        out["measures"][entry.name] = rec
     if ys is None or yt is None:
         return out
     s_names = np.array(source_classes, dtype=object)[ys] if source_classes else ys
@@ -96,6 +110,7 @@ def measure_similarity(
     seed: int = 0,
     batch_size: int = 64,
     workers: int = 0,
+    standardize: str = "auto",
 ) -> dict[str, Any]:
     """Domain distances between ``source`` and ``target`` features, per class, and their label relation.
 
@@ -108,9 +123,14 @@ def measure_similarity(
         permutations: permutations of the MMD test.
         batch_size, workers: batch size and DataLoader worker processes of the feature extraction (they
             do not change the features).
+        standardize: ``auto`` (z-score both sides with pooled statistics when the feature columns
+            differ in scale by more than 50x, with a note), ``always`` or ``never``.
 
-    Returns the results dict (``results["sections"]["similarity"]`` holds ``measures``,
-    ``class_conditional`` and ``label_relation``), the same that ``transferkit similarity`` writes.
+    Returns the results dict (``results["sections"]["similarity"]`` holds ``measures`` (each with a
+    plain ``reading``), ``class_conditional``, ``label_relation``, ``preprocessing``, ``notes`` and,
+    when the backbone is a source model whose classifier knows target classes by name,
+    ``source_model``: its accuracy on the target and on the source sample), the same that
+    ``transferkit similarity`` writes.
     """
     from transferkit._io import new_results
     from transferkit.backbones import create_backbone
@@ -153,6 +173,7 @@ def measure_similarity(
             class_measures=per_class,
             permutations=permutations,
             seed=seed,
+            standardize=standardize,
         )
     except DataError as exc:  # say which data sets (a measure sees only arrays)
         exc.args = (f"source {ds.name}, target {dt.name}: {exc}", *exc.args[1:])
@@ -168,5 +189,30 @@ def measure_similarity(
             }
         },
     )
+    if model is not None:
+        section["source_model"] = source_model_accuracy(model, ds, dt)
     results["sections"]["similarity"] = section
     return results
+
+
+def source_model_accuracy(model: Any, ds: Any, dt: Any) -> dict[str, Any] | None:
+    """The backbone's own source classifier on the target (and source) samples, when its classes are named.
+
+    None when the backbone has no classifier head, or the target is unlabelled. Probabilities come
+    from the on-disk cache ``rank`` uses (no second forward pass on a repeated run).
+    """
+    from transferkit.transferability.rank import source_probs
+
+    classes = getattr(model, "source_classes", None)
+    if not classes or _labels(dt) is None:
+        return None
+    probs = source_probs(model, dt)
+    if probs is None:
+        return None
+    out = source_accuracy(probs, tuple(classes), np.asarray(dt.class_names, dtype=object)[dt.y])
+    if out["accuracy"] is not None and _labels(ds) is not None:
+        on_source = source_accuracy(source_probs(model, ds), tuple(classes), np.asarray(ds.class_names, dtype=object)[ds.y])
+        out["source_accuracy"] = on_source["accuracy"]
+        if on_source["accuracy"] is not None:
+            out["reading"] += f"; on the source sample {on_source['accuracy']:.1%}"
+    return out

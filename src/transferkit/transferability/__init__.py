@@ -19,6 +19,7 @@ from transferkit.transferability._logme import logme
 from transferkit.transferability._nce import nce
 from transferkit.transferability._ncti import ncti
 from transferkit.transferability._nleep import nleep
+from transferkit.transferability._ped import ped
 from transferkit.transferability._reg_hscore import regularized_h_score
 from transferkit.transferability._sfda import sfda
 from transferkit.transferability._transrate import transrate
@@ -42,6 +43,7 @@ __all__ = [
     "nce",
     "ncti",
     "nleep",
+    "ped",
     "rank",
     "regularized_h_score",
     "run_rank",

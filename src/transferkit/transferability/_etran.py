@@ -16,8 +16,20 @@
 The authors combine the terms over the candidate set (their ``tw.py``): each is min-max scaled over
 the candidates, ``ETran = 0.85 lda' + 0.15 energy'``. :func:`etran_combine` does that and ``rank``
 applies it whenever it scores two or more candidates; a model scored alone gets its ``lda`` term.
-The regression (SVD) term and object detection are not implemented. Reference code:
-mgholamikn/ETran (``metrics.py``: ``LDA_Score``, ``Energy_Score``; ``tw.py``).
+Reference code: mgholamikn/ETran (``metrics.py``: ``LDA_Score``, ``Energy_Score``; ``tw.py``).
+
+The paper's third term, the SVD-based regression score ``S_reg`` (minus the mean squared error of
+a least-squares fit of the targets through the features' pseudo-inverse), is left out on purpose:
+
+* the paper applies it to regression targets (object detection's box regression); for
+  classification targets the authors' pipeline (``tw.py -me etran``, which their notebook runs to
+  reproduce the classification table) combines exactly the two terms above;
+* in the released code (commit d4551ed) it exists only as ``LDA._solve_eigen2``, which nothing
+  calls and which cannot run as released (it reads ``self.x_hat1``, never assigned), so there is
+  no runnable reference to check a port against;
+* unregularised least squares interpolates whenever a model has at least as many feature
+  dimensions as labelled samples (a 1280-d EfficientNet on 200 labels), which sends the term to 0
+  for every such candidate and ranks nothing.
 """
 
 from __future__ import annotations

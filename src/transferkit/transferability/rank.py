@@ -23,7 +23,8 @@ from transferkit.transferability._info import SCORES
 from transferkit.transferability._validate import check_probs, check_rows, stratified_sample
 from transferkit.transferability.recommend import COMBINED, combined_scores, explain, recommend
 
-DEFAULT_SCORES: tuple[str, ...] = ("logme", "regularized_h_score", "knn_accuracy", "sfda", "ncti", "etran")
+DEFAULT_SCORES: tuple[str, ...] = (
+    "logme", "regularized_h_score", "knn_accuracy", "sfda", "ncti", "etran", "ped")
 
 
 @dataclass
