@@ -70,6 +70,11 @@ def fit(
                                    "and report it beside scratch with its own verdict."),
     scratch_min_steps: int = typer.Option(300, "--scratch-min-steps", help="The fewest optimiser steps the scratch "
                                           "baseline trains (it also gets at least --epochs)."),
+    validation: str = typer.Option("holdout", "--validation", help="How choices inside the budget are made (auto's "
+                                   "strategy, learning rates, epochs, the model to ship): holdout (on a validation "
+                                   "split of the budget) or cv (mean over --cv-folds folds; then every label trains)."),
+    cv_folds: int = typer.Option(5, "--cv-folds", help="Folds of --validation cv (every class needs at least this "
+                                 "many labels in each budget)."),
 ) -> None:
     """Transfer a backbone to a target and prove it: strategy vs scratch over paired seeds and label budgets."""
     import torch
@@ -122,7 +127,8 @@ def fit(
                           batch_size=batch_size, patience=patience or None, keep_head=keep_head, workers=workers,
                           run_dir=new_dir if main else None, save=save if main else None,
                           min_test_per_class=min_test_per_class, classical=classical,
-                          scratch_min_steps=scratch_min_steps, seed=seed, **hooks)
+                          scratch_min_steps=scratch_min_steps, seed=seed, validation=validation, cv_folds=cv_folds,
+                          **hooks)
     except KeyboardInterrupt:
         if status is not None:
             status.stop()

@@ -11,7 +11,7 @@ from transferkit.data.paths import data_root, data_spec, split_data_spec
 from transferkit.data.public import DATASETS, is_named, load_named, looks_named, parse_spec
 from transferkit.data.readers import from_hf_dataset, read_image_folder, read_npz, read_path, read_table, read_text
 from transferkit.data.sources import download_dataset, verify_dataset
-from transferkit.data.splits import Splits, label_budget, parse_budget, train_val_test_split
+from transferkit.data.splits import Splits, cv_folds, label_budget, parse_budget, train_val_test_split
 from transferkit.data.task import TransferTask, class_subset
 from transferkit.errors import DataArgumentError
 
@@ -52,6 +52,7 @@ __all__ = [
     "Splits",
     "TransferTask",
     "class_subset",
+    "cv_folds",
     "data_root",
     "data_spec",
     "download_dataset",

@@ -162,3 +162,30 @@ def budget_splits(ds: Dataset, budget: int | float | str, seed: int, *, val_size
     strat_l = strat and labelled.y is not None
     tr, va = stratified_indices(labelled.y if strat_l else None, len(labelled), (1 - share, share), seed + 1, strat_l)
     return Splits(labelled.subset(tr, f"{labelled.name}/train"), labelled.subset(va, f"{labelled.name}/val"), test)
+
+
+def cv_folds(ds: Dataset, k: int, seed: int) -> list[tuple[Dataset, Dataset]]:
+    """``k`` seeded folds of ``ds`` for cross-validation: ``(the other folds, this fold)`` pairs.
+
+    Classification folds are stratified (each class is dealt round the folds in a seeded order), so
+    every class needs at least ``k`` examples; regression folds are a seeded shuffle dealt round.
+    """
+    if k < 2:
+        raise DataArgumentError(f"cross-validation needs at least 2 folds, got {k}")
+    rng = np.random.default_rng(seed)
+    if ds.task == "classification" and ds.y is not None:
+        classes, counts = np.unique(ds.y, return_counts=True)
+        if counts.min() < k:
+            few = ", ".join(f"{ds.class_names[c] if ds.class_names else c} ({n})"
+                            for c, n in zip(classes, counts) if n < k)
+            raise DataArgumentError(f"{k}-fold cross-validation needs at least {k} labelled examples of every class; "
+                                    f"{few} have fewer: give a larger budget, fewer folds, or holdout validation")
+        order = np.concatenate([rng.permutation(np.flatnonzero(ds.y == c)) for c in classes])
+    else:
+        if len(ds) < k:
+            raise DataArgumentError(f"{k}-fold cross-validation needs at least {k} examples, got {len(ds)}")
+        order = rng.permutation(len(ds))
+    fold = np.empty(len(ds), dtype=np.int64)
+    fold[order] = np.arange(len(ds)) % k
+    return [(ds.subset(np.flatnonzero(fold != j), f"{ds.name}/cv{j + 1}-train"),
+             ds.subset(np.flatnonzero(fold == j), f"{ds.name}/cv{j + 1}-val")) for j in range(k)]

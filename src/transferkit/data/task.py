@@ -74,11 +74,12 @@ class TransferTask:
         """The labelled target training data under a label budget (per class, fraction, or all)."""
         return label_budget(self.target_splits.train, budget, self.seed if seed is None else seed)
 
-    def seed_splits(self, budget: int | float | str, seed: int) -> Splits:
+    def seed_splits(self, budget: int | float | str, seed: int, holdout: bool = True) -> Splits:
         """What one seed of a comparison uses: the seed picks the test split (unless ``target_test`` is
-        given) and the labelled examples; the ``budget`` counts training and validation labels together."""
-        return budget_splits(self.target, budget, seed, val_size=self.val_size, test_size=self.test_size,
-                             official_test=self.target_test)
+        given) and the labelled examples; the ``budget`` counts training and validation labels together.
+        Without ``holdout`` the whole budget is the training part (cross-validation chooses inside it)."""
+        return budget_splits(self.target, budget, seed, val_size=self.val_size if holdout else 0.0,
+                             test_size=self.test_size, official_test=self.target_test)
 
     def describe(self) -> dict[str, Any]:
         """JSON-serialisable summary of the task and its splits."""

@@ -12,7 +12,8 @@ import numpy as np
 from transferkit.backbones import Backbone, TransferModel
 from transferkit.data import Dataset
 from transferkit.experiments.records import CellResult
-from transferkit.experiments.runner import Arm, Fitted
+from transferkit.experiments.runner import Arm, Fitted, Folds
+from transferkit.experiments.selection import CVChoice, Trial, fit_by_cv, fixed_trial
 from transferkit.training import TrainConfig, predict
 
 ModelFactory = Callable[[int], TransferModel]
@@ -33,7 +34,64 @@ def strategy_arm(key: str, name: str, role: str, new_model: ModelFactory, strate
         if cell.info and hasattr(strategy, "restore"):
             strategy.restore(cell.info)
 
-    return Arm(key, name, role, fit, restore)
+    def fit_cv(train: Dataset, folds: Folds, seed: int) -> Fitted:
+        if getattr(strategy, "name", "") == "auto" and hasattr(strategy, "take"):
+            return _auto_by_cv(strategy, new_model, config, lr, train, folds, seed)
+        fitted, _ = fit_by_cv([_strategy_trial(strategy.name, strategy, new_model, config, lr)], train, folds, seed)
+        return fitted
+
+    return Arm(key, name, role, fit, restore, fit_cv)
+
+
+def _strategy_trial(name: str, strategy: Any, new_model: ModelFactory, config: TrainConfig, lr: float | None,
+                    details: dict[str, Any] | None = None) -> Trial:
+    """``strategy`` on a fresh model: on a fold every epoch is scored (no early stopping); the refit repeats the
+    chosen row (:meth:`~transferkit.strategies.Strategy.refit_choice`) on the whole budget."""
+
+    def fit(train: Dataset, val: Dataset, seed: int) -> Fitted:
+        model = new_model(seed)
+        cfg = replace(config, seed=seed, lr=lr or strategy.default_lr(model), patience=None)
+        return Fitted(lambda d: strategy.predict(model, d), strategy.fit(model, train, val, cfg), strategy.describe(),
+                      model)
+
+    def refit(train: Dataset, seed: int, row: int) -> Fitted:
+        model = new_model(seed)
+        final, cfg = strategy.refit_choice(row, replace(config, seed=seed, lr=lr or strategy.default_lr(model)))
+        return Fitted(lambda d: final.predict(model, d), final.fit(model, train, None, cfg), final.describe(), model)
+
+    return Trial(name, fit, refit, details)
+
+
+def _auto_by_cv(auto: Any, new_model: ModelFactory, config: TrainConfig, lr: float | None, train: Dataset,
+                folds: Folds, seed: int) -> Fitted:
+    """``auto`` by cross-validation: its candidates are the trials (first seed); later seeds cross-validate
+    the chosen one for their own CV score and epoch count."""
+    from transferkit.strategies import get_strategy
+
+    base = lr or auto.default_lr(new_model(seed))
+    if auto.chosen is not None:
+        trial = _strategy_trial(auto.chosen.name, auto.chosen, new_model, config, auto.chosen_lr or base)
+        return _auto_info(auto, fit_by_cv([trial], train, folds, seed)[0])
+    cands, why = auto.options(new_model(seed), len(train))
+    strategies = [get_strategy(n, **opts) for n, opts, _ in cands]
+    trials = [_strategy_trial(n + (f"@{c_lr:g}" if c_lr else ""), st, new_model, config, c_lr or base,
+                              {"strategy": n, "options": opts, "lr": c_lr})
+              for (n, opts, c_lr), st in zip(cands, strategies)]
+
+    def chose(choice: CVChoice) -> None:
+        auto.trials = [{"strategy": t["strategy"], "options": t["options"], "lr": t["lr"], "val_score": t["cv_score"],
+                        "best_epoch": t["row"]} for t in choice.table]
+        auto.take(strategies[choice.trial], cands[choice.trial], choice.score, why, folds.select_metric,
+                  f"{folds.k}-fold CV")
+
+    fitted, _ = fit_by_cv(trials, train, folds, seed, chose)
+    return _auto_info(auto, fitted)
+
+
+def _auto_info(auto: Any, fitted: Fitted) -> Fitted:
+    """Auto's account of a cv fit: its choice and trials, the refitted strategy as fitted, and the CV record."""
+    final = {k: v for k, v in fitted.info.items() if k != "cv"}
+    return replace(fitted, info={**auto.describe(), "chosen": final, "cv": fitted.info["cv"]})
 
 
 MIN_SCRATCH_STEPS = 300
@@ -89,7 +147,35 @@ def scratch_arm(new_model: ModelFactory, config: TrainConfig, name: str, lr: flo
         if search and lr is None and cell.info.get("lr_trials"):
             chosen["lr"] = float(cell.info["lr"])
 
-    return Arm("scratch", name, "baseline", fit, restore)
+    def trial(rate: float) -> Trial:
+        def fit_fold(train: Dataset, val: Dataset, seed: int) -> Fitted:
+            per_epoch = max(1, -(-len(train) // config.batch_size))
+            cfg = replace(config, seed=seed, epochs=max(config.epochs, -(-min_steps // per_epoch)), patience=None)
+            model, _, res = one(train, val, cfg, seed, rate)
+            return Fitted(lambda d: predict(model, d), res, model=model)
+
+        def refit(train: Dataset, seed: int, row: int) -> Fitted:
+            model, _, res = one(train, None, replace(config, seed=seed, epochs=row + 1, patience=None, keep_last=True),
+                                seed, rate)
+            return Fitted(lambda d: predict(model, d), res, model=model)
+
+        return Trial(f"lr {rate:g}", fit_fold, refit, {"lr": rate})
+
+    def fit_cv(train: Dataset, folds: Folds, seed: int) -> Fitted:
+        rate = lr or chosen.get("lr")
+        base = rate or Scratch().default_lr(new_model(seed))
+        rates = [base * f for f in SCRATCH_LR_FACTORS] if rate is None and search else [base]
+        fitted, choice = fit_by_cv([trial(r) for r in rates], train, folds, seed)
+        trials = [{"lr": t["lr"], "val_score": t["cv_score"]} for t in choice.table] if len(rates) > 1 else []
+        if trials:
+            chosen["lr"] = rates[choice.trial]
+        epochs = choice.row + 1
+        info = {"name": "scratch", "lr": rates[choice.trial], "epochs": epochs,
+                "optimiser_steps": epochs * max(1, -(-len(train) // config.batch_size)), "lr_trials": trials,
+                **_chance_info(fitted.model, train, train, config.select_metric), "cv": fitted.info["cv"]}
+        return replace(fitted, info=info)
+
+    return Arm("scratch", name, "baseline", fit, restore, fit_cv)
 
 
 def trained_arm(key: str, name: str, role: str, build: Callable[[int, Dataset], TransferModel],
@@ -104,7 +190,22 @@ def trained_arm(key: str, name: str, role: str, build: Callable[[int, Dataset], 
         return Fitted(lambda d: predict(model, d), res, _chance_info(model, train, val, cfg.select_metric) if
                       role == "baseline" else {}, model)
 
-    return Arm(key, name, role, fit)
+    def refit(train: Dataset, seed: int, row: int) -> Fitted:
+        model = build(seed, train)
+        res = train_model(model, train, None, replace(config(seed), epochs=row + 1, patience=None, keep_last=True))
+        return Fitted(lambda d: predict(model, d), res, model=model)
+
+    def fold(train: Dataset, val: Dataset, seed: int) -> Fitted:
+        model = build(seed, train)
+        return Fitted(lambda d: predict(model, d), train_model(model, train, val, replace(config(seed), patience=None)),
+                      model=model)
+
+    def fit_cv(train: Dataset, folds: Folds, seed: int) -> Fitted:
+        fitted, _ = fit_by_cv([Trial(key, fold, refit)], train, folds, seed)
+        chance = _chance_info(fitted.model, train, train, config(seed).select_metric) if role == "baseline" else {}
+        return replace(fitted, info={**fitted.info, **chance})
+
+    return Arm(key, name, role, fit, fit_cv=fit_cv)
 
 
 def _chance_info(model: TransferModel, train: Dataset, val: Dataset | None, select_metric: str) -> dict[str, Any]:
@@ -123,8 +224,11 @@ def _chance_info(model: TransferModel, train: Dataset, val: Dataset | None, sele
 
 def source_arm(model: TransferModel, name: str = "source model, zero target labels") -> Arm:
     """The source model as it is: no target label used (its label set must equal the target's)."""
-    return Arm("source_only", name, "source_only",
-               lambda train, val, seed: Fitted(lambda d: predict(model, d), model=model))
+    def fit(train: Dataset, seed: int) -> Fitted:
+        return Fitted(lambda d: predict(model, d), model=model)
+
+    return Arm("source_only", name, "source_only", lambda train, val, seed: fit(train, seed),
+               fit_cv=lambda train, folds, seed: fit_by_cv([fixed_trial("source model", fit)], train, folds, seed)[0])
 
 
 def probe_arm(backbone: Backbone, name: str = "linear probe on frozen features", key: str = "linear_probe") -> Arm:
@@ -133,7 +237,7 @@ def probe_arm(backbone: Backbone, name: str = "linear probe on frozen features",
 
     from transferkit.features import extract_features
 
-    def fit(train: Dataset, val: Dataset | None, seed: int) -> Fitted:
+    def fit(train: Dataset, seed: int) -> Fitted:
         clf = LogisticRegression(max_iter=2000).fit(extract_features(backbone, train, progress=False), train.y)
 
         def scores(d: Dataset) -> np.ndarray:
@@ -141,7 +245,8 @@ def probe_arm(backbone: Backbone, name: str = "linear probe on frozen features",
 
         return Fitted(scores)
 
-    return Arm(key, name, "reference", fit)
+    return Arm(key, name, "reference", lambda train, val, seed: fit(train, seed),
+               fit_cv=lambda train, folds, seed: fit_by_cv([fixed_trial(key, fit)], train, folds, seed)[0])
 
 
 CLASSICAL_NAMES = {"text": "TF-IDF + logistic regression", "table": "gradient boosting",
@@ -216,4 +321,14 @@ def classical_arm(kind: str, task: str, num_outputs: int, key: str = "classical"
         model = best[1]
         return Fitted(lambda d: outputs(model, inputs(d)), info={"name": CLASSICAL_NAMES[kind], "C": best[2]})
 
-    return Arm(key, CLASSICAL_NAMES[kind], "reference", fit)
+    def trial(c: float) -> Trial:
+        def fit_c(train: Dataset, seed: int) -> Fitted:
+            model = _classical_model(kind, task, len(train), c).fit(inputs(train), train.y)
+            return Fitted(lambda d: outputs(model, inputs(d)), info={"name": CLASSICAL_NAMES[kind], "C": c})
+
+        return fixed_trial(f"C {c:g}", fit_c)
+
+    def fit_cv(train: Dataset, folds: Folds, seed: int) -> Fitted:
+        return fit_by_cv([trial(c) for c in ((1.0,) if kind == "table" else (0.1, 1.0, 10.0))], train, folds, seed)[0]
+
+    return Arm(key, CLASSICAL_NAMES[kind], "reference", fit, fit_cv=fit_cv)

@@ -18,6 +18,8 @@ import numpy as np
 
 from transferkit.backbones import Backbone, TransferModel, create_backbone
 from transferkit.data import Dataset, TransferTask
+from transferkit.data import cv_folds as cv_folds_of
+from transferkit.errors import DataArgumentError
 from transferkit.experiments.arms import MIN_SCRATCH_STEPS, classical_arm, scratch_arm, source_arm, strategy_arm
 from transferkit.experiments.records import BudgetResult, ExperimentResult
 from transferkit.experiments.runner import (
@@ -29,6 +31,7 @@ from transferkit.experiments.runner import (
     seed_list,
     select_metric,
 )
+from transferkit.experiments.selection import VALIDATION_MODES
 from transferkit.experiments.verdicts import MIN_TEST_PER_CLASS
 from transferkit.training import TrainConfig, TrainResult, train
 
@@ -72,7 +75,8 @@ def compare(target: TransferTask | Dataset, backbone: str | Backbone | TransferM
             others: Sequence[Any] = (), keep_source_head: bool | str = "auto", scratch: bool = True,
             on_step: Callable[[str], None] | None = None, on_cell: Callable[[CellDone], None] | None = None,
             journal: Journal | None = None, label: str | None = None, min_test_per_class: int = MIN_TEST_PER_CLASS,
-            classical: bool = False, scratch_min_steps: int = MIN_SCRATCH_STEPS) -> BudgetResult:
+            classical: bool = False, scratch_min_steps: int = MIN_SCRATCH_STEPS, validation: str = "holdout",
+            cv_folds: int = 5) -> BudgetResult:
     """Run ``strategy`` and the scratch baseline over paired seeds at one label ``budget``.
 
     Args:
@@ -96,6 +100,9 @@ def compare(target: TransferTask | Dataset, backbone: str | Backbone | TransferM
         min_test_per_class: fewer test examples in a class and the verdict is ``insufficient test data``.
         classical: also fit the data kind's classical baseline (:func:`~.arms.classical_arm`), with its own verdict.
         scratch_min_steps: the fewest optimiser steps scratch trains (it also gets at least ``config.epochs``).
+        validation: ``holdout`` (choose on a validation split of the budget) or ``cv`` (no split is held out: every
+            choice is made on the mean score over ``cv_folds`` stratified folds of the budget, then each seed's
+            final model trains on the whole budget; see :mod:`~transferkit.experiments.selection`).
     """
     from transferkit.strategies import get_strategy
 
@@ -128,23 +135,49 @@ def compare(target: TransferTask | Dataset, backbone: str | Backbone | TransferM
     arms += [a for a in [classical_arm(sp.train.kind, kind, k) if classical else None,
                          source_arm(source_model) if shared and source_model is not None else None] if a is not None]
 
-    def splits(b: Any, seed: int) -> Split:  # the seed moves the test split too (unless it is official)
-        s = task.seed_splits(b, seed)
-        return Split(s.train, s.val if len(s.val) else None, s.test)
+    splits = seed_splits(task, validation, cv_folds)
 
     def cell_done(ev: CellDone) -> None:
         if on_cell is not None:
-            on_cell(replace(ev, partial=_finish(ev.partial, main, bb.spec)))
+            on_cell(replace(ev, partial=_finish(ev.partial, main, bb.spec, validation, cv_folds)))
 
     res = run_budget(splits, arms, seed_list(seeds), budget, metric, k, label=label, on_step=on_step,
                      on_cell=cell_done if on_cell is not None else None, journal=journal,
                      min_test_per_class=min_test_per_class)
-    return _finish(res, main, bb.spec)
+    return _finish(res, main, bb.spec, validation, cv_folds)
 
 
-def _finish(res: BudgetResult, main: Any, spec: str) -> BudgetResult:
-    """The strategy's own account (what ``auto`` chose) in the result, and its advice after the verdict's."""
+def seed_splits(task: TransferTask, validation: str = "holdout", folds: int = 5) -> Callable[[Any, int], Split]:
+    """``(budget, seed) -> Split``: the seed moves the test split too (unless it is official); in cv mode the
+    whole budget trains and the seed also deals the ``folds`` cross-validation folds."""
+    if validation not in VALIDATION_MODES:
+        raise DataArgumentError(f"validation must be one of {list(VALIDATION_MODES)}, got {validation!r}")
+
+    def splits(b: Any, seed: int) -> Split:
+        s = task.seed_splits(b, seed, holdout=validation == "holdout")
+        if validation == "cv":
+            return Split(s.train, None, s.test, tuple(cv_folds_of(s.train, folds, seed)))
+        return Split(s.train, s.val if len(s.val) else None, s.test)
+
+    return splits
+
+
+def validation_record(res: BudgetResult, mode: str, folds: int) -> dict[str, Any]:
+    """How a budget's choices were made, for results.json: the mode, and in cv mode the folds and each arm's
+    CV score per seed (what auto, scratch's learning rate, the epoch counts and the gate chose by)."""
+    if mode != "cv":
+        return {"mode": "holdout"}
+    scores = {k: [v if np.isfinite(v) else None for v in a.val_scores] for k, a in res.arms.items()}
+    return {"mode": "cv", "folds": folds, "cv_scores": scores,
+            "cv_mean": {k: float(np.mean([v for v in vs if v is not None])) if any(v is not None for v in vs) else None
+                        for k, vs in scores.items()}}
+
+
+def _finish(res: BudgetResult, main: Any, spec: str, validation: str, folds: int) -> BudgetResult:
+    """The strategy's own account (what ``auto`` chose) in the result, how choices were made, and the strategy's
+    advice after the verdict's."""
     res.strategy = main.describe()
+    res.validation = validation_record(res, validation, folds)
     chosen = (res.strategy.get("chosen") or {}).get("name", main.name) if main.name == "auto" else main.name
     if chosen != main.name and "transfer" in res.arms:
         res.arms["transfer"] = replace(res.arms["transfer"], name=f"{spec} + {main.name} -> {chosen}")
@@ -161,8 +194,6 @@ def label_efficiency(target: Any, backbone: Any, strategy: Any = "auto",
     ``compare_kwargs`` go to :func:`compare` (``seeds``, ``config``, ``others``, ``on_step``...).
     A strategy given as an object is copied per budget, so ``auto`` chooses afresh at each budget.
     """
-    from transferkit.errors import DataArgumentError
-
     if not budgets:
         raise DataArgumentError("give at least one label budget")
     return ExperimentResult([compare(target, backbone, strategy, budget=b, **compare_kwargs) for b in budgets])

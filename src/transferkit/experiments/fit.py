@@ -124,6 +124,38 @@ def _check_counts(**counts: Any) -> None:
             raise DataArgumentError(f"{name} must be a whole number, 0 or more (got {v!r})")
 
 
+def check_validation(validation: str, folds: int, patience: int | None, task: TransferTask, budgets: Sequence[Any],
+                     labels: Sequence[str], seeds: Sequence[int]) -> None:
+    """``--validation`` and ``--cv-folds`` before anything trains: in cv mode each seed's labelled budget
+    (training and validation labels together) needs at least ``folds`` examples of every class."""
+    from transferkit.experiments.selection import VALIDATION_MODES
+
+    if validation not in VALIDATION_MODES:
+        raise DataArgumentError(f"--validation must be one of {', '.join(VALIDATION_MODES)} (got {validation!r})")
+    if validation != "cv":
+        return
+    if not isinstance(folds, int) or isinstance(folds, bool) or folds < 2:
+        raise DataArgumentError(f"--cv-folds must be at least 2 (got {folds!r})")
+    if patience is not None:
+        raise DataArgumentError("--patience stops early on a held-out validation split; with --validation cv the "
+                                "epoch count is chosen by cross-validation: drop --patience, or use --validation holdout")
+    for b, label in zip(budgets, labels):
+        for s in seeds:
+            lab = task.seed_splits(b, s, holdout=False).train
+            if lab.task != "classification":
+                counts, names = np.array([len(lab)]), ["examples"]
+            else:
+                counts = np.bincount(lab.y, minlength=lab.num_classes)
+                names = list(lab.class_names or range(len(counts)))
+            few = [f"{n} ({int(c)})" for n, c in zip(names, counts) if 0 < c < folds]
+            if few:
+                raise DataArgumentError(
+                    f"--validation cv with {folds} folds needs at least {folds} labelled examples of every class in "
+                    f"the budget, but at {label} (seed {s}) {', '.join(few[:5])}{' ...' if len(few) > 5 else ''} "
+                    f"{'has' if len(few) == 1 else 'have'} fewer: give a budget of at least {folds} per class, fewer "
+                    f"folds (--cv-folds {max(2, int(counts[counts > 0].min()))}), or --validation holdout")
+
+
 # --------------------------------------------------------------------------- progress
 @dataclass(frozen=True)
 class RunProgress:
@@ -159,7 +191,8 @@ def run_fit(target: str | Dataset, backbone: str, strategy: str = "auto",
             run_dir: str | Path | Callable[[], Path] | None = None, save: str | Path | None = None,
             on_update: Callable[[dict[str, Any]], None] | None = None,
             on_progress: Callable[[RunProgress], None] | None = None, resume: bool = False, seed: int = 0,
-            min_test_per_class: int = 10, classical: bool = True, scratch_min_steps: int = 300) -> dict[str, Any]:
+            min_test_per_class: int = 10, classical: bool = True, scratch_min_steps: int = 300,
+            validation: str = "holdout", cv_folds: int = 5) -> dict[str, Any]:
     """Transfer ``backbone`` to ``target`` with ``strategy``, prove it against scratch, ship the model.
 
     Args:
@@ -188,8 +221,9 @@ def run_fit(target: str | Dataset, backbone: str, strategy: str = "auto",
         classical: also fit the data kind's classical baseline (TF-IDF or pixels + LR, boosting), own verdict.
         scratch_min_steps: the fewest optimiser steps the scratch baseline trains (and at least ``epochs``).
         seed: the base seed: the paired seeds are ``seed, seed + 1, ...``; each picks its own split.
+        validation, cv_folds: ``holdout`` chooses on a validation split of each budget; ``cv`` on the mean
+            score over ``cv_folds`` stratified folds of it, then the final models train on the whole budget.
     """
-    from transferkit.experiments.compare import compare
     from transferkit.training import TrainConfig
 
     say = on_step or (lambda m: None)
@@ -197,12 +231,13 @@ def run_fit(target: str | Dataset, backbone: str, strategy: str = "auto",
                      "--seed": seed})
     inp = _checked_inputs(target, backbone, strategy, budgets, seeds, source, target_test, epochs, lr, metric, others,
                           source_max, target_max, source_epochs, batch_size, patience, workers)
+    check_validation(validation, cv_folds, patience, inp.task, inp.budgets, inp.labels, range(seed, seed + seeds))
     folder = run_dir() if callable(run_dir) else (Path(run_dir) if run_dir is not None else None)
     journal = _journal(folder, resume, inp, fit_settings(target, backbone, strategy, inp.budgets, seeds, source,
                                                          target_test, epochs, lr, metric, inp.extra, source_max,
                                                          target_max, source_epochs, batch_size, patience, keep_head,
                                                          workers, save, min_test_per_class, classical,
-                                                         scratch_min_steps, seed))
+                                                         scratch_min_steps, seed, validation, cv_folds))
     bb_or_model, models = _pretrained(backbone, inp.src, source_epochs, progress, say)
     # no early stopping by default: both arms get the whole budget (a scratch net with BatchNorm can sit at
     # chance on a tiny validation split for several epochs before it takes off); the best epoch is kept
@@ -211,24 +246,33 @@ def run_fit(target: str | Dataset, backbone: str, strategy: str = "auto",
                                        strategy=strategy, epochs=epochs, patience=patience, lr=lr,
                                        batch_size=batch_size, metric=metric, source_max=source_max,
                                        target_max=target_max, min_test_per_class=min_test_per_class,
-                                       classical=classical, scratch_min_steps=scratch_min_steps, seed=seed))
+                                       classical=classical, scratch_min_steps=scratch_min_steps, seed=seed,
+                                       validation=validation, cv_folds=cv_folds))
     report = _CellReport(header, len(inp.budgets), f"transferkit fit --resume {folder}" if folder else "",
                          on_update, on_progress)
-    try:
-        for b, label in zip(inp.budgets, inp.labels):
-            report.done_budgets.append(compare(inp.task, bb_or_model, strategy, seeds=list(range(seed, seed + seeds)), budget=b, config=cfg,
-                                               lr=lr, metric=metric, others=inp.extra, keep_source_head=keep_head,
-                                               on_step=say, on_cell=report, journal=journal, label=label,
-                                               min_test_per_class=min_test_per_class, classical=classical,
-                                               scratch_min_steps=scratch_min_steps))
-    except KeyboardInterrupt:
-        report.interrupted()
-        raise
+    _run_budgets(inp, bb_or_model, strategy, report, seeds=list(range(seed, seed + seeds)), config=cfg, lr=lr,
+                 metric=metric, keep_source_head=keep_head, on_step=say, journal=journal,
+                 min_test_per_class=min_test_per_class, classical=classical, scratch_min_steps=scratch_min_steps,
+                 validation=validation, cv_folds=cv_folds)
     total = report.per_budget * len(inp.budgets)
     out = _results(header, report.done_budgets, len(inp.budgets),
                    {"complete": True, "state": "complete", "cells_done": total, "cells_total": total})
     _ship(out, report.done_budgets, folder, save, inp.tgt, f"{backbone} -> {header['config']['target']}")
     return out
+
+
+def _run_budgets(inp: _Inputs, model: Any, strategy: str, report: _CellReport, **compare_kwargs: Any) -> None:
+    """Every budget through :func:`~transferkit.experiments.compare.compare`, in order; on Ctrl-C the results so
+    far are reported, marked interrupted."""
+    from transferkit.experiments.compare import compare
+
+    try:
+        for b, label in zip(inp.budgets, inp.labels):
+            report.done_budgets.append(compare(inp.task, model, strategy, budget=b, label=label, others=inp.extra,
+                                               on_cell=report, **compare_kwargs))
+    except KeyboardInterrupt:
+        report.interrupted()
+        raise
 
 
 @dataclass
@@ -418,7 +462,8 @@ def fit_settings(target: Any, backbone: str, strategy: str, budgets: list[Any], 
                  target_test: Any, epochs: int, lr: float | None, metric: str | None, others: list[str],
                  source_max: int | None, target_max: int | None, source_epochs: int, batch_size: int,
                  patience: int | None, keep_head: bool, workers: int, save: Any, min_test_per_class: int = 10,
-                 classical: bool = True, scratch_min_steps: int = 300, seed: int = 0) -> dict[str, Any] | None:
+                 classical: bool = True, scratch_min_steps: int = 300, seed: int = 0, validation: str = "holdout",
+                 cv_folds: int = 5) -> dict[str, Any] | None:
     """The arguments of :func:`run_fit` that decide its figures, as JSON (None when data were given as objects)."""
     if any(d is not None and not isinstance(d, str) for d in (target, source, target_test)):
         return None  # data given as objects: the run cannot be started again from its settings
@@ -427,7 +472,8 @@ def fit_settings(target: Any, backbone: str, strategy: str, budgets: list[Any], 
             "others": others, "source_max": source_max, "target_max": target_max, "source_epochs": source_epochs,
             "batch_size": batch_size, "patience": patience, "keep_head": keep_head, "workers": workers,
             "save": str(save) if save is not None else None, "min_test_per_class": min_test_per_class,
-            "classical": classical, "scratch_min_steps": scratch_min_steps, "seed": seed}
+            "classical": classical, "scratch_min_steps": scratch_min_steps, "seed": seed, "validation": validation,
+            "cv_folds": cv_folds}
 
 
 def resume_fit(run_dir: str | Path, **callbacks: Any) -> dict[str, Any]:
@@ -450,4 +496,5 @@ def resume_fit(run_dir: str | Path, **callbacks: Any) -> dict[str, Any]:
     return run_fit(**settings, run_dir=Path(run_dir), resume=True, **callbacks)
 
 
-__all__ = ["RunProgress", "check_budgets", "check_numbers", "resume_fit", "run_fit", "shipping_budget"]
+__all__ = ["RunProgress", "check_budgets", "check_numbers", "check_validation", "resume_fit", "run_fit",
+           "shipping_budget"]

@@ -110,6 +110,7 @@ class BudgetResult:
     shipped: Shipped | None = None  # the never-worse gate's choice at this budget
     notes: list[str] = field(default_factory=list)  # shown beside the verdict (no call made, metrics disagree)
     examples: dict[str, Any] = field(default_factory=dict)  # per-example test labels and predictions per seed
+    validation: dict[str, Any] = field(default_factory=dict)  # how choices were made: holdout, or cv with CV scores
     # the fitted network of the shipped arm's best-validation seed (not part of the record's JSON form)
     shipped_model: Any = field(default=None, repr=False, compare=False)
 
@@ -150,6 +151,8 @@ class BudgetResult:
             "strategy": self.strategy, "n_labelled": self.n_labelled, "notes": list(self.notes),
             "interval_method": self.diff.method if self.diff else None, "examples": self.examples,
         }
+        if self.validation:
+            out["validation"] = self.validation
         src = self.arm("source_only")
         if src is not None:
             out["source_only"] = {**src.to_dict(), "metrics": src.metrics}
@@ -255,6 +258,7 @@ class Shipped:
     verdict: str
     by_test_verdict: bool = False
     model: str | None = None  # the model folder, once written
+    selected_on: str = "validation"  # or "5-fold CV": what ``val`` holds
 
     @property
     def headline(self) -> str:
@@ -274,7 +278,7 @@ class Shipped:
                 "val": {k: v if v is not None and np.isfinite(v) else None for k, v in self.val.items()},
                 "metric": self.metric, "higher_is_better": self.higher_is_better, "test": self.test.to_dict(),
                 "test_seed": self.test_seed, "verdict": self.verdict, "by_test_verdict": self.by_test_verdict,
-                "model": self.model}
+                "model": self.model, "selected_on": self.selected_on}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Shipped:
@@ -285,13 +289,14 @@ class Shipped:
                    bool(d.get("higher_is_better", True)),
                    Estimate(t.get("mean"), t.get("ci_low"), t.get("ci_high"), tuple(t.get("per_seed") or ())),
                    d.get("test_seed"), d.get("verdict", "inconclusive"), bool(d.get("by_test_verdict")),
-                   d.get("model"))
+                   d.get("model"), d.get("selected_on", "validation"))
 
 
-def choose_shipped(result: BudgetResult, select_metric: str) -> Shipped | None:
+def choose_shipped(result: BudgetResult, select_metric: str, on: str = "validation") -> Shipped | None:
     """The never-worse gate: the arm to ship among transfer, baseline and source-only, on validation only.
 
-    Each candidate's mean best-validation score over seeds decides (ties prefer transfer, then the
+    Each candidate's mean best-validation score over seeds (``on`` names it: ``5-fold CV`` when the
+    scores are cross-validation scores) decides (ties prefer transfer, then the
     baseline, then the source model); the weights are the chosen arm's best-validation seed. A
     negative verdict ships the baseline. Returns None when no candidate arm ran.
     """
@@ -313,7 +318,7 @@ def choose_shipped(result: BudgetResult, select_metric: str) -> Shipped | None:
     by_test = False
     if scored:
         best = max(scored, key=lambda a: means[a.key] - 1e-12 * SHIP_ROLES.index(a.role))  # ties: role order
-        reason = f"best mean validation {select_metric} over {len(result.seeds)} seeds ({vs(best)})"
+        reason = f"best mean {on} {select_metric} over {len(result.seeds)} seeds ({vs(best)})"
     else:
         best = cands[0]
         reason = "no validation scores to choose on: the first candidate ships by default"
@@ -322,14 +327,14 @@ def choose_shipped(result: BudgetResult, select_metric: str) -> Shipped | None:
         by_test = best.role == "transfer"
         preferred = words.get(best.role, best.key)
         best = base
-        reason = (f"the verdict is negative transfer, so the baseline ships (validation preferred {preferred}"
+        reason = (f"the verdict is negative transfer, so the baseline ships ({on} preferred {preferred}"
                   + (f": {vs(base)})" if scored else ")"))
     seed_i = _best_seed(best)
     seed = result.seeds[seed_i] if seed_i is not None and seed_i < len(result.seeds) else None
     return Shipped(best.key, best.name, best.role, seed, result.budget, result.budget_label, reason, select_metric,
                    {a.key: means[a.key] for a in cands}, result.metric, result.higher_is_better,
                    Estimate.of(best.scores, value_range(result.metric)), best.scores[seed_i] if seed_i is not None and best.scores else None,
-                   result.verdict, by_test)
+                   result.verdict, by_test, selected_on=on)
 
 
 def _best_seed(arm: ArmResult) -> int | None:

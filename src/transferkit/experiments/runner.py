@@ -47,11 +47,29 @@ ROLES = ("transfer", "baseline", "reference", "source_only")
 
 @dataclass(frozen=True)
 class Split:
-    """What one seed at one budget trains on (``train``, ``val``) and is scored on (``test``)."""
+    """What one seed at one budget trains on (``train``, ``val``) and is scored on (``test``).
+
+    With ``folds`` (cross-validation: ``(the other folds, this fold)`` pairs over ``train``, and no
+    ``val``) every arm chooses by its mean fold score, then its final model trains on all of ``train``.
+    """
 
     train: Dataset
     val: Dataset | None
     test: Dataset
+    folds: tuple[tuple[Dataset, Dataset], ...] | None = None
+
+
+@dataclass(frozen=True)
+class Folds:
+    """The cross-validation folds an arm chooses on, and the validation score that chooses."""
+
+    parts: tuple[tuple[Dataset, Dataset], ...]
+    select_metric: str
+
+    @property
+    def k(self) -> int:
+        """The number of folds."""
+        return len(self.parts)
 
 
 @dataclass
@@ -66,11 +84,16 @@ class Fitted:
     result: Any = None  # a TrainResult (history, best epoch, best validation score)
     info: dict[str, Any] = field(default_factory=dict)
     model: Any = None
+    val_score: float | None = None  # what the arm chose by when not the result's best score (a CV score)
 
 
 @dataclass(frozen=True)
 class Arm:
-    """One way to get a model: ``fit(train, val, seed) -> Fitted`` (never given the test split)."""
+    """One way to get a model: ``fit(train, val, seed) -> Fitted`` (never given the test split).
+
+    ``fit_cv(train, folds, seed) -> Fitted`` is the same arm choosing by cross-validation inside
+    ``train`` (:mod:`~transferkit.experiments.selection`); an arm without it cannot run in cv mode.
+    """
 
     key: str
     name: str
@@ -79,6 +102,7 @@ class Arm:
     # called with a cell read back from a journal instead of fitted (to restore what later seeds reuse,
     # such as the strategy ``auto`` chose on the first seed)
     restore: Callable[[CellResult], None] | None = None
+    fit_cv: Callable[[Dataset, Folds, int], Fitted] | None = None
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
@@ -165,15 +189,22 @@ class Journal(Protocol):
 
 def _fit_cell(arm: Arm, split: Split, seed: int, k: int, sel: str, first: bool, label: str,
               say: Callable[[str], None]) -> tuple[CellResult, Fitted]:
-    """Fit one arm on one seed's examples, then (only then) score it on the test split."""
-    f = arm.fit(split.train, split.val, seed)
+    """Fit one arm on one seed's examples (by cross-validation when the split has folds), then (only then)
+    score it on the test split."""
+    if split.folds is not None:
+        if arm.fit_cv is None:
+            raise DataArgumentError(f"the arm {arm.name!r} cannot choose by cross-validation: use holdout validation")
+        f = arm.fit_cv(split.train, Folds(split.folds, sel), seed)
+    else:
+        f = arm.fit(split.train, split.val, seed)
     out = f.predict(split.test)
     metrics = task_metrics(split.test, out, k)
-    best = getattr(f.result, "best_score", None)
+    best = f.val_score if f.val_score is not None else getattr(f.result, "best_score", None)
     val = float(best) if best is not None else float("nan")
     if f.result is None and arm.role == "source_only" and split.val is not None and len(split.val):
         val = float(validation_score(sel, split.val.y, f.predict(split.val)))  # scored like the trained arms
-    say(f"  {arm.name}: " + (f"val {val:.3f}" if np.isfinite(val) else "fitted"))
+    say(f"  {arm.name}: " + (f"{'cv' if split.folds is not None else 'val'} {val:.3f}" if np.isfinite(val)
+                             else "fitted"))
     conf = None
     if first and arm.role == "transfer" and split.test.task == "classification":
         conf = confusion(split.test.y, out, k)
@@ -226,7 +257,8 @@ def _aggregate(arms: Sequence[Arm], seeds: Sequence[int], cells: dict[tuple[int,
     bk = next((a.key for a in arms if a.role == "baseline"), None)
     for s in seeds:
         t, b = cells.get((s, tk)) if tk else None, cells.get((s, bk)) if bk else None
-        if t is not None and b is not None and t.trained and b.trained:
+        # per-epoch validation curves only exist with a held-out split (a cv refit has none)
+        if t is not None and b is not None and t.trained and b.trained and "cv" not in t.info:
             speed.append({"seed": s, "scratch_best_val": b.val_score, "scratch_best_epoch": b.best_epoch,
                           "transfer": time_to_reach(list(t.history), b.val_score),
                           "scratch": time_to_reach(list(b.history), b.val_score)})
@@ -289,7 +321,8 @@ def run_budget(splits: Callable[[Any, int], Split], arms: Sequence[Arm], seeds: 
                     names = split.train.class_names
                     sel = select_metric(metric, split.test.task)
                     say(f"{label}, seed {seed}: {len(split.train)} training and "
-                        f"{len(split.val) if split.val is not None else 0} validation examples")
+                        + (f"{len(split.val) if split.val is not None else 0} validation examples" if split.folds is None
+                           else f"no held-out validation examples ({len(split.folds)}-fold cross-validation)"))
                 cell, fitted = _fit_cell(arm, split, seed, num_outputs, sel, i == 0, label, say)
             cells[(seed, arm.key)] = cell
             if ship and arm.role in SHIP_ROLES and (restored or (fitted is not None and fitted.model is not None)):
@@ -310,7 +343,8 @@ def run_budget(splits: Callable[[Any, int], Split], arms: Sequence[Arm], seeds: 
         names, sel = sp.train.class_names, select_metric(metric, sp.test.task)
     result = _aggregate(arms, seeds, cells, budget, label, metric, num_outputs, names, advise, min_test_per_class)
     if ship:
-        result.shipped = choose_shipped(result, sel)
+        k = next((c.info["cv"]["folds"] for c in cells.values() if isinstance(c.info.get("cv"), dict)), None)
+        result.shipped = choose_shipped(result, sel, f"{k}-fold CV" if k else "validation")
         if result.shipped is not None:
             kept = best.get(result.shipped.arm)
             if kept is not None and kept[1] is not None:

@@ -51,6 +51,21 @@ class ComparisonInfo:
     time_to_scratch_best: TableInfo | None = None
     budget: str = ""
     method: str = ""  # how the interval was computed (results.json's ``interval_method``)
+    validation: str = ""  # how choices inside the budget were made, in words (cv mode: with the CV scores)
+
+
+def validation_sentence(d: dict[str, Any]) -> str:
+    """``comparison["validation"]`` in words: the cv mode with each arm's mean CV score ("" for holdout)."""
+    v = d.get("validation") or {}
+    if not isinstance(v, dict) or v.get("mode") != "cv":
+        return ""
+    names = {"transfer": (d.get("transfer") or {}).get("name"), "scratch": (d.get("scratch") or {}).get("name"),
+             "source_only": (d.get("source_only") or {}).get("name"),
+             **{k: (a or {}).get("name") for k, a in (d.get("others") or {}).items()}}
+    means = ", ".join(f"{names.get(k) or k} {m:.3f}" for k, m in (v.get("cv_mean") or {}).items() if m is not None)
+    return (f"Choices inside the budget (strategy, learning rates, epochs, the model shipped) were made by "
+            f"{v.get('folds')}-fold cross-validation; no label was held out, every final model trained on the whole "
+            f"budget." + (f" Mean CV score: {means}." if means else ""))
 
 
 def _arm(d: dict[str, Any], role: str, n: int | None, where: str = "comparison") -> ArmInfo:
@@ -145,7 +160,8 @@ def parse_comparison(d: Any) -> ComparisonInfo:
                           advice=str(d.get("advice") or ""), points=points, metrics=metrics,
                           time_to_scratch_best=kv_table(tts) if tts else None,
                           budget=str(d.get("budget_label") or d.get("budget") or ""),
-                          method=str(d.get("interval_method") or (d.get("diff") or {}).get("method") or ""))
+                          method=str(d.get("interval_method") or (d.get("diff") or {}).get("method") or ""),
+                          validation=validation_sentence(d))
 
 
 # ----------------------------------------------------------------------------- label efficiency

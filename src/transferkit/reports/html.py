@@ -94,6 +94,8 @@ def _comparison(c: I.ComparisonInfo) -> str:
         out.append(f'<p class="note">Budget: {e(c.budget)}.</p>')
     if c.method:
         out.append(f'<p class="note">Interval: {e(c.method)}.</p>')
+    if c.validation:
+        out.append(f'<p class="note">{e(c.validation)}</p>')
     out.append(_figure(plots_mod().comparison_plot, c,
                        caption="Each dot is one seed; the same seed is joined across arms."))
     seeds = c.seeds or tuple(str(i) for i in range(max(len(a.per_seed) for a in c.arms)))

@@ -24,6 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from transferkit.reports import _info as I
+from transferkit.reports._compare import validation_sentence
 
 VERDICT_STYLE: dict[str, str] = {"positive": "bold green", "inconclusive": "bold yellow", "negative": "bold red"}
 """The terminal colour of each verdict (transfer vs baseline); every table and sentence uses it."""
@@ -213,6 +214,7 @@ def comparison_table(section: dict[str, Any], title: str) -> Table:
 def _verdict_sentence(comp: dict[str, Any]) -> Text:
     word = " transfer." if comp["verdict"] in VERDICT_STYLE else "."
     method = f" Interval: {comp['interval_method']}." if comp.get("interval_method") else ""
+    method += f" {validation_sentence(comp)}" if validation_sentence(comp) else ""
     return _line((f"Verdict at {comp['budget_label']}:", "bold"), " ", (str(comp["verdict"]),
                  verdict_style(comp["verdict"])), f"{word} {comp.get('advice') or ''}{method}")
 

@@ -39,6 +39,18 @@ class Strategy(TrainStrategy):
         """A learning rate that suits this strategy and backbone when none is given."""
         return 5e-5 if is_transformer(model) else 1e-3
 
+    def refit_choice(self, row: int, config: TrainConfig) -> tuple[Strategy, TrainConfig]:
+        """The strategy and settings that repeat on a whole budget, without a validation split, what
+        validation chose at ``row`` (0-based) of this strategy's validation curve (its history rows
+        with a ``val_score``): cross-validation picks the row, then the final model refits with this.
+
+        A training loop's rows are epochs: it trains ``row + 1`` epochs and keeps the last (no early
+        stopping). Strategies whose rows are something else (the probe's C values) override this.
+        """
+        from dataclasses import replace
+
+        return self, replace(config, epochs=row + 1, patience=None, keep_last=True)
+
     def restore(self, described: dict[str, Any]) -> None:
         """Take back what a fit learned (e.g. the probe's chosen C) from its :meth:`describe`, when a stopped
         run is resumed and that fit is read back instead of run again; settings are left as they are."""

@@ -69,8 +69,7 @@ class Auto(Strategy):
             return self.chosen.fit(model, train_data, val_data, replace(config, lr=lr), callbacks, accelerator)
         if val_data is None:
             raise ValueError("auto needs a validation split to choose on")
-        cands, why = (self.candidates, "given candidates") if self.candidates else default_candidates(
-            model, len(train_data))
+        cands, why = self.options(model, len(train_data))
         best: tuple[float, int, Strategy, TransferModel, TrainResult] | None = None
         for i, (name, opts, lr) in enumerate(cands):
             strat = get_strategy(name, **opts)
@@ -83,16 +82,37 @@ class Auto(Strategy):
                 best = (res.best_score, i, strat, trial_model, res)
         assert best is not None
         score, i, strat, trial_model, res = best
-        self.chosen, self.chosen_lr = strat, cands[i][2]
+        self.take(strat, cands[i], score, why, config.select_metric)
         model.backbone, model.head = trial_model.backbone, trial_model.head
+        res.config["auto_reason"] = self.reason
+        return res
+
+    def options(self, model: TransferModel, n_train: int) -> tuple[list[Candidate], str]:
+        """The candidates to choose among for ``model`` and ``n_train`` training examples, and why these."""
+        return (self.candidates, "given candidates") if self.candidates else default_candidates(model, n_train)
+
+    def take(self, strategy: Strategy, cand: Candidate, score: float, why: str, select_metric: str,
+             on: str = "validation") -> None:
+        """Adopt ``strategy`` (candidate ``cand``, scoring ``score`` on ``on``) after :attr:`trials`, and say why.
+
+        :meth:`fit` calls this after trying every candidate on the validation split; cross-validation
+        (which fits the candidates itself) calls it with the candidates' mean fold scores as ``val_score``.
+        """
+        self.chosen, self.chosen_lr = strategy, cand[2]
         ranking = sorted(self.trials, key=lambda t: -t["val_score"])
         others = ", ".join(f"{t['strategy']}" + (f"@{t['lr']:g}" if t["lr"] else "") + f" {t['val_score']:.3f}"
                            for t in ranking[1:])
-        self.reason = (f"picked {cands[i][0]}" + (f" (lr {cands[i][2]:g})" if cands[i][2] else "") +
-                       f": best validation {config.select_metric} {score:.3f}" + (f" vs {others}" if others else "") +
+        self.reason = (f"picked {cand[0]}" + (f" (lr {cand[2]:g})" if cand[2] else "") +
+                       f": best {on} {select_metric} {score:.3f}" + (f" vs {others}" if others else "") +
                        f"; candidates: {why}")
-        res.config["auto_reason"] = self.reason
-        return res
+
+    def refit_choice(self, row: int, config: TrainConfig) -> tuple[Strategy, TrainConfig]:
+        """What the chosen strategy refits with (at its learning rate); auto must have chosen already."""
+        from dataclasses import replace
+
+        if self.chosen is None:
+            raise ValueError("auto has not chosen a strategy yet: fit it (or cross-validate it) first")
+        return self.chosen.refit_choice(row, replace(config, lr=self.chosen_lr or config.lr))
 
     def restore(self, described: dict[str, Any]) -> None:
         """Take back the choice a first fit made, from its :meth:`describe` (resuming a run that was stopped)."""

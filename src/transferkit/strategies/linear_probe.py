@@ -178,7 +178,7 @@ class LinearProbe(Strategy):
         scorer = lambda y, out: validation_score(config.select_metric, y, out)  # noqa: E731
         result = TrainResult(config={"select_metric": config.select_metric, "head": self.head})
         best: tuple[float, nn.Module, float, Any] | None = None
-        cv = self._cv_scores(z_tr, y_tr, model, config) if f_va is None else None
+        cv = self._cv_scores(z_tr, y_tr, model, config) if f_va is None and len(self.Cs) > 1 else None
         cs = self.Cs if (f_va is not None or cv is not None) else (float(np.median(self.Cs)),)
         result.config["selected_on"] = "validation" if f_va is not None else ("3-fold CV on the training data"
                                                                              if cv is not None else "nothing (fixed C)")
@@ -244,6 +244,14 @@ class LinearProbe(Strategy):
             info["kept"] = True
         result.config["self_training"] = info
         return head
+
+    def refit_choice(self, row: int, config: TrainConfig) -> tuple[LinearProbe, TrainConfig]:
+        """The probe's validation rows are its C values: the same probe with only the C of ``row``."""
+        import copy
+
+        fixed = copy.copy(self)
+        fixed.Cs = (self.Cs[row],)
+        return fixed, config
 
     def predict(self, model: TransferModel, data: Dataset, batch_size: int = 256) -> np.ndarray:
         """Head outputs on cached features (the backbone is frozen, so this equals a full forward pass)."""

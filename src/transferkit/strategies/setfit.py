@@ -216,6 +216,14 @@ class SetFit(Strategy):
         result.seconds = time.perf_counter() - t0
         return result
 
+    def refit_choice(self, row: int, config: TrainConfig) -> tuple[SetFit, TrainConfig]:
+        """The validation rows are the probe stage's C values: the same SetFit with the probe's C of ``row``."""
+        import copy
+
+        fixed = copy.copy(self)
+        fixed.probe, _ = self.probe.refit_choice(row, config)
+        return fixed, config
+
     def self_train_encoder(self, model: TransferModel, train_data: Dataset, val_data: Dataset | None,
                            config: TrainConfig, rounds: int = 1, result: TrainResult | None = None) -> TrainResult:
         """Self-training rounds for an encoder already tuned on ``train_data`` (``fit`` calls this).

@@ -50,6 +50,7 @@ class TrainConfig:
     mixed_precision: str = "auto"  # auto: bf16 on CUDA, none on CPU; or "no" / "bf16" / "fp16"
     max_grad_norm: float | None = 5.0
     select_metric: str = "accuracy"  # validation score used for early stopping / best epoch
+    keep_last: bool = False  # keep the last epoch's weights (a refit for an epoch count chosen elsewhere)
     class_weight: str | None = None  # "balanced" weights the loss by inverse class frequency
     checkpoint_dir: str | None = None
     resume: bool = False
@@ -242,7 +243,7 @@ def fit(trainer: Trainer, config: TrainConfig | None = None, callbacks: list[Cal
     """Train ``trainer``'s modules in place; the best epoch's weights are loaded at the end.
 
     The best epoch maximises :meth:`Trainer.monitor` (the validation score, else minus the
-    training loss); a trainer whose ``monitor`` is None keeps the last epoch. With
+    training loss); a trainer whose ``monitor`` is None, or ``config.keep_last``, keeps the last epoch. With
     ``config.checkpoint_dir`` every epoch is checkpointed; ``config.resume`` continues from it.
     """
     from accelerate.utils import set_seed
@@ -276,7 +277,7 @@ def fit(trainer: Trainer, config: TrainConfig | None = None, callbacks: list[Cal
             logs["seconds"] = time.perf_counter() - t0
             logs = trainer.epoch_logs(logs)
             result.history.append(logs)
-            score = trainer.monitor(logs)
+            score = None if config.keep_last else trainer.monitor(logs)
             if score is None:
                 result.best_epoch, result.best_score = epoch + 1, -math.inf
             elif best_state is None or (math.isfinite(score) and score > result.best_score + 1e-12):
