@@ -106,7 +106,9 @@ def test_fit_cv_runs_end_to_end_and_names_the_mode(tmp_path: Path) -> None:
     cells = json.loads((run / "checkpoint" / "cells.json").read_text())
     assert {(c["n_train"], c["n_val"]) for c in cells.values()} == {(12, 0)}
     assert "3-fold CV" in res["sections"]["shipped"]["reason"]
-    assert "3-fold cross-validation" in (run / "report.html").read_text()
+    html = (run / "report.html").read_text()
+    assert "3-fold cross-validation" in html and "mean 3-fold CV accuracy" in html  # the mode, the gate's scores
+    assert "3-fold cross-validation" in " ".join(r.output.split())
 
 
 def test_fold_check_errors_before_training(tmp_path: Path) -> None:

@@ -3,7 +3,8 @@
 :func:`run_experiment` is what ``compare``, ``label_efficiency``, the demo, the cross-subject
 biosignal protocol and the other front ends call; :mod:`~transferkit.experiments.records` holds
 the records every renderer reads; :mod:`~transferkit.experiments.arms` builds the usual arms
-(transfer with a strategy, scratch, source model, linear probe).
+(transfer with a strategy, scratch, source model, linear probe);
+:mod:`~transferkit.experiments.selection` lets them choose by cross-validation inside the budget.
 """
 
 from transferkit.experiments.records import (
@@ -17,6 +18,7 @@ from transferkit.experiments.records import (
 from transferkit.experiments.runner import (
     Arm,
     Fitted,
+    Folds,
     Split,
     budget_label,
     default_metric,
@@ -34,6 +36,7 @@ __all__ = [
     "Estimate",
     "ExperimentResult",
     "Fitted",
+    "Folds",
     "Split",
     "budget_label",
     "default_metric",

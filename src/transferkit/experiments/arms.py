@@ -21,7 +21,11 @@ ModelFactory = Callable[[int], TransferModel]
 
 def strategy_arm(key: str, name: str, role: str, new_model: ModelFactory, strategy: Any, config: TrainConfig,
                  lr: float | None = None) -> Arm:
-    """Fit ``strategy`` on a fresh model from ``new_model(seed)`` (``lr``: the strategy's default when None)."""
+    """Fit ``strategy`` on a fresh model from ``new_model(seed)`` (``lr``: the strategy's default when None).
+
+    By cross-validation (``fit_cv``) ``auto``'s candidates are the trials on the first seed; any
+    strategy's epoch count (or the probe's C) comes from its mean curve over the folds.
+    """
 
     def fit(train: Dataset, val: Dataset | None, seed: int) -> Fitted:
         model = new_model(seed)
@@ -35,7 +39,9 @@ def strategy_arm(key: str, name: str, role: str, new_model: ModelFactory, strate
             strategy.restore(cell.info)
 
     def fit_cv(train: Dataset, folds: Folds, seed: int) -> Fitted:
-        if getattr(strategy, "name", "") == "auto" and hasattr(strategy, "take"):
+        from transferkit.strategies.auto import Auto
+
+        if isinstance(strategy, Auto):
             return _auto_by_cv(strategy, new_model, config, lr, train, folds, seed)
         fitted, _ = fit_by_cv([_strategy_trial(strategy.name, strategy, new_model, config, lr)], train, folds, seed)
         return fitted
@@ -108,7 +114,9 @@ def scratch_arm(new_model: ModelFactory, config: TrainConfig, name: str, lr: flo
     steps, and without an explicit ``lr`` it picks its learning rate among :data:`SCRATCH_LR_FACTORS`
     times its default on the first seed's validation split (later seeds reuse the choice, as
     ``auto`` does for transfer). Each cell records the chance level of its validation split, so a
-    baseline that never left chance is reported as such.
+    baseline that never left chance is reported as such. By cross-validation the learning rates are
+    the first seed's trials, each fold fit trains the fair number of steps, and the final model
+    trains the epoch count the folds' mean curve chose.
     """
     from transferkit.strategies import Scratch
 
@@ -289,7 +297,8 @@ def classical_arm(kind: str, task: str, num_outputs: int, key: str = "classical"
 
     Text: word uni+bigram TF-IDF + logistic regression; tables: gradient boosting; images: logistic
     regression on standardised raw pixels (at most 32x32). The linear models choose their
-    regularisation among C = 0.1, 1, 10 on the validation split. None for other data kinds.
+    regularisation among C = 0.1, 1, 10 on the validation split (or by cross-validation, scored by
+    the runner's validation metric). None for other data kinds.
     """
     if kind not in CLASSICAL_NAMES:
         return None

@@ -43,8 +43,13 @@ def parse_shipped(d: Any) -> ShippedInfo:
         test_ci=(_num(t.get("ci_low"), "shipped.test.ci_low"), _num(t.get("ci_high"), "shipped.test.ci_high")),
         test_seed=_num(d.get("test_seed"), "shipped.test_seed"), by_test_verdict=bool(d.get("by_test_verdict")),
         model=str(d.get("model") or ""),
-        validation=TableInfo(("arm", f"mean best validation {sel}"), rows),
+        validation=TableInfo(("arm", f"mean {_on(d.get('selected_on'))} {sel}"), rows),
     )
+
+
+def _on(selected_on: Any) -> str:
+    """The gate's score in words: ``best validation``, or ``5-fold CV`` in cv mode."""
+    return "best validation" if selected_on in (None, "", "validation") else str(selected_on)
 
 
 def status_line(results: dict[str, Any]) -> str:
