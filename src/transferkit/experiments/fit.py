@@ -139,9 +139,14 @@ def check_validation(validation: str, folds: int, patience: int | None, task: Tr
     if patience is not None:
         raise DataArgumentError("--patience stops early on a held-out validation split; with --validation cv the "
                                 "epoch count is chosen by cross-validation: drop --patience, or use --validation holdout")
+    from transferkit.data.splits import budget_splits
+
+    t = task.target  # the budgets drawn from the labels alone (the same draws as the run's; no inputs copied)
+    labels_only = Dataset(np.zeros((len(t), 0), np.float32), t.y, "table", t.class_names, name=t.name, task=t.task)
     for b, label in zip(budgets, labels):
         for s in seeds:
-            lab = task.seed_splits(b, s, holdout=False).train
+            lab = budget_splits(labels_only, b, s, val_size=0.0, test_size=task.test_size,
+                                official_test=task.target_test).train
             if lab.task != "classification":
                 counts, names = np.array([len(lab)]), ["examples"]
             else:
@@ -149,11 +154,12 @@ def check_validation(validation: str, folds: int, patience: int | None, task: Tr
                 names = list(lab.class_names or range(len(counts)))
             few = [f"{n} ({int(c)})" for n, c in zip(names, counts) if 0 < c < folds]
             if few:
+                least = int(counts[counts > 0].min())
                 raise DataArgumentError(
                     f"--validation cv with {folds} folds needs at least {folds} labelled examples of every class in "
                     f"the budget, but at {label} (seed {s}) {', '.join(few[:5])}{' ...' if len(few) > 5 else ''} "
-                    f"{'has' if len(few) == 1 else 'have'} fewer: give a budget of at least {folds} per class, fewer "
-                    f"folds (--cv-folds {max(2, int(counts[counts > 0].min()))}), or --validation holdout")
+                    f"{'has' if len(few) == 1 else 'have'} fewer: give a budget of at least {folds} per class, "
+                    + (f"fewer folds (--cv-folds {least}), " if least >= 2 else "") + "or --validation holdout")
 
 
 # --------------------------------------------------------------------------- progress
