@@ -142,3 +142,23 @@ def test_holdout_is_the_default_and_unchanged(tmp_path: Path) -> None:
     assert a["validation"] == b["validation"] == {"mode": "holdout"}
     assert (a["transfer"]["per_seed"], a["scratch"]["per_seed"]) == (b["transfer"]["per_seed"], b["scratch"]["per_seed"])
     assert "best mean validation" in out["default"]["sections"]["shipped"]["reason"]
+
+
+@pytest.mark.slow
+def test_a_stopped_cv_run_resumes_to_the_same_figures(tmp_path: Path) -> None:
+    """auto's CV choice and scratch's CV learning rate come back from the journal, so the seed fitted after
+    the resume is the seed an uninterrupted run fits."""
+    from transferkit.experiments.fit import resume_fit, run_fit
+
+    kw: dict[str, Any] = dict(budgets="6", seeds=2, source="breast-cancer", epochs=2, source_epochs=2,
+                              scratch_min_steps=0, classical=False, validation="cv", cv_folds=3)
+    whole = run_fit("breast-cancer", "tabmlp?hidden=16", "auto", run_dir=tmp_path / "whole", **kw)
+    run_fit("breast-cancer", "tabmlp?hidden=16", "auto", run_dir=tmp_path / "stopped", **kw)
+    cells_file = tmp_path / "stopped" / "checkpoint" / "cells.json"
+    cells = json.loads(cells_file.read_text())
+    cells_file.write_text(json.dumps({k: c for k, c in cells.items() if "seed=1" not in k}))  # stopped after seed 0
+    resumed = resume_fit(tmp_path / "stopped")
+    a, b = (r["sections"]["comparison"] for r in (whole, resumed))
+    assert b["validation"] == a["validation"] and b["validation"]["mode"] == "cv"
+    assert (b["transfer"]["per_seed"], b["scratch"]["per_seed"]) == (a["transfer"]["per_seed"], a["scratch"]["per_seed"])
+    assert b["strategy"]["reason"] == a["strategy"]["reason"]
