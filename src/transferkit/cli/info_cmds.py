@@ -216,8 +216,11 @@ def features(
     f = extract_features(bb, ds, batch_size=batch_size, cache=not no_cache, num_workers=workers, split=True)
     dt = time.perf_counter() - t0
     group = process_group()
-    if group is not None and not group.is_main_process:
-        return
+    if group is not None:
+        group.wait_for_everyone()  # every process has its array: leave the gloo/NCCL group together, cleanly
+        group.destroy_process_group()
+        if not group.is_main_process:
+            return
     split = f", {group.num_processes} processes" if group is not None else ""
     console.print(f"{ds.name}: {f.shape[0]} x {f.shape[1]} features from {bb.spec} in {dt:.2f} s{split} "
                   f"(backbone {bb.fingerprint()[:12]}, data {ds.fingerprint()[:12]})")

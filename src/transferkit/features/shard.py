@@ -61,21 +61,33 @@ def shard_bounds(n: int, state: Any) -> tuple[int, int]:
         return int(mine[0]), int(mine[-1]) + 1
 
 
-def same_weights(backbone: Backbone, state: Any) -> str:
-    """Give every process the main process's weights when they differ; returns their fingerprint."""
+def same_inputs(backbone: Backbone, n: int, state: Any) -> str:
+    """Check that every process holds ``n`` rows (else every process raises :class:`DataError`), give every
+    process the main process's weights when they differ, and return their fingerprint."""
     from accelerate.utils import broadcast_object_list, gather_object
 
-    prints = gather_object([backbone.fingerprint()])
+    seen = gather_object([(backbone.fingerprint(), n)])
+    sizes = [m for _, m in seen]
+    if any(m != n for m in sizes):
+        raise DataError(f"the processes hold {sizes} inputs (process 0 first): every process must load the same "
+                        "data set")
+    prints = [p for p, _ in seen]
     if all(p == prints[0] for p in prints):
         return str(prints[0])
     payload: list[Any] = [{k: v.detach().cpu() for k, v in backbone.state_dict().items()}
                           if state.is_main_process else None]
     broadcast_object_list(payload)
+    ok = True
     if not state.is_main_process:
-        backbone.load_state_dict(payload[0])
-        if backbone.fingerprint() != prints[0]:
-            raise DataError(f"process {state.process_index} builds {backbone.spec} with another architecture or "
-                            "preprocessing than the main process: every process must get the same backbone spec")
+        try:
+            backbone.load_state_dict(payload[0])
+            ok = backbone.fingerprint() == prints[0]
+        except RuntimeError:  # another architecture
+            ok = False
+    agree = gather_object([ok])
+    if not all(agree):
+        raise DataError(f"process(es) {[i for i, a in enumerate(agree) if not a]} build {backbone.spec} with another "
+                        "architecture or preprocessing than the main process: give every process the same backbone")
     return str(prints[0])
 
 
@@ -89,17 +101,14 @@ def extract_sharded(state: Any, backbone: Backbone, n: int, store: FeatureCache 
     from accelerate.utils import broadcast_object_list, gather_object
 
     main = bool(state.is_main_process)
-    fingerprint = same_weights(backbone, state)
+    fingerprint = same_inputs(backbone, n, state)
     key, hit = "", None
     if store is not None and main:
         key = make_key(fingerprint)
         hit = store.load(key, n)
-    shared: list[Any] = [key, hit is not None, n]
+    shared: list[Any] = [key, hit is not None]
     broadcast_object_list(shared)
-    key, found, n_main = shared
-    if n_main != n:
-        raise DataError(f"process {state.process_index} holds {n} inputs but the main process {n_main}: every "
-                        "process must load the same data set")
+    key, found = shared
     if found:
         return hit if hit is not None else _read_entry(store, key, n)
     start, stop = shard_bounds(n, state)
