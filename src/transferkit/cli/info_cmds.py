@@ -197,20 +197,32 @@ def features(
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the feature cache."),
     workers: int = WORKERS_OPTION,
 ) -> None:
-    """Extract (and cache) backbone features of a data set."""
+    """Extract (and cache) backbone features of a data set.
+
+    Under `accelerate launch -m transferkit features ...` (or torchrun) every process extracts one block
+    of the rows; the main process joins them into one cache entry and is the one that prints and writes --out.
+    """
     import numpy as np
 
     from transferkit._io import atomic_write_with
     from transferkit.backbones import create_backbone
     from transferkit.data import load_dataset
     from transferkit.features import extract_features
+    from transferkit.features.shard import process_group
 
     ds = load_dataset(data)
     bb = create_backbone(backbone, ds)
     t0 = time.perf_counter()
-    f = extract_features(bb, ds, batch_size=batch_size, cache=not no_cache, num_workers=workers)
+    f = extract_features(bb, ds, batch_size=batch_size, cache=not no_cache, num_workers=workers, split=True)
     dt = time.perf_counter() - t0
-    console.print(f"{ds.name}: {f.shape[0]} x {f.shape[1]} features from {bb.spec} in {dt:.2f} s "
+    group = process_group()
+    if group is not None:
+        group.wait_for_everyone()  # every process has its array: leave the gloo/NCCL group together, cleanly
+        group.destroy_process_group()
+        if not group.is_main_process:
+            return
+    split = f", {group.num_processes} processes" if group is not None else ""
+    console.print(f"{ds.name}: {f.shape[0]} x {f.shape[1]} features from {bb.spec} in {dt:.2f} s{split} "
                   f"(backbone {bb.fingerprint()[:12]}, data {ds.fingerprint()[:12]})")
     if out is not None:
         arrays = {"x": f}

@@ -12,6 +12,7 @@ from transferkit.backbones import Backbone, create_backbone, to_device
 from transferkit.data.dataset import Dataset
 from transferkit.errors import DataArgumentError, DataError
 from transferkit.features.cache import FeatureCache, cache_key
+from transferkit.features.shard import extract_sharded, process_group
 
 CACHE_VERSION = 1
 
@@ -43,7 +44,7 @@ class _PreparedBatches(torch.utils.data.Dataset):  # type: ignore[type-arg]
 def extract_features(backbone: Backbone | str, data: Dataset | np.ndarray | list[str], *, batch_size: int = 64,
                      cache: bool | FeatureCache | str | os.PathLike[str] = True, progress: bool = True,
                      device: str | torch.device | None = None, dtype: torch.dtype = torch.float32,
-                     num_workers: int = 0, autocast: bool | None = None) -> np.ndarray:
+                     num_workers: int = 0, autocast: bool | None = None, split: bool = False) -> np.ndarray:
     """Features ``(N, backbone.num_features)`` of ``data``, computed once and cached.
 
     The cache key is the backbone fingerprint (architecture + weights), its preprocessing, and the
@@ -56,6 +57,12 @@ def extract_features(backbone: Backbone | str, data: Dataset | np.ndarray | list
     runs. On CUDA, image models run channels-last, batches are copied from pinned memory without
     blocking, and ``autocast`` (default: on for CUDA) runs the forward pass in bfloat16; features
     are returned as float32 either way, and autocast is part of the cache key.
+
+    ``split=True`` under ``accelerate launch`` or ``torchrun`` with several processes: each process
+    extracts one block of rows (on its own GPU when ``device`` is None) and every process gets the
+    whole array, the same as one process computes, stored as ONE cache entry by the main process
+    (see :mod:`transferkit.features.shard`). Every process must then call this with the same data;
+    the weights are hashed even with ``cache=False``. In one process ``split`` changes nothing.
     """
     if isinstance(backbone, str):
         backbone = create_backbone(backbone)
@@ -68,8 +75,9 @@ def extract_features(backbone: Backbone | str, data: Dataset | np.ndarray | list
         raise DataArgumentError(f"num_workers must be >= 0, got {num_workers}")
     if len(ds) == 0:
         raise DataError(f"{ds.name!r} holds no inputs: there is nothing to extract features from")
-    dev = torch.device(device) if device is not None else (torch.device("cuda") if torch.cuda.is_available()
-                                                           else torch.device("cpu"))
+    group = process_group() if split else None
+    dev = torch.device(device) if device is not None else (group.device if group is not None else torch.device(
+        "cuda") if torch.cuda.is_available() else torch.device("cpu"))
     amp = (dev.type == "cuda") if autocast is None else bool(autocast)
     store: FeatureCache | None
     if cache is False:
@@ -80,26 +88,37 @@ def extract_features(backbone: Backbone | str, data: Dataset | np.ndarray | list
         store = FeatureCache()
     else:
         store = FeatureCache(cache)
-    key = ""
-    if store is not None:  # hashing weights and inputs only pays off when the cache is used
-        parts = {"v": CACHE_VERSION, "backbone": backbone.fingerprint(), "prep": backbone.preprocess_config(),
+
+    def make_key(fingerprint: str) -> str:
+        parts = {"v": CACHE_VERSION, "backbone": fingerprint, "prep": backbone.preprocess_config(),
                  "data": ds.fingerprint(), "n": len(ds), "dtype": str(dtype)}
         if amp:
             parts["autocast"] = "bfloat16"
-        key = cache_key(parts)
+        return cache_key(parts)
+
+    def forward(start: int, stop: int, show: bool) -> np.ndarray:
+        feats = _forward_all(backbone, ds, batch_size, progress and show, dev, num_workers, amp, (start, stop))
+        if not np.all(np.isfinite(feats)):
+            raise DataError(f"{backbone.spec} produced NaN/inf features on {ds.name!r}: check the inputs' scale")
+        return feats
+
+    if group is not None:
+        return extract_sharded(group, backbone, len(ds), store, make_key, forward)
+    key = ""
+    if store is not None:  # hashing weights and inputs only pays off when the cache is used
+        key = make_key(backbone.fingerprint())
         hit = store.load(key, len(ds))
         if hit is not None:
             return hit
-    feats = _forward_all(backbone, ds, batch_size, progress, dev, num_workers, amp)
-    if not np.all(np.isfinite(feats)):
-        raise DataError(f"{backbone.spec} produced NaN/inf features on {ds.name!r}: check the inputs' scale")
+    feats = forward(0, len(ds), True)
     if store is not None:
         store.store(key, feats)
     return feats
 
 
 def _forward_all(backbone: Backbone, ds: Dataset, batch_size: int, progress: bool, dev: torch.device,
-                 num_workers: int = 0, amp: bool = False) -> np.ndarray:
+                 num_workers: int = 0, amp: bool = False, rows: tuple[int, int] | None = None) -> np.ndarray:
+    """Features of rows ``rows[0]:rows[1]`` of ``ds`` (all rows when None), in that order."""
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
     from transferkit._progress import progress_bar
@@ -110,11 +129,12 @@ def _forward_all(backbone: Backbone, ds: Dataset, batch_size: int, progress: boo
     channels_last = dev.type == "cuda" and backbone.input_kind == "image"
     if channels_last:
         backbone.to(memory_format=torch.channels_last)
-    n = len(ds)
+    start, stop = rows if rows is not None else (0, len(ds))
+    n = stop - start
     feats = np.empty((n, backbone.num_features), dtype=np.float32)
     # text: batch by length so padding is short; features are put back in the original order
-    order = np.argsort([len(t) for t in ds.x], kind="stable") if ds.kind == "text" else np.arange(n)
-    batches: Any = _PreparedBatches(ds.x, order, backbone.prepare, batch_size)
+    order = np.argsort([len(t) for t in ds.x[start:stop]], kind="stable") if ds.kind == "text" else np.arange(n)
+    batches: Any = _PreparedBatches(ds.x, order + start, backbone.prepare, batch_size)
     if num_workers > 0:
         batches = torch.utils.data.DataLoader(batches, batch_size=None, num_workers=num_workers,
                                               pin_memory=dev.type == "cuda", persistent_workers=False)
