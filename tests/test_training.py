@@ -167,6 +167,25 @@ def test_killed_and_resumed_run_equals_an_uninterrupted_one(tmp_path, cancer):
         assert torch.equal(v, resumed.state_dict()[k]), k
 
 
+def test_checkpoint_every_saves_every_kth_epoch_and_the_last(tmp_path, cancer):
+    import json
+
+    from transferkit.training import Callback
+
+    saved: list[int | None] = []
+
+    class Watch(Callback):
+        def on_epoch_end(self, epoch, logs, state):
+            f = tmp_path / "state.json"
+            saved.append(json.loads(f.read_text())["epoch"] if f.exists() else None)
+
+    cfg = TrainConfig(epochs=5, progress=False, patience=None, checkpoint_dir=str(tmp_path), checkpoint_every=2)
+    train(_mlp(cancer.train), cancer.train, cancer.val, cfg, callbacks=[Watch()])
+    assert saved == [None, 2, 2, 4, 5]
+    with pytest.raises(ValueError, match="checkpoint_every"):
+        TrainConfig(checkpoint_every=0)
+
+
 def test_checkpoint_of_another_run_is_refused(tmp_path, cancer):
     from transferkit.training import Trainer, fit
 

@@ -37,7 +37,8 @@ def fit(
                                       "path."),
     backbone: str | None = typer.Option(None, "--backbone", "-b", help="Backbone spec (minilm, smallcnn, timm:..., zoo:..., "
                                         "model:RUN/model)."),
-    strategy: str = typer.Option("auto", help="Strategy name (auto, linear_probe, finetune, lp_ft, l2sp, ...)."),
+    strategy: str = typer.Option("auto", help="Strategy name (auto, linear_probe, finetune, lp_ft, l2sp, ...); options "
+                                "after ? (auto?search=full trains every candidate in full; the default halves)."),
     budgets: str = typer.Option("10,50,all", help="Label budgets: per class (10), fractions (0.1), stratified "
                                 "totals (64total) or all."),
     seeds: int = typer.Option(5, help="Paired seeds per budget."),

@@ -38,13 +38,46 @@ from transferkit.strategies.scratch import Scratch
 from transferkit.strategies.setfit import SetFit, contrastive_pairs
 
 
+def _option_value(text: str) -> Any:
+    """``"3"`` -> 3, ``"0.5"`` -> 0.5, ``"true"``/``"false"``/``"none"`` -> True/False/None, else the text."""
+    words = {"true": True, "false": False, "none": None}
+    if text.lower() in words:
+        return words[text.lower()]
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_strategy_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """``"auto?search=full"`` -> ``("auto", {"search": "full"})`` (numbers and true/false/none converted)."""
+    from urllib.parse import parse_qsl
+
+    name, _, query = spec.partition("?")
+    return name.strip(), {k: _option_value(v) for k, v in parse_qsl(query, keep_blank_values=True)}
+
+
 def get_strategy(name_or_obj: str | Strategy, **options: Any) -> Strategy:
     """A new strategy object from a registered name (with ``options``), or the object itself.
 
-    An unknown name raises :class:`~transferkit.errors.UnknownName`.
+    A name may carry options after ``?`` (``"auto?search=full"``, ``"l2sp?alpha=0.1"``); keyword
+    ``options`` override them. An unknown name raises :class:`~transferkit.errors.UnknownName`; an
+    option the strategy does not take raises a ``ValueError`` that lists the ones it does.
     """
     if isinstance(name_or_obj, str):
-        return STRATEGIES.get(name_or_obj)(**options)
+        name, given = parse_strategy_spec(name_or_obj)
+        cls = STRATEGIES.get(name)
+        given.update(options)
+        try:
+            return cls(**given)
+        except TypeError as exc:
+            import inspect
+
+            takes = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+            raise ValueError(f"strategy {name!r} does not take the options {sorted(given)} ({exc}); it takes: "
+                             f"{', '.join(takes) or 'no options'}") from exc
     if not hasattr(name_or_obj, "fit") or not hasattr(name_or_obj, "param_groups"):
         raise TypeError(f"{name_or_obj!r} is not a strategy: pass a name ({', '.join(STRATEGIES.names())}) or a "
                         "Strategy object")
@@ -78,6 +111,7 @@ __all__ = [
     "is_transformer",
     "layerwise_groups",
     "list_strategies",
+    "parse_strategy_spec",
     "reinitialize",
     "strategy_advice",
     "warm_features",

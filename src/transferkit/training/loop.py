@@ -53,6 +53,7 @@ class TrainConfig:
     keep_last: bool = False  # keep the last epoch's weights (a refit for an epoch count chosen elsewhere)
     class_weight: str | None = None  # "balanced" weights the loss by inverse class frequency
     checkpoint_dir: str | None = None
+    checkpoint_every: int = 1  # epochs between checkpoints (the last epoch and an early stop are always saved)
     resume: bool = False
     progress: bool = True
     eval_batch_size: int = 256
@@ -68,6 +69,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.eval_batch_size < 1:
             raise ValueError("epochs, batch_size and eval_batch_size must be >= 1")
+        if self.checkpoint_every < 1:
+            raise ValueError(f"checkpoint_every must be >= 1, got {self.checkpoint_every}")
         if self.num_workers < 0:
             raise ValueError(f"num_workers must be >= 0, got {self.num_workers}")
         if not self.lr > 0:
@@ -244,7 +247,8 @@ def fit(trainer: Trainer, config: TrainConfig | None = None, callbacks: list[Cal
 
     The best epoch maximises :meth:`Trainer.monitor` (the validation score, else minus the
     training loss); a trainer whose ``monitor`` is None, or ``config.keep_last``, keeps the last epoch. With
-    ``config.checkpoint_dir`` every epoch is checkpointed; ``config.resume`` continues from it.
+    ``config.checkpoint_dir`` every ``config.checkpoint_every``-th epoch, the last one and an early
+    stop are checkpointed; ``config.resume`` continues from the checkpoint.
     """
     from accelerate.utils import set_seed
 
@@ -285,14 +289,16 @@ def fit(trainer: Trainer, config: TrainConfig | None = None, callbacks: list[Cal
                 best_state = _state(trainer)
             else:
                 bad_epochs += 1
-            if config.checkpoint_dir and accelerator.is_main_process:
+            stop = score is not None and "val_score" in logs and config.patience is not None and bad_epochs >= config.patience
+            if config.checkpoint_dir and accelerator.is_main_process and (
+                    stop or epoch + 1 == config.epochs or (epoch + 1) % config.checkpoint_every == 0):
                 save_checkpoint(Path(config.checkpoint_dir), trainer.modules(), optimizer, Checkpoint(
                     epoch + 1, bad_epochs, result.best_epoch, result.best_score, result.history,
                     time.perf_counter() - t0, best_state, trainer.extra_state()))
             for cb in callbacks:
                 cb.on_epoch_end(epoch, logs, state)
             bar.update(task, advance=1, info=info)
-            if score is not None and "val_score" in logs and config.patience is not None and bad_epochs >= config.patience:
+            if stop:
                 result.stopped_early = True
                 break
     result.seconds = time.perf_counter() - t0
