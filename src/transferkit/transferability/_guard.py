@@ -40,6 +40,8 @@ class Limits:
         min_queries: the fewest query rows a subsampled k-NN estimate uses.
         max_rows: rows above which super-linear fits (NLEEP's mixture, the linear probe) run on a
             seeded class-stratified subsample of this size.
+        max_cells: rows x features above which NCTI (whose PCA and discriminant hold several N x D
+            float64 copies) runs on a seeded class-stratified subsample of ``max_cells // D`` rows.
         warn_seconds: estimated seconds above which a score says so on stderr before it starts.
         seed: seed of every subsample.
     """
@@ -47,6 +49,7 @@ class Limits:
     max_pairs: int = 10**9
     min_queries: int = 1000
     max_rows: int = 20_000
+    max_cells: int = 2**24
     warn_seconds: float = 60.0
     seed: int = 0
 
@@ -118,7 +121,8 @@ def subsample_rows(score: str, x: np.ndarray, y: np.ndarray, flops_per_row: floa
         return x, y
     order = canonical_order(x, y)
     keep = np.sort(order[stratified_sample(y[order], cap, limits().seed)])
+    limit = "max_rows" if max_rows is None else "max_cells"
     note(f"{score}: computed on a class-stratified subsample of {cap} of {n} rows (seed {limits().seed}; "
-         f"the full data would take about {full:.0f} s; raise the limit with score_limits(max_rows=...))",
+         f"the full data would take about {full:.0f} s; raise the limit with score_limits({limit}=...))",
          estimate_seconds(flops_per_row * cap))
     return x[keep], y[keep]
