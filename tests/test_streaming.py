@@ -112,8 +112,7 @@ def test_npy_label_errors_say_what_to_do(digits_files, tmp_path: Path) -> None:
 
 def test_stored_npz_members_are_mapped_and_compressed_ones_refused(digits_files, tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    from transferkit.data import read_npz
-    from transferkit.data import readers
+    from transferkit.data import read_npz, readers
 
     _, x, y = digits_files
     xf = np.asfortranarray(x[:500].reshape(500, -1).astype(np.float32) / 255)  # a table in Fortran order
