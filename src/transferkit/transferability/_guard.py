@@ -106,11 +106,14 @@ def estimate_seconds(flops: float) -> float:
 
 
 def subsample_rows(score: str, x: np.ndarray, y: np.ndarray, flops_per_row: float,
-                   max_rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+                   max_rows: int | None = None, limit: str = "max_rows",
+                   why: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(x, y)`` or a seeded class-stratified subsample of ``max_rows`` rows, with a note.
 
     The subsample is drawn in a content-defined row order, so it does not depend on the order the
-    rows were given in. ``flops_per_row`` feeds the estimate printed before a long run.
+    rows were given in. ``flops_per_row`` feeds the estimate printed before a long run. ``limit``
+    names the :class:`Limits` field that sets ``max_rows`` and ``why`` says why the rows are capped
+    (default: the time the full data would take), both for the note.
     """
     cap = max_rows if max_rows is not None else limits().max_rows
     n = len(y)
@@ -121,8 +124,7 @@ def subsample_rows(score: str, x: np.ndarray, y: np.ndarray, flops_per_row: floa
         return x, y
     order = canonical_order(x, y)
     keep = np.sort(order[stratified_sample(y[order], cap, limits().seed)])
-    limit = "max_rows" if max_rows is None else "max_cells"
+    why = why or f"the full data would take about {full:.0f} s"
     note(f"{score}: computed on a class-stratified subsample of {cap} of {n} rows (seed {limits().seed}; "
-         f"the full data would take about {full:.0f} s; raise the limit with score_limits({limit}=...))",
-         estimate_seconds(flops_per_row * cap))
+         f"{why}; raise the limit with score_limits({limit}=...))", estimate_seconds(flops_per_row * cap))
     return x[keep], y[keep]

@@ -47,7 +47,8 @@ def ncti_terms(features: Any, labels: Sequence[Hashable] | np.ndarray) -> dict[s
     x = check_rows(features)
     y, c = check_labels(labels, x.shape[0])
     x, y = subsample_rows("ncti", x, y, flops_per_row=8.0 * x.shape[1] ** 2,
-                          max_rows=max(limits().max_cells // x.shape[1], 2 * c))
+                          max_rows=max(limits().max_cells // x.shape[1], 2 * c), limit="max_cells",
+                          why="its PCA and discriminant hold several float64 copies of the features")
     x = np.asarray(x, dtype=np.float64)
     n = x.shape[0]
     if n <= c:
