@@ -212,3 +212,23 @@ def test_features_and_rank_cli_read_a_folder_of_arrays(digits_files, tmp_path: P
     r = runner.invoke(app, ["rank", "--target", str(folder), "-m", "zoo:mnist-cnn", "--scores", "logme,sfda",
                             "--out", str(tmp_path / "runs")])
     assert r.exit_code == 0, r.output
+
+
+def test_batches_for_spawned_workers_carry_the_file_not_its_content(digits_files) -> None:
+    import pickle
+
+    from transferkit.data import load_dataset, read_npz
+    from transferkit.features.extract import _PreparedBatches
+
+    folder, x, _ = digits_files
+    ds = load_dataset(str(folder))  # (N, 1, 28, 28): a view of the (N, 28, 28) map
+    blob = pickle.dumps(_PreparedBatches(ds.x, None, np.asarray, 100))
+    assert len(blob) < 10_000 < x.nbytes
+    again = pickle.loads(blob)
+    assert isinstance(again.x, np.memmap) and again.x.shape == ds.x.shape and np.array_equal(again[29], x[2900:, None])
+    np.savez(folder / "t.npz", x=np.asfortranarray(x.reshape(len(x), -1)), y=np.arange(len(x)) % 2)
+    t = read_npz(folder / "t.npz", mmap=True).x
+    back = pickle.loads(pickle.dumps(_PreparedBatches(t, None, np.asarray, 7))).x
+    assert back.flags.f_contiguous and np.array_equal(back, t)
+    in_memory = pickle.dumps(_PreparedBatches(np.array(x), None, np.asarray, 100))
+    assert len(in_memory) > x.nbytes  # arrays that are not file maps are pickled as they are

@@ -321,6 +321,44 @@ def release_mapped_pages(x: Any) -> None:
         pass
 
 
+@dataclass(frozen=True)
+class MapSpec:
+    """How to open a memory map again (in another process) instead of pickling its content."""
+
+    filename: str
+    offset: int
+    dtype: str
+    shape: tuple[int, ...]
+    fortran: bool
+    view_shape: tuple[int, ...]
+
+    def open(self) -> np.ndarray:
+        """The map, read-only, in the shape it had."""
+        mm = np.memmap(self.filename, dtype=np.dtype(self.dtype), mode="r", offset=self.offset, shape=self.shape,
+                       order="F" if self.fortran else "C")
+        return mm if self.view_shape == self.shape else mm.reshape(self.view_shape)
+
+
+def map_spec(x: Any) -> MapSpec | None:
+    """A :class:`MapSpec` for ``x`` when it is a read-only file map (or a reshaped view of all of one), else None.
+
+    Pickling a ``np.memmap`` copies its content; DataLoader workers started with ``spawn`` (macOS,
+    Windows) get this small record and map the file themselves.
+    """
+    found = _file_map(x)
+    if found is None or getattr(found[0], "mode", None) != "r" or not getattr(found[0], "filename", None):
+        return None
+    root = found[0]
+    while isinstance(root.base, np.memmap):  # the map numpy opened, not a view of it
+        root = root.base
+    same = (x.size == root.size and x.dtype == root.dtype and x.ctypes.data == root.ctypes.data
+            and x.flags.c_contiguous and root.flags.c_contiguous)
+    if x is not root and not same:
+        return None
+    return MapSpec(str(root.filename), int(root.offset), root.dtype.str, tuple(root.shape),
+                   bool(root.flags.f_contiguous and not root.flags.c_contiguous), tuple(x.shape))
+
+
 def _map_stamp(x: Any) -> tuple[Any, ...] | None:
     """What identifies the file content behind a memory-mapped ``x`` (None for in-memory arrays)."""
     import os

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from transferkit.backbones import Backbone, create_backbone, to_device
-from transferkit.data.dataset import Dataset, release_mapped_pages
+from transferkit.data.dataset import Dataset, MapSpec, map_spec, release_mapped_pages
 from transferkit.errors import DataArgumentError, DataError
 from transferkit.features.cache import FeatureCache, all_finite, cache_key
 
@@ -34,6 +34,18 @@ class _PreparedBatches(torch.utils.data.Dataset):  # type: ignore[type-arg]
 
     def __len__(self) -> int:
         return (len(self.x) + self.batch_size - 1) // self.batch_size
+
+    def __getstate__(self) -> dict[str, Any]:  # workers started with spawn map the file, not a pickled copy
+        state = dict(self.__dict__)
+        spec = map_spec(self.x)
+        if spec is not None:
+            state["x"] = spec
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if isinstance(state["x"], MapSpec):
+            state["x"] = state["x"].open()
+        self.__dict__.update(state)
 
     def __getitem__(self, i: int) -> Any:
         if not 0 <= i < len(self):
