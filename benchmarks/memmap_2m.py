@@ -120,7 +120,7 @@ def run_measured(label: str, args: list[str], env: dict[str, str]) -> dict[str, 
     with TreeSampler(proc.pid) as s:
         out, _ = proc.communicate()
     wall = time.perf_counter() - t0
-    tail = "\n".join(out.strip().splitlines()[-4:])
+    tail = "\n".join(out.strip().splitlines()[-4 if proc.returncode == 0 else -40:])  # all of an error
     print(tail)
     row = {"command": label, "args": args, "exit_code": proc.returncode, "wall_s": round(wall, 1),
            "peak_rss_bytes": s.peak, "peak_anon_bytes": s.peak_anon, "peak_main_rss_bytes": s.peak_main}
