@@ -38,6 +38,7 @@ from transferkit._io import atomic_write_text, remove_orphan_temps, temp_path, t
 from transferkit.backbones._catalog import PROVIDERS
 from transferkit.backbones._info import BACKBONES
 from transferkit.backbones.base import Backbone, to_device
+from transferkit.data.dataset import release_mapped_pages
 from transferkit.errors import BackboneError, BackboneSpecError
 
 CARD_SCHEMA = "transferkit.zoo-card/1"
@@ -311,8 +312,10 @@ class ZooBackbone(Backbone):
         out = []
         try:
             for s in range(0, len(x), batch_size):
-                feats = self.forward_features(to_device(self.prepare(x[s : s + batch_size]), dev))
+                feats = self.forward_features(to_device(self.prepare(np.array(x[s : s + batch_size])), dev))
                 out.append(torch.softmax(head(feats).float(), dim=1).cpu().numpy())
+                if (s // batch_size) % 64 == 63:  # inputs memory-mapped from a file: release what was read
+                    release_mapped_pages(x)
         finally:
             self.train(was)
         return np.concatenate(out) if out else np.zeros((0, len(self.source_classes or ())), dtype=np.float32)

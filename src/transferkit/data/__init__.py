@@ -9,7 +9,15 @@ from typing import Any
 from transferkit.data.dataset import Dataset, encode_labels
 from transferkit.data.paths import data_root, data_spec, split_data_spec
 from transferkit.data.public import DATASETS, is_named, load_named, looks_named, parse_spec
-from transferkit.data.readers import from_hf_dataset, read_image_folder, read_npz, read_path, read_table, read_text
+from transferkit.data.readers import (
+    from_hf_dataset,
+    read_image_folder,
+    read_npy,
+    read_npz,
+    read_path,
+    read_table,
+    read_text,
+)
 from transferkit.data.sources import download_dataset, verify_dataset
 from transferkit.data.splits import Splits, cv_folds, label_budget, parse_budget, train_val_test_split
 from transferkit.data.task import TransferTask, class_subset
@@ -63,6 +71,7 @@ __all__ = [
     "parse_budget",
     "parse_spec",
     "read_image_folder",
+    "read_npy",
     "read_npz",
     "read_path",
     "read_table",

@@ -23,6 +23,8 @@ def encode_labels(labels: Sequence[Hashable] | np.ndarray,
     With ``class_names`` given, labels must be among them (an unknown class is an error);
     otherwise the sorted distinct labels become the class names.
     """
+    if isinstance(labels, np.ndarray) and labels.dtype.kind in "iu":
+        return _encode_integers(labels.ravel(), class_names)
     arr = np.asarray(labels, dtype=object).ravel()
     if arr.size and any(v is None or (isinstance(v, (float, np.floating)) and not np.isfinite(v)) for v in arr):
         raise DataError("labels contain missing or infinite values (None/NaN/inf): drop or fill those rows first")
@@ -40,6 +42,23 @@ def encode_labels(labels: Sequence[Hashable] | np.ndarray,
         raise DataError(f"labels {unknown[:5]} are not among the known classes {list(names)[:20]}: "
                         "fix the label column or pass the full list of class names")
     return np.array([index[s] for s in as_str], dtype=np.int64), names
+
+
+def _encode_integers(arr: np.ndarray, class_names: Sequence[str] | None) -> tuple[np.ndarray, tuple[str, ...]]:
+    """:func:`encode_labels` of an integer array, vectorised (millions of labels without a Python object each)."""
+    uniq, inverse = np.unique(arr, return_inverse=True)
+    found = [str(u) for u in uniq.tolist()]
+    if class_names is None:
+        return inverse.astype(np.int64).ravel(), tuple(found)
+    names = tuple(str(c) for c in class_names)
+    if len(set(names)) != len(names):
+        raise DataError(f"class names are not unique: {names}")
+    index = {n: i for i, n in enumerate(names)}
+    unknown = sorted(f for f in found if f not in index)
+    if unknown:
+        raise DataError(f"labels {unknown[:5]} are not among the known classes {list(names)[:20]}: "
+                        "fix the label column or pass the full list of class names")
+    return np.array([index[f] for f in found], dtype=np.int64)[inverse.ravel()], names
 
 
 _F32_MAX = float(np.finfo(np.float32).max)
@@ -107,7 +126,7 @@ class Dataset:
             raise DataError(f"kind must be one of {KINDS}, got {self.kind!r}")
         if self.kind == "text" or (self.kind == "image" and _is_paths(self.x)):
             self.x = np.asarray(list(self.x), dtype=object)
-        else:
+        elif not isinstance(self.x, np.memmap):  # a memory map stays one: it is never read whole
             self.x = np.asarray(self.x)
         n = len(self.x)
         if self.y is not None:
@@ -209,7 +228,22 @@ class Dataset:
         return {n: int(c) for n, c in zip(self.class_names, counts)}
 
     def fingerprint(self) -> str:
-        """SHA-256 of the inputs (not the labels: features do not depend on labels)."""
+        """SHA-256 of the inputs (not the labels: features do not depend on labels).
+
+        Every byte is hashed, a 64 MB block at a time; for inputs memory-mapped from a file the digest
+        is remembered on this Dataset while the file keeps its size and modification time, so the
+        feature cache, the source-probability cache and the results summary hash it once.
+        """
+        stamp = _map_stamp(self.x)
+        memo = self.__dict__.get("_fingerprint_memo")
+        if stamp is not None and memo is not None and memo[0] == stamp:
+            return str(memo[1])
+        digest = self._hash_inputs()
+        if stamp is not None:
+            self.__dict__["_fingerprint_memo"] = (stamp, digest)
+        return digest
+
+    def _hash_inputs(self) -> str:
         h = hashlib.sha256()
         h.update(self.kind.encode())
         if self.x.dtype == object:
@@ -223,7 +257,7 @@ class Dataset:
             h.update(str(self.x.dtype).encode())
             h.update(str(self.x.shape).encode())
             for part in _row_chunks(self.x):  # the bytes of the whole array, a chunk at a time
-                h.update(np.ascontiguousarray(part).tobytes())
+                h.update(np.ascontiguousarray(part).reshape(-1).view(np.uint8))
         return h.hexdigest()
 
     def describe(self) -> dict[str, Any]:
@@ -238,11 +272,105 @@ _CHUNK_BYTES = 64 * 2**20
 
 
 def _row_chunks(x: np.ndarray) -> Any:
-    """Row blocks of about 64 MB: inputs larger than memory (a memory map) are read a block at a time."""
+    """Row blocks of about 64 MB: inputs larger than memory (a memory map) are read a block at a time,
+    and the pages of a block read from a map are released before the next (:func:`release_mapped_pages`)."""
     row = max(1, int(np.prod(x.shape[1:], dtype=np.int64)) * x.dtype.itemsize)
     step = max(1, _CHUNK_BYTES // row)
     for start in range(0, len(x), step):
         yield x[start:start + step]
+        release_mapped_pages(x)
+
+
+def _file_map(x: Any) -> tuple[np.memmap, Any] | None:
+    """The ``np.memmap`` ``x`` is (or is a view of) and its ``mmap`` object, or None for in-memory arrays."""
+    import mmap
+
+    mapped = None
+    obj = x
+    for _ in range(64):  # a chain of views ends at the mmap object
+        if isinstance(obj, np.memmap) and mapped is None:
+            mapped = obj
+        if isinstance(obj, mmap.mmap):
+            return (mapped, obj) if mapped is not None else None
+        obj = getattr(obj, "base", None)
+        if obj is None:
+            return None
+    return None
+
+
+def release_mapped_pages(x: Any) -> None:
+    """Drop the pages of a file memory map that ``x`` reads from this process's resident memory.
+
+    They stay in the operating system's page cache (a later read is a memory copy, not a disk
+    read), but no longer count towards this process: reading a map larger than memory block by
+    block keeps the resident size to about one block. Copy-on-write maps (mode ``"c"``), which may
+    hold changes of their own, and in-memory arrays are left alone; where ``madvise`` is missing
+    (Windows) this does nothing.
+    """
+    import mmap
+
+    found = _file_map(x)
+    if found is None or getattr(found[0], "mode", "c") not in ("r", "r+", "w+"):
+        return
+    advice = getattr(mmap, "MADV_DONTNEED", None)
+    if advice is None or not hasattr(found[1], "madvise"):
+        return
+    try:
+        found[1].madvise(advice)
+    except (OSError, ValueError):  # a closed or unusual map: releasing is only an optimisation
+        pass
+
+
+@dataclass(frozen=True)
+class MapSpec:
+    """How to open a memory map again (in another process) instead of pickling its content."""
+
+    filename: str
+    offset: int
+    dtype: str
+    shape: tuple[int, ...]
+    fortran: bool
+    view_shape: tuple[int, ...]
+
+    def open(self) -> np.ndarray:
+        """The map, read-only, in the shape it had."""
+        mm = np.memmap(self.filename, dtype=np.dtype(self.dtype), mode="r", offset=self.offset, shape=self.shape,
+                       order="F" if self.fortran else "C")
+        return mm if self.view_shape == self.shape else mm.reshape(self.view_shape)
+
+
+def map_spec(x: Any) -> MapSpec | None:
+    """A :class:`MapSpec` for ``x`` when it is a read-only file map (or a reshaped view of all of one), else None.
+
+    Pickling a ``np.memmap`` copies its content; DataLoader workers started with ``spawn`` (macOS,
+    Windows) get this small record and map the file themselves.
+    """
+    found = _file_map(x)
+    if found is None or getattr(found[0], "mode", None) != "r" or not getattr(found[0], "filename", None):
+        return None
+    root = found[0]
+    while isinstance(root.base, np.memmap):  # the map numpy opened, not a view of it
+        root = root.base
+    same = (x.size == root.size and x.dtype == root.dtype and x.ctypes.data == root.ctypes.data
+            and x.flags.c_contiguous and root.flags.c_contiguous)
+    if x is not root and not same:
+        return None
+    return MapSpec(str(root.filename), int(root.offset), root.dtype.str, tuple(root.shape),
+                   bool(root.flags.f_contiguous and not root.flags.c_contiguous), tuple(x.shape))
+
+
+def _map_stamp(x: Any) -> tuple[Any, ...] | None:
+    """What identifies the file content behind a memory-mapped ``x`` (None for in-memory arrays)."""
+    import os
+
+    found = _file_map(x)
+    if found is None or not getattr(found[0], "filename", None):
+        return None
+    try:
+        st = os.stat(found[0].filename)
+    except OSError:
+        return None
+    return (id(x), x.shape, x.strides, str(x.dtype), found[0].filename, st.st_size, st.st_mtime_ns)
 
 
 def _scan_values(x: np.ndarray) -> tuple[int, float]:

@@ -1,4 +1,7 @@
-"""Readers for user files: image folders, tables, text, ``.npz`` and Hugging Face datasets.
+"""Readers for user files: image folders, tables, text, ``.npy``/``.npz`` and Hugging Face datasets.
+
+``.npy`` inputs, and large uncompressed ``.npz`` inputs, are memory-mapped: they are read a block
+or a batch at a time and never whole, so they may be larger than memory.
 
 Each reader returns a :class:`~transferkit.data.dataset.Dataset` and raises
 :class:`~transferkit.errors.DataError` saying what to fix when the file is not what it should be.
@@ -326,6 +329,14 @@ def read_text(
                    name=p.stem, meta={"path": str(p)})
 
 
+MAP_MIN_BYTES = 64 * 2**20
+"""Inputs of an ``.npz`` at least this large (uncompressed) are memory-mapped, not read into memory."""
+
+_NPZ_HELP = ("it is not a .npz of plain numeric arrays (a zip of .npy files without pickled objects; transferkit "
+             "never unpickles data files). Re-save it with numpy.savez(path, x=..., y=...) using numeric or string "
+             "arrays")
+
+
 def read_npz(
     path: str | os.PathLike[str],
     *,
@@ -334,58 +345,202 @@ def read_npz(
     kind: str | None = None,
     class_names: Sequence[str] | None = None,
     require_labels: bool = True,
+    mmap: bool | None = None,
 ) -> Dataset:
     """Read arrays from a ``.npz`` (no pickles): inputs ``x_key``, labels ``y_key`` (optional without
     ``require_labels``).
 
-    ``kind`` defaults from the array rank: 2 -> table, 3 -> signal, 4 -> image. Keys are matched
-    case-insensitively (``X``/``x``); ``class_names`` may also be stored in the file.
+    ``kind`` defaults from the array rank: 2 -> table, 3 -> signal (3-D ``uint8``: grey images
+    ``(N, H, W)``, read as ``(N, 1, H, W)``), 4 -> image. Keys are matched case-insensitively
+    (``X``/``x``); ``class_names`` may also be stored in the file.
+
+    ``mmap``: True memory-maps the inputs, which must then be stored uncompressed (``numpy.savez``;
+    a member compressed by ``numpy.savez_compressed`` cannot be mapped and is refused); False reads
+    them into memory as float32; None (default) maps uncompressed numeric inputs of
+    :data:`MAP_MIN_BYTES` or more and reads smaller ones. Mapped inputs keep their dtype and are
+    read a block or batch at a time, so they may be larger than memory; labels are always read.
+    Compressed inputs too large for the free memory are refused, saying how to re-save them.
     """
     p = Path(path)
+    with _open_npz(p) as z:
+        lower = {k.lower(): k for k in z.files}
+        for key in (x_key, y_key) if require_labels else (x_key,):
+            if key.lower() not in lower:
+                raise DataError(f"{p}: array {key!r} not found; arrays are {sorted(z.files)}")
+        x = _npz_inputs(p, z, lower[x_key.lower()], mmap)
+        y_raw = _npz_member(p, z, lower[y_key.lower()]) if y_key.lower() in lower else None
+        if class_names is None and "class_names" in lower:
+            class_names = [str(c) for c in _npz_member(p, z, lower["class_names"]).tolist()]
+    return _arrays_dataset(p, x, y_raw, kind=kind, class_names=class_names, x_name=x_key, y_name=y_key,
+                           name=p.stem)
+
+
+def read_npy(
+    path: str | os.PathLike[str],
+    *,
+    labels: str | os.PathLike[str] | None = None,
+    kind: str | None = None,
+    class_names: Sequence[str] | None = None,
+    require_labels: bool = True,
+    name: str | None = None,
+) -> Dataset:
+    """Read inputs from an ``.npy`` file, memory-mapped (never read whole), and labels from another.
+
+    ``labels``: an ``.npy`` of one label per row (integers or strings), a path relative to the
+    folder of ``path`` (or to the working folder); on the command line ``x.npy?label=y.npy``, or a
+    folder holding ``x.npy`` and ``y.npy``. Without labels the data set is unlabelled, which only
+    ``require_labels=False`` accepts. ``kind`` defaults from the rank as for :func:`read_npz`. The
+    inputs keep their dtype (``uint8`` images stay ``uint8`` in [0, 255]); float inputs are checked
+    for NaN and infinity a block at a time when the data set is made.
+    """
+    p = Path(path)
+    x = _load_npy(p, mmap=True)
+    y_raw = None
+    if labels is not None:
+        lp = Path(labels)
+        if not lp.is_absolute() and (p.parent / lp).exists():
+            lp = p.parent / lp
+        y_raw = _load_npy(lp, mmap=False)
+    elif require_labels:
+        raise DataError(f"{p}: no labels given: name an .npy of one label per row with {p.name}?label=LABELS.npy "
+                        "(--label-column LABELS.npy, labels= in Python), or pass a folder holding x.npy and y.npy")
+    return _arrays_dataset(p, x, y_raw, kind=kind, class_names=class_names, x_name=p.name,
+                           y_name=str(labels), name=name or p.stem)
+
+
+def _load_npy(p: Path, *, mmap: bool) -> np.ndarray:
+    """One ``.npy`` array (memory-mapped with ``mmap``); never unpickles."""
+    try:
+        a = np.load(p, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except FileNotFoundError as exc:
+        raise DataArgumentError(f"file {p} not found") from exc
+    except (ValueError, OSError, EOFError) as exc:
+        raise DataError(f"cannot read {p} as an .npy array of numbers or strings ({exc}); save it with "
+                        "numpy.save(path, array) (transferkit never unpickles data files)") from exc
+    if not isinstance(a, np.ndarray):
+        a.close()
+        raise DataError(f"{p} is a .npz archive, not a single .npy array: name it .npz")
+    return a
+
+
+def _open_npz(p: Path) -> Any:
+    """The opened archive (members are read on demand), or a DataError saying what is wrong."""
     try:
         loaded = np.load(p, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise ValueError("a single .npy array, not a .npz archive")
-        with loaded as z:
-            arrays = {k: z[k] for k in z.files}
     except FileNotFoundError as exc:
         raise DataArgumentError(f"file {p} not found") from exc
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-        raise DataError(
-            f"cannot read {p}: it is not a .npz of plain numeric arrays (a zip of .npy files without pickled "
-            "objects; transferkit never unpickles data files). Re-save it with numpy.savez(path, x=..., y=...) "
-            "using numeric or string arrays") from exc
-    lower = {k.lower(): k for k in arrays}
-    for key in (x_key, y_key) if require_labels else (x_key,):
-        if key.lower() not in lower:
-            raise DataError(f"{p}: array {key!r} not found; arrays are {sorted(arrays)}")
-    x = arrays[lower[x_key.lower()]]
+        raise DataError(f"cannot read {p}: {_NPZ_HELP}") from exc
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise DataError(f"cannot read {p}: a single .npy array, not a .npz archive; {_NPZ_HELP}")
+    return loaded
+
+
+def _npz_member(p: Path, z: Any, key: str) -> np.ndarray:
+    try:
+        return np.asarray(z[key])
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise DataError(f"cannot read {p}: {_NPZ_HELP}") from exc
+
+
+def _npz_inputs(p: Path, z: Any, key: str, mmap: bool | None) -> np.ndarray:
+    """The inputs ``key``: memory-mapped when stored uncompressed and asked for (or large), else read."""
+    info = _zip_member(p, key)
+    if mmap is False or info is None or (mmap is None and info.file_size < MAP_MIN_BYTES):
+        return _npz_member(p, z, key)
+    if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
+        gb = info.file_size / 1e9
+        redo = (f"re-save it uncompressed with numpy.savez(path, {key}=..., y=...) (not savez_compressed), or as "
+                f"{key}.npy + y.npy with numpy.save, which are read lazily")
+        if mmap:
+            raise DataError(f"{p}: array {key!r} is compressed in the archive, and a compressed member cannot be "
+                            f"memory-mapped: {redo}")
+        avail = _available_memory()
+        if avail is not None and info.file_size > 0.5 * avail:
+            raise DataError(f"{p}: array {key!r} is compressed ({gb:.1f} GB unpacked), so it cannot be memory-mapped "
+                            f"and does not fit in the {avail / 1e9:.1f} GB of free memory: {redo}")
+        return _npz_member(p, z, key)
+    mapped = _map_stored(p, info)
+    return mapped if mapped is not None else _npz_member(p, z, key)
+
+
+def _zip_member(p: Path, key: str) -> zipfile.ZipInfo | None:
+    try:
+        with zipfile.ZipFile(p) as zf:
+            names = set(zf.namelist())
+            return zf.getinfo(f"{key}.npy" if f"{key}.npy" in names else key)
+    except (KeyError, OSError, zipfile.BadZipFile):
+        return None
+
+
+def _map_stored(p: Path, info: zipfile.ZipInfo) -> np.ndarray | None:
+    """A stored (uncompressed) ``.npy`` member memory-mapped at its offset in the zip, or None when its
+    header says it cannot be (objects, no elements, an unknown format version)."""
+    fmt = np.lib.format
+    try:
+        with open(p, "rb") as f:
+            f.seek(info.header_offset)
+            local = f.read(30)  # the local file header: its name and extra fields come before the data
+            if len(local) != 30 or local[:4] != b"PK\x03\x04":
+                return None
+            name_len, extra_len = struct.unpack("<HH", local[26:30])
+            f.seek(info.header_offset + 30 + name_len + extra_len)
+            version = fmt.read_magic(f)
+            if version not in ((1, 0), (2, 0)):
+                return None
+            read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+            shape, fortran, dtype = read(f)
+            offset = f.tell()
+    except (OSError, ValueError, struct.error):
+        return None
+    if dtype.hasobject or int(np.prod(shape, dtype=np.int64)) == 0:
+        return None
+    return np.memmap(p, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran else "C")
+
+
+def _arrays_dataset(p: Path, x: np.ndarray, y_raw: np.ndarray | None, *, kind: str | None,
+                    class_names: Sequence[str] | None, x_name: str, y_name: str, name: str) -> Dataset:
+    """A Dataset of inputs and labels read from array files (``.npz`` members or ``.npy`` files)."""
     if x.ndim == 0 or len(x) == 0 or x.size == 0:
-        raise DataError(f"{p}: array {x_key!r} holds no rows of values (shape {x.shape}): it must hold one row per "
+        raise DataError(f"{p}: array {x_name!r} holds no rows of values (shape {x.shape}): it must hold one row per "
                         "example")
+    if kind is None and x.ndim == 3 and x.dtype == np.uint8:
+        kind = "image"  # (N, H, W) bytes: grey images
     if kind is None:
         kind = {2: "table", 3: "signal", 4: "image"}.get(x.ndim)
         if kind is None:
             raise DataError(f"{p}: cannot tell the kind of a {x.ndim}-D array; pass kind=...")
-    if y_key.lower() not in lower:  # unlabelled data (require_labels=False), checked like labelled data
-        x = np.asarray([str(t) for t in x], dtype=object) if kind == "text" else as_float32(x, f"{p}: array {x_key!r}")
-        return Dataset(x=x, y=None, kind=kind, name=p.stem, meta={"path": str(p)})  # type: ignore[arg-type]
-    y_raw = arrays[lower[y_key.lower()]]
-    if y_raw.ndim != 1 or len(x) != len(y_raw):
-        raise DataError(f"{p}: {x_key!r} must hold one row per example and {y_key!r} one label per row; "
+    if kind == "image" and x.ndim == 3:
+        x = x[:, None]  # a view, also of a memory map
+    if y_raw is not None and (y_raw.ndim != 1 or len(x) != len(y_raw)):
+        raise DataError(f"{p}: {x_name!r} must hold one row per example and {y_name!r} one label per row; "
                         f"got shapes {x.shape} and {y_raw.shape}")
-    if class_names is None and "class_names" in lower:
-        class_names = [str(c) for c in arrays[lower["class_names"]].tolist()]
+    if kind == "text":
+        x = np.asarray([str(t) for t in x], dtype=object)
+    elif isinstance(x, np.memmap) or (kind == "image" and x.dtype == np.uint8):
+        _check_numbers(x, f"{p}: array {x_name!r}")  # kept as it is: NaN/inf are scanned by the Dataset
+    else:
+        x = as_float32(x, f"{p}: array {x_name!r}")
+    if y_raw is None:  # unlabelled data (require_labels=False), checked like labelled data
+        return Dataset(x=x, y=None, kind=kind, name=name, meta={"path": str(p)})  # type: ignore[arg-type]
     if class_names is not None and np.issubdtype(y_raw.dtype, np.integer):
         y_raw = np.asarray(class_names, dtype=object)[np.asarray(y_raw, dtype=np.int64)] \
             if y_raw.min() >= 0 and y_raw.max() < len(class_names) else y_raw
     try:
-        y, names = encode_labels(y_raw.tolist(), class_names)
+        y, names = encode_labels(y_raw if y_raw.dtype.kind in "iu" else y_raw.tolist(), class_names)
     except DataError as exc:
-        raise DataError(f"{p}: array {y_key!r}: {exc}") from exc
-    x = np.asarray([str(t) for t in x], dtype=object) if kind == "text" else as_float32(x, f"{p}: array {x_key!r}")
-    return Dataset(x=x, y=y, kind=kind, class_names=names, name=p.stem,  # type: ignore[arg-type]
+        raise DataError(f"{p}: array {y_name!r}: {exc}") from exc
+    return Dataset(x=x, y=y, kind=kind, class_names=names, name=name,  # type: ignore[arg-type]
                    meta={"path": str(p)})
+
+
+def _check_numbers(x: np.ndarray, where: str) -> None:
+    """Refuse inputs that are not real numbers (what :func:`as_float32` refuses), without reading them."""
+    if np.iscomplexobj(x):
+        raise DataError(f"{where}: inputs are complex numbers ({x.dtype}); transferkit reads real values: "
+                        "pass the real part, the magnitude or both as separate features explicitly")
+    if x.dtype.kind not in "biuf":
+        raise DataError(f"{where}: inputs must be numbers, got dtype {x.dtype}; encode them as numbers first")
 
 
 def from_hf_dataset(ds: Any, *, input_column: str, label_column: str = "label", kind: str = "text") -> Dataset:
@@ -415,11 +570,18 @@ def from_hf_dataset(ds: Any, *, input_column: str, label_column: str = "label", 
 
 
 def read_path(path: str | os.PathLike[str], **kwargs: Any) -> Dataset:
-    """Pick the reader from the path: a folder of class folders, .npz, .parquet, .csv/.tsv/.jsonl.
+    """Pick the reader from the path: a folder of class folders, a folder holding ``x.npy`` (and ``y.npy``),
+    .npy (``labels=``), .npz, .parquet, .csv/.tsv/.jsonl.
 
     A CSV-like file with a ``text`` column (or ``text_column=``) is read as text, otherwise as a table.
     """
     p = check_regular_file(path, "data file or folder")
+    if p.is_dir() and (p / "x.npy").is_file():  # a folder of arrays: x.npy (memory-mapped) and y.npy
+        if kwargs.pop("text_column", None) is not None:
+            raise DataArgumentError(f"{p} is a folder of arrays (x.npy): it has no text column")
+        label = kwargs.pop("label_column", None) or ("y.npy" if (p / "y.npy").is_file() else None)
+        keep = {k: v for k, v in kwargs.items() if k in ("kind", "class_names", "require_labels")}
+        return read_npy(p / "x.npy", labels=label, name=p.name, **keep)
     if p.is_dir():
         named = [k for k in ("label_column", "text_column") if kwargs.pop(k, None) is not None]
         if named:
@@ -429,6 +591,13 @@ def read_path(path: str | os.PathLike[str], **kwargs: Any) -> Dataset:
     if not p.exists():
         raise DataArgumentError(f"{p} does not exist (and is not a named data set: see `transferkit datasets`)")
     suffix = p.suffix.lower()
+    if suffix == ".npy":  # ?label= names the .npy of labels
+        if kwargs.pop("text_column", None) is not None:
+            raise DataArgumentError(f"{p}: an .npy holds one array of inputs; ?text= (--text-column) is for tables "
+                                    "and .npz archives")
+        if (label := kwargs.pop("label_column", None)) is not None:
+            kwargs["labels"] = label
+        return read_npy(p, **kwargs)
     if suffix == ".npz":  # ?label= names the label array, ?text= the array of texts
         if (label := kwargs.pop("label_column", None)) is not None:
             kwargs["y_key"] = label
@@ -443,7 +612,7 @@ def read_path(path: str | os.PathLike[str], **kwargs: Any) -> Dataset:
         if text_column is not None:
             return read_text(p, text_column=text_column, **kwargs)
         return read_table(p, **kwargs)
-    raise DataArgumentError(f"unsupported file type {suffix!r} for {p}; supported: folder, .npz, .csv, .tsv, .jsonl, .parquet")
+    raise DataArgumentError(f"unsupported file type {suffix!r} for {p}; supported: folder, .npy, .npz, .csv, .tsv, .jsonl, .parquet")
 
 
 def _peek_columns(p: Path, sep: str | None) -> list[str]:

@@ -43,6 +43,11 @@ def cache_key(parts: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def all_finite(a: np.ndarray, rows: int = 1 << 16) -> bool:
+    """Whether every value of ``a`` is finite, checked a block of ``rows`` at a time (no N x D mask)."""
+    return all(bool(np.isfinite(a[s:s + rows]).all()) for s in range(0, len(a), rows))
+
+
 class FeatureCache:
     """Load and store feature arrays by key."""
 
@@ -72,7 +77,7 @@ class FeatureCache:
             return None
         try:
             arr = np.load(p, allow_pickle=False)
-            if arr.ndim != 2 or (n_rows is not None and arr.shape[0] != n_rows) or not np.all(np.isfinite(arr)):
+            if arr.ndim != 2 or (n_rows is not None and arr.shape[0] != n_rows) or not all_finite(arr):
                 raise ValueError(f"unexpected cached array {arr.shape}")
             return arr
         except (ValueError, OSError, EOFError):

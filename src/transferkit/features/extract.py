@@ -9,12 +9,13 @@ import numpy as np
 import torch
 
 from transferkit.backbones import Backbone, create_backbone, to_device
-from transferkit.data.dataset import Dataset
+from transferkit.data.dataset import Dataset, MapSpec, map_spec, release_mapped_pages
 from transferkit.errors import DataArgumentError, DataError
-from transferkit.features.cache import FeatureCache, cache_key
+from transferkit.features.cache import FeatureCache, all_finite, cache_key
 from transferkit.features.shard import extract_sharded, process_group
 
 CACHE_VERSION = 1
+_RELEASE_BYTES = 64 * 2**20
 
 
 def _as_dataset(data: Dataset | np.ndarray | list[str], backbone: Backbone) -> Dataset:
@@ -26,19 +27,44 @@ def _as_dataset(data: Dataset | np.ndarray | list[str], backbone: Backbone) -> D
 
 
 class _PreparedBatches(torch.utils.data.Dataset):  # type: ignore[type-arg]
-    """Batch ``i`` of the inputs in ``order``, prepared by the backbone (runs in DataLoader workers)."""
+    """Batch ``i`` of rows ``rows[0]:rows[1]`` of the inputs (in ``order`` within them, when given),
+    prepared by the backbone (runs in DataLoader workers)."""
 
-    def __init__(self, x: Any, order: np.ndarray, prepare: Any, batch_size: int) -> None:
+    def __init__(self, x: Any, order: np.ndarray | None, prepare: Any, batch_size: int,
+                 rows: tuple[int, int] | None = None) -> None:
         self.x, self.order, self.prepare, self.batch_size = x, order, prepare, batch_size
+        self.start, self.stop = rows if rows is not None else (0, len(x))
+        self._read = 0  # bytes read from a memory map since its pages were last released
 
     def __len__(self) -> int:
-        return (len(self.order) + self.batch_size - 1) // self.batch_size
+        return (self.stop - self.start + self.batch_size - 1) // self.batch_size
+
+    def __getstate__(self) -> dict[str, Any]:  # workers started with spawn map the file, not a pickled copy
+        state = dict(self.__dict__)
+        spec = map_spec(self.x)
+        if spec is not None:
+            state["x"] = spec
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if isinstance(state["x"], MapSpec):
+            state["x"] = state["x"].open()
+        self.__dict__.update(state)
 
     def __getitem__(self, i: int) -> Any:
         if not 0 <= i < len(self):
             raise IndexError(i)
-        rows = self.order[i * self.batch_size:(i + 1) * self.batch_size]
-        return self.prepare(self.x[rows])
+        lo = i * self.batch_size
+        hi = min(lo + self.batch_size, self.stop - self.start)
+        batch = self.x[self.start + lo:self.start + hi] if self.order is None else \
+            self.x[self.order[lo:hi] + self.start]
+        if isinstance(batch, np.ndarray) and not batch.flags.writeable:
+            batch = np.array(batch)  # rows of a read-only memory map: a copy of one batch that torch may use
+        self._read += getattr(batch, "nbytes", 0)
+        if self._read >= _RELEASE_BYTES:  # a memory map: keep only the last blocks read resident
+            release_mapped_pages(self.x)
+            self._read = 0
+        return self.prepare(batch)
 
 
 def extract_features(backbone: Backbone | str, data: Dataset | np.ndarray | list[str], *, batch_size: int = 64,
@@ -98,7 +124,7 @@ def extract_features(backbone: Backbone | str, data: Dataset | np.ndarray | list
 
     def forward(start: int, stop: int, show: bool) -> np.ndarray:
         feats = _forward_all(backbone, ds, batch_size, progress and show, dev, num_workers, amp, (start, stop))
-        if not np.all(np.isfinite(feats)):
+        if not all_finite(feats):
             raise DataError(f"{backbone.spec} produced NaN/inf features on {ds.name!r}: check the inputs' scale")
         return feats
 
@@ -133,8 +159,9 @@ def _forward_all(backbone: Backbone, ds: Dataset, batch_size: int, progress: boo
     n = stop - start
     feats = np.empty((n, backbone.num_features), dtype=np.float32)
     # text: batch by length so padding is short; features are put back in the original order
-    order = np.argsort([len(t) for t in ds.x[start:stop]], kind="stable") if ds.kind == "text" else np.arange(n)
-    batches: Any = _PreparedBatches(ds.x, order + start, backbone.prepare, batch_size)
+    # order: positions within rows start..stop (None: in order, so a memory map is read sequentially)
+    order = np.argsort([len(t) for t in ds.x[start:stop]], kind="stable") if ds.kind == "text" else None
+    batches: Any = _PreparedBatches(ds.x, order, backbone.prepare, batch_size, (start, stop))
     if num_workers > 0:
         batches = torch.utils.data.DataLoader(batches, batch_size=None, num_workers=num_workers,
                                               pin_memory=dev.type == "cuda", persistent_workers=False)
@@ -147,9 +174,11 @@ def _forward_all(backbone: Backbone, ds: Dataset, batch_size: int, progress: boo
             task = bar.add_task(f"{backbone.spec} on {ds.name}", total=n)
             for i, prepared in enumerate(batches):
                 inputs = _to_device(prepared, dev, channels_last)
-                rows = order[i * batch_size:(i + 1) * batch_size]
-                feats[rows] = backbone.forward_features(inputs).float().cpu().numpy()  # no list of batches
-                bar.advance(task, len(rows))
+                rows = slice(i * batch_size, (i + 1) * batch_size) if order is None else \
+                    order[i * batch_size:(i + 1) * batch_size]
+                out = backbone.forward_features(inputs).float().cpu().numpy()
+                feats[rows] = out  # written in place: no list of batches
+                bar.advance(task, len(out))
     finally:
         if channels_last:
             backbone.to(memory_format=torch.contiguous_format)

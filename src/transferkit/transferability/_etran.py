@@ -41,7 +41,7 @@ import numpy as np
 from scipy.special import logsumexp, softmax
 
 from transferkit.transferability._info import SCORES, ScoreInfo, min_max
-from transferkit.transferability._validate import check_features, check_labels, one_hot
+from transferkit.transferability._validate import check_labels, check_rows, class_means, row_blocks
 
 ENERGY_TAIL = 0.005  # share of the target samples, lowest energy first
 ENERGY_WEIGHT = 0.15
@@ -49,19 +49,25 @@ ENERGY_WEIGHT = 0.15
 
 def energy(features: Any, tail: float = ENERGY_TAIL) -> float:
     """Mean ``logsumexp`` of the feature rows over the lowest ``tail`` share of samples (at least one)."""
-    x = check_features(features)
-    e = np.sort(logsumexp(x, axis=1))
+    x = check_rows(features)  # float32 stays float32; each block is computed in float64
+    e = np.empty(len(x))
+    for sl in row_blocks(*x.shape):
+        e[sl] = logsumexp(np.asarray(x[sl], dtype=np.float64), axis=1)
+    e.sort()
     return float(e[:max(1, int(tail * len(e)))].mean())
 
 
 def nearest_mean_probability(features: Any, labels: Sequence[Hashable] | np.ndarray) -> float:
     """Mean true-class probability of the nearest-class-mean softmax with class priors (ETran's LDA term)."""
-    x = check_features(features)
+    x = check_rows(features)
     y, c = check_labels(labels, x.shape[0])
-    counts = np.bincount(y, minlength=c).astype(np.float64)
-    means = one_hot(y, c).T @ x / counts[:, None]
-    logits = x @ means.T - 0.5 * np.einsum("kd,kd->k", means, means) + np.log(counts / len(y))
-    return float(np.mean(softmax(logits, axis=1)[np.arange(len(y)), y]))
+    means, counts = class_means(x, y, c)
+    bias = -0.5 * np.einsum("kd,kd->k", means, means) + np.log(counts / len(y))
+    total = 0.0
+    for sl in row_blocks(*x.shape):  # a block of rows at a time: no N x D float64 copy
+        logits = np.asarray(x[sl], dtype=np.float64) @ means.T + bias
+        total += float(softmax(logits, axis=1)[np.arange(len(logits)), y[sl]].sum())
+    return total / len(y)
 
 
 def etran_terms(features: Any, labels: Sequence[Hashable] | np.ndarray) -> dict[str, float]:

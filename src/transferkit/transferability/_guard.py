@@ -40,6 +40,8 @@ class Limits:
         min_queries: the fewest query rows a subsampled k-NN estimate uses.
         max_rows: rows above which super-linear fits (NLEEP's mixture, the linear probe) run on a
             seeded class-stratified subsample of this size.
+        max_cells: rows x features above which NCTI (whose PCA and discriminant hold several N x D
+            float64 copies) runs on a seeded class-stratified subsample of ``max_cells // D`` rows.
         warn_seconds: estimated seconds above which a score says so on stderr before it starts.
         seed: seed of every subsample.
     """
@@ -47,6 +49,7 @@ class Limits:
     max_pairs: int = 10**9
     min_queries: int = 1000
     max_rows: int = 20_000
+    max_cells: int = 2**24
     warn_seconds: float = 60.0
     seed: int = 0
 
@@ -103,11 +106,14 @@ def estimate_seconds(flops: float) -> float:
 
 
 def subsample_rows(score: str, x: np.ndarray, y: np.ndarray, flops_per_row: float,
-                   max_rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+                   max_rows: int | None = None, limit: str = "max_rows",
+                   why: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(x, y)`` or a seeded class-stratified subsample of ``max_rows`` rows, with a note.
 
     The subsample is drawn in a content-defined row order, so it does not depend on the order the
-    rows were given in. ``flops_per_row`` feeds the estimate printed before a long run.
+    rows were given in. ``flops_per_row`` feeds the estimate printed before a long run. ``limit``
+    names the :class:`Limits` field that sets ``max_rows`` and ``why`` says why the rows are capped
+    (default: the time the full data would take), both for the note.
     """
     cap = max_rows if max_rows is not None else limits().max_rows
     n = len(y)
@@ -118,7 +124,7 @@ def subsample_rows(score: str, x: np.ndarray, y: np.ndarray, flops_per_row: floa
         return x, y
     order = canonical_order(x, y)
     keep = np.sort(order[stratified_sample(y[order], cap, limits().seed)])
+    why = why or f"the full data would take about {full:.0f} s"
     note(f"{score}: computed on a class-stratified subsample of {cap} of {n} rows (seed {limits().seed}; "
-         f"the full data would take about {full:.0f} s; raise the limit with score_limits(max_rows=...))",
-         estimate_seconds(flops_per_row * cap))
+         f"{why}; raise the limit with score_limits({limit}=...))", estimate_seconds(flops_per_row * cap))
     return x[keep], y[keep]

@@ -17,7 +17,9 @@ The authors' score is defined over the candidate set: every term is min-max scal
 candidates, ``NCTI = ncc' + seli' - vc'`` (their ``evaluate_metric_group1_cpu.py``; BUserName/NCTI).
 :func:`ncti_combine` does that and ``rank`` applies it whenever it scores two or more candidates.
 A model scored alone (``ncti(features, labels)``) has no set to scale against: its value is then
-``ncc``, the term in ``[0, 1]``. Checked against a direct recomputation of the three terms (eigen
+``ncc``, the term in ``[0, 1]``. The PCA and the discriminant hold several float64 copies of the
+features, so above ``max_cells`` values (rows x features, :class:`~transferkit.transferability._guard.Limits`)
+NCTI runs on a seeded class-stratified subsample of ``max_cells // D`` rows, with a note. Checked against a direct recomputation of the three terms (eigen
 solver by hand) in ``tests/test_transferability_ncti.py``.
 """
 
@@ -29,8 +31,9 @@ from typing import Any
 import numpy as np
 
 from transferkit.errors import DataError
+from transferkit.transferability._guard import limits, subsample_rows
 from transferkit.transferability._info import SCORES, ScoreInfo, min_max
-from transferkit.transferability._validate import check_features, check_labels
+from transferkit.transferability._validate import check_labels, check_rows
 
 PCA_DIM = 64
 TOP_VARIANCES = 32
@@ -41,8 +44,12 @@ def ncti_terms(features: Any, labels: Sequence[Hashable] | np.ndarray) -> dict[s
     from sklearn.decomposition import PCA
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
-    x = check_features(features)
+    x = check_rows(features)
     y, c = check_labels(labels, x.shape[0])
+    x, y = subsample_rows("ncti", x, y, flops_per_row=8.0 * x.shape[1] ** 2,
+                          max_rows=max(limits().max_cells // x.shape[1], 2 * c), limit="max_cells",
+                          why="its PCA and discriminant hold several float64 copies of the features")
+    x = np.asarray(x, dtype=np.float64)
     n = x.shape[0]
     if n <= c:
         raise DataError(f"ncti needs more samples ({n}) than classes ({c})")

@@ -29,7 +29,7 @@ overwrites the caller's feature array; this function does not. The score is not 
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import numpy as np
@@ -37,7 +37,7 @@ import scipy.linalg
 
 from transferkit.errors import DataError
 from transferkit.transferability._info import SCORES, ScoreInfo
-from transferkit.transferability._validate import check_features, check_labels, one_hot
+from transferkit.transferability._validate import add_class_sums, check_labels, check_rows, row_blocks
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -46,13 +46,22 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def fisher_probs(x: np.ndarray, y: np.ndarray, c: int, shrinkage: float | None = None) -> tuple[np.ndarray, float]:
-    """Class probabilities ``(N, C)`` of the shrunk Fisher discriminant fitted on ``(x, y)``, and its ``s``."""
-    n, d = x.shape
+def _fit(rows: Callable[[slice], np.ndarray], y: np.ndarray, c: int, d: int,
+         shrinkage: float | None) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+    """The shrunk Fisher discriminant of the rows ``rows(block)`` (float64): coefficients ``(C, D)``,
+    intercepts ``(C,)``, ``s`` and the class means, from sums over blocks of rows (no N x D copy)."""
+    n = len(y)
+    blocks = row_blocks(n, d)
     counts = np.bincount(y, minlength=c).astype(np.float64)
-    means = one_hot(y, c).T @ x / counts[:, None]
-    centred = x - means[y]
-    sw = centred.T @ centred / n  # sum_k (n_k / n) * biased Cov(x | k)
+    sums = np.zeros((c, d))
+    for sl in blocks:
+        add_class_sums(sums, y[sl], rows(sl))
+    means = sums / counts[:, None]
+    sw = np.zeros((d, d))
+    for sl in blocks:
+        centred = rows(sl) - means[y[sl]]
+        sw += centred.T @ centred
+    sw /= n  # sum_k (n_k / n) * biased Cov(x | k)
     lam, u = scipy.linalg.eigh(sw, check_finite=False)
     lam = np.clip(lam, 0.0, None)  # Sw is positive semi-definite; drop round-off below zero
     mu = float(np.trace(sw)) / d
@@ -64,7 +73,13 @@ def fisher_probs(x: np.ndarray, y: np.ndarray, c: int, shrinkage: float | None =
     w = (1.0 - s) * lam + s * mu  # eigenvalues of the shrunk Sw, all >= s * mu > 0
     coef = ((means @ u) / w) @ u.T  # m_k' Sw'^-1
     intercept = -0.5 * np.einsum("kd,kd->k", means, coef) + np.log(counts / n)
-    return _softmax(x @ coef.T + intercept), s
+    return coef, intercept, s, means
+
+
+def fisher_probs(x: np.ndarray, y: np.ndarray, c: int, shrinkage: float | None = None) -> tuple[np.ndarray, float]:
+    """Class probabilities ``(N, C)`` of the shrunk Fisher discriminant fitted on ``(x, y)``, and its ``s``."""
+    coef, intercept, s, _ = _fit(lambda sl: np.asarray(x[sl], dtype=np.float64), y, c, x.shape[1], shrinkage)
+    return _softmax(np.asarray(x, dtype=np.float64) @ coef.T + intercept), s
 
 
 @SCORES.register(
@@ -76,15 +91,29 @@ def sfda(features: Any, labels: Sequence[Hashable] | np.ndarray, *, shrinkage: f
     """SFDA of ``features`` ``(N, D)`` for class ``labels`` (higher predicts better transfer).
 
     ``shrinkage``: the regularisation strength ``s`` in ``(0, 1]``; default
-    ``max(exp(-5 * largest eigenvalue of Sw), 1e-10)`` as in the paper.
+    ``max(exp(-5 * largest eigenvalue of Sw), 1e-10)`` as in the paper. Computed a block of rows at
+    a time in float64 (float32 features are never copied whole).
     """
-    x = check_features(features)
+    x = check_rows(features)
     y, c = check_labels(labels, x.shape[0])
-    n = x.shape[0]
-    probs, s = fisher_probs(x, y, c, shrinkage)
-    q = _softmax(probs)[np.arange(n), y][:, None]  # softened confidence in the true class
-    means = one_hot(y, c).T @ x / np.bincount(y, minlength=c)[:, None]
+    n, d = x.shape
+
+    def plain(sl: slice) -> np.ndarray:
+        return np.asarray(x[sl], dtype=np.float64)
+
+    coef, intercept, s, means = _fit(plain, y, c, d, shrinkage)
+    q = np.empty(n)  # softened confidence in the true class
+    for sl in row_blocks(n, d):
+        probs = _softmax(plain(sl) @ coef.T + intercept)
+        q[sl] = _softmax(probs)[np.arange(len(probs)), y[sl]]
     others = (means.sum(axis=0) - means) / (c - 1)  # mean of the other classes' means
-    mixed = q * x + (1.0 - q) * others[y]
-    probs, _ = fisher_probs(mixed, y, c, s)
-    return float(np.mean(probs[np.arange(n), y]))
+
+    def mixed(sl: slice) -> np.ndarray:
+        return q[sl, None] * plain(sl) + (1.0 - q[sl, None]) * others[y[sl]]
+
+    coef, intercept, _, _ = _fit(mixed, y, c, d, s)
+    total = 0.0
+    for sl in row_blocks(n, d):
+        probs = _softmax(mixed(sl) @ coef.T + intercept)
+        total += float(probs[np.arange(len(probs)), y[sl]].sum())
+    return total / n

@@ -161,6 +161,30 @@ def canonical_order(x: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
     return np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.int64)
 
 
+def row_blocks(n: int, d: int, budget: int = 2**22) -> list[slice]:
+    """Slices of about ``budget`` values each (``budget // d`` rows of ``d`` features) covering ``n`` rows:
+    scores that sum over rows work a block at a time in float64, never on an N x D float64 copy."""
+    step = max(1, budget // max(1, d))
+    return [slice(s, min(n, s + step)) for s in range(0, n, step)]
+
+
+def class_means(x: np.ndarray, y: np.ndarray, c: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-class means ``(C, D)`` (float64, summed a block at a time) and class counts ``(C,)``."""
+    counts = np.bincount(y, minlength=c).astype(np.float64)
+    sums = np.zeros((c, x.shape[1]))
+    for sl in row_blocks(len(x), x.shape[1]):
+        add_class_sums(sums, y[sl], np.asarray(x[sl], dtype=np.float64))
+    return sums / counts[:, None], counts
+
+
+def add_class_sums(sums: np.ndarray, y: np.ndarray, block: np.ndarray) -> None:
+    """Add the rows of ``block`` to ``sums[y]`` (``sums``: one row per class), in place."""
+    if sums.shape[0] <= 64:
+        sums += one_hot(y, sums.shape[0]).T @ block
+    else:  # many classes: no rows x C indicator matrix
+        np.add.at(sums, y, block)
+
+
 def one_hot(y: np.ndarray, c: int) -> np.ndarray:
     """``(N, C)`` float64 indicator matrix of class indices ``y``."""
     out = np.zeros((len(y), c))

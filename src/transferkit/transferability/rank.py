@@ -227,7 +227,8 @@ def _score_candidate(cand: Any, dataset: Any, subset: np.ndarray | None, extract
                      y: np.ndarray, names: list[str], usable: list[str], regression: bool, target_name: str,
                      alone: bool) -> RankRow:
     """One candidate's row: its features, then every score (per-model terms for set-level scores)."""
-    name, feats, probs, fp, notes, kind = _materialise(cand, dataset, subset, extract, seed)
+    need_probs = any(SCORES.info(s).input != "features" for s in usable)
+    name, feats, probs, fp, notes, kind = _materialise(cand, dataset, subset, extract, seed, need_probs)
     f = check_rows(feats, f"features of {name}")  # float32 stays float32: no N x D float64 copy
     if f.shape[0] != len(y):
         raise DataError(f"{name}: {f.shape[0]} feature rows but {len(y)} target labels")
@@ -369,8 +370,9 @@ def _subset(y: np.ndarray, max_samples: int | None, seed: int, regression: bool)
 
 
 def _materialise(cand: Any, dataset: Any, subset: np.ndarray | None, extract: FeatureFn | None,
-                 seed: int = 0) -> tuple[str, Any, Any, str | None, list[str], str]:
-    """(name, features, source_probs, fingerprint, notes, kind) for one candidate."""
+                 seed: int = 0, need_probs: bool = True) -> tuple[str, Any, Any, str | None, list[str], str]:
+    """(name, features, source_probs, fingerprint, notes, kind) for one candidate (source_probs only with
+    ``need_probs``: a second pass over the target that no feature-based score reads)."""
     if isinstance(cand, Candidate):
         feats, probs = np.asarray(cand.features), cand.source_probs
         if subset is not None:
@@ -398,7 +400,7 @@ def _materialise(cand: Any, dataset: Any, subset: np.ndarray | None, extract: Fe
     if extract is None:
         from transferkit.features import extract_features as extract
     feats = extract(backbone, dataset)
-    probs = source_probs(backbone, dataset)
+    probs = source_probs(backbone, dataset) if need_probs else None
     name = label or (cand if isinstance(cand, str) else getattr(backbone, "spec", type(backbone).__name__))
     return str(name), feats, probs, backbone.fingerprint()[:16], [], kind
 
