@@ -225,3 +225,75 @@ def mmd_test(source: Any, target: Any, *, bandwidth: float | Literal["median"] =
     return MMDResult(value, p_value, use, bw, n_permutations)
 
 
+
+
+# ----------------------------------------------------------------------------- SFDA, NCTI, ETran (numpy, as before)
+from scipy.special import logsumexp as _logsumexp  # noqa: E402
+from scipy.special import softmax as _softmax_sp  # noqa: E402
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _fisher_probs(x: np.ndarray, y: np.ndarray, c: int, shrinkage: float | None = None) -> tuple[np.ndarray, float]:
+    n, d = x.shape
+    counts = np.bincount(y, minlength=c).astype(np.float64)
+    means = _one_hot(y, c).T @ x / counts[:, None]
+    centred = x - means[y]
+    sw = centred.T @ centred / n
+    lam, u = scipy.linalg.eigh(sw, check_finite=False)
+    lam = np.clip(lam, 0.0, None)
+    mu = float(np.trace(sw)) / d
+    s = max(float(np.exp(-5.0 * lam[-1])), 1e-10) if shrinkage is None else float(shrinkage)
+    w = (1.0 - s) * lam + s * mu
+    coef = ((means @ u) / w) @ u.T
+    intercept = -0.5 * np.einsum("kd,kd->k", means, coef) + np.log(counts / n)
+    return _softmax(x @ coef.T + intercept), s
+
+
+def sfda(f: np.ndarray, y: np.ndarray, shrinkage: float | None = None) -> float:
+    x = np.asarray(f, dtype=np.float64)
+    c = int(y.max()) + 1
+    n = x.shape[0]
+    probs, s = _fisher_probs(x, y, c, shrinkage)
+    q = _softmax(probs)[np.arange(n), y][:, None]
+    means = _one_hot(y, c).T @ x / np.bincount(y, minlength=c)[:, None]
+    others = (means.sum(axis=0) - means) / (c - 1)
+    mixed = q * x + (1.0 - q) * others[y]
+    probs, _ = _fisher_probs(mixed, y, c, s)
+    return float(np.mean(probs[np.arange(n), y]))
+
+
+def ncti_terms(f: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    from sklearn.decomposition import PCA
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+    x = np.asarray(f, dtype=np.float64)
+    c = int(y.max()) + 1
+    n = x.shape[0]
+    pca = PCA(n_components=min(64, n, x.shape[1]), svd_solver="full")
+    z = pca.fit_transform(x)
+    shrink = max(float(np.exp(-pca.explained_variance_[:32].sum())), 1e-10)
+    lda = (LinearDiscriminantAnalysis(solver="svd") if shrink == 1e-10
+           else LinearDiscriminantAnalysis(solver="eigen", shrinkage=shrink))
+    low = lda.fit_transform(z, y)
+    low = low - low.mean(axis=0, keepdims=True)
+    probs = lda.predict_proba(z)
+    seli = float(np.linalg.svd(low, compute_uv=False).sum())
+    ncc = float(np.mean(probs[np.arange(n), y]))
+    vc = float(np.log(sum(np.linalg.svd(probs[y == k_], compute_uv=False).sum() for k_ in range(c))))
+    return {"seli": seli, "ncc": ncc, "vc": vc}
+
+
+def etran_terms(f: np.ndarray, y: np.ndarray, tail: float = 0.005) -> dict[str, float]:
+    x = np.asarray(f, dtype=np.float64)
+    e = np.sort(_logsumexp(x, axis=1))
+    c = int(y.max()) + 1
+    counts = np.bincount(y, minlength=c).astype(np.float64)
+    means = _one_hot(y, c).T @ x / counts[:, None]
+    logits = x @ means.T - 0.5 * np.einsum("kd,kd->k", means, means) + np.log(counts / len(y))
+    lda = float(np.mean(_softmax_sp(logits, axis=1)[np.arange(len(y)), y]))
+    return {"energy": float(e[:max(1, int(tail * len(e)))].mean()), "lda": lda}
