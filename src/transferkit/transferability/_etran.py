@@ -97,11 +97,12 @@ def nearest_mean_probability(features: Any, labels: Sequence[Hashable] | np.ndar
     return _nearest_mean(x, y, c, resolve_device(device), ENERGY_TAIL)[0]
 
 
-def etran_terms(features: Any, labels: Sequence[Hashable] | np.ndarray) -> dict[str, float]:
+def etran_terms(features: Any, labels: Sequence[Hashable] | np.ndarray,
+                device: str | torch.device | None = None) -> dict[str, float]:
     """The per-model ETran terms ``{"energy", "lda"}`` (linear in ``N``, float64 on torch)."""
     x = check_rows(features)
     y, c = check_labels(labels, x.shape[0])
-    lda, en = _nearest_mean(x, y, c, resolve_device(), ENERGY_TAIL)
+    lda, en = _nearest_mean(x, y, c, resolve_device(device), ENERGY_TAIL)
     return {"energy": en, "lda": lda}
 
 
@@ -118,6 +119,6 @@ def etran_combine(terms: Sequence[Mapping[str, float]]) -> list[float]:
             "each min-max scaled over the candidates (in [0, 1])",
     caveat="relative to the candidate set; the energy term grows with the features' scale, so it favours "
            "models with large activations"))
-def etran(features: Any, labels: Sequence[Hashable] | np.ndarray) -> float:
+def etran(features: Any, labels: Sequence[Hashable] | np.ndarray, device: str | torch.device | None = None) -> float:
     """ETran of one model scored alone: its nearest-class-mean term (see the module docstring)."""
-    return nearest_mean_probability(features, labels)
+    return nearest_mean_probability(features, labels, device)
