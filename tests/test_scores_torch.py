@@ -12,6 +12,7 @@ from transferkit._compute import moments, resolve_device
 from transferkit.errors import UsageError
 from transferkit.similarity import coral_distance, frechet_distance, mmd_test
 from transferkit.transferability import (
+    DEFAULT_SCORES,
     SCORES,
     Candidate,
     gbc,
@@ -22,12 +23,12 @@ from transferkit.transferability import (
     logme,
     nleep,
     rank,
+    sfda,
 )
-from transferkit.transferability import DEFAULT_SCORES, sfda
 from transferkit.transferability._etran import etran_terms
 from transferkit.transferability._guard import collect_notes, score_limits
-from transferkit.transferability._ncti import ncti_terms
 from transferkit.transferability._knn import neighbours
+from transferkit.transferability._ncti import ncti_terms
 
 # (N, D, C): tall, wide (D > N), square-ish, many classes
 SHAPES = [(150, 8, 3), (300, 80, 5), (40, 100, 3), (100, 100, 4), (1500, 64, 40)]
