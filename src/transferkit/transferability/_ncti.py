@@ -18,7 +18,16 @@ candidates, ``NCTI = ncc' + seli' - vc'`` (their ``evaluate_metric_group1_cpu.py
 :func:`ncti_combine` does that and ``rank`` applies it whenever it scores two or more candidates.
 A model scored alone (``ncti(features, labels)``) has no set to scale against: its value is then
 ``ncc``, the term in ``[0, 1]``. Checked against a direct recomputation of the three terms (eigen
-solver by hand) in ``tests/test_transferability_ncti.py``.
+solver by hand) in ``tests/test_transferability_ncti_etran.py``.
+
+Linear in ``N`` (the authors' code and scikit-learn take an SVD of the ``N x D`` features and of
+the ``N x C`` probabilities): the PCA is the eigendecomposition of the ``D x D`` covariance
+(accumulated in float64 chunks on torch, CUDA when present; the ``N x N`` Gram matrix when
+``N <= D``), the LDA is fitted from the 64-dimensional scatter matrices derived from it (scikit-
+learn's eigen and svd solvers, reproduced), each nuclear norm is the sum of square roots of the
+eigenvalues of a small Gram matrix (``C x C``, ``(C-1) x (C-1)`` or ``n_k x n_k``), and the
+probabilities are formed class by class, one chunk at a time. Work ``O(N D^2 + N C min(n_k, C))``,
+memory ``O(D^2 + C^2)`` plus one chunk; the ``D^3`` eigendecomposition does not grow with ``N``.
 """
 
 from __future__ import annotations
