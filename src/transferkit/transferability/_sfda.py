@@ -81,9 +81,13 @@ def fit_discriminant(gram: torch.Tensor, sums: torch.Tensor, counts: torch.Tenso
     return Discriminant(torch.from_numpy(coef).to(gram.device), torch.from_numpy(intercept).to(gram.device), s)
 
 
-def _mixed(part: torch.Tensor, q: torch.Tensor, others: torch.Tensor) -> torch.Tensor:
-    """ConfMix of a chunk: ``q x + (1 - q) mbar_y`` (``others`` already indexed by the chunk's labels)."""
-    return q[:, None] * part + (1.0 - q[:, None]) * others
+def _mix_centred(part: torch.Tensor, mean: torch.Tensor, q: torch.Tensor, others: torch.Tensor) -> torch.Tensor:
+    """ConfMix of a chunk, centred: ``q x + (1 - q) mbar_y - mean``, in place on ``part``.
+
+    ``others`` holds ``mbar_y - mean`` for the chunk's rows; ``part`` is the chunk's own copy.
+    """
+    part.sub_(mean).sub_(others).mul_(q[:, None]).add_(others)
+    return part
 
 
 def sfda_on(x: np.ndarray, y: np.ndarray, c: int, dev: torch.device, shrinkage: float | None = None) -> float:
@@ -91,15 +95,15 @@ def sfda_on(x: np.ndarray, y: np.ndarray, c: int, dev: torch.device, shrinkage: 
 
     Pass 1 takes the moments of ``x``; pass 2 the first discriminant's confidences ``q`` (``N``
     numbers) and, chunk by chunk, the moments of the mixed rows; pass 3 the second discriminant's
-    true-class probabilities of the mixed rows. Memory ``O(D^2 + C D + N)`` plus one chunk.
+    true-class probabilities of the mixed rows. Memory ``O(D^2 + C D + N)`` plus a few chunks.
     """
     n, d = x.shape
     yt = torch.from_numpy(np.asarray(y, dtype=np.int64)).to(dev)
     mom = moments(x, y, c, device=dev)
     assert mom.class_sums is not None and mom.counts is not None
     first = fit_discriminant(mom.gram, mom.class_sums, mom.counts, mom.mean, shrinkage)
-    means = mom.class_sums / mom.counts[:, None] + mom.mean
-    others = (means.sum(dim=0) - means) / (c - 1)  # mean of the other classes' means
+    centred_means = mom.class_sums / mom.counts[:, None]
+    others = (centred_means.sum(dim=0) - centred_means) / (c - 1)  # mean of the other classes' means, centred
     q = torch.empty(n, dtype=torch.float64, device=dev)
     gram = torch.zeros((d, d), dtype=torch.float64, device=dev)
     sums = torch.zeros((c, d), dtype=torch.float64, device=dev)
@@ -107,15 +111,16 @@ def sfda_on(x: np.ndarray, y: np.ndarray, c: int, dev: torch.device, shrinkage: 
         labels = yt[start:stop]
         probs = torch.softmax(torch.addmm(first.intercept, part, first.coef.T), dim=1)
         q[start:stop] = torch.softmax(probs, dim=1).gather(1, labels[:, None])[:, 0]  # softened confidence
-        mixed = _mixed(part, q[start:stop], others[labels]) - mom.mean
+        mixed = _mix_centred(part, mom.mean, q[start:stop], others[labels])
         add_gram(gram, mixed)
         sums.index_add_(0, labels, mixed)
     second = fit_discriminant(full_gram(gram), sums, mom.counts, mom.mean, first.s)
+    bias = second.intercept + second.coef @ mom.mean  # the logits of centred rows
     total = torch.zeros((), dtype=torch.float64, device=dev)
     for start, stop, part in chunks(x, dev):
         labels = yt[start:stop]
-        mixed = _mixed(part, q[start:stop], others[labels])
-        probs = torch.softmax(torch.addmm(second.intercept, mixed, second.coef.T), dim=1)
+        mixed = _mix_centred(part, mom.mean, q[start:stop], others[labels])
+        probs = torch.softmax(torch.addmm(bias, mixed, second.coef.T), dim=1)
         total += probs.gather(1, labels[:, None]).sum()
     return float(total) / n
 
