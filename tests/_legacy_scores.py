@@ -297,3 +297,38 @@ def etran_terms(f: np.ndarray, y: np.ndarray, tail: float = 0.005) -> dict[str, 
     logits = x @ means.T - 0.5 * np.einsum("kd,kd->k", means, means) + np.log(counts / len(y))
     lda = float(np.mean(_softmax_sp(logits, axis=1)[np.arange(len(y)), y]))
     return {"energy": float(e[:max(1, int(tail * len(e)))].mean()), "lda": lda}
+
+
+# ----------------------------------------------------------------------------- PED (numpy, as before)
+def _ped_push(z: np.ndarray, y: np.ndarray, c: int) -> np.ndarray:
+    from scipy.spatial.distance import cdist
+
+    counts = np.bincount(y, minlength=c).astype(np.float64)
+    hot = _one_hot(y, c)
+    means = hot.T @ z / counts[:, None]
+    radius = np.sqrt((hot.T @ (z - means[y]) ** 2 / counts[:, None]).sum(axis=1))
+    dist = cdist(means, means)
+    overlap = np.maximum(0.6 * (radius[:, None] + radius[None, :]) - dist, 0.0)
+    np.fill_diagonal(overlap, 0.0)
+    move = np.minimum(0.5 * 0.1 ** 2 * overlap, overlap)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = np.where(dist > 0, move / dist, 0.0)
+    return means * w.sum(axis=1, keepdims=True) - w @ means
+
+
+def potential_energy_descent(f: np.ndarray, y: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+    x = np.asarray(f, dtype=np.float64)
+    c = int(y.max()) + 1
+    ref = x if reference is None else np.asarray(reference, dtype=np.float64)
+    mu, sd = ref.mean(axis=0), np.maximum(ref.std(axis=0), 1e-3)
+    z = (x - mu) / sd
+    first = 0.0
+    for step in range(6):
+        push = _ped_push(z, y, c)
+        change = float(np.abs(push).sum())
+        if step == 0:
+            first = change
+        if first == 0.0 or change / first <= 0.5:
+            break
+        z += push[y]
+    return z * sd + mu

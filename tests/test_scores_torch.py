@@ -29,6 +29,7 @@ from transferkit.transferability._etran import etran_terms
 from transferkit.transferability._guard import collect_notes, score_limits
 from transferkit.transferability._knn import neighbours
 from transferkit.transferability._ncti import ncti_terms
+from transferkit.transferability._ped import ped, potential_energy_descent
 
 # (N, D, C): tall, wide (D > N), square-ish, many classes
 SHAPES = [(150, 8, 3), (300, 80, 5), (40, 100, 3), (100, 100, 4), (1500, 64, 40)]
@@ -72,6 +73,18 @@ def test_sfda_ncti_etran_equal_the_numpy_versions(n: int, d: int, c: int, dtype:
     assert close(ncti_terms(x, y)["seli"], legacy.ncti_terms(x, y)["seli"])
     assert close(ncti_terms(x, y)["ncc"], legacy.ncti_terms(x, y)["ncc"])
     assert close(ncti_terms(x, y)["vc"], legacy.ncti_terms(x, y)["vc"])
+
+
+@pytest.mark.parametrize(("n", "d", "c"), SHAPES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_ped_equals_the_numpy_version(n: int, d: int, c: int, dtype: type) -> None:
+    x, y = blobs(n, d, c, seed=n + 2 * d, dtype=dtype)
+    moved = legacy.potential_energy_descent(x, y)
+    assert np.abs(moved - x).max() > 0.01  # the classes overlap: PED moves them
+    np.testing.assert_allclose(potential_energy_descent(x, y), moved, rtol=1e-10, atol=1e-10)
+    assert close(ped(x, y), logme(moved, y))  # LogME from the shifted Gram matrix, without the moved copy
+    ref = blobs(n, d, c, seed=1, dtype=dtype)[0] * 1.3
+    assert close(ped(x, y, reference=ref), logme(legacy.potential_energy_descent(x, y, ref), y))
 
 
 @pytest.mark.parametrize(("n", "d", "c"), SHAPES)
@@ -154,7 +167,7 @@ def test_scores_never_modify_the_callers_array() -> None:
     x, y = blobs(300, 20, 4)
     before = x.copy()
     for name in ("logme", "h_score", "regularized_h_score", "gbc", "transrate", "knn_accuracy", "sfda", "ncti",
-                 "etran"):
+                 "etran", "ped"):
         SCORES.get(name)(x, y)
     coral_distance(x, x[::-1] + 1.0)
     np.testing.assert_array_equal(x, before)
@@ -188,7 +201,7 @@ def test_the_cuda_linear_algebra_path_gives_the_same_scores(monkeypatch) -> None
     """On CUDA the eigendecompositions run in torch; force that path on the CPU and compare."""
     x, y = blobs(400, 30, 5)
     expected = {s: SCORES.get(s)(x, y) for s in ("logme", "h_score", "regularized_h_score", "gbc", "transrate",
-                                                 "sfda", "ncti")}
+                                                 "sfda", "ncti", "ped")}
     a, b = x[:200], x[200:] + 0.5
     fre = frechet_distance(a, b)
     monkeypatch.setenv("TRANSFERKIT_TORCH_LINALG", "1")
