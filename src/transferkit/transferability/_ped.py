@@ -25,23 +25,24 @@ default here, is LogME. Checked against lixiaotong97/PED (``metrics.PED_Score``)
 ``tests/test_transferability_ped.py``.
 
 Every sample of a class moves by the same vector, so a class keeps its spread and only the ``C``
-class means move: the descent runs on ``C x D`` class statistics (two chunked float64 passes over
+class means move: the descent runs on ``C x D`` class statistics (one chunked float64 pass over
 the features, plus two over ``reference`` when given), and the moved features are
-``x + shift[y]``. The default LogME base is computed from ``x``'s raw Gram matrix and class sums
-with the shift folded in (one more pass), so ``ped`` is linear in ``N`` with no float64 ``N x D``
+``x + shift[y]``. The default LogME base is computed from ``x``'s raw Gram matrix and class sums,
+taken in the same pass, with the shift folded in, so ``ped`` is linear in ``N`` with no float64 ``N x D``
 copy; ``base="sfda"`` and :func:`potential_energy_descent` form the moved features.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import torch
 from scipy.spatial.distance import cdist
 
-from transferkit._compute import chunks, column_mean, moments, resolve_device
+from transferkit._compute import add_gram, chunks, column_mean, full_gram, resolve_device
 from transferkit.errors import DataError
 from transferkit.transferability._info import SCORES, ScoreInfo
 from transferkit.transferability._logme import logme, logme_from_gram
@@ -76,27 +77,48 @@ def _standardisation(ref: np.ndarray, dev: torch.device) -> tuple[np.ndarray, np
     return mu.cpu().numpy(), np.maximum(np.sqrt(sq.cpu().numpy() / ref.shape[0]), MIN_STD)
 
 
-def class_shifts(x: np.ndarray, y: np.ndarray, c: int, reference: np.ndarray | None = None, *,
-                 nsigma: float = NSIGMA, time_step: float = TIME_STEP, constant: float = CONSTANT,
-                 exit_ratio: float = EXIT_RATIO, max_steps: int = MAX_STEPS,
-                 device: torch.device | None = None) -> np.ndarray:
-    """How far PED moves each class, ``(C, D)`` in the original scale: moved rows are ``x + shift[y]``."""
-    dev = device if device is not None else resolve_device()
+@dataclass
+class ClassStats:
+    """Class sizes, sums and within-class sums of squares ``(C, D)`` of ``x``; its raw Gram matrix if asked."""
+
+    counts: torch.Tensor
+    sums: torch.Tensor
+    within: torch.Tensor
+    gram: torch.Tensor | None
+
+
+def class_stats(x: np.ndarray, y: np.ndarray, c: int, dev: torch.device, gram: bool = False) -> ClassStats:
+    """One chunked float64 pass: squares are taken about the first chunk's column means (less cancellation)."""
     yt = torch.from_numpy(np.asarray(y, dtype=np.int64)).to(dev)
-    counts = torch.bincount(yt, minlength=c).to(torch.float64)
     sums = torch.zeros((c, x.shape[1]), dtype=torch.float64, device=dev)
+    squares = torch.zeros_like(sums)
+    g = torch.zeros((x.shape[1], x.shape[1]), dtype=torch.float64, device=dev) if gram else None
+    origin = None
     for start, stop, part in chunks(x, dev):
-        sums.index_add_(0, yt[start:stop], part)
-    means = sums / counts[:, None]
-    within = torch.zeros_like(sums)
-    for start, stop, part in chunks(x, dev):
-        within.index_add_(0, yt[start:stop], (part - means[yt[start:stop]]).square())
-    n_k, m, w = counts.cpu().numpy(), means.cpu().numpy(), within.cpu().numpy()
+        labels = yt[start:stop]
+        sums.index_add_(0, labels, part)
+        if g is not None:
+            add_gram(g, part)
+        origin = part.mean(dim=0) if origin is None else origin
+        squares.index_add_(0, labels, (part - origin).square())
+    counts = torch.bincount(yt, minlength=c).to(torch.float64)
+    assert origin is not None
+    within = squares - counts[:, None] * (sums / counts[:, None] - origin).square()
+    return ClassStats(counts, sums, within.clamp_(min=0.0), full_gram(g) if g is not None else None)
+
+
+def class_shifts(stats: ClassStats, reference: np.ndarray | None = None, *, nsigma: float = NSIGMA,
+                 time_step: float = TIME_STEP, constant: float = CONSTANT, exit_ratio: float = EXIT_RATIO,
+                 max_steps: int = MAX_STEPS) -> np.ndarray:
+    """How far PED moves each class, ``(C, D)`` in the original scale: moved rows are ``x + shift[y]``."""
+    n_k, w = stats.counts.cpu().numpy(), stats.within.cpu().numpy()
+    m = stats.sums.cpu().numpy() / n_k[:, None]
+    n = float(n_k.sum())
     if reference is None:
-        mu = n_k @ m / len(y)
-        sd = np.maximum(np.sqrt((w.sum(axis=0) + n_k @ (m - mu) ** 2) / len(y)), MIN_STD)
+        mu = n_k @ m / n
+        sd = np.maximum(np.sqrt((w.sum(axis=0) + n_k @ (m - mu) ** 2) / n), MIN_STD)
     else:
-        mu, sd = _standardisation(reference, dev)
+        mu, sd = _standardisation(reference, stats.sums.device)
     mz = (m - mu) / sd
     radius = np.sqrt((w / n_k[:, None] / sd**2).sum(axis=1))  # a class's spread never changes
     moved, first = mz.copy(), 0.0
@@ -127,8 +149,8 @@ def potential_energy_descent(features: Any, labels: Sequence[Hashable] | np.ndar
                              exit_ratio: float = EXIT_RATIO, max_steps: int = MAX_STEPS) -> np.ndarray:
     """``features`` ``(N, D)`` after PED's class-repulsion steps (see the module docstring), float64."""
     x, y, c, ref = _inputs(features, labels, reference)
-    shift = class_shifts(x, y, c, ref, nsigma=nsigma, time_step=time_step, constant=constant,
-                         exit_ratio=exit_ratio, max_steps=max_steps)
+    shift = class_shifts(class_stats(x, y, c, resolve_device()), ref, nsigma=nsigma, time_step=time_step,
+                         constant=constant, exit_ratio=exit_ratio, max_steps=max_steps)
     return np.asarray(x, dtype=np.float64) + shift[y]
 
 
@@ -144,16 +166,15 @@ def ped(features: Any, labels: Sequence[Hashable] | np.ndarray, *, base: Literal
         raise DataError(f"ped: base must be 'logme' or 'sfda', got {base!r}")
     x, y, c, ref = _inputs(features, labels, reference)
     dev = resolve_device(device)
-    shift = class_shifts(x, y, c, ref, device=dev)
     n, d = x.shape
-    if base == "sfda" or n <= d:
+    stats = class_stats(x, y, c, dev, gram=base == "logme" and n > d)
+    shift = class_shifts(stats, ref)
+    if stats.gram is None:
         moved = np.asarray(x, dtype=np.float64) + shift[y]
         return logme(moved, y, device=dev) if base == "logme" else sfda(moved, y, device=dev)
     # (X + E)'(X + E) with E = onehot(y) shift: X'X + S' shift + shift' S + shift' diag(n_k) shift
-    mom = moments(x, y, c, device=dev, centre=False)
-    assert mom.class_sums is not None and mom.counts is not None
     delta = torch.from_numpy(shift).to(dev)
-    cross = mom.class_sums.T @ delta
-    gram = mom.gram + cross + cross.T + delta.T @ (mom.counts[:, None] * delta)
-    sums = mom.class_sums + mom.counts[:, None] * delta
-    return logme_from_gram(gram, sums.T, mom.counts.cpu().numpy(), n, d, dev)
+    cross = stats.sums.T @ delta
+    gram = stats.gram + cross + cross.T + delta.T @ (stats.counts[:, None] * delta)
+    sums = stats.sums + stats.counts[:, None] * delta
+    return logme_from_gram(gram, sums.T, stats.counts.cpu().numpy(), n, d, dev)
