@@ -225,3 +225,110 @@ def mmd_test(source: Any, target: Any, *, bandwidth: float | Literal["median"] =
     return MMDResult(value, p_value, use, bw, n_permutations)
 
 
+
+
+# ----------------------------------------------------------------------------- SFDA, NCTI, ETran (numpy, as before)
+from scipy.special import logsumexp as _logsumexp  # noqa: E402
+from scipy.special import softmax as _softmax_sp  # noqa: E402
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _fisher_probs(x: np.ndarray, y: np.ndarray, c: int, shrinkage: float | None = None) -> tuple[np.ndarray, float]:
+    n, d = x.shape
+    counts = np.bincount(y, minlength=c).astype(np.float64)
+    means = _one_hot(y, c).T @ x / counts[:, None]
+    centred = x - means[y]
+    sw = centred.T @ centred / n
+    lam, u = scipy.linalg.eigh(sw, check_finite=False)
+    lam = np.clip(lam, 0.0, None)
+    mu = float(np.trace(sw)) / d
+    s = max(float(np.exp(-5.0 * lam[-1])), 1e-10) if shrinkage is None else float(shrinkage)
+    w = (1.0 - s) * lam + s * mu
+    coef = ((means @ u) / w) @ u.T
+    intercept = -0.5 * np.einsum("kd,kd->k", means, coef) + np.log(counts / n)
+    return _softmax(x @ coef.T + intercept), s
+
+
+def sfda(f: np.ndarray, y: np.ndarray, shrinkage: float | None = None) -> float:
+    x = np.asarray(f, dtype=np.float64)
+    c = int(y.max()) + 1
+    n = x.shape[0]
+    probs, s = _fisher_probs(x, y, c, shrinkage)
+    q = _softmax(probs)[np.arange(n), y][:, None]
+    means = _one_hot(y, c).T @ x / np.bincount(y, minlength=c)[:, None]
+    others = (means.sum(axis=0) - means) / (c - 1)
+    mixed = q * x + (1.0 - q) * others[y]
+    probs, _ = _fisher_probs(mixed, y, c, s)
+    return float(np.mean(probs[np.arange(n), y]))
+
+
+def ncti_terms(f: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    from sklearn.decomposition import PCA
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+    x = np.asarray(f, dtype=np.float64)
+    c = int(y.max()) + 1
+    n = x.shape[0]
+    pca = PCA(n_components=min(64, n, x.shape[1]), svd_solver="full")
+    z = pca.fit_transform(x)
+    shrink = max(float(np.exp(-pca.explained_variance_[:32].sum())), 1e-10)
+    lda = (LinearDiscriminantAnalysis(solver="svd") if shrink == 1e-10
+           else LinearDiscriminantAnalysis(solver="eigen", shrinkage=shrink))
+    low = lda.fit_transform(z, y)
+    low = low - low.mean(axis=0, keepdims=True)
+    probs = lda.predict_proba(z)
+    seli = float(np.linalg.svd(low, compute_uv=False).sum())
+    ncc = float(np.mean(probs[np.arange(n), y]))
+    vc = float(np.log(sum(np.linalg.svd(probs[y == k_], compute_uv=False).sum() for k_ in range(c))))
+    return {"seli": seli, "ncc": ncc, "vc": vc}
+
+
+def etran_terms(f: np.ndarray, y: np.ndarray, tail: float = 0.005) -> dict[str, float]:
+    x = np.asarray(f, dtype=np.float64)
+    e = np.sort(_logsumexp(x, axis=1))
+    c = int(y.max()) + 1
+    counts = np.bincount(y, minlength=c).astype(np.float64)
+    means = _one_hot(y, c).T @ x / counts[:, None]
+    logits = x @ means.T - 0.5 * np.einsum("kd,kd->k", means, means) + np.log(counts / len(y))
+    lda = float(np.mean(_softmax_sp(logits, axis=1)[np.arange(len(y)), y]))
+    return {"energy": float(e[:max(1, int(tail * len(e)))].mean()), "lda": lda}
+
+
+# ----------------------------------------------------------------------------- PED (numpy, as before)
+def _ped_push(z: np.ndarray, y: np.ndarray, c: int) -> np.ndarray:
+    from scipy.spatial.distance import cdist
+
+    counts = np.bincount(y, minlength=c).astype(np.float64)
+    hot = _one_hot(y, c)
+    means = hot.T @ z / counts[:, None]
+    radius = np.sqrt((hot.T @ (z - means[y]) ** 2 / counts[:, None]).sum(axis=1))
+    dist = cdist(means, means)
+    overlap = np.maximum(0.6 * (radius[:, None] + radius[None, :]) - dist, 0.0)
+    np.fill_diagonal(overlap, 0.0)
+    move = np.minimum(0.5 * 0.1 ** 2 * overlap, overlap)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = np.where(dist > 0, move / dist, 0.0)
+    return means * w.sum(axis=1, keepdims=True) - w @ means
+
+
+def potential_energy_descent(f: np.ndarray, y: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+    x = np.asarray(f, dtype=np.float64)
+    c = int(y.max()) + 1
+    ref = x if reference is None else np.asarray(reference, dtype=np.float64)
+    mu, sd = ref.mean(axis=0), np.maximum(ref.std(axis=0), 1e-3)
+    z = (x - mu) / sd
+    first = 0.0
+    for step in range(6):
+        push = _ped_push(z, y, c)
+        change = float(np.abs(push).sum())
+        if step == 0:
+            first = change
+        if first == 0.0 or change / first <= 0.5:
+            break
+        z += push[y]
+    return z * sd + mu

@@ -12,6 +12,7 @@ from transferkit._compute import moments, resolve_device
 from transferkit.errors import UsageError
 from transferkit.similarity import coral_distance, frechet_distance, mmd_test
 from transferkit.transferability import (
+    DEFAULT_SCORES,
     SCORES,
     Candidate,
     gbc,
@@ -22,9 +23,13 @@ from transferkit.transferability import (
     logme,
     nleep,
     rank,
+    sfda,
 )
+from transferkit.transferability._etran import etran_terms
 from transferkit.transferability._guard import collect_notes, score_limits
 from transferkit.transferability._knn import neighbours
+from transferkit.transferability._ncti import ncti_terms
+from transferkit.transferability._ped import ped, potential_energy_descent
 
 # (N, D, C): tall, wide (D > N), square-ish, many classes
 SHAPES = [(150, 8, 3), (300, 80, 5), (40, 100, 3), (100, 100, 4), (1500, 64, 40)]
@@ -50,6 +55,36 @@ def test_feature_scores_equal_the_numpy_versions(name: str, n: int, d: int, c: i
     if name == "gbc":
         new, old = gbc(x, y, gaussian="diagonal"), legacy.gbc(x, y, gaussian="diagonal")
         assert close(new, old), (new, old)
+
+
+@pytest.mark.parametrize(("n", "d", "c"), SHAPES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sfda_ncti_etran_equal_the_numpy_versions(n: int, d: int, c: int, dtype: type) -> None:
+    x, y = blobs(n, d, c, seed=n + d, dtype=dtype)
+    x *= 0.3  # small scale: SFDA's adaptive shrinkage and NCTI's are off their floors
+    assert close(sfda(x, y), legacy.sfda(x, y))
+    for new, old in ((ncti_terms(x, y), legacy.ncti_terms(x, y)), (etran_terms(x, y), legacy.etran_terms(x, y))):
+        for key in old:
+            assert close(new[key], old[key]), (key, new[key], old[key])
+    x = x / 0.3 * 4.0  # large scale: NCTI at its 1e-10 floor (scikit-learn's svd solver), SFDA at 1e-10
+    assert close(sfda(x, y), legacy.sfda(x, y))
+    if n <= 64 + c:  # fewer rows than PCA directions: the former version kept round-off as directions
+        return
+    assert close(ncti_terms(x, y)["seli"], legacy.ncti_terms(x, y)["seli"])
+    assert close(ncti_terms(x, y)["ncc"], legacy.ncti_terms(x, y)["ncc"])
+    assert close(ncti_terms(x, y)["vc"], legacy.ncti_terms(x, y)["vc"])
+
+
+@pytest.mark.parametrize(("n", "d", "c"), SHAPES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_ped_equals_the_numpy_version(n: int, d: int, c: int, dtype: type) -> None:
+    x, y = blobs(n, d, c, seed=n + 2 * d, dtype=dtype)
+    moved = legacy.potential_energy_descent(x, y)
+    assert np.abs(moved - x).max() > 0.01  # the classes overlap: PED moves them
+    np.testing.assert_allclose(potential_energy_descent(x, y), moved, rtol=1e-10, atol=1e-10)
+    assert close(ped(x, y), logme(moved, y))  # LogME from the shifted Gram matrix, without the moved copy
+    ref = blobs(n, d, c, seed=1, dtype=dtype)[0] * 1.3
+    assert close(ped(x, y, reference=ref), logme(legacy.potential_energy_descent(x, y, ref), y))
 
 
 @pytest.mark.parametrize(("n", "d", "c"), SHAPES)
@@ -131,7 +166,8 @@ def test_distances_equal_the_numpy_versions(ns: int, nt: int, d: int) -> None:
 def test_scores_never_modify_the_callers_array() -> None:
     x, y = blobs(300, 20, 4)
     before = x.copy()
-    for name in ("logme", "h_score", "regularized_h_score", "gbc", "transrate", "knn_accuracy"):
+    for name in ("logme", "h_score", "regularized_h_score", "gbc", "transrate", "knn_accuracy", "sfda", "ncti",
+                 "etran", "ped"):
         SCORES.get(name)(x, y)
     coral_distance(x, x[::-1] + 1.0)
     np.testing.assert_array_equal(x, before)
@@ -146,6 +182,8 @@ def test_moments_read_a_memory_map_in_bounded_chunks(tmp_path) -> None:
     xc = x.astype(np.float64) - x.astype(np.float64).mean(axis=0)
     np.testing.assert_allclose(mom.gram.numpy(), xc.T @ xc, rtol=1e-10)
     assert h_score(mm, y) == pytest.approx(legacy.h_score(x, y), rel=1e-10)
+    assert sfda(mm, y) == pytest.approx(legacy.sfda(x, y), rel=1e-10)
+    assert ncti_terms(mm, y)["vc"] == pytest.approx(legacy.ncti_terms(x, y)["vc"], rel=1e-10)
 
 
 def test_device_choice_explicit_env_and_unavailable(monkeypatch) -> None:
@@ -162,7 +200,8 @@ def test_device_choice_explicit_env_and_unavailable(monkeypatch) -> None:
 def test_the_cuda_linear_algebra_path_gives_the_same_scores(monkeypatch) -> None:
     """On CUDA the eigendecompositions run in torch; force that path on the CPU and compare."""
     x, y = blobs(400, 30, 5)
-    expected = {s: SCORES.get(s)(x, y) for s in ("logme", "h_score", "regularized_h_score", "gbc", "transrate")}
+    expected = {s: SCORES.get(s)(x, y) for s in ("logme", "h_score", "regularized_h_score", "gbc", "transrate",
+                                                 "sfda", "ncti", "ped")}
     a, b = x[:200], x[200:] + 0.5
     fre = frechet_distance(a, b)
     monkeypatch.setenv("TRANSFERKIT_TORCH_LINALG", "1")
@@ -174,7 +213,7 @@ def test_the_cuda_linear_algebra_path_gives_the_same_scores(monkeypatch) -> None
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU here")
 def test_scores_on_cuda_equal_cpu() -> None:  # pragma: no cover - needs a GPU
     x, y = blobs(2000, 64, 10, dtype=np.float32)
-    for name in ("logme", "regularized_h_score", "knn_accuracy", "gbc"):
+    for name in ("logme", "regularized_h_score", "knn_accuracy", "gbc", "sfda", "etran"):
         assert SCORES.get(name)(x, y, device="cuda") == pytest.approx(SCORES.get(name)(x, y, device="cpu"), rel=1e-6)
 
 
@@ -232,8 +271,8 @@ def test_rank_scaling_benchmark_child_measures_every_default_score() -> None:
     assert spec is not None and spec.loader is not None
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    out = bench.child(400, 16, 4, ["logme", "regularized_h_score", "knn_accuracy"])
-    assert set(out["scores"]) == {"check_rows", "logme", "regularized_h_score", "knn_accuracy"}
+    out = bench.child(400, 16, 4)  # rank's default scores
+    assert set(out["scores"]) == {"check_rows", *DEFAULT_SCORES}
     assert all(m["cpu_s"] >= 0 and m["peak_rss"] > 0 for m in out["scores"].values())
     assert out["scores"]["knn_accuracy"]["value"] == pytest.approx(knn_accuracy(*bench.make_blobs(400, 16, 4)))
     assert bench.exponent(1.0, 10.0, 1000, 10000) == pytest.approx(1.0)

@@ -162,39 +162,20 @@ def test_integer_labels_encode_like_any_labels() -> None:
         encode_labels(y, ("-1", "3", "7"))
 
 
-def test_block_sums_do_not_change_sfda_and_etran(data_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_chunk_size_does_not_change_sfda_and_etran(data_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from transferkit import _compute
     from transferkit.data import load_dataset
-    from transferkit.transferability import _etran, _sfda, _validate
     from transferkit.transferability._etran import etran_terms
     from transferkit.transferability._sfda import sfda
 
     ds = load_dataset("usps@test", root=data_root)
     f = np.asarray(ds.x).reshape(len(ds), -1).astype(np.float32)
     whole = (sfda(f, ds.y), etran_terms(f, ds.y))
-    plain = _validate.row_blocks
-    small = lambda n, d, budget=0: plain(n, d, budget=5 * d)  # noqa: E731 - five rows a block
-    monkeypatch.setattr(_sfda, "row_blocks", small)
-    monkeypatch.setattr(_etran, "row_blocks", small)
-    monkeypatch.setattr(_validate, "row_blocks", small)
-    blocks = (sfda(f, ds.y), etran_terms(f, ds.y))
-    assert blocks[0] == pytest.approx(whole[0], rel=1e-10)
-    assert blocks[1] == pytest.approx(whole[1], rel=1e-10)
-
-
-def test_ncti_above_max_cells_runs_on_a_noted_subsample(data_root: Path) -> None:
-    from transferkit.data import load_dataset
-    from transferkit.transferability._guard import collect_notes, score_limits
-    from transferkit.transferability._ncti import ncti
-
-    ds = load_dataset("usps@test", root=data_root)
-    f = np.asarray(ds.x).reshape(len(ds), -1).astype(np.float32)
-    with collect_notes() as notes:
-        full = ncti(f, ds.y)
-    assert notes == []
-    with score_limits(max_cells=1000 * f.shape[1]), collect_notes() as notes:
-        part = ncti(f, ds.y)
-    assert notes and "subsample of 1000 of 2007 rows" in notes[0] and "max_cells" in notes[0]
-    assert abs(part - full) < 0.05  # nearest-centre accuracy is a mean: the subsample estimates it
+    monkeypatch.setattr(_compute, "CHUNK_BYTES", 5 * 8 * f.shape[1])  # five rows a chunk
+    assert _compute.chunk_rows(len(f), f.shape[1], _compute.resolve_device(None)) == 5
+    chunked = (sfda(f, ds.y), etran_terms(f, ds.y))
+    assert chunked[0] == pytest.approx(whole[0], rel=1e-10)
+    assert chunked[1] == pytest.approx(whole[1], rel=1e-10)
 
 
 def test_features_and_rank_cli_read_a_folder_of_arrays(digits_files, tmp_path: Path, monkeypatch) -> None:

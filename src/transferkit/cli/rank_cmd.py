@@ -75,7 +75,7 @@ def rank_command(
         "", "--score-limits",
         help="Where super-linear scores switch to a seeded stratified subsample, as key=value pairs: "
         "max_rows (NLEEP mixture, linear probe; default 20000), max_pairs (exact leave-one-out k-NN "
-        "distance pairs; default 1e9), max_cells (rows x features for NCTI; default 2**24), min_queries, warn_seconds. E.g. 'max_rows=50000,max_pairs=4e9'.",
+        "distance pairs; default 1e9), min_queries, warn_seconds. E.g. 'max_rows=50000,max_pairs=4e9'.",
     ),
     batch_size: int = batch_size_option(64, "Feature-extraction batch size."),
     workers: int = WORKERS_OPTION,

@@ -30,6 +30,10 @@ a least-squares fit of the targets through the features' pseudo-inverse), is lef
 * unregularised least squares interpolates whenever a model has at least as many feature
   dimensions as labelled samples (a 1280-d EfficientNet on 200 labels), which sends the term to 0
   for every such candidate and ranks nothing.
+
+Both terms are linear in ``N``: two chunked float64 passes on torch (CUDA when present, see
+:mod:`transferkit._compute`) over the caller's array, without a float64 copy of it or an ``N x C``
+matrix; the lowest-energy tail is a top-k of the ``N`` per-row energies.
 """
 
 from __future__ import annotations
@@ -38,41 +42,68 @@ from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from scipy.special import logsumexp, softmax
+import torch
 
+from transferkit._compute import chunks, resolve_device
 from transferkit.transferability._info import SCORES, ScoreInfo, min_max
-from transferkit.transferability._validate import check_labels, check_rows, class_means, row_blocks
+from transferkit.transferability._validate import check_labels, check_rows
 
 ENERGY_TAIL = 0.005  # share of the target samples, lowest energy first
 ENERGY_WEIGHT = 0.15
 
 
-def energy(features: Any, tail: float = ENERGY_TAIL) -> float:
+def _tail_mean(values: torch.Tensor, tail: float) -> float:
+    """Mean of the lowest ``tail`` share of ``values`` (at least one)."""
+    k = max(1, int(tail * len(values)))
+    return float(torch.topk(values, k, largest=False, sorted=True).values.mean())
+
+
+def energy(features: Any, tail: float = ENERGY_TAIL, device: str | torch.device | None = None) -> float:
     """Mean ``logsumexp`` of the feature rows over the lowest ``tail`` share of samples (at least one)."""
-    x = check_rows(features)  # float32 stays float32; each block is computed in float64
-    e = np.empty(len(x))
-    for sl in row_blocks(*x.shape):
-        e[sl] = logsumexp(np.asarray(x[sl], dtype=np.float64), axis=1)
-    e.sort()
-    return float(e[:max(1, int(tail * len(e)))].mean())
+    x = check_rows(features)
+    dev = resolve_device(device)
+    lse = torch.cat([torch.logsumexp(part, dim=1) for _, _, part in chunks(x, dev)])
+    return _tail_mean(lse, tail)
 
 
-def nearest_mean_probability(features: Any, labels: Sequence[Hashable] | np.ndarray) -> float:
+def _nearest_mean(x: np.ndarray, y: np.ndarray, c: int, dev: torch.device, tail: float) -> tuple[float, float]:
+    """ETran's two terms in two chunked float64 passes: ``(lda, energy)``.
+
+    Pass one sums each class's rows and keeps every row's ``logsumexp`` (``N`` numbers); pass two
+    takes the nearest-class-mean logits of each chunk. Memory: ``O(C D + N)`` plus one chunk.
+    """
+    n = x.shape[0]
+    yt = torch.from_numpy(np.asarray(y, dtype=np.int64)).to(dev)
+    sums = torch.zeros((c, x.shape[1]), dtype=torch.float64, device=dev)
+    lse = torch.empty(n, dtype=torch.float64, device=dev)
+    for start, stop, part in chunks(x, dev):
+        sums.index_add_(0, yt[start:stop], part)
+        lse[start:stop] = torch.logsumexp(part, dim=1)
+    counts = torch.bincount(yt, minlength=c).to(torch.float64)
+    means = sums / counts[:, None]
+    bias = -0.5 * (means * means).sum(dim=1) + torch.log(counts / n)
+    total = torch.zeros((), dtype=torch.float64, device=dev)
+    for start, stop, part in chunks(x, dev):
+        probs = torch.softmax(torch.addmm(bias, part, means.T), dim=1)
+        total += probs.gather(1, yt[start:stop, None]).sum()
+    return float(total) / n, _tail_mean(lse, tail)
+
+
+def nearest_mean_probability(features: Any, labels: Sequence[Hashable] | np.ndarray,
+                             device: str | torch.device | None = None) -> float:
     """Mean true-class probability of the nearest-class-mean softmax with class priors (ETran's LDA term)."""
     x = check_rows(features)
     y, c = check_labels(labels, x.shape[0])
-    means, counts = class_means(x, y, c)
-    bias = -0.5 * np.einsum("kd,kd->k", means, means) + np.log(counts / len(y))
-    total = 0.0
-    for sl in row_blocks(*x.shape):  # a block of rows at a time: no N x D float64 copy
-        logits = np.asarray(x[sl], dtype=np.float64) @ means.T + bias
-        total += float(softmax(logits, axis=1)[np.arange(len(logits)), y[sl]].sum())
-    return total / len(y)
+    return _nearest_mean(x, y, c, resolve_device(device), ENERGY_TAIL)[0]
 
 
-def etran_terms(features: Any, labels: Sequence[Hashable] | np.ndarray) -> dict[str, float]:
-    """The per-model ETran terms ``{"energy", "lda"}``."""
-    return {"energy": energy(features), "lda": nearest_mean_probability(features, labels)}
+def etran_terms(features: Any, labels: Sequence[Hashable] | np.ndarray,
+                device: str | torch.device | None = None) -> dict[str, float]:
+    """The per-model ETran terms ``{"energy", "lda"}`` (linear in ``N``, float64 on torch)."""
+    x = check_rows(features)
+    y, c = check_labels(labels, x.shape[0])
+    lda, en = _nearest_mean(x, y, c, resolve_device(device), ENERGY_TAIL)
+    return {"energy": en, "lda": lda}
 
 
 def etran_combine(terms: Sequence[Mapping[str, float]]) -> list[float]:
@@ -88,6 +119,6 @@ def etran_combine(terms: Sequence[Mapping[str, float]]) -> list[float]:
             "each min-max scaled over the candidates (in [0, 1])",
     caveat="relative to the candidate set; the energy term grows with the features' scale, so it favours "
            "models with large activations"))
-def etran(features: Any, labels: Sequence[Hashable] | np.ndarray) -> float:
+def etran(features: Any, labels: Sequence[Hashable] | np.ndarray, device: str | torch.device | None = None) -> float:
     """ETran of one model scored alone: its nearest-class-mean term (see the module docstring)."""
-    return nearest_mean_probability(features, labels)
+    return nearest_mean_probability(features, labels, device)

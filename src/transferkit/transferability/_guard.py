@@ -40,8 +40,6 @@ class Limits:
         min_queries: the fewest query rows a subsampled k-NN estimate uses.
         max_rows: rows above which super-linear fits (NLEEP's mixture, the linear probe) run on a
             seeded class-stratified subsample of this size.
-        max_cells: rows x features above which NCTI (whose PCA and discriminant hold several N x D
-            float64 copies) runs on a seeded class-stratified subsample of ``max_cells // D`` rows.
         warn_seconds: estimated seconds above which a score says so on stderr before it starts.
         seed: seed of every subsample.
     """
@@ -49,7 +47,6 @@ class Limits:
     max_pairs: int = 10**9
     min_queries: int = 1000
     max_rows: int = 20_000
-    max_cells: int = 2**24
     warn_seconds: float = 60.0
     seed: int = 0
 

@@ -95,15 +95,30 @@ def spectral_projections(features: np.ndarray, targets: np.ndarray | None = None
             gram, ftt = mom.gram, mom.class_sums.T
         else:
             gram, ftt = _gram_and_projection(features, targets, dev)
-        sigma, p = _eig_project_on(gram, ftt, dev)
-        keep = sigma > _round_off(sigma, n, d)
-        x2 = p[keep] ** 2 / sigma[keep, None]
+        sigma, x2 = _projections_from_gram(gram, ftt, n, d, dev)
+        return sigma, x2, targets_t2
     else:
         t = targets if targets is not None else one_hot(np.asarray(labels), n_classes)
         sigma, p = _eig_project_on(row_gram(features, dev), torch.from_numpy(np.ascontiguousarray(t)), dev)
         keep = sigma > _round_off(sigma, n, d)
         x2 = p[keep] ** 2
     return sigma[keep], x2, targets_t2
+
+
+def _projections_from_gram(gram: torch.Tensor, ftt: torch.Tensor, n: int, d: int,
+                           dev: torch.device) -> tuple[np.ndarray, np.ndarray]:
+    """Nonzero eigenvalues of ``F'F`` and the squared target coordinates along them, from ``F'F`` and ``F'T``."""
+    sigma, p = _eig_project_on(gram, ftt, dev)
+    keep = sigma > _round_off(sigma, n, d)
+    return sigma[keep], p[keep] ** 2 / sigma[keep, None]
+
+
+def logme_from_gram(gram: torch.Tensor, ftt: torch.Tensor, counts: np.ndarray, n: int, d: int,
+                    dev: torch.device) -> float:
+    """Classification LogME from ``F'F`` ``(D, D)``, the class sums ``F'T`` ``(D, C)`` and class sizes (``N > D``)."""
+    sigma, x2 = _projections_from_gram(gram, ftt, n, d, dev)
+    evidence, _, _ = max_evidence(sigma, x2, np.asarray(counts, dtype=np.float64), n, d)
+    return float(np.mean(evidence))
 
 
 def _gram_and_projection(f: np.ndarray, t: np.ndarray, dev: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
