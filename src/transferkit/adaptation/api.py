@@ -3,8 +3,10 @@
 For every seed the source is split into train and validation parts; source-only and the chosen
 method are both trained on the source-train rows (plus the unlabelled target rows), and both get
 the same label-free selection scores. When a few labelled target examples are given
-(``target_val``), they score both models and decide the verdict. Target *test* labels never
-enter this module: ``adapt`` takes target inputs only, and evaluation is a separate call.
+(``target_val``), they score both models and decide the verdict. Semi-supervised DA: other
+labelled target examples (``target_train``, which must not overlap ``target_val``) train every
+model, source-only included, beside the source rows. Target *test* labels never enter this
+module: ``adapt`` takes target inputs only, and evaluation is a separate call.
 
 With a ``journal`` (:class:`~transferkit.experiments.journal.RunJournal`) every finished
 (seed, model) cell is stored (its selection scores and its fitted model) and read back instead of
@@ -191,7 +193,7 @@ def _is_deep(method: str, kind: str, backbone: Any) -> bool:
 
 
 def adapt(source: Any, target: Any, method: str | Sequence[str] = "coral", *, target_val: Any = None,
-          seeds: tuple[int, ...] | list[int] = (0,), val_fraction: float = 0.2, backbone: Any = None,
+          target_train: Any = None, seeds: tuple[int, ...] | list[int] = (0,), val_fraction: float = 0.2, backbone: Any = None,
           deep_config: Any = None, base_estimator: Any = None, refit: bool = True, journal: Any = None,
           on_cell: Callable[[AdaptCell], None] | None = None, **method_params: Any) -> AdaptationResult:
     """Adapt from a labelled ``source`` to an unlabelled ``target``, with source-only alongside.
@@ -206,6 +208,11 @@ def adapt(source: Any, target: Any, method: str | Sequence[str] = "coral", *, ta
             label-free decision (or the labelled ``target_val``) picks one.
         target_val: optional few labelled target examples (``Dataset`` or ``(x, y)``), used for
             selection and the verdict only.
+        target_train: optional few labelled target examples that train every model (source-only
+            included) beside the source: deep methods add their cross-entropy to the loss
+            (``DeepConfig.target_label_weight``), shallow methods add them to the classifier's
+            training rows (:func:`~transferkit.adaptation.shallow._base.labelled_target_weight`).
+            Keep them apart from ``target_val`` (:func:`~transferkit.adaptation.run.split_target_labels`).
         seeds: one run of each model per seed (source split, initialisation).
         val_fraction: share of the source held out for the label-free scores.
         backbone: deep methods: ``"lenet"`` (default for images), a ``create_backbone`` spec, or
@@ -224,10 +231,13 @@ def adapt(source: Any, target: Any, method: str | Sequence[str] = "coral", *, ta
     # any labels (1..20, strings) -> class indices 0..K-1; the identity for indices already contiguous
     classes, ys = _classes(np.asarray(ys))
     xt, _, _ = _xy(target, "target", need_labels=False)  # target labels dropped here
-    xv = yv = None
+    xv = yv = xl = yl = None
     if target_val is not None:
         xv, yv, _ = _xy(target_val, "target_val", need_labels=True)
         yv = _encode(np.asarray(yv), classes, "target_val")
+    if target_train is not None:
+        xl, yl, _ = _xy(target_train, "target_train", need_labels=True)
+        yl = _encode(np.asarray(yl), classes, "target_train")
     if not 0.0 < val_fraction < 0.9:
         raise DataArgumentError("val_fraction must be in (0, 0.9)")
     if len(seeds) == 0:
@@ -240,10 +250,11 @@ def adapt(source: Any, target: Any, method: str | Sequence[str] = "coral", *, ta
     encode = None
     if not deep and kind != "table":  # shallow methods on raw inputs: frozen-encoder features first
         encoder = encoder_for(kind, backbone)
-        xs, xt, xv = encode_frozen([xs, xt, xv], kind, encoder)
+        xs, xt, xv, xl = encode_frozen([xs, xt, xv, xl], kind, encoder)
         encode = partial(_encode_one, kind=kind, encoder=encoder)
     runner = (_DeepRunner(xs, xt, xv, backbone, deep_config, kind) if deep
               else _ShallowRunner(xs, xt, xv, base_estimator))
+    runner.set_labelled(xl, yl)
     rows: list[dict[str, Any]] = []
     models: dict[tuple[str, int], Any] = {}
     val_correct: dict[str, list[np.ndarray]] = {}
@@ -354,6 +365,11 @@ class _ShallowRunner:
             raise DataError(f"source has {self.xs.shape[1]} features, target {self.xt.shape[1]}")
         self.xv = None if xv is None else check_features(xv, "target_val features")
         self.base = base_estimator
+        self.labelled: tuple[np.ndarray, np.ndarray] | None = None
+
+    def set_labelled(self, xl: Any, yl: np.ndarray | None) -> None:
+        """Labelled target rows that join every model's training rows (None: none)."""
+        self.labelled = None if xl is None else (check_features(xl, "target_train features"), yl)
 
     def iw_weights(self, tr: np.ndarray, va: np.ndarray, seed: int) -> np.ndarray:
         return feature_space_weights(self.xs[va], self.xt, random_state=seed)
@@ -368,7 +384,7 @@ class _ShallowRunner:
         if "random_state" in est.get_params():
             est.set_params(random_state=seed)
         X, y, sd = stack_domains(self.xs[idx], ys[idx], self.xt)
-        return est.fit(X, y, sd)
+        return est.fit(X, y, sd, labelled_target=self.labelled)
 
     def storable(self, model: Any) -> Any:
         return model
@@ -399,6 +415,11 @@ class _DeepRunner:
         self.prepare = self._new_backbone().prepare
         self.xs, self.xt = self.prepare(xs), self.prepare(xt)
         self.xv = None if xv is None else self.prepare(xv)
+        self.labelled: tuple[Any, np.ndarray] | None = None
+
+    def set_labelled(self, xl: Any, yl: np.ndarray | None) -> None:
+        """Labelled target examples whose cross-entropy joins every model's loss (None: none)."""
+        self.labelled = None if xl is None else (self.prepare(xl), yl)
 
     def _new_backbone(self) -> Any:
         from transferkit.adaptation.deep import LeNet
@@ -432,7 +453,8 @@ class _DeepRunner:
         cfg = dataclasses.replace(self.config, seed=seed)
         if cfg.checkpoint_dir is not None:  # one folder per model and seed; resume skips the finished ones
             cfg = dataclasses.replace(cfg, checkpoint_dir=str(Path(cfg.checkpoint_dir) / f"{key}-seed{seed}"))
-        train_adaptation(net, DEEP_METHODS.get(key)(**params), self.xs[idx], ys[idx], self.xt, cfg)
+        train_adaptation(net, DEEP_METHODS.get(key)(**params), self.xs[idx], ys[idx], self.xt, cfg,
+                         labelled_target=self.labelled)
         return net
 
     def storable(self, net: Any) -> Any:
