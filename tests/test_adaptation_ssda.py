@@ -124,3 +124,25 @@ def test_adapt_cli_splits_the_target_labels_and_trains_on_half(data_root: Path, 
     # training on 20 labelled webcam images lifts both models on the held-out webcam test rows
     assert acc["on"]["source-only"] > acc["off"]["source-only"] and acc["on"]["coral"] > acc["off"]["coral"], acc
     assert on["sections"]["adaptation"]["target_only"]["n_target_labels"] == 40  # target-only: every label
+
+
+def test_adapt_fits_with_one_blas_thread_and_cells_read_raw_images(images, tiny_cnn) -> None:
+    """Shallow methods on raw images: each cell's probabilities go through the frozen encoder (the CLI's test
+    accuracy reads them), and the fits run on one BLAS thread (many spin-waiting threads made a shared
+    2-core machine ~10x slower)."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from transferkit.adaptation import adapt
+
+    src, tgt = images(60, seed=0), images(60, seed=1)
+    seen: list[tuple[int, float]] = []
+
+    def on_cell(c) -> None:
+        blas = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+        seen.append((max(blas), float(np.mean(c.proba(tgt.x).argmax(1) == tgt.y))))
+
+    with threadpool_limits(2, user_api="blas"):
+        adapt(src, tgt.x, "coral", backbone=tiny_cnn, on_cell=on_cell)
+        assert max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas") == 2  # restored
+    assert len(seen) == 2 and all(n == 1 for n, _ in seen)
+    assert all(0.0 <= acc <= 1.0 for _, acc in seen)
