@@ -430,6 +430,7 @@ class _DeepRunner:
         self.image_size = int(min(28, max(16, shape[-1]))) if len(shape) == 4 else 28
         self.config = deep_config or DeepConfig()
         self.prepare = self._new_backbone().prepare
+        self.raw_text = (xs, xt) if kind == "text" else None  # IWCV's density ratio reads frozen features
         self.xs, self.xt = self.prepare(xs), self.prepare(xt)
         self.xv = None if xv is None else self.prepare(xv)
         self.labelled: tuple[Any, np.ndarray] | None = None
@@ -439,24 +440,34 @@ class _DeepRunner:
         self.labelled = None if xl is None else (self.prepare(xl), yl)
 
     def _new_backbone(self) -> Any:
+        """A fresh backbone (a copy of a module given as the backbone); text backbones packed for the loop."""
+        import copy
+
         from transferkit.adaptation.deep import LeNet
+        from transferkit.adaptation.deep._nets import PackedText
         from transferkit.backbones import create_backbone
 
         spec = self.backbone_spec
+        if self.kind == "text":  # fine-tune the encoder (default: the one the shallow methods read frozen)
+            inner = create_backbone(encoder_for("text", spec)) if spec is None or isinstance(spec, str) else spec
+            return PackedText(inner if isinstance(spec, str) or spec is None else copy.deepcopy(inner))
         if spec is None or spec == "lenet":
             if self.kind != "image":
                 raise DataError("deep methods on non-image data need a backbone (e.g. backbone='tabmlp')")
             return LeNet(image_size=self.image_size)
         if isinstance(spec, str):
             return create_backbone(spec)
-        return spec
+        return copy.deepcopy(spec)
 
     def iw_weights(self, tr: np.ndarray, va: np.ndarray, seed: int) -> np.ndarray:
+        if self.raw_text is not None:  # token ids are no feature space: the pretrained encoder's features
+            fs, ft = encode_frozen([[self.raw_text[0][i] for i in va], self.raw_text[1]], "text",
+                                   encoder_for("text", self.backbone_spec))
+            return feature_space_weights(fs, ft, random_state=seed)  # type: ignore[arg-type]
         flat = lambda t: t.reshape(len(t), -1).numpy()  # noqa: E731
         return feature_space_weights(flat(self.xs[va]), flat(self.xt), random_state=seed)
 
     def fit(self, key: str, idx: np.ndarray, ys: np.ndarray, seed: int, params: dict[str, Any]) -> Any:
-        import copy
         import dataclasses
 
         import torch
@@ -464,9 +475,7 @@ class _DeepRunner:
         from transferkit.adaptation.deep import AdaptationNetwork, train_adaptation
 
         torch.manual_seed(seed)
-        spec = self.backbone_spec
-        backbone = copy.deepcopy(spec) if isinstance(spec, torch.nn.Module) else self._new_backbone()
-        net = AdaptationNetwork(backbone, int(np.max(ys)) + 1)
+        net = AdaptationNetwork(self._new_backbone(), int(np.max(ys)) + 1)
         cfg = dataclasses.replace(self.config, seed=seed)
         if cfg.checkpoint_dir is not None:  # one folder per model and seed; resume skips the finished ones
             cfg = dataclasses.replace(cfg, checkpoint_dir=str(Path(cfg.checkpoint_dir) / f"{key}-seed{seed}"))
@@ -481,8 +490,10 @@ class _DeepRunner:
     def restore(self, model: Any) -> Any:
         """A stored :class:`TransferModel` back as the adaptation network."""
         from transferkit.adaptation.deep import AdaptationNetwork
+        from transferkit.adaptation.deep._nets import PackedText
 
-        net = AdaptationNetwork(model.backbone, model.num_outputs)
+        net = AdaptationNetwork(PackedText(model.backbone) if self.kind == "text" else model.backbone,
+                                model.num_outputs)
         net.head = model.head
         return net.eval()
 
@@ -502,6 +513,8 @@ class _DeepRunner:
 def as_transfer_model(net: Any, class_names: tuple[str, ...] | None = None) -> Any:
     """A deep adaptation network (backbone + linear head) as a :class:`~transferkit.backbones.TransferModel`
     sharing its modules: what is saved as a model folder and predicts with ``tk.load_model``."""
+    from transferkit.adaptation.deep._nets import PackedText
     from transferkit.backbones import TransferModel
 
-    return TransferModel(net.backbone, net.num_classes, head=net.head, class_names=class_names)
+    backbone = net.backbone.inner if isinstance(net.backbone, PackedText) else net.backbone  # text: the encoder
+    return TransferModel(backbone, net.num_classes, head=net.head, class_names=class_names)
