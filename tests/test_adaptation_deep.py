@@ -111,9 +111,10 @@ def test_dann_still_learns_the_task_while_aligning_domains() -> None:
     assert (p.argmax(1) == yt.numpy()).mean() > 0.9
 
 
-def test_loop_signature_has_no_place_for_target_labels() -> None:
+def test_loop_takes_target_labels_only_as_the_explicit_labelled_stream() -> None:
     params = set(inspect.signature(train_adaptation).parameters)
-    assert params == {"network", "method", "source_x", "source_y", "target_x", "config"}
+    assert params == {"network", "method", "source_x", "source_y", "target_x", "config", "labelled_target"}
+    assert inspect.signature(train_adaptation).parameters["labelled_target"].default is None
 
 
 def test_loop_rejects_bad_input() -> None:

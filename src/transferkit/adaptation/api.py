@@ -3,8 +3,10 @@
 For every seed the source is split into train and validation parts; source-only and the chosen
 method are both trained on the source-train rows (plus the unlabelled target rows), and both get
 the same label-free selection scores. When a few labelled target examples are given
-(``target_val``), they score both models and decide the verdict. Target *test* labels never
-enter this module: ``adapt`` takes target inputs only, and evaluation is a separate call.
+(``target_val``), they score both models and decide the verdict. Semi-supervised DA: other
+labelled target examples (``target_train``, which must not overlap ``target_val``) train every
+model, source-only included, beside the source rows. Target *test* labels never enter this
+module: ``adapt`` takes target inputs only, and evaluation is a separate call.
 
 With a ``journal`` (:class:`~transferkit.experiments.journal.RunJournal`) every finished
 (seed, model) cell is stored (its selection scores and its fitted model) and read back instead of
@@ -191,9 +193,9 @@ def _is_deep(method: str, kind: str, backbone: Any) -> bool:
 
 
 def adapt(source: Any, target: Any, method: str | Sequence[str] = "coral", *, target_val: Any = None,
-          seeds: tuple[int, ...] | list[int] = (0,), val_fraction: float = 0.2, backbone: Any = None,
+          target_train: Any = None, seeds: tuple[int, ...] | list[int] = (0,), val_fraction: float = 0.2, backbone: Any = None,
           deep_config: Any = None, base_estimator: Any = None, refit: bool = True, journal: Any = None,
-          on_cell: Callable[[AdaptCell], None] | None = None, workers: int = 0,
+          on_cell: Callable[[AdaptCell], None] | None = None, workers: int = 0, blas_threads: int | None = 1,
           **method_params: Any) -> AdaptationResult:
     """Adapt from a labelled ``source`` to an unlabelled ``target``, with source-only alongside.
 
@@ -207,6 +209,11 @@ def adapt(source: Any, target: Any, method: str | Sequence[str] = "coral", *, ta
             label-free decision (or the labelled ``target_val``) picks one.
         target_val: optional few labelled target examples (``Dataset`` or ``(x, y)``), used for
             selection and the verdict only.
+        target_train: optional few labelled target examples that train every model (source-only
+            included) beside the source: deep methods add their cross-entropy to the loss
+            (``DeepConfig.target_label_weight``), shallow methods add them to the classifier's
+            training rows (:func:`~transferkit.adaptation.shallow._base.labelled_target_weight`).
+            Keep them apart from ``target_val`` (:func:`~transferkit.adaptation.run.split_target_labels`).
         seeds: one run of each model per seed (source split, initialisation).
         val_fraction: share of the source held out for the label-free scores.
         backbone: deep methods: ``"lenet"`` (default for images), a ``create_backbone`` spec, or
@@ -221,16 +228,24 @@ def adapt(source: Any, target: Any, method: str | Sequence[str] = "coral", *, ta
         on_cell: called after every (seed, model) cell with an :class:`AdaptCell`.
         workers: DataLoader worker processes of the frozen-encoder feature extraction (shallow methods on
             raw inputs).
+        blas_threads: threads of numpy's and scipy's BLAS while the models are fitted and scored
+            (None: the library default). One by default: the matrices are small (rows x features),
+            and on a shared 2-core machine multi-threaded OpenBLAS spin-waited the same
+            ``adapt(..., "auto")`` (1,000 + 1,000 images) from 24 s to 270 s. Torch's own threads
+            (encoders, deep methods) are not affected.
         **method_params: passed to the method's constructor.
     """
     xs, ys, kind = _xy(source, "source", need_labels=True)
     # any labels (1..20, strings) -> class indices 0..K-1; the identity for indices already contiguous
     classes, ys = _classes(np.asarray(ys))
     xt, _, _ = _xy(target, "target", need_labels=False)  # target labels dropped here
-    xv = yv = None
+    xv = yv = xl = yl = None
     if target_val is not None:
         xv, yv, _ = _xy(target_val, "target_val", need_labels=True)
         yv = _encode(np.asarray(yv), classes, "target_val")
+    if target_train is not None:
+        xl, yl, _ = _xy(target_train, "target_train", need_labels=True)
+        yl = _encode(np.asarray(yl), classes, "target_train")
     if not 0.0 < val_fraction < 0.9:
         raise DataArgumentError("val_fraction must be in (0, 0.9)")
     if len(seeds) == 0:
@@ -243,63 +258,75 @@ def adapt(source: Any, target: Any, method: str | Sequence[str] = "coral", *, ta
     encode = None
     if not deep and kind != "table":  # shallow methods on raw inputs: frozen-encoder features first
         encoder = encoder_for(kind, backbone)
-        xs, xt, xv = encode_frozen([xs, xt, xv], kind, encoder, workers=workers)
+        xs, xt, xv, xl = encode_frozen([xs, xt, xv, xl], kind, encoder, workers=workers)
         encode = partial(_encode_one, kind=kind, encoder=encoder)
     runner = (_DeepRunner(xs, xt, xv, backbone, deep_config, kind) if deep
               else _ShallowRunner(xs, xt, xv, base_estimator))
+    runner.set_labelled(xl, yl)
+    prepare = getattr(runner, "prepare", encode)  # raw target inputs -> what the models read (None: as they are)
     rows: list[dict[str, Any]] = []
     models: dict[tuple[str, int], Any] = {}
     val_correct: dict[str, list[np.ndarray]] = {}
     pairs = ((SOURCE_ONLY, "source_only"), *((k, k) for k in keys))
     refit_cell = refit and runner.kind == "shallow" and len(keys) == 1  # several: refit after the decision
-    for seed in seeds:
-        tr, va = stratified_indices(np.asarray(ys), len(ys), (1 - val_fraction, val_fraction), seed)[:2]
-        weights: list[np.ndarray] = []  # computed once per seed, only when a cell of it is fitted
-        for name, key in pairs:
-            ck = f"seed={int(seed)}|model={name}"
-            rec = journal.record(ck) if journal is not None else None
-            if rec is not None:
-                model, row, vc = runner.restore(journal.model(ck)), rec["row"], rec.get("val_correct")
-            else:
-                weights = weights or [runner.iw_weights(tr, va, seed)]
-                params = method_params if key != "source_only" else {}
-                model = runner.fit(key, tr, ys, seed, params)
-                row, vc = _score_cell(runner, model, name, seed, ys, tr, va, weights[0], yv)
-                if refit_cell:
-                    model = runner.fit(key, np.arange(len(ys)), ys, seed, params)
-                if journal is not None:  # the model first: a cell on record always has its model
-                    journal.put_model(ck, runner.storable(model))
-                    journal.put_record(ck, {"row": row, "val_correct": vc})
-            if vc is not None:
-                val_correct.setdefault(name, []).append(np.asarray(vc, dtype=float))
-            models[(name, int(seed))] = model
-            rows.append(row)
-            if on_cell is not None:
-                on_cell(AdaptCell(name, int(seed), model, row, rec is not None, len(rows), len(seeds) * len(pairs),
-                                  _target_proba(runner.kind, model, getattr(runner, "prepare", None))))
-        if len(pairs) >= 3:  # the ensemble check needs several adapted candidates
-            seed_models = {n: models[(n, int(seed))] for n, _ in pairs}
-            agreement = ensemble_agreement({n: runner.proba(m, "target", None) for n, m in seed_models.items()})
-            for row in rows[-len(pairs):]:
-                row["selection_scores"][AGREEMENT] = agreement[row["model"]]
-    mean_scores = {m: {k: float(np.mean([r["selection_scores"][k] for r in rows if r["model"] == m]))
-                       for k in rows[0]["selection_scores"]} for m, _ in pairs}
-    choice = {score: select({m: {score: v[score]} for m, v in mean_scores.items()}, score, SOURCE_ONLY)
-              for score in LABEL_FREE_SCORES}
-    decision = decide(mean_scores, None if len(keys) > 1 else PAIR_RULE)
-    method_key = _reported_method(keys, decision, val_correct)
-    if refit and runner.kind == "shallow" and len(keys) > 1:  # source-only and the reported method on all rows
+    with _blas_threads(blas_threads):  # small matrices: one thread (see blas_threads)
         for seed in seeds:
-            for name, key in ((SOURCE_ONLY, "source_only"), (method_key, method_key)):
-                models[(name, int(seed))] = runner.fit(key, np.arange(len(ys)), ys, seed,
-                                                       method_params if key != "source_only" else {})
+            tr, va = stratified_indices(np.asarray(ys), len(ys), (1 - val_fraction, val_fraction), seed)[:2]
+            weights: list[np.ndarray] = []  # computed once per seed, only when a cell of it is fitted
+            for name, key in pairs:
+                ck = f"seed={int(seed)}|model={name}"
+                rec = journal.record(ck) if journal is not None else None
+                if rec is not None:
+                    model, row, vc = runner.restore(journal.model(ck)), rec["row"], rec.get("val_correct")
+                else:
+                    weights = weights or [runner.iw_weights(tr, va, seed)]
+                    params = method_params if key != "source_only" else {}
+                    model = runner.fit(key, tr, ys, seed, params)
+                    row, vc = _score_cell(runner, model, name, seed, ys, tr, va, weights[0], yv)
+                    if refit_cell:
+                        model = runner.fit(key, np.arange(len(ys)), ys, seed, params)
+                    if journal is not None:  # the model first: a cell on record always has its model
+                        journal.put_model(ck, runner.storable(model))
+                        journal.put_record(ck, {"row": row, "val_correct": vc})
+                if vc is not None:
+                    val_correct.setdefault(name, []).append(np.asarray(vc, dtype=float))
+                models[(name, int(seed))] = model
+                rows.append(row)
+                if on_cell is not None:
+                    on_cell(AdaptCell(name, int(seed), model, row, rec is not None, len(rows), len(seeds) * len(pairs),
+                                      _target_proba(runner.kind, model, prepare)))
+            if len(pairs) >= 3:  # the ensemble check needs several adapted candidates
+                seed_models = {n: models[(n, int(seed))] for n, _ in pairs}
+                agreement = ensemble_agreement({n: runner.proba(m, "target", None) for n, m in seed_models.items()})
+                for row in rows[-len(pairs):]:
+                    row["selection_scores"][AGREEMENT] = agreement[row["model"]]
+        mean_scores = {m: {k: float(np.mean([r["selection_scores"][k] for r in rows if r["model"] == m]))
+                           for k in rows[0]["selection_scores"]} for m, _ in pairs}
+        choice = {score: select({m: {score: v[score]} for m, v in mean_scores.items()}, score, SOURCE_ONLY)
+                  for score in LABEL_FREE_SCORES}
+        decision = decide(mean_scores, None if len(keys) > 1 else PAIR_RULE)
+        method_key = _reported_method(keys, decision, val_correct)
+        if refit and runner.kind == "shallow" and len(keys) > 1:  # source-only and the reported method on all rows
+            for seed in seeds:
+                for name, key in ((SOURCE_ONLY, "source_only"), (method_key, method_key)):
+                    models[(name, int(seed))] = runner.fit(key, np.arange(len(ys)), ys, seed,
+                                                           method_params if key != "source_only" else {})
     if xv is not None:
         verdict = adaptation_verdict(method_key, val_correct[method_key], val_correct[SOURCE_ONLY])
     else:
         verdict = label_free_verdict(method_key, decision)
     caveats = {k: CAVEATS[k] for k in (*LABEL_FREE_SCORES, *(["target_val_accuracy"] if xv is not None else []))}
     return AdaptationResult(method_key, "deep" if deep else "shallow", rows, verdict, choice, caveats, models,
-                            getattr(runner, "prepare", encode), classes, decision)
+                            prepare, classes, decision)
+
+
+def _blas_threads(n: int | None) -> Any:
+    """A context that limits numpy's/scipy's BLAS to ``n`` threads (None: no limit)."""
+    from contextlib import nullcontext
+
+    from threadpoolctl import threadpool_limits
+
+    return nullcontext() if n is None else threadpool_limits(limits=int(n), user_api="blas")
 
 
 def _encode_one(x: Any, kind: str, encoder: Any) -> np.ndarray:
@@ -357,6 +384,11 @@ class _ShallowRunner:
             raise DataError(f"source has {self.xs.shape[1]} features, target {self.xt.shape[1]}")
         self.xv = None if xv is None else check_features(xv, "target_val features")
         self.base = base_estimator
+        self.labelled: tuple[np.ndarray, np.ndarray] | None = None
+
+    def set_labelled(self, xl: Any, yl: np.ndarray | None) -> None:
+        """Labelled target rows that join every model's training rows (None: none)."""
+        self.labelled = None if xl is None else (check_features(xl, "target_train features"), yl)
 
     def iw_weights(self, tr: np.ndarray, va: np.ndarray, seed: int) -> np.ndarray:
         return feature_space_weights(self.xs[va], self.xt, random_state=seed)
@@ -371,7 +403,7 @@ class _ShallowRunner:
         if "random_state" in est.get_params():
             est.set_params(random_state=seed)
         X, y, sd = stack_domains(self.xs[idx], ys[idx], self.xt)
-        return est.fit(X, y, sd)
+        return est.fit(X, y, sd, labelled_target=self.labelled)
 
     def storable(self, model: Any) -> Any:
         return model
@@ -400,28 +432,44 @@ class _DeepRunner:
         self.image_size = int(min(28, max(16, shape[-1]))) if len(shape) == 4 else 28
         self.config = deep_config or DeepConfig()
         self.prepare = self._new_backbone().prepare
+        self.raw_text = (xs, xt) if kind == "text" else None  # IWCV's density ratio reads frozen features
         self.xs, self.xt = self.prepare(xs), self.prepare(xt)
         self.xv = None if xv is None else self.prepare(xv)
+        self.labelled: tuple[Any, np.ndarray] | None = None
+
+    def set_labelled(self, xl: Any, yl: np.ndarray | None) -> None:
+        """Labelled target examples whose cross-entropy joins every model's loss (None: none)."""
+        self.labelled = None if xl is None else (self.prepare(xl), yl)
 
     def _new_backbone(self) -> Any:
+        """A fresh backbone (a copy of a module given as the backbone); text backbones packed for the loop."""
+        import copy
+
         from transferkit.adaptation.deep import LeNet
+        from transferkit.adaptation.deep._nets import PackedText
         from transferkit.backbones import create_backbone
 
         spec = self.backbone_spec
+        if self.kind == "text":  # fine-tune the encoder (default: the one the shallow methods read frozen)
+            inner = create_backbone(encoder_for("text", spec)) if spec is None or isinstance(spec, str) else spec
+            return PackedText(inner if isinstance(spec, str) or spec is None else copy.deepcopy(inner))
         if spec is None or spec == "lenet":
             if self.kind != "image":
                 raise DataError("deep methods on non-image data need a backbone (e.g. backbone='tabmlp')")
             return LeNet(image_size=self.image_size)
         if isinstance(spec, str):
             return create_backbone(spec)
-        return spec
+        return copy.deepcopy(spec)
 
     def iw_weights(self, tr: np.ndarray, va: np.ndarray, seed: int) -> np.ndarray:
+        if self.raw_text is not None:  # token ids are no feature space: the pretrained encoder's features
+            fs, ft = encode_frozen([[self.raw_text[0][i] for i in va], self.raw_text[1]], "text",
+                                   encoder_for("text", self.backbone_spec))
+            return feature_space_weights(fs, ft, random_state=seed)  # type: ignore[arg-type]
         flat = lambda t: t.reshape(len(t), -1).numpy()  # noqa: E731
         return feature_space_weights(flat(self.xs[va]), flat(self.xt), random_state=seed)
 
     def fit(self, key: str, idx: np.ndarray, ys: np.ndarray, seed: int, params: dict[str, Any]) -> Any:
-        import copy
         import dataclasses
 
         import torch
@@ -429,13 +477,12 @@ class _DeepRunner:
         from transferkit.adaptation.deep import AdaptationNetwork, train_adaptation
 
         torch.manual_seed(seed)
-        spec = self.backbone_spec
-        backbone = copy.deepcopy(spec) if isinstance(spec, torch.nn.Module) else self._new_backbone()
-        net = AdaptationNetwork(backbone, int(np.max(ys)) + 1)
+        net = AdaptationNetwork(self._new_backbone(), int(np.max(ys)) + 1)
         cfg = dataclasses.replace(self.config, seed=seed)
         if cfg.checkpoint_dir is not None:  # one folder per model and seed; resume skips the finished ones
             cfg = dataclasses.replace(cfg, checkpoint_dir=str(Path(cfg.checkpoint_dir) / f"{key}-seed{seed}"))
-        train_adaptation(net, DEEP_METHODS.get(key)(**params), self.xs[idx], ys[idx], self.xt, cfg)
+        train_adaptation(net, DEEP_METHODS.get(key)(**params), self.xs[idx], ys[idx], self.xt, cfg,
+                         labelled_target=self.labelled)
         return net
 
     def storable(self, net: Any) -> Any:
@@ -445,8 +492,10 @@ class _DeepRunner:
     def restore(self, model: Any) -> Any:
         """A stored :class:`TransferModel` back as the adaptation network."""
         from transferkit.adaptation.deep import AdaptationNetwork
+        from transferkit.adaptation.deep._nets import PackedText
 
-        net = AdaptationNetwork(model.backbone, model.num_outputs)
+        net = AdaptationNetwork(PackedText(model.backbone) if self.kind == "text" else model.backbone,
+                                model.num_outputs)
         net.head = model.head
         return net.eval()
 
@@ -466,6 +515,8 @@ class _DeepRunner:
 def as_transfer_model(net: Any, class_names: tuple[str, ...] | None = None) -> Any:
     """A deep adaptation network (backbone + linear head) as a :class:`~transferkit.backbones.TransferModel`
     sharing its modules: what is saved as a model folder and predicts with ``tk.load_model``."""
+    from transferkit.adaptation.deep._nets import PackedText
     from transferkit.backbones import TransferModel
 
-    return TransferModel(net.backbone, net.num_classes, head=net.head, class_names=class_names)
+    backbone = net.backbone.inner if isinstance(net.backbone, PackedText) else net.backbone  # text: the encoder
+    return TransferModel(backbone, net.num_classes, head=net.head, class_names=class_names)

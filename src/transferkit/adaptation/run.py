@@ -22,8 +22,8 @@ import numpy as np
 from transferkit.adaptation.api import AdaptationResult, AdaptCell, adapt
 from transferkit.adaptation.candidates import DEFAULT_CANDIDATES
 from transferkit.adaptation.target_only import target_only_comparison
-from transferkit.data import Dataset, label_budget, load_dataset
-from transferkit.data.splits import stratified_indices
+from transferkit.data import Dataset, load_dataset
+from transferkit.data.splits import per_class_indices, stratified_indices
 from transferkit.errors import DataArgumentError, DataError
 
 
@@ -85,10 +85,25 @@ def check_options(seeds: int, target_labels: int, steps: int, batch_size: int, l
         raise DataArgumentError("; ".join(bad))
 
 
+def split_target_labels(y: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (into ``y``, the few labelled target examples) of those that train and those that select.
+
+    Per class, a seeded random half (rounded down) trains and the rest selects and judges, so the
+    two sets never overlap; a class with a single example only selects.
+    """
+    rng = np.random.default_rng(seed)
+    train: list[int] = []
+    for c in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == c))
+        train.extend(idx[: len(idx) // 2].tolist())
+    train_idx = np.sort(np.array(train, dtype=np.int64))
+    return train_idx, np.setdiff1d(np.arange(len(y)), train_idx)
+
+
 def _data(source: Any, target: Any, target_test: Any, target_labels: int,
-          seed: int = 0) -> tuple[Dataset, Dataset, Dataset, Dataset | None]:
-    """Source, the target adaptation pool, the target test rows, and the few labelled target examples (drawn
-    with the base ``seed``)."""
+          seed: int = 0) -> tuple[Dataset, Dataset, Dataset, np.ndarray | None]:
+    """Source, the target adaptation pool, the target test rows, and the pool rows of the few labelled target
+    examples (drawn with the base ``seed``)."""
     src = load_dataset(source)
     tgt = load_dataset(target)
     src.require_labels(2)
@@ -103,7 +118,7 @@ def _data(source: Any, target: Any, target_test: Any, target_labels: int,
     val = None
     if target_labels > 0:
         pool.require_labels(2)
-        val = label_budget(pool, target_labels, seed=seed)
+        val = per_class_indices(pool.y, target_labels, seed=seed)  # the rows label_budget(pool, target_labels, seed) keeps
     return src, pool, test, val
 
 
@@ -113,6 +128,7 @@ def run_adapt(
     method: str = "dann",
     *,
     target_labels: int = 0,
+    train_on_target_labels: bool = True,
     seeds: int = 3,
     seed: int = 0,
     workers: int = 0,
@@ -134,7 +150,11 @@ def run_adapt(
         target: target data; its labels are only read for the held-out test accuracy and the
             ``target_labels`` examples.
         method: an adaptation method, shallow (feature tables) or deep.
-        target_labels: labelled target examples per class for selection and the verdict (0: none).
+        target_labels: labelled target examples per class (0: none): for selection and the verdict,
+            and (``train_on_target_labels``) for training too.
+        train_on_target_labels: with ``target_labels``, split them per class (:func:`split_target_labels`,
+            seeded with ``seed``): one half trains every model beside the source (semi-supervised DA), the
+            other half selects and judges; off: all of them select and judge, none trains.
         seeds: how many runs: seeds ``seed, seed + 1, ..., seed + seeds - 1`` (each its own source split and
             initialisation).
         seed: the base seed; it also draws the held-out target rows and the ``target_labels`` examples
@@ -157,17 +177,21 @@ def run_adapt(
     from transferkit.experiments.progress import CellClock, status
 
     check_options(seeds, target_labels, steps, batch_size, lr, seed, workers)
-    src, pool, test, val = _data(source, target, target_test, target_labels, seed)
+    src, pool, test, labelled_rows = _data(source, target, target_test, target_labels, seed)
+    val, train, use = _target_label_parts(pool, labelled_rows, train_on_target_labels, seed)
     y_test = source_labels(test, src)
     folder = run_dir() if callable(run_dir) else (Path(run_dir) if run_dir is not None else None)
     settings = _settings(source, target, method, target_labels, seeds, target_test, backbone, steps, batch_size, lr,
                          save, seed)
+    if settings is not None:
+        settings["train_on_target_labels"] = train_on_target_labels
     seed_values = list(range(seed, seed + seeds))
     journal = _journal(folder, resume, settings, {"source": src.fingerprint(), "target": pool.fingerprint(),
                                                   "target_test": test.fingerprint()})
     results = new_results("adapt", seeds=seed_values, data={
         "source": src.describe(), "target": pool.describe(), "target_test": test.describe(),
-        "target_val": None if val is None else val.describe()})
+        "target_val": None if val is None else val.describe(),
+        "target_train": None if train is None else train.describe()})
     results["config"] = {k: v for k, v in settings.items() if k != "save"} if settings else {"seed": seed}
     clock = CellClock(seeds * (1 + (len(DEFAULT_CANDIDATES) if method == "auto" else 1)))
     hint = f"transferkit adapt --resume {folder}" if folder else ""
@@ -190,6 +214,7 @@ def run_adapt(
 
     try:
         result = adapt(src, pool.x, method, target_val=None if val is None else (val.x, source_labels(val, src)),
+                       target_train=None if train is None else (train.x, source_labels(train, src)),
                        seeds=seed_values, backbone=backbone, workers=workers,
                        deep_config=DeepConfig(steps=steps, batch_size=batch_size, lr=lr), journal=journal,
                        on_cell=cell)
@@ -199,15 +224,42 @@ def run_adapt(
         raise
     rows = result.evaluate(test.x, y_test)  # target test labels: read only to evaluate, after every choice
     results["sections"]["adaptation"] = adaptation_section(result, rows, target_labels)
-    if val is not None:  # the few labels on their own: is adapting worth more than training on them?
+    if labelled_rows is not None:  # the few labels on their own (all of them): is adapting worth more?
+        results["sections"]["adaptation"]["target_labels_use"] = use
+        every = pool.subset(labelled_rows)
         results["sections"]["adaptation"]["target_only"] = target_only_comparison(
-            result, (val.x, source_labels(val, src)), test.x, y_test)
+            result, (every.x, source_labels(every, src)), test.x, y_test)
     if folder is not None or save is not None:
         from transferkit.adaptation.ship import ship_adapted
 
         ship_adapted(folder / "model" if folder is not None else Path(save), result, rows, src, pool, results,
                      save=save)
     return results
+
+
+def _target_label_parts(pool: Dataset, rows: np.ndarray | None, train_on: bool,
+                        seed: int = 0) -> tuple[Dataset | None, Dataset | None, dict[str, Any] | None]:
+    """The labelled target examples that select and judge, those that train (None: none), and the record of
+    the split for results.json (``rows``: their pool positions)."""
+    if rows is None:
+        return None, None, None
+    train_pos, select_pos = split_target_labels(pool.y[rows], seed=seed) if train_on else (np.array([], int), None)
+    select_rows = rows if select_pos is None else rows[select_pos]
+    train_rows = rows[train_pos]
+    record = {
+        "train_on_target_labels": bool(train_on and len(train_rows) > 0),
+        "train_rows": train_rows.tolist(), "select_rows": select_rows.tolist(),
+        "split": f"per class, a seeded (seed {seed}) random half rounded down trains, the rest selects and judges; "
+                 "the two never overlap" if train_on else "off: every labelled example selects and judges",
+        "training": "every model, source-only included, trains on the train half beside the source (deep: its "
+                    "cross-entropy, weight 1, joins the loss; shallow: its rows join the classifier's, each "
+                    "weighing 0.5 x source rows / labelled rows, at least 1)" if train_on else "none",
+        "target_only": "trained on every labelled example (both halves), compared on the test rows only",
+    }
+    if train_on and len(train_rows) == 0:
+        record["why_not_trained"] = "one labelled example per class: all of them select (use --target-labels 2 or more)"
+    train = pool.subset(train_rows, f"{pool.name}[target-train]") if len(train_rows) else None
+    return pool.subset(select_rows, f"{pool.name}[target-select]"), train, record
 
 
 def _settings(source: Any, target: Any, method: str, target_labels: int, seeds: int, target_test: Any,
@@ -247,7 +299,8 @@ def resume_adapt(run_dir: str | Path, seed: int | None = None, workers: int = 0,
     if not settings:
         raise ResumeError(f"{run_dir} cannot be resumed: its data were given as Dataset objects, not names or paths")
     check_resume_seed(run_dir, "adapt", settings.get("seed", 0), seed)
+    settings.setdefault("train_on_target_labels", False)  # runs started before the option trained on none
     return run_adapt(**settings, run_dir=Path(run_dir), resume=True, workers=workers, **callbacks)
 
 
-__all__ = ["adaptation_section", "check_options", "resume_adapt", "run_adapt", "source_labels"]
+__all__ = ["adaptation_section", "check_options", "resume_adapt", "run_adapt", "source_labels", "split_target_labels"]

@@ -53,6 +53,8 @@ def shipped_section(result: AdaptationResult, rows: list[dict[str, Any]]) -> dic
     if v.verdict == "unverified":
         reason = ("no labelled target examples, so adaptation is unverified and source-only is the safer choice "
                   f"(label-free scores chose: {_choices(result)})")
+    elif v.verdict == "label-free choice" and result.decision is not None:
+        reason = f"no labelled target examples; the label-free decision chose it: {result.decision.reason}"
     else:
         gain = f"{v.mean_gain:+.3f} [{v.ci_low:+.3f}, {v.ci_high:+.3f}]" if v.ci_low is not None else "n/a"
         reason = f"verdict on the labelled target examples: {v.verdict} ({result.method} - source-only {gain})"

@@ -37,7 +37,14 @@ def adapt_command(
         0,
         "--target-labels",
         min=0,
-        help="Labelled target examples per class for selection and the verdict (0: none).",
+        help="Labelled target examples per class (0: none): half of each class trains every model beside the "
+        "source, the other half selects and decides the verdict (see --train-on-target-labels).",
+    ),
+    train_on_target_labels: bool = typer.Option(
+        True,
+        "--train-on-target-labels/--select-only",
+        help="With --target-labels: split them per class, half train (semi-supervised DA) and half select; "
+        "--select-only: all of them select and judge, none trains.",
     ),
     seeds: int = typer.Option(3, "--seeds", min=1, help="Number of seeds (SEED..SEED+N-1)."),
     seed: int = opt.seed_option(),
@@ -72,7 +79,8 @@ def adapt_command(
             results = resume_adapt(resume, seed=opt.given("seed", seed), workers=workers, on_update=live.update,
                                    on_progress=live.show)
         else:
-            results = run_adapt(source, target, method, target_labels=target_labels, seeds=seeds, seed=seed,
+            results = run_adapt(source, target, method, target_labels=target_labels,
+                                train_on_target_labels=train_on_target_labels, seeds=seeds, seed=seed,
                                 workers=workers, target_test=target_test, backbone=backbone, steps=steps,
                                 batch_size=batch_size, lr=lr, run_dir=live.new_dir, save=save, on_update=live.update,
                                 on_progress=live.show)

@@ -113,13 +113,20 @@ def label_budget(ds: Dataset, budget: int | float | str, seed: int = 0) -> Datas
         (idx,) = stratified_indices(ds.y, len(ds), (budget, 1 - budget), seed)[:1]
         return ds.subset(idx, f"{ds.name}[{budget:g}]")
     k = int(budget)
+    return ds.subset(per_class_indices(ds.y, k, seed), f"{ds.name}[{k}/class]")
+
+
+def per_class_indices(y: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
+    """Sorted row indices of ``k`` random examples per class (all of a class with fewer); the rows
+    ``label_budget(ds, k, seed)`` keeps."""
     if k < 1:
-        raise DataArgumentError(f"a per-class budget must be >= 1, got {budget}")
+        raise DataArgumentError(f"a per-class budget must be >= 1, got {k}")
+    rng = np.random.default_rng(seed)
     keep = []
-    for c in np.unique(ds.y):
-        idx = np.flatnonzero(ds.y == c)
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
         keep.extend(rng.choice(idx, size=min(k, len(idx)), replace=False).tolist())
-    return ds.subset(np.sort(np.array(keep)), f"{ds.name}[{k}/class]")
+    return np.sort(np.array(keep, dtype=np.int64))
 
 
 def parse_budget(text: str) -> int | float | str:

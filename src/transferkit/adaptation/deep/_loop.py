@@ -5,9 +5,12 @@ generator. At each step the trainer runs the network on both (one concatenated f
 adds the source cross-entropy to the method's adaptation loss; the loop
 (:func:`transferkit.training.fit`) takes one SGD step (Nesterov momentum) with the DANN
 learning-rate annealing ``lr_p = lr / (1 + 10 p) ** 0.75``. One loop "epoch" is ``log_every``
-steps (one history entry, the means over those steps). The trainer never receives target
-labels: :func:`train_adaptation` has no place for them, and there is no validation, so the last
-state is kept.
+steps (one history entry, the means over those steps). The unlabelled target stream never
+carries labels. Semi-supervised DA: a few labelled target examples, given explicitly as
+``labelled_target``, form a third stream whose cross-entropy (times
+``DeepConfig.target_label_weight``) joins the loss; those examples must not be the ones that
+later select or judge the model (``adapt`` splits its labelled target examples for that). There
+is no validation, so the last state is kept.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ class DeepConfig:
         mixed_precision: ``no`` (full precision: the methods' covariances and kernels as published)
             or ``bf16`` autocast (``auto``: bf16 on CUDA, none on CPU).
         checkpoint_dir: a folder to checkpoint into every ``log_every`` steps.
+        target_label_weight: weight of the labelled target examples' cross-entropy (when
+            ``train_adaptation`` gets ``labelled_target``) beside the source cross-entropy.
         resume: continue from the checkpoint in ``checkpoint_dir`` (same settings).
         progress: show a progress bar.
     """
@@ -61,6 +66,7 @@ class DeepConfig:
     checkpoint_dir: str | None = None
     resume: bool = False
     progress: bool = False
+    target_label_weight: float = 1.0
 
     def train_config(self) -> TrainConfig:
         """The loop's settings: SGD with Nesterov momentum, no clipping, no patience, the last state kept."""
@@ -126,16 +132,21 @@ def _as_inputs(x: Any, name: str) -> torch.Tensor:
     return t
 
 
+def _labelled(x: Any, y: Any, k: int, what: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inputs and class indices in ``[0, k)``, checked."""
+    xx = _as_inputs(x, f"{what} inputs")
+    yy = torch.as_tensor(np.asarray(y), dtype=torch.long)
+    if yy.ndim != 1 or len(yy) != len(xx):
+        raise DataError(f"{len(xx)} {what} inputs but {len(yy)} {what} labels")
+    if yy.min() < 0 or yy.max() >= k:
+        raise DataError(f"{what} labels must lie in [0, {k}); got {int(yy.min())}..{int(yy.max())}")
+    return xx, yy
+
+
 def _check_inputs(network: nn.Module, method: DeepMethod, source_x: Any, source_y: Any,
                   target_x: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """Source inputs and labels, and target inputs (None when the method reads no target), checked."""
-    xs = _as_inputs(source_x, "source inputs")
-    ys = torch.as_tensor(np.asarray(source_y), dtype=torch.long)
-    if ys.ndim != 1 or len(ys) != len(xs):
-        raise DataError(f"{len(xs)} source inputs but {len(ys)} source labels")
-    k = int(getattr(network, "num_classes", 0))
-    if ys.min() < 0 or ys.max() >= k:
-        raise DataError(f"source labels must lie in [0, {k}); got {int(ys.min())}..{int(ys.max())}")
+    xs, ys = _labelled(source_x, source_y, int(getattr(network, "num_classes", 0)), "source")
     if len(torch.unique(ys)) < 2:
         raise DataError("source labels hold a single class: at least 2 classes are needed")
     xt = None
@@ -159,13 +170,17 @@ class AdaptationTrainer(Trainer):
     keep_last = True  # no validation: the trainer never sees target labels
 
     def __init__(self, network: nn.Module, method: DeepMethod, source_x: torch.Tensor, source_y: torch.Tensor,
-                 target_x: torch.Tensor | None, config: DeepConfig) -> None:
+                 target_x: torch.Tensor | None, config: DeepConfig,
+                 labelled_target: tuple[torch.Tensor, torch.Tensor] | None = None) -> None:
         super().__init__()
         self.network, self.method, self.config = network, method, config
         self.xs, self.ys, self.xt = source_x, source_y, target_x
+        self.labelled = labelled_target
         self.gen = torch.Generator().manual_seed(config.seed)
         self.source = _IndexStream(len(source_x), config.batch_size, self.gen)
         self.target = _IndexStream(len(target_x), config.batch_size, self.gen) if target_x is not None else None
+        self.target_l = (_IndexStream(len(labelled_target[0]), config.batch_size, self.gen)
+                         if labelled_target is not None else None)
         self.done = 0  # steps taken
         self.lr = config.lr
         self.device = torch.device("cpu")
@@ -197,29 +212,33 @@ class AdaptationTrainer(Trainer):
         return min(self.config.log_every, self.config.steps - epoch * self.config.log_every)
 
     def batches(self, epoch: int) -> Any:
-        """Index batches of both streams (source first, then target, from the one generator)."""
+        """Index batches of the streams (source, target, labelled target: in that order, from the one generator)."""
         for _ in range(self.num_steps(epoch)):
             si = self.source.next()
-            yield si, (self.target.next() if self.target is not None else None)
+            ti = self.target.next() if self.target is not None else None
+            yield si, ti, (self.target_l.next() if self.target_l is not None else None)
 
     def step(self, batch: Any) -> tuple[torch.Tensor, dict[str, Any]]:
-        """Source cross-entropy plus the method's loss on one concatenated forward pass."""
-        si, ti = batch
+        """Source cross-entropy plus the method's loss on one concatenated forward pass (plus the weighted
+        cross-entropy of the labelled target batch, when there is one)."""
+        si, ti, li = batch
         progress = self.done / self.config.steps
         self.done += 1
         if self.optimizer is not None:
             self.lr = self.optimizer.param_groups[0]["lr"]
         bx, by = self.xs[si].to(self.device), self.ys[si].to(self.device)
-        if ti is not None:
-            f, logits = self.network(torch.cat([bx, self.xt[ti].to(self.device)]))  # type: ignore[index]
-            n = len(bx)
-            out = StepOutputs(f[:n], f[n:], logits[:n], logits[n:], by)
-        else:
-            f, logits = self.network(bx)
-            out = StepOutputs(f, None, logits, None, by)
+        parts = [bx] + ([self.xt[ti]] if ti is not None else []) + ([self.labelled[0][li]] if li is not None else [])
+        f, logits = self.network(torch.cat([p.to(self.device) for p in parts]) if len(parts) > 1 else bx)
+        n, m = len(bx), len(bx) + (len(ti) if ti is not None else 0)
+        out = StepOutputs(f[:n], f[n:m] if ti is not None else None, logits[:n],
+                          logits[n:m] if ti is not None else None, by)
         ce = F.cross_entropy(out.logits_s.float(), by)
         extra, logs = self.method(out, progress)
-        return ce + extra, {"n": len(by), "source_ce": ce.detach(), **logs}
+        if li is None:
+            return ce + extra, {"n": len(by), "source_ce": ce.detach(), **logs}
+        ce_l = F.cross_entropy(logits[m:].float(), self.labelled[1][li].to(self.device))  # type: ignore[index]
+        loss = ce + extra + self.config.target_label_weight * ce_l
+        return loss, {"n": len(by), "source_ce": ce.detach(), "target_labelled_ce": ce_l.detach(), **logs}
 
     def epoch_logs(self, logs: dict[str, Any]) -> dict[str, Any]:
         """The loop's means, plus the steps taken and the learning rate of the last one."""
@@ -228,7 +247,8 @@ class AdaptationTrainer(Trainer):
     def extra_state(self) -> dict[str, torch.Tensor]:
         """The shared batch generator and both streams' positions (an exact resume)."""
         return {"gen": self.gen.get_state(), **self.source.state("source"),
-                **(self.target.state("target") if self.target is not None else {})}
+                **(self.target.state("target") if self.target is not None else {}),
+                **(self.target_l.state("target_l") if self.target_l is not None else {})}
 
     def load_extra_state(self, tensors: dict[str, torch.Tensor], epoch: int) -> None:
         """Restore the generator and the streams; ``epoch`` loop epochs are done."""
@@ -237,6 +257,8 @@ class AdaptationTrainer(Trainer):
         self.source.load_state(tensors, "source")
         if self.target is not None:
             self.target.load_state(tensors, "target")
+        if self.target_l is not None:
+            self.target_l.load_state(tensors, "target_l")
         self.done = sum(self.num_steps(e) for e in range(epoch))
 
     def describe(self) -> str:
@@ -245,7 +267,7 @@ class AdaptationTrainer(Trainer):
 
 
 def train_adaptation(network: nn.Module, method: DeepMethod, source_x: Any, source_y: Any, target_x: Any,
-                     config: DeepConfig | None = None) -> DeepResult:
+                     config: DeepConfig | None = None, labelled_target: tuple[Any, Any] | None = None) -> DeepResult:
     """Train ``network`` (returns ``(features, logits)``) with ``method`` on two streams.
 
     Args:
@@ -255,6 +277,9 @@ def train_adaptation(network: nn.Module, method: DeepMethod, source_x: Any, sour
         source_y: source class indices ``0..K-1``.
         target_x: prepared target inputs (unlabelled); may be None for source-only.
         config: optimisation settings.
+        labelled_target: optional ``(x, y)``: a few labelled target examples (class indices) that
+            train beside the source (semi-supervised DA); keep the examples that select or judge
+            the model out of it.
     """
     cfg = config or DeepConfig()
     if cfg.steps < 1 or cfg.batch_size < 2:
@@ -262,7 +287,12 @@ def train_adaptation(network: nn.Module, method: DeepMethod, source_x: Any, sour
     if cfg.log_every < 1:
         raise ValueError("log_every must be >= 1")
     xs, ys, xt = _check_inputs(network, method, source_x, source_y, target_x)
-    result = fit(AdaptationTrainer(network, method, xs, ys, xt, cfg), cfg.train_config())
+    lab = None
+    if labelled_target is not None:
+        lab = _labelled(*labelled_target, int(getattr(network, "num_classes", 0)), "labelled target")
+        if lab[0].shape[1:] != xs.shape[1:]:
+            raise DataError(f"source inputs have shape {tuple(xs.shape[1:])}, labelled target {tuple(lab[0].shape[1:])}")
+    result = fit(AdaptationTrainer(network, method, xs, ys, xt, cfg, lab), cfg.train_config())
     return DeepResult(network, method, cfg, result.history, result.seconds)
 
 
