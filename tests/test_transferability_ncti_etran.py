@@ -138,3 +138,15 @@ def test_bad_inputs_are_clear_errors() -> None:
         etran(np.random.default_rng(0).random((5, 3)), [1] * 5)
     with pytest.raises(DataError, match="NaN"):
         energy(np.array([[np.nan, 1.0]]))
+
+
+@pytest.mark.parametrize("value", [341.8, 3e38])
+def test_ncti_refuses_features_with_no_within_class_spread(value: float) -> None:
+    """Every row the same point (found by the fuzz test): a clear DataError, not a scipy error."""
+    x = np.zeros((6, 4))
+    x[:, 3] = value
+    with pytest.raises(DataError, match="ncti"):
+        ncti(x, np.array([0, 1, 0, 1, 0, 1]))
+    x = np.repeat(np.eye(2, 4), 3, axis=0)  # each class one point: no spread inside a class
+    with pytest.raises(DataError, match="within"):
+        ncti(x, np.array([0, 0, 0, 1, 1, 1]))

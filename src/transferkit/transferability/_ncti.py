@@ -82,6 +82,8 @@ def _lda_svd(within: np.ndarray, means: np.ndarray, priors: np.ndarray, n: int,
     xbar = priors @ means
     between = (np.sqrt(n * priors / max(c - 1, 1)) * (means - xbar).T).T @ scalings
     _, sb, vtb = np.linalg.svd(between, full_matrices=False)
+    if not sb.size or not sb[0] > 0:
+        raise DataError("ncti: the class means do not differ along any direction the features vary in")
     scalings = scalings @ vtb.T[:, :int(np.sum(sb > LDA_TOL * sb[0]))]
     coef = (means - xbar) @ scalings
     intercept = -0.5 * np.sum(coef**2, axis=1) + np.log(priors)
@@ -171,6 +173,8 @@ def ncti_terms(features: Any, labels: Sequence[Hashable] | np.ndarray,
     rows, variances, means, within = _pca(x, y, c, dev)
     if not np.any(variances > 0):
         raise DataError("ncti: the features do not vary (every sample is the same)")
+    if not np.trace(within) > variances.sum() * (n - 1) * 1e-12:
+        raise DataError("ncti: the features do not vary within any class (every class is one point)")
     shrink = max(float(np.exp(-variances[:TOP_VARIANCES].sum())), 1e-10)
     priors = np.bincount(y, minlength=c) / n
     k = len(variances)
@@ -182,7 +186,11 @@ def ncti_terms(features: Any, labels: Sequence[Hashable] | np.ndarray,
         within[dead], within[:, dead], means[:, dead] = 0.0, 0.0, 0.0
         coef, intercept, scalings = _lda_svd(within, means, priors, n)
     else:
-        coef, intercept, scalings = _lda_eigen(np.diag(variances * (n - 1)), within, means, priors, n, shrink)
+        try:
+            coef, intercept, scalings = _lda_eigen(np.diag(variances * (n - 1)), within, means, priors, n, shrink)
+        except np.linalg.LinAlgError as exc:  # a within-class scatter that is not positive definite
+            raise DataError(f"ncti: the within-class spread is degenerate ({exc}); "
+                            "the features barely vary inside the classes") from exc
     w = scalings[:, :min(c - 1, k)]
     seli = _nuclear_from_gram(w.T @ np.diag(variances * (n - 1)) @ w)  # the projections' centred Gram matrix
     ncc, nuclear = _probability_terms(x, y, c, rows, coef, intercept, dev, tall=n > x.shape[1])
