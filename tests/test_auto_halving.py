@@ -171,3 +171,13 @@ def test_setfit_rungs_pass_no_more_texts_than_fine_tuning_and_the_last_has_all_i
     rows = [t for t in auto.trials if t["strategy"] == "setfit"]
     assert [(t["rung"], t["pairs"], t["of_pairs"]) for t in rows] == [(0, 6, 240), (1, 240, 240)]
     assert auto.choice is not None and auto.choice["strategy"] == "setfit"
+
+
+@pytest.mark.parametrize("spec", ["auto?search=bogus", "finetune?bogus=1"])
+def test_a_bad_strategy_option_is_a_usage_error_not_a_crash(spec: str) -> None:
+    """`fit --strategy auto?search=bogus` once ended as "a bug in transferkit"; it is the user's option."""
+    from transferkit.errors import UsageError
+    from transferkit.strategies import get_strategy
+
+    with pytest.raises(UsageError, match="bogus"):
+        get_strategy(spec)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from transferkit.backbones.model import reinitialize
+from transferkit.errors import UsageError
 from transferkit.strategies import (  # noqa: F401  (register every strategy)
     auto,
     bitfit,
@@ -64,7 +65,8 @@ def get_strategy(name_or_obj: str | Strategy, **options: Any) -> Strategy:
 
     A name may carry options after ``?`` (``"auto?search=full"``, ``"l2sp?alpha=0.1"``); keyword
     ``options`` override them. An unknown name raises :class:`~transferkit.errors.UnknownName`; an
-    option the strategy does not take raises a ``ValueError`` that lists the ones it does.
+    option the strategy does not take, or a value it refuses, raises a
+    :class:`~transferkit.errors.UsageError` (a ``ValueError``) that says which.
     """
     if isinstance(name_or_obj, str):
         name, given = parse_strategy_spec(name_or_obj)
@@ -76,8 +78,12 @@ def get_strategy(name_or_obj: str | Strategy, **options: Any) -> Strategy:
             import inspect
 
             takes = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
-            raise ValueError(f"strategy {name!r} does not take the options {sorted(given)} ({exc}); it takes: "
+            raise UsageError(f"strategy {name!r} does not take the options {sorted(given)} ({exc}); it takes: "
                              f"{', '.join(takes) or 'no options'}") from exc
+        except UsageError:
+            raise
+        except ValueError as exc:  # a value the strategy refuses: the user's option, not a bug
+            raise UsageError(f"strategy {name_or_obj!r}: {exc}") from exc
     if not hasattr(name_or_obj, "fit") or not hasattr(name_or_obj, "param_groups"):
         raise TypeError(f"{name_or_obj!r} is not a strategy: pass a name ({', '.join(STRATEGIES.names())}) or a "
                         "Strategy object")
