@@ -144,3 +144,15 @@ def test_a_source_head_without_shared_class_names_reports_none() -> None:
     assert out["accuracy"] is None and "share no name" in out["reading"]
     out = source_accuracy(np.eye(3)[[0, 1, 2, 0]], ("0", "1", "2"), np.array(["0", "1", "1", "7"]))
     assert out["accuracy"] == pytest.approx(2 / 3) and out["n"] == 3 and out["shared_classes"] == 2
+
+
+def test_a_bad_standardize_mode_fails_before_any_data_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    import transferkit.data
+    from transferkit.similarity import measure_similarity
+
+    def no_data(*_a: object, **_k: object) -> None:
+        raise AssertionError("data were read before the option was checked")
+
+    monkeypatch.setattr(transferkit.data, "load_dataset", no_data)
+    with pytest.raises(DataArgumentError, match="auto, always, never"):
+        measure_similarity("usps@train", "usps@test", "raw", standardize="sometimes")

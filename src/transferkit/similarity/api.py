@@ -19,7 +19,13 @@ from transferkit.similarity._info import DISTANCES
 from transferkit.similarity._mmd import mmd_test
 from transferkit.similarity.class_conditional import class_conditional
 from transferkit.similarity.label_relation import label_relation_from_features
-from transferkit.similarity.reading import measure_context, read_measure, source_accuracy, standardize_pair
+from transferkit.similarity.reading import (
+    STANDARDIZE_MODES,
+    measure_context,
+    read_measure,
+    source_accuracy,
+    standardize_pair,
+)
 from transferkit.transferability._validate import stratified_sample
 
 DEFAULT_MEASURES: tuple[str, ...] = ("mmd", "proxy_a", "coral", "frechet")
@@ -141,6 +147,8 @@ def measure_similarity(
     names, per_class = _names(measures), _names(class_measures)
     for m in names + per_class:
         DISTANCES.canonical(m)  # an unknown name fails now, before any feature extraction
+    if standardize not in STANDARDIZE_MODES:  # so does a bad mode
+        raise DataArgumentError(f"--standardize must be one of {', '.join(STANDARDIZE_MODES)}, got {standardize!r}")
     ds, dt = load_dataset(source), load_dataset(target)
     if ds.kind != dt.kind:
         raise TransferkitError(f"source is {ds.kind} data but target is {dt.kind} data: one backbone cannot read both")
